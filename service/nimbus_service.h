@@ -1,0 +1,133 @@
+/*
+ * The public face of the transport-independent core: open the store, make a
+ * per-thread service handle, call operations, check credentials, and listen
+ * to the event hub. Nothing here knows XML, JSON or HTTP.
+ *
+ * Threads: one nimbus_core_t per process, shared by every worker; one
+ * nimbus_service_t per worker thread (it owns that thread's SQLite
+ * connection and must not be used by two threads at once).
+ *
+ * Durability and order: every write runs in one SQLite transaction taken
+ * under the core's write lock. Sequence numbers come from a counter stored in
+ * the same transaction, so they are gap-free, strictly increasing and never
+ * reused, and they survive restarts. RecordObservations returns only after
+ * COMMIT (WAL, synchronous=FULL). Stored observations are published to the
+ * hub after COMMIT while the write lock is still held, so listeners see them
+ * in seq order, whichever worker wrote them.
+ */
+#ifndef NIMBUS_SERVICE_H
+#define NIMBUS_SERVICE_H
+
+#include "nimbus_error.h"
+#include "nimbus_operations.h"
+#include "nimbus_types.h"
+
+typedef struct nimbus_core nimbus_core_t;
+typedef struct nimbus_service nimbus_service_t;
+
+/* ---- access ------------------------------------------------------------ */
+
+#define NIMBUS_KEY_NAME_MAX 64
+#define NIMBUS_KEY_SECRET_MAX 256
+
+/* What a request presented. Strings are borrowed for the call. */
+typedef enum nimbus_credential_kind {
+    NIMBUS_CRED_NONE,   /* nothing presented */
+    NIMBUS_CRED_SECRET, /* Bearer token or ?access_token=: the secret alone */
+    NIMBUS_CRED_NAMED,  /* HTTP Basic or WS-Security UsernameToken */
+    NIMBUS_CRED_TRUSTED /* the server itself (demo feeder); never from a client */
+} nimbus_credential_kind_t;
+
+typedef struct nimbus_credentials {
+    nimbus_credential_kind_t kind;
+    const char *name;   /* NIMBUS_CRED_NAMED only */
+    const char *secret; /* SECRET and NAMED */
+} nimbus_credentials_t;
+
+/* Parses one key "name:secret:role" (as given to --api-key) and adds it to
+ * the core. Returns 0, or -1 with INVALID_ARGUMENT. Not thread-safe: call
+ * before the workers start. */
+int nimbus_core_add_key(nimbus_core_t *core, const char *spec, nimbus_error_t *err);
+
+/* Number of keys configured; 0 means the server is open. */
+size_t nimbus_core_key_count(const nimbus_core_t *core);
+
+/* Checks that creds name a configured key whose role includes `needed`.
+ * With no keys configured everyone may do everything. Returns 0, or -1 with
+ * UNAUTHENTICATED (missing or wrong key) or PERMISSION_DENIED (role too
+ * small). Secrets are compared in constant time. */
+int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
+                          nimbus_role_t needed, nimbus_error_t *err);
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+/* Opens (creating if needed) the SQLite file at path, with its directory,
+ * and brings its schema up to date. Returns a core the caller frees with
+ * nimbus_core_free, or NULL with err set (UNAVAILABLE when the file cannot
+ * be opened). */
+nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err);
+void nimbus_core_free(nimbus_core_t *core); /* NULL-safe; after every service is freed */
+
+/* The newest seq ever assigned (0 before the first). Thread-safe. */
+int64_t nimbus_core_head_seq(nimbus_core_t *core);
+
+/* Number of stations stored (for --demo's "leave a used database alone"). */
+int nimbus_core_station_count(nimbus_core_t *core, int64_t *count, nimbus_error_t *err);
+
+/* A per-thread handle with its own SQLite connection. Free with
+ * nimbus_service_free (NULL-safe). NULL with err set on failure. */
+nimbus_service_t *nimbus_service_new(nimbus_core_t *core, nimbus_error_t *err);
+void nimbus_service_free(nimbus_service_t *svc);
+nimbus_core_t *nimbus_service_core(nimbus_service_t *svc);
+
+/* ---- operations -------------------------------------------------------- */
+
+/*
+ * nimbus_service_<snake>(svc, caller, request, response, err) for every row
+ * of NIMBUS_OPERATIONS. Each first authorizes caller for the row's role, then
+ * validates the request by the contract's rules, then runs. Returns 0 with
+ * response filled, or -1 with err set and response holding nothing that needs
+ * freeing beyond what cleanup handles. The caller always calls
+ * nimbus_<snake>_response_cleanup(response) afterwards.
+ * response must be zeroed (or cleaned up) before the call.
+ */
+#define NIMBUS_X_SERVICE_DECL(Name, snake, role, kind, method, path, status)                      \
+    int nimbus_service_##snake(nimbus_service_t *svc, const nimbus_credentials_t *caller,          \
+                               const nimbus_##snake##_request_t *request,                          \
+                               nimbus_##snake##_response_t *response, nimbus_error_t *err);
+NIMBUS_OPERATIONS(NIMBUS_X_SERVICE_DECL)
+#undef NIMBUS_X_SERVICE_DECL
+
+/* Observations of the given stations (all when station_count is 0) with
+ * seq > after_seq, in seq order, at most `limit`; for stream replay.
+ * *out is set to NULL first, then to a heap array the caller frees with
+ * free(). Returns 0 or -1 with err. */
+int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *station_ids,
+                                      size_t station_count, int64_t after_seq, size_t limit,
+                                      nimbus_observation_t **out, size_t *out_count,
+                                      nimbus_error_t *err);
+
+/* 0 when the station exists, else -1 with NOT_FOUND. */
+int nimbus_service_station_exists(nimbus_service_t *svc, const char *id, nimbus_error_t *err);
+
+/* ---- event hub --------------------------------------------------------- */
+
+/*
+ * Called once per committed write with the observations it stored (new or
+ * corrected, in increasing seq), on the thread that wrote them, with the
+ * core's write lock held: copy what you need and return quickly; do not call
+ * back into the service. `obs` is valid only during the call.
+ */
+typedef void (*nimbus_hub_listener_fn)(void *arg, const nimbus_observation_t *obs, size_t count);
+
+/* Registers a listener; returns an id > 0 for nimbus_core_unlisten, or -1
+ * with RESOURCE_EXHAUSTED. Thread-safe. The head seq at registration is
+ * written to *head_seq (may be NULL) atomically with the registration, so a
+ * listener misses nothing after it and sees nothing before it. */
+int nimbus_core_listen(nimbus_core_t *core, nimbus_hub_listener_fn fn, void *arg,
+                       int64_t *head_seq, nimbus_error_t *err);
+/* Removes a listener; once it returns, fn is not running and will not be
+ * called again. Thread-safe; must not be called from inside a listener. */
+void nimbus_core_unlisten(nimbus_core_t *core, int id);
+
+#endif
