@@ -1,0 +1,224 @@
+/*
+ * HTTP helpers every front-end shares: the one reply path (which also writes
+ * the access-log line, so no response goes unlogged), credentials read from
+ * the Authorization header, and the authority the client used to reach us.
+ * The access log is one line per request written with a single write(2), so
+ * lines from several workers never interleave.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/keyvalq_struct.h>
+#include <openssl/evp.h>
+
+#include "server_internal.h"
+
+uint64_t nimbus_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const char *nimbus__http_reason(int status)
+{
+    switch (status) {
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    }
+    return "?";
+}
+
+void nimbus_access_log(nimbus_worker_t *w, const nimbus_request_log_t *log, int status,
+                       size_t bytes)
+{
+    if (!w->config->access_log)
+        return;
+    char line[512];
+    uint64_t elapsed = nimbus_now_us() - log->start_us;
+    int n = snprintf(line, sizeof line, "access w=%d proto=%s op=%s status=%d bytes=%zu us=%llu\n",
+                     w->index, log->protocol, log->operation ? log->operation : "-", status, bytes,
+                     (unsigned long long)elapsed);
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
+                               const nimbus_request_log_t *log, int status, size_t bytes)
+{
+    if (!w->config->access_log)
+        return;
+    char line[768];
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (conn)
+        evhttp_connection_get_peer(conn, &peer, &port);
+    const char *uri = evhttp_request_get_uri(req);
+    char path[160];
+    /* Only the path: query strings may carry access tokens. */
+    size_t plen = uri ? strcspn(uri, "?") : 0;
+    if (plen >= sizeof path)
+        plen = sizeof path - 1;
+    for (size_t i = 0; i < plen; i++)
+        path[i] = isprint((unsigned char)uri[i]) ? uri[i] : '?';
+    path[plen] = '\0';
+    uint64_t elapsed = nimbus_now_us() - log->start_us;
+    int n = snprintf(line, sizeof line,
+                     "access w=%d peer=%s proto=%s op=%s method=%s path=%s status=%d bytes=%zu "
+                     "us=%llu\n",
+                     w->index, peer ? peer : "-", log->protocol,
+                     log->operation ? log->operation : "-",
+                     method_name(evhttp_request_get_command(req)), path, status, bytes,
+                     (unsigned long long)elapsed);
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                       struct evbuffer *body, const nimbus_request_log_t *log)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+    size_t bytes = body ? evbuffer_get_length(body) : 0;
+    bool bodyless = status == 204 || status == 304 || (status >= 100 && status < 200);
+    if (bodyless && body)
+        evbuffer_drain(body, bytes);
+    if (bodyless)
+        bytes = 0;
+    evhttp_remove_header(headers, "Content-Length");
+    if (!bodyless) {
+        char len[32];
+        snprintf(len, sizeof len, "%zu", bytes);
+        evhttp_add_header(headers, "Content-Length", len);
+    }
+    access_log_request(w, req, log, status, bytes);
+    evhttp_send_reply(req, status, nimbus__http_reason(status), bodyless ? NULL : body);
+}
+
+/* Standard base64 to bytes; returns the decoded length or -1. */
+static long base64_decode(const char *in, size_t inlen, unsigned char *out, size_t outsize)
+{
+    if (inlen == 0 || inlen % 4 != 0 || inlen / 4 * 3 > outsize)
+        return -1;
+    int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)inlen);
+    if (n < 0)
+        return -1;
+    /* EVP_DecodeBlock counts padding as zero bytes. */
+    if (in[inlen - 1] == '=')
+        n--;
+    if (in[inlen - 2] == '=')
+        n--;
+    return n;
+}
+
+int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *out, char *buf,
+                            size_t bufsize, nimbus_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = NIMBUS_CRED_NONE;
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (!auth)
+        return 0;
+    while (*auth == ' ' || *auth == '\t')
+        auth++;
+    if (strncasecmp(auth, "Bearer ", 7) == 0) {
+        const char *token = auth + 7;
+        while (*token == ' ')
+            token++;
+        size_t len = strlen(token);
+        while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t'))
+            len--;
+        if (len == 0 || len >= bufsize)
+            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Bearer credentials");
+        memcpy(buf, token, len);
+        buf[len] = '\0';
+        out->kind = NIMBUS_CRED_SECRET;
+        out->secret = buf;
+        return 0;
+    }
+    if (strncasecmp(auth, "Basic ", 6) == 0) {
+        const char *enc = auth + 6;
+        while (*enc == ' ')
+            enc++;
+        size_t len = strlen(enc);
+        while (len > 0 && (enc[len - 1] == ' ' || enc[len - 1] == '\t'))
+            len--;
+        long n = base64_decode(enc, len, (unsigned char *)buf, bufsize - 1);
+        if (n <= 0)
+            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Basic credentials");
+        buf[n] = '\0';
+        char *colon = memchr(buf, ':', (size_t)n);
+        if (!colon || strlen(buf) != (size_t)n)
+            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Basic credentials");
+        *colon = '\0';
+        out->kind = NIMBUS_CRED_NAMED;
+        out->name = buf;
+        out->secret = colon + 1;
+        return 0;
+    }
+    return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED,
+                            "unsupported Authorization scheme (use Bearer or Basic)");
+}
+
+/* A Host value we are willing to echo into a document: host name, IPv4 or
+ * bracketed IPv6, optional port. Anything else could inject markup. */
+static bool host_is_safe(const char *host)
+{
+    size_t len = strlen(host);
+    if (len == 0 || len > 255)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (!(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+void nimbus_http_request_authority(nimbus_worker_t *w, struct evhttp_request *req, char *buf,
+                                   size_t bufsize)
+{
+    const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+    if (host && host_is_safe(host))
+        snprintf(buf, bufsize, "%s", host);
+    else
+        snprintf(buf, bufsize, "%s", w->server->authority);
+}

@@ -1,0 +1,247 @@
+/*
+ * Command-line options of `nimbus`. Every setting has a default that is safe
+ * on a developer's machine (loopback, one database under ./var/), and every
+ * value is checked here so that the server never starts half-configured.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server_internal.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: nimbus [OPTIONS]\n"
+            "Weather-station observation service: SOAP (POST /soap, WSDL at GET /soap?wsdl),\n"
+            "REST + JSON (/v1/...), WebSocket streaming (GET /v1/stream) on one HTTP port.\n"
+            "\n"
+            "  --listen HOST:PORT     address to listen on (default " NIMBUS_DEFAULT_LISTEN ");\n"
+            "                         port 0 picks a free port; IPv6 as [::1]:8080\n"
+            "  --workers N            event loops, one per thread (default: number of cores)\n"
+            "  --db PATH              SQLite database file (default " NIMBUS_DEFAULT_DB ")\n"
+            "  --max-body BYTES       largest request body (default 1048576)\n"
+            "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
+            "  --ws-queue BYTES       output a WebSocket may queue before it lags (default 4194304)\n"
+            "  --api-key NAME:SECRET:ROLE\n"
+            "                         add an API key (role: read, write or admin); repeatable.\n"
+            "                         With no keys the server is open to everyone.\n"
+            "  --open                 allow a server without keys to listen beyond loopback\n"
+            "  --cors-origin LIST     origins allowed to GET cross-site, comma-separated, or *\n"
+            "  --static-dir DIR       dashboard files served at / (default: the built-in ones)\n"
+            "  --demo                 seed demo stations if the database has none, and\n"
+            "                         record plausible observations every few seconds\n"
+            "  --demo-reseed          with --demo: seed even if the database holds stations\n"
+            "  --port-file FILE       write the bound port to FILE once listening\n"
+            "  --quiet                no access log\n"
+            "  --help                 this text\n"
+            "  --version              the version\n");
+}
+
+static int parse_size(const char *opt, const char *text, size_t min, size_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || !end || *end || text[0] == '-' || text[0] == '\0' || v < min ||
+        v > (unsigned long long)SIZE_MAX / 8) {
+        fprintf(stderr, "nimbus: %s needs a whole number of bytes >= %zu, not '%s'\n", opt, min,
+                text);
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Splits "host:port", "[v6]:port" into config. */
+static int parse_listen(const char *text, nimbus_config_t *config)
+{
+    const char *colon;
+    const char *host = text;
+    size_t hostlen;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close || close[1] != ':')
+            goto bad;
+        host = text + 1;
+        hostlen = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon)
+            goto bad;
+        hostlen = (size_t)(colon - text);
+    }
+    if (hostlen == 0 || hostlen >= sizeof config->listen_host)
+        goto bad;
+    char *end = NULL;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || !end || *end || colon[1] == '\0' || port < 0 || port > 65535)
+        goto bad;
+    memcpy(config->listen_host, host, hostlen);
+    config->listen_host[hostlen] = '\0';
+    config->listen_port = (int)port;
+    return 0;
+bad:
+    fprintf(stderr, "nimbus: --listen needs HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), not '%s'\n",
+            text);
+    return -1;
+}
+
+static int copy_text(const char *opt, const char *text, char *dst, size_t size)
+{
+    if (strlen(text) >= size) {
+        fprintf(stderr, "nimbus: %s value is too long\n", opt);
+        return -1;
+    }
+    strcpy(dst, text);
+    return 0;
+}
+
+enum {
+    OPT_LISTEN = 1000,
+    OPT_WORKERS,
+    OPT_DB,
+    OPT_MAX_BODY,
+    OPT_MAX_WS,
+    OPT_WS_QUEUE,
+    OPT_KEY,
+    OPT_OPEN,
+    OPT_CORS,
+    OPT_STATIC,
+    OPT_DEMO,
+    OPT_DEMO_RESEED,
+    OPT_PORT_FILE,
+    OPT_QUIET,
+    OPT_HELP,
+    OPT_VERSION
+};
+
+int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const char **keys,
+                          int *key_count)
+{
+    static const struct option options[] = {
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"workers", required_argument, NULL, OPT_WORKERS},
+        {"db", required_argument, NULL, OPT_DB},
+        {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"max-ws-message", required_argument, NULL, OPT_MAX_WS},
+        {"ws-queue", required_argument, NULL, OPT_WS_QUEUE},
+        {"api-key", required_argument, NULL, OPT_KEY},
+        {"open", no_argument, NULL, OPT_OPEN},
+        {"cors-origin", required_argument, NULL, OPT_CORS},
+        {"static-dir", required_argument, NULL, OPT_STATIC},
+        {"demo", no_argument, NULL, OPT_DEMO},
+        {"demo-reseed", no_argument, NULL, OPT_DEMO_RESEED},
+        {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    memset(config, 0, sizeof *config);
+    *key_count = 0;
+    (void)parse_listen(NIMBUS_DEFAULT_LISTEN, config);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    config->workers = cores > 0 ? (int)(cores < NIMBUS_MAX_WORKERS ? cores : NIMBUS_MAX_WORKERS) : 1;
+    strcpy(config->db_path, NIMBUS_DEFAULT_DB);
+    config->max_body = NIMBUS_DEFAULT_MAX_BODY;
+    config->max_ws_message = NIMBUS_DEFAULT_MAX_WS_MESSAGE;
+    config->ws_queue_max = 4 * 1024 * 1024;
+    config->access_log = true;
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        const char *arg = optarg;
+        switch (c) {
+        case OPT_LISTEN:
+            if (parse_listen(arg, config))
+                return -1;
+            break;
+        case OPT_WORKERS: {
+            char *end = NULL;
+            long n = strtol(arg, &end, 10);
+            if (!end || *end || n < 1 || n > NIMBUS_MAX_WORKERS) {
+                fprintf(stderr, "nimbus: --workers needs 1..%d, not '%s'\n", NIMBUS_MAX_WORKERS,
+                        arg);
+                return -1;
+            }
+            config->workers = (int)n;
+            break;
+        }
+        case OPT_DB:
+            if (copy_text("--db", arg, config->db_path, sizeof config->db_path))
+                return -1;
+            break;
+        case OPT_MAX_BODY:
+            if (parse_size("--max-body", arg, 1024, &config->max_body))
+                return -1;
+            break;
+        case OPT_MAX_WS:
+            if (parse_size("--max-ws-message", arg, 1024, &config->max_ws_message))
+                return -1;
+            break;
+        case OPT_WS_QUEUE:
+            if (parse_size("--ws-queue", arg, 4096, &config->ws_queue_max))
+                return -1;
+            break;
+        case OPT_KEY:
+            if (*key_count >= NIMBUS_MAX_KEYS) {
+                fprintf(stderr, "nimbus: at most %d --api-key options\n", NIMBUS_MAX_KEYS);
+                return -1;
+            }
+            keys[(*key_count)++] = arg;
+            break;
+        case OPT_OPEN:
+            config->open = true;
+            break;
+        case OPT_CORS:
+            if (copy_text("--cors-origin", arg, config->cors_origins, sizeof config->cors_origins))
+                return -1;
+            break;
+        case OPT_STATIC:
+            if (copy_text("--static-dir", arg, config->static_dir, sizeof config->static_dir))
+                return -1;
+            break;
+        case OPT_DEMO:
+            config->demo = true;
+            break;
+        case OPT_DEMO_RESEED:
+            config->demo_force = true;
+            break;
+        case OPT_PORT_FILE:
+            if (copy_text("--port-file", arg, config->port_file, sizeof config->port_file))
+                return -1;
+            break;
+        case OPT_QUIET:
+            config->access_log = false;
+            break;
+        case OPT_HELP:
+            usage(stdout);
+            return 1;
+        case OPT_VERSION:
+            printf("nimbus %s\n", NIMBUS_VERSION);
+            return 1;
+        default:
+            fprintf(stderr, "nimbus: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "nimbus: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -1;
+    }
+    if (config->demo_force && !config->demo) {
+        fprintf(stderr, "nimbus: --demo-reseed goes with --demo\n");
+        return -1;
+    }
+    return 0;
+}

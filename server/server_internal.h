@@ -1,0 +1,56 @@
+/*
+ * Internals shared by the files of server/: the server object that owns the
+ * workers, and the pieces main.c drives. Nothing outside server/ includes
+ * this; the front-ends see only nimbus_server.h.
+ */
+#ifndef NIMBUS_SERVER_INTERNAL_H
+#define NIMBUS_SERVER_INTERNAL_H
+
+#include <pthread.h>
+
+#include "nimbus_server.h"
+
+/* Extra room evhttp reads past --max-body before it gives up on a request
+ * by itself (with its own 413 and a closed connection). Bodies between
+ * max_body and max_body * NIMBUS_BODY_READ_FACTOR reach the front-ends,
+ * which answer PAYLOAD_TOO_LARGE in their own format. */
+#define NIMBUS_BODY_READ_FACTOR 4
+#define NIMBUS_MAX_HEADERS_SIZE (64 * 1024)
+#define NIMBUS_HTTP_TIMEOUT_SECONDS 60
+#define NIMBUS_MAX_WORKERS 64
+#define NIMBUS_MAX_KEYS 64
+
+struct nimbus_server {
+    nimbus_config_t config;
+    nimbus_core_t *core;
+    int worker_count;
+    nimbus_worker_t *workers;
+    pthread_t *threads;
+    int *listen_fds;
+    struct evhttp_bound_socket **bound; /* per worker, owned by its evhttp */
+    int bound_port;
+    char authority[300]; /* "127.0.0.1:8080" as bound, for when no Host came */
+    struct nimbus_demo *demo;
+};
+
+/* Command-line parsing. Fills config with defaults, then the options.
+ * Key specs ("name:secret:role") are collected in keys (borrowed from argv).
+ * Returns 0 to run, 1 when --help or --version was handled (exit 0), or -1
+ * after printing a message to stderr (exit 2). */
+int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const char **keys,
+                          int *key_count);
+
+/* Runs the server until SIGINT or SIGTERM. Returns the process exit code. */
+int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, int key_count);
+
+/* Demo data: seeds stations into an empty database (or any, with force) and
+ * feeds observations every few seconds on worker 0's loop. */
+typedef struct nimbus_demo nimbus_demo_t;
+int nimbus__demo_seed(nimbus_core_t *core, bool force, nimbus_error_t *err);
+nimbus_demo_t *nimbus__demo_start(nimbus_worker_t *w, nimbus_error_t *err);
+void nimbus__demo_stop(nimbus_demo_t *demo); /* NULL-safe; on w's thread */
+
+/* The reason phrase for an HTTP status ("Not Found"). */
+const char *nimbus__http_reason(int status);
+
+#endif
