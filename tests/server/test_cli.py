@@ -1,0 +1,121 @@
+"""The nimbus binary as an operator meets it: --help and --version, bad
+options refused with exit 2, a keyless server refused beyond loopback, the
+health endpoint, the access log, and a clean stop on SIGTERM and SIGINT."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from nimbus_harness import NimbusServer  # noqa: E402
+
+BINARY = sys.argv.pop(1)
+
+
+def run(*args, timeout=20):
+    return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+class CommandLine(unittest.TestCase):
+    def test_help_lists_every_option(self):
+        r = run("--help")
+        self.assertEqual(r.returncode, 0)
+        for opt in ("--listen", "--workers", "--db", "--max-body", "--max-ws-message",
+                    "--api-key", "--open", "--demo", "--port-file", "--quiet", "--version"):
+            self.assertIn(opt, r.stdout)
+
+    def test_version(self):
+        r = run("--version")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^nimbus \d+\.\d+\.\d+\n$")
+
+    def test_bad_options_exit_2_with_a_message(self):
+        cases = [["--bogus"], ["--workers", "0"], ["--workers", "x"], ["--listen", "nowhere"],
+                 ["--listen", "127.0.0.1:70000"], ["--max-body", "-5"], ["--max-body", "12"],
+                 ["stray"], ["--demo-reseed"], ["--workers"]]
+        for args in cases:
+            with self.subTest(args=args):
+                r = run(*args)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("nimbus:", r.stderr)
+
+    def test_bad_api_key_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            for spec in ("nosecret", "a:b:superuser", "a::read"):
+                with self.subTest(spec=spec):
+                    r = run("--listen", "127.0.0.1:0", "--db", os.path.join(d, "x.db"),
+                            "--api-key", spec)
+                    self.assertEqual(r.returncode, 1, r.stderr)
+                    self.assertIn("--api-key", r.stderr)
+
+    def test_keyless_server_stays_on_loopback(self):
+        with tempfile.TemporaryDirectory() as d:
+            r = run("--listen", "0.0.0.0:0", "--db", os.path.join(d, "x.db"))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("--open", r.stderr)
+
+    def test_unusable_database_is_a_clear_error(self):
+        r = run("--listen", "127.0.0.1:0", "--db", "/proc/nimbus/x.db")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot open database", r.stderr)
+
+
+class Running(unittest.TestCase):
+    def test_health_and_access_log(self):
+        with NimbusServer(BINARY) as srv:
+            with urllib.request.urlopen(srv.base_url + "/healthz") as resp:
+                self.assertEqual(resp.status, 200)
+                self.assertEqual(resp.headers["Content-Type"], "application/json")
+                body = resp.read()
+                self.assertIn(b'"status":"ok"', body)
+            log = srv.log_text()
+            self.assertRegex(log, r"access w=\d+ peer=127\.0\.0\.1 proto=http op=Health "
+                                  r"method=GET path=/healthz status=200 bytes=\d+ us=\d+")
+
+    def test_keep_alive_serves_many_requests_on_one_connection(self):
+        with NimbusServer(BINARY) as srv:
+            with socket.create_connection(("127.0.0.1", srv.port), 5) as s:
+                f = s.makefile("rb")
+                for _ in range(300):
+                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    status = f.readline()
+                    self.assertTrue(status.startswith(b"HTTP/1.1 200"), status)
+                    length = None
+                    while True:
+                        line = f.readline()
+                        if line in (b"\r\n", b""):
+                            break
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":")[1])
+                    self.assertIsNotNone(length)
+                    f.read(length)
+
+    def test_sigint_and_sigterm_stop_cleanly(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(sig=sig):
+                srv = NimbusServer(BINARY).start()
+                srv.proc.send_signal(sig)
+                self.assertEqual(srv.proc.wait(20), 0, srv.log_text())
+                self.assertIn("stopped", srv.log_text())
+                srv.proc = None
+
+    def test_workers_share_one_port(self):
+        with NimbusServer(BINARY, workers=4) as srv:
+            for _ in range(40):
+                with urllib.request.urlopen(srv.base_url + "/healthz") as resp:
+                    self.assertEqual(resp.status, 200)
+            served_by = set()
+            for line in srv.log_text().splitlines():
+                if line.startswith("access w="):
+                    served_by.add(line.split()[1])
+            self.assertGreater(len(served_by), 1, "SO_REUSEPORT should spread connections")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
