@@ -1,0 +1,280 @@
+/*
+ * gSOAP hosted inside evhttp. evhttp owns HTTP (connections, keep-alive,
+ * headers, body limits); gSOAP only parses the XML body and writes the XML
+ * answer. Each worker owns one gSOAP context, reused for every request on
+ * that worker's thread: frecv reads the request body evbuffer, fsend appends
+ * to a reply evbuffer, HTTP parsing is disabled (input SOAP_ENC_PLAIN and a
+ * no-op fparse) and the request's Content-Type and SOAPAction are handed to
+ * gSOAP's own header parser from the fprepareinitrecv hook. After every
+ * request soap_destroy + soap_end release everything gSOAP allocated, so
+ * memory stays flat however many requests a worker serves.
+ *
+ * Refused before gSOAP sees them: bodies over config->max_body
+ * (PAYLOAD_TOO_LARGE) and any DTD or other "<!" markup declaration
+ * (INVALID_ARGUMENT; gSOAP would skip a DTD silently, we refuse it so that
+ * entity tricks never look accepted). Bounded by gSOAP: nesting depth
+ * (maxlevel), element counts (maxoccurs) and the message length.
+ *
+ * HTTP status of an answer: 200; for a Fault, 500 in SOAP 1.1, and in SOAP
+ * 1.2 400 for Sender faults and 500 for Receiver faults (contract,
+ * "Errors"). PAYLOAD_TOO_LARGE follows the same SOAP rule, not REST's 413.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "nimbus_soap_namespaces.h"
+#include "soap_internal.h"
+
+static size_t host_recv(struct soap *soap, char *buf, size_t len)
+{
+    nimbus_soap_worker_t *ws = soap->user;
+    int n = ws->in ? evbuffer_remove(ws->in, buf, len) : 0;
+    return n > 0 ? (size_t)n : 0;
+}
+
+static int host_send(struct soap *soap, const char *s, size_t n)
+{
+    nimbus_soap_worker_t *ws = soap->user;
+    return evbuffer_add(ws->out, s, n) == 0 ? SOAP_OK : SOAP_EOM;
+}
+
+/* evhttp already parsed the HTTP header; there is none in the stream. */
+static int host_parse(struct soap *soap)
+{
+    (void)soap;
+    return SOAP_OK;
+}
+
+/* Runs inside soap_begin_recv, after it reset the per-message state (it
+ * would wipe anything set before serving). Expect and Authorization are
+ * deliberately not forwarded: evhttp answers 100-continue itself, and
+ * credentials are read by the binding. */
+static int host_prepare_recv(struct soap *soap)
+{
+    nimbus_soap_worker_t *ws = soap->user;
+    int rc = SOAP_OK;
+    if (ws->content_type)
+        rc = soap->fparsehdr(soap, "Content-Type", ws->content_type);
+    if (rc == SOAP_OK && ws->soap_action)
+        rc = soap->fparsehdr(soap, "SOAPAction", ws->soap_action);
+    return rc;
+}
+
+nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t *err)
+{
+    nimbus_soap_worker_t *ws = calloc(1, sizeof *ws);
+    if (!ws)
+        goto fail;
+    ws->w = w;
+    ws->out = evbuffer_new();
+    /* Strict: a missing required element or an unknown one is refused rather
+     * than read as 0 or skipped. UTF-8 strings pass through unchanged. Tree
+     * mode: no id/href graphs in or out (plain document/literal). */
+    ws->soap = soap_new2(SOAP_ENC_PLAIN | SOAP_XML_STRICT | SOAP_XML_TREE | SOAP_C_UTFSTRING,
+                         SOAP_ENC_PLAIN | SOAP_IO_BUFFER | SOAP_XML_TREE | SOAP_XML_NOTYPE |
+                             SOAP_C_UTFSTRING);
+    if (!ws->out || !ws->soap)
+        goto fail;
+    struct soap *soap = ws->soap;
+    soap->user = ws;
+    soap->frecv = host_recv;
+    soap->fsend = host_send;
+    soap->fparse = host_parse;
+    soap->fprepareinitrecv = host_prepare_recv;
+    soap->maxlevel = NIMBUS_SOAP_MAX_DEPTH;
+    soap->maxoccurs = NIMBUS_RECORD_BATCH_MAX;
+    soap->recv_maxlength = w->config->max_body;
+    return ws;
+fail:
+    nimbus_soap_worker_free(ws);
+    nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create the SOAP context");
+    return NULL;
+}
+
+void nimbus_soap_worker_free(nimbus_soap_worker_t *ws)
+{
+    if (!ws)
+        return;
+    if (ws->soap) {
+        soap_destroy(ws->soap);
+        soap_end(ws->soap);
+        soap_free(ws->soap);
+    }
+    if (ws->out)
+        evbuffer_free(ws->out);
+    free(ws);
+}
+
+/* true when the body holds a markup declaration ("<!" other than a comment
+ * or CDATA section): a DOCTYPE, ENTITY, ELEMENT or ATTLIST. */
+static bool has_markup_declaration(struct evbuffer *body)
+{
+    struct evbuffer_ptr at = evbuffer_search(body, "<!", 2, NULL);
+    while (at.pos >= 0) {
+        char peek[9] = {0};
+        evbuffer_copyout_from(body, &at, peek, sizeof peek);
+        if (memcmp(peek, "<!--", 4) != 0 && memcmp(peek, "<![CDATA[", 9) != 0)
+            return true;
+        if (evbuffer_ptr_set(body, &at, 2, EVBUFFER_PTR_ADD) != 0)
+            break;
+        at = evbuffer_search(body, "<!", 2, &at);
+    }
+    return false;
+}
+
+static bool content_type_is(const char *ct, const char *type)
+{
+    size_t n = strlen(type);
+    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Reads what the request says about itself into ws. */
+static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
+{
+    struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
+    const char *ct = evhttp_find_header(headers, "Content-Type");
+    bool v12 = content_type_is(ct, "application/soap+xml");
+    ws->version = v12 ? 2 : 1;
+    ws->content_type = v12 || content_type_is(ct, "text/xml") ? ct : NULL;
+    ws->soap_action = evhttp_find_header(headers, "SOAPAction");
+    ws->in = evhttp_request_get_input_buffer(req);
+    ws->operation = "-";
+    ws->fault_code = NIMBUS_OK;
+    nimbus_error_clear(&ws->http_creds_err);
+    nimbus_http_credentials(req, &ws->http_creds, ws->cred_buf, sizeof ws->cred_buf,
+                            &ws->http_creds_err);
+    evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
+    /* The first namespace-table entry decides the SOAP version of a Fault
+     * for a body gSOAP cannot read at all. */
+    soap_set_namespaces(ws->soap, v12 ? nimbus_soap12_namespaces : nimbus_soap11_namespaces);
+}
+
+/* Answers with err without parsing the body. */
+static void refuse(nimbus_soap_worker_t *ws, const nimbus_error_t *err)
+{
+    struct soap *soap = ws->soap;
+    soap_begin(soap);
+    soap->version = (short)ws->version;
+    nimbus__soap_fault(soap, err);
+    soap_send_fault(soap);
+}
+
+static void serve(nimbus_soap_worker_t *ws, struct evhttp_request *req)
+{
+    struct soap *soap = ws->soap;
+    size_t len = evbuffer_get_length(ws->in);
+    nimbus_error_t err;
+    if (len > ws->w->config->max_body) {
+        nimbus_error_set(&err, NIMBUS_PAYLOAD_TOO_LARGE,
+                         "request body of %zu bytes exceeds the limit of %zu bytes", len,
+                         ws->w->config->max_body);
+        refuse(ws, &err);
+        return;
+    }
+    if (has_markup_declaration(ws->in)) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "DTDs and entity declarations are not allowed in SOAP messages");
+        refuse(ws, &err);
+        return;
+    }
+    (void)req;
+    int rc = soap_begin_serve(soap);
+    if (rc == SOAP_OK)
+        rc = soap_serve_request(soap);
+    if (rc == SOAP_OK || rc == SOAP_STOP)
+        return;
+    if (ws->fault_code == NIMBUS_OK || soap->error != SOAP_FAULT)
+        nimbus__soap_fault_from_gsoap(soap);
+    /* A response may have been half-written before serialization failed. */
+    evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
+    soap->header = NULL;
+    soap_send_fault(soap);
+}
+
+static void reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                  const char *content_type, struct evbuffer *body, nimbus_request_log_t *log)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_remove_header(out, "Content-Type");
+    evhttp_add_header(out, "Content-Type", content_type);
+    nimbus_http_reply(w, req, status, body, log);
+}
+
+static void reply_text(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                       const char *text, nimbus_request_log_t *log)
+{
+    struct evbuffer *body = evbuffer_new();
+    if (body)
+        evbuffer_add_printf(body, "%s\n", text);
+    reply(w, req, status, "text/plain; charset=utf-8", body, log);
+    if (body)
+        evbuffer_free(body);
+}
+
+/* GET /soap?wsdl: the embedded WSDL with every soap:address pointing at the
+ * host and port this client used. */
+static void serve_wsdl(nimbus_worker_t *w, struct evhttp_request *req, nimbus_request_log_t *log)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!query || strcasecmp(query, "wsdl") != 0) {
+        reply_text(w, req, 404, "POST SOAP requests to /soap; the WSDL is at /soap?wsdl", log);
+        return;
+    }
+    char authority[300];
+    nimbus_http_request_authority(w, req, authority, sizeof authority);
+    struct evbuffer *body = evbuffer_new();
+    if (!body) {
+        reply_text(w, req, 500, "out of memory", log);
+        return;
+    }
+    const char *p = nimbus_wsdl_text;
+    const char *end = nimbus_wsdl_text + nimbus_wsdl_text_len;
+    const size_t plen = strlen(NIMBUS_WSDL_ADDRESS_PLACEHOLDER);
+    int rc = 0;
+    const char *hit;
+    while (rc == 0 && (hit = strstr(p, NIMBUS_WSDL_ADDRESS_PLACEHOLDER)) != NULL) {
+        rc = evbuffer_add(body, p, (size_t)(hit - p));
+        if (rc == 0)
+            rc = evbuffer_add_printf(body, "http://%s/soap", authority) < 0 ? -1 : 0;
+        p = hit + plen;
+    }
+    if (rc == 0)
+        rc = evbuffer_add(body, p, (size_t)(end - p));
+    if (rc != 0)
+        reply_text(w, req, 500, "out of memory", log);
+    else
+        reply(w, req, 200, "text/xml; charset=utf-8", body, log);
+    evbuffer_free(body);
+}
+
+void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
+{
+    nimbus_request_log_t log = {"soap", "-", nimbus_now_us()};
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD) {
+        serve_wsdl(w, req, &log);
+        return;
+    }
+    if (cmd != EVHTTP_REQ_POST) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD, POST");
+        reply_text(w, req, 405, "/soap accepts POST (SOAP requests) and GET /soap?wsdl", &log);
+        return;
+    }
+    nimbus_soap_worker_t *ws = w->soap;
+    begin_request(ws, req);
+    serve(ws, req);
+
+    struct soap *soap = ws->soap;
+    int status = 200;
+    if (ws->fault_code != NIMBUS_OK)
+        status = soap->version == 2 && !nimbus_code_is_server_fault(ws->fault_code) ? 400 : 500;
+    log.operation = ws->operation;
+    reply(w, req, status,
+          soap->version == 2 ? "application/soap+xml; charset=utf-8" : "text/xml; charset=utf-8",
+          ws->out, &log);
+    ws->in = NULL;
+    soap_destroy(soap);
+    soap_end(soap);
+}

@@ -1,0 +1,83 @@
+/*
+ * Cross-file internals of the SOAP binding. The binding has three parts:
+ * soap_host.c hosts gSOAP inside the evhttp request callback (one gSOAP
+ * context per worker, reused for every request), soap_ops.c holds the
+ * service functions soapcpp2 expects (__nimbus__<Op>), and soap_convert.c
+ * turns gSOAP structs into core types and back. soap_fault.c is the one
+ * place a nimbus_error_t becomes a SOAP Fault. gSOAP's generated names stay
+ * inside these files.
+ */
+#ifndef NIMBUS_SOAP_INTERNAL_H
+#define NIMBUS_SOAP_INTERNAL_H
+
+#include "soapH.h"
+
+#include "nimbus_server.h"
+#include "nimbus_service.h"
+
+/* XML nesting deeper than this is refused: the deepest legitimate message
+ * (Envelope/Body/GetCityWeatherResponse/report/latest/temperature) is 6. */
+#define NIMBUS_SOAP_MAX_DEPTH 32
+/* Room for decoded HTTP credentials (name + secret + NULs). */
+#define NIMBUS_SOAP_CRED_BUF (NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8)
+
+struct nimbus_soap_worker {
+    nimbus_worker_t *w;
+    struct soap *soap;
+    struct evbuffer *out; /* the reply being written by gSOAP; owned */
+    /* Per request; reset by nimbus_soap_handle before serving. */
+    struct evbuffer *in;       /* the request body, borrowed from evhttp */
+    const char *content_type;  /* borrowed from the request headers */
+    const char *soap_action;   /* borrowed from the request headers */
+    int version;               /* 1 or 2, from the Content-Type */
+    const char *operation;     /* contract name for the access log (static) */
+    nimbus_code_t fault_code;  /* set when soap_fault.c rendered a Fault */
+    nimbus_credentials_t http_creds;
+    nimbus_error_t http_creds_err; /* malformed Authorization header */
+    char cred_buf[NIMBUS_SOAP_CRED_BUF];
+};
+
+/* ---- soap_fault.c ------------------------------------------------------ */
+
+/* Makes err the Fault gSOAP sends: faultcode Client/Server (1.1) or
+ * Sender/Receiver (1.2), faultstring = message, detail = ServiceFault
+ * {code, message}. Returns SOAP_FAULT for a service function to return.
+ * Strings are copied into soap's memory (freed by soap_end). */
+int nimbus__soap_fault(struct soap *soap, const nimbus_error_t *err);
+
+/* Turns gSOAP's own failure (soap->error: bad XML, wrong type, unknown
+ * element, ...) into an INVALID_ARGUMENT Fault with gSOAP's explanation. */
+void nimbus__soap_fault_from_gsoap(struct soap *soap);
+
+/* ---- soap_convert.c ---------------------------------------------------- */
+
+/* gSOAP -> core. Return 0, or -1 with INVALID_ARGUMENT in err when a value
+ * cannot be represented (a string longer than any valid one, a dateTime the
+ * core's nimbus_time_parse refuses). Rules are the core's job, not these. */
+int nimbus__soap_station_in(const struct nimbus__Station *in, const char *what,
+                            nimbus_station_t *out, nimbus_error_t *err);
+int nimbus__soap_observation_in(const struct nimbus__Observation *in, const char *what,
+                                nimbus_observation_t *out, nimbus_error_t *err);
+int nimbus__soap_time_in(const char *text, const char *what, bool *has, int64_t *out,
+                         nimbus_error_t *err);
+
+/* core -> gSOAP, allocated in soap's memory (freed by soap_end). NULL when
+ * out of memory. */
+int nimbus__soap_station_fill(struct soap *soap, const nimbus_station_t *in,
+                              struct nimbus__Station *out);
+struct nimbus__Station *nimbus__soap_station_out(struct soap *soap, const nimbus_station_t *in);
+int nimbus__soap_observation_out(struct soap *soap, const nimbus_observation_t *in,
+                                 struct nimbus__Observation *out);
+struct nimbus__WeatherReport *nimbus__soap_report_out(struct soap *soap,
+                                                      const nimbus_weather_report_t *in,
+                                                      struct nimbus__WeatherReport *out);
+double *nimbus__soap_opt_double_out(struct soap *soap, nimbus_opt_double_t v);
+
+/* ---- the WSDL, embedded at build time (generated/embed_wsdl.cmake) ------ */
+
+extern const char nimbus_wsdl_text[];
+extern const size_t nimbus_wsdl_text_len;
+/* The soap:address the committed WSDL carries; replaced when served. */
+#define NIMBUS_WSDL_ADDRESS_PLACEHOLDER "http://localhost:8080/soap"
+
+#endif
