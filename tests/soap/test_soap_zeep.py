@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""python3-zeep against the real server: load the WSDL from GET /soap?wsdl
+and call every operation on both ports (SOAP 1.1 and SOAP 1.2), with Bearer,
+Basic and WS-Security UsernameToken credentials, checking the answers, the
+Fault shape (ServiceFault detail) and the number format (shortest text that
+reads back as the same double, as JSON prints it).
+
+Usage: test_soap_zeep.py NIMBUS_BINARY
+"""
+import os
+import sys
+
+import requests
+import zeep
+from lxml import etree
+from zeep.plugins import HistoryPlugin
+from zeep.transports import Transport
+from zeep.wsse.username import UsernameToken
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from nimbus_harness import NimbusServer  # noqa: E402
+
+NS = "urn:nimbus:weather:v1"
+KEYS = ["admin:adm1n-secret:admin", "writer:wr1ter-secret:write", "reader:re4der-secret:read"]
+PORTS = ("NimbusSoap11", "NimbusSoap12")
+
+
+def client(base_url, auth=None, wsse=None, history=None):
+    session = requests.Session()
+    if auth == "admin":
+        session.headers["Authorization"] = "Bearer adm1n-secret"
+    elif auth == "reader-basic":
+        session.auth = ("reader", "re4der-secret")
+    plugins = [history] if history else []
+    return zeep.Client(base_url + "/soap?wsdl", transport=Transport(session=session, timeout=30),
+                       wsse=wsse, plugins=plugins)
+
+
+def expect_fault(call, code, port):
+    try:
+        call()
+    except zeep.exceptions.Fault as fault:
+        detail = fault.detail
+        assert detail is not None, "Fault without detail"
+        got = detail.find("{%s}ServiceFault/{%s}code" % (NS, NS))
+        msg = detail.find("{%s}ServiceFault/{%s}message" % (NS, NS))
+        assert got is not None and got.text == code, (code, etree.tostring(detail))
+        assert msg is not None and msg.text == fault.message, (msg, fault.message)
+        want = "Client" if port == "NimbusSoap11" else "Sender"
+        assert fault.code is not None and fault.code.endswith(want), (fault.code, want)
+        return
+    raise AssertionError("expected a %s Fault" % code)
+
+
+def station(sid, city, lat=40.0801, elevation=None):
+    s = {"id": sid, "name": "Zeep station", "city": city, "country": "NL",
+         "latitude": lat, "longitude": 4.9041}
+    if elevation is not None:
+        s["elevation"] = elevation
+    return s
+
+
+def exercise(base_url, port):
+    p = "z%s-" % port[-2:]
+    history = HistoryPlugin()
+    admin = client(base_url, auth="admin", history=history)
+    svc = admin.bind("NimbusService", port)
+    city = "Zeepdam" + port[-2:]
+
+    # The WSDL's soap:address is the address we used.
+    address = admin.wsdl.services["NimbusService"].ports[port].binding_options["address"]
+    assert address == base_url + "/soap", address
+
+    created = svc.CreateStation(station=station(p + "a", city, elevation=-2.5))
+    assert created.id == p + "a" and created.latitude == 40.0801 and created.elevation == -2.5
+    raw = etree.tostring(history.last_received["envelope"]).decode()
+    assert ">40.0801<" in raw and "40.080100000000002" not in raw, raw
+    svc.CreateStation(station=station(p + "b", city))
+    expect_fault(lambda: svc.CreateStation(station=station(p + "a", city)), "ALREADY_EXISTS", port)
+    expect_fault(lambda: svc.CreateStation(station=station(p + "c", city, lat=123.0)),
+                 "INVALID_ARGUMENT", port)
+
+    got = svc.GetStation(id=p + "a")
+    assert got.name == "Zeep station" and got.country == "NL"
+    expect_fault(lambda: svc.GetStation(id=p + "none"), "NOT_FOUND", port)
+
+    updated = svc.UpdateStation(station=station(p + "a", city, lat=52.37))
+    assert updated.latitude == 52.37 and updated.elevation is None
+
+    page = svc.ListStations(city=city, limit=1)
+    assert [s.id for s in page.station] == [p + "a"] and page.nextCursor
+    page2 = svc.ListStations(city=city, limit=1, cursor=page.nextCursor)
+    assert [s.id for s in page2.station] == [p + "b"] and page2.nextCursor is None
+
+    rec = svc.RecordObservations(stationId=p + "a", observation=[
+        {"observedAt": "2024-03-01T08:00:00+01:00", "temperature": 4.1, "humidity": 81.0},
+        {"stationId": p + "a", "observedAt": "2024-03-01T08:30:00Z", "temperature": 4.6,
+         "windSpeed": 3.2, "windDirection": 270.0, "pressure": 1013.2, "precipitation": 0.2},
+    ])
+    assert rec.accepted == 2 and rec.duplicates == 0 and rec.lastSeq == rec.firstSeq + 1
+    obs = svc.GetObservations(stationId=p + "a")
+    assert [str(o.observedAt) for o in obs.observation] == [
+        "2024-03-01T07:00:00+00:00", "2024-03-01T08:30:00+00:00"], obs
+    raw = etree.tostring(history.last_received["envelope"]).decode()
+    assert "2024-03-01T07:00:00Z" in raw, raw
+    assert obs.observation[1].windDirection == 270.0 and obs.observation[0].seq > 0
+
+    weather = svc.GetWeather(stationId=p + "a")
+    assert weather.latest.temperature == 4.6 and weather.last24h.count == 2
+    assert abs(weather.last24h.totalPrecipitation - 0.2) < 1e-9
+    reports = svc.GetCityWeather(city=city, country="NL")
+    assert [r.station.id for r in reports] == [p + "a", p + "b"]
+    assert reports[1].latest is None
+    expect_fault(lambda: svc.GetCityWeather(city="Nowhere" + p), "NOT_FOUND", port)
+
+    # Basic as a reader: reads pass, writes are PERMISSION_DENIED.
+    reader = client(base_url, auth="reader-basic").bind("NimbusService", port)
+    assert reader.GetStation(id=p + "b").id == p + "b"
+    expect_fault(lambda: reader.DeleteStation(id=p + "b"), "PERMISSION_DENIED", port)
+    # WS-Security UsernameToken (PasswordText), right and wrong.
+    wsse = client(base_url, wsse=UsernameToken("admin", "adm1n-secret")).bind("NimbusService", port)
+    assert wsse.GetWeather(stationId=p + "b").station.id == p + "b"
+    bad = client(base_url, wsse=UsernameToken("admin", "wrong")).bind("NimbusService", port)
+    expect_fault(lambda: bad.GetStation(id=p + "b"), "UNAUTHENTICATED", port)
+    anonymous = client(base_url).bind("NimbusService", port)
+    expect_fault(lambda: anonymous.ListStations(), "UNAUTHENTICATED", port)
+
+    assert svc.DeleteStation(id=p + "b") is None
+    expect_fault(lambda: svc.DeleteStation(id=p + "b"), "NOT_FOUND", port)
+
+
+def main():
+    binary = sys.argv[1]
+    args = []
+    for k in KEYS:
+        args += ["--api-key", k]
+    with NimbusServer(binary, args=args) as srv:
+        loaded = client(srv.base_url)
+        ports = loaded.wsdl.services["NimbusService"].ports
+        assert sorted(ports) == sorted(PORTS), list(ports)
+        ops = sorted(loaded.wsdl.bindings["{%s}NimbusSoap12Binding" % NS]._operations)
+        assert len(ops) == 9, ops
+        for port in PORTS:
+            exercise(srv.base_url, port)
+            print("ok: every operation over", port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
