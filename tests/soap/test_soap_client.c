@@ -133,7 +133,8 @@ static void test_list_stations(void)
     CU_ASSERT_STRING_EQUAL(page.station[0].id, test_id(soap, "list-a")); /* ordered by id */
     CU_ASSERT_STRING_EQUAL(page.station[1].id, test_id(soap, "list-b"));
     CU_ASSERT_PTR_NOT_NULL_FATAL(page.nextCursor);
-    char *cursor = soap_strdup(soap, page.nextCursor);
+    char cursor[128];
+    snprintf(cursor, sizeof cursor, "%s", page.nextCursor); /* outlives this context */
     test_client_free(soap);
 
     soap = test_client(AUTH_BEARER, KEY_READER);

@@ -99,7 +99,7 @@ def exercise(base_url, port):
     ])
     assert rec.accepted == 2 and rec.duplicates == 0 and rec.lastSeq == rec.firstSeq + 1
     obs = svc.GetObservations(stationId=p + "a")
-    assert [str(o.observedAt) for o in obs.observation] == [
+    assert [o.observedAt.isoformat() for o in obs.observation] == [
         "2024-03-01T07:00:00+00:00", "2024-03-01T08:30:00+00:00"], obs
     raw = etree.tostring(history.last_received["envelope"]).decode()
     assert "2024-03-01T07:00:00Z" in raw, raw
