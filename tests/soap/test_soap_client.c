@@ -258,6 +258,7 @@ static void test_observations(void)
         test_client_free(soap);
     }
     soap = test_client(AUTH_NONE, KEY_READER);
+    q.stationId = test_id(soap, "obs"); /* the earlier context is gone */
     EXPECT_FAULT(soap, CALL(GetObservations, soap, &q, &obs), "UNAUTHENTICATED");
     test_client_free(soap);
 }
@@ -310,6 +311,7 @@ static void test_weather(void)
     EXPECT_FAULT(soap, CALL(GetWeather, soap, &badid, &w), "INVALID_ARGUMENT");
     test_client_free(soap);
     soap = test_client(AUTH_NONE, KEY_READER);
+    gw.stationId = test_id(soap, "wx-b"); /* the earlier context is gone */
     EXPECT_FAULT(soap, CALL(GetWeather, soap, &gw, &w), "UNAUTHENTICATED");
     test_client_free(soap);
 
