@@ -8,6 +8,7 @@ reads back as the same double, as JSON prints it).
 Usage: test_soap_zeep.py NIMBUS_BINARY
 """
 import os
+import subprocess
 import sys
 
 import requests
@@ -23,6 +24,8 @@ from nimbus_harness import NimbusServer  # noqa: E402
 NS = "urn:nimbus:weather:v1"
 KEYS = ["admin:adm1n-secret:admin", "writer:wr1ter-secret:write", "reader:re4der-secret:read"]
 PORTS = ("NimbusSoap11", "NimbusSoap12")
+OPERATIONS = ("ListStations", "GetStation", "CreateStation", "UpdateStation", "DeleteStation",
+              "RecordObservations", "GetObservations", "GetWeather", "GetCityWeather")
 
 
 def client(base_url, auth=None, wsse=None, history=None):
@@ -135,6 +138,12 @@ def main():
     for k in KEYS:
         args += ["--api-key", k]
     with NimbusServer(binary, args=args) as srv:
+        # The command-line loader prints both ports and all nine operations.
+        listing = subprocess.run([sys.executable, "-m", "zeep", srv.base_url + "/soap?wsdl"],
+                                 capture_output=True, text=True, timeout=60, check=True).stdout
+        assert "Port: NimbusSoap11" in listing and "Port: NimbusSoap12" in listing, listing
+        for op in OPERATIONS:
+            assert listing.count(" %s(" % op) == 2, (op, listing)
         loaded = client(srv.base_url)
         ports = loaded.wsdl.services["NimbusService"].ports
         assert sorted(ports) == sorted(PORTS), list(ports)

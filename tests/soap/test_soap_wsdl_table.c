@@ -1,0 +1,72 @@
+/*
+ * The operation table (NIMBUS_OPERATIONS in service/nimbus_operations.h)
+ * against the WSDL, so SOAP cannot drift from REST and WebSocket: every row
+ * has its request and response elements, a portType operation and an
+ * operation in both bindings, and the WSDL has no operation the table lacks.
+ * The generated gSOAP structs for every row are also required at compile
+ * time (the sizeof below fails to build if soapcpp2 did not produce one).
+ * Reads the WSDL text embedded in the server (nimbus_wsdl_text), i.e. the
+ * one it serves.
+ */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nimbus_operations.h"
+#include "soapH.h"
+
+extern const char nimbus_wsdl_text[];
+
+static size_t count(const char *haystack, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+#define NIMBUS_X_GENERATED(Name, snake, role, kind, method, path, status)                          \
+    (void)sizeof(struct _nimbus__##Name);                                                          \
+    (void)sizeof(struct _nimbus__##Name##Response);
+
+static void test_every_row_is_in_the_wsdl(void)
+{
+    NIMBUS_OPERATIONS(NIMBUS_X_GENERATED)
+    for (size_t i = 0; i < NIMBUS_OP_COUNT; i++) {
+        const char *name = nimbus_op_table[i].name;
+        char needle[128];
+        snprintf(needle, sizeof needle, "<xsd:element name=\"%s\">", name);
+        CU_ASSERT_EQUAL(count(nimbus_wsdl_text, needle), 1);
+        snprintf(needle, sizeof needle, "<xsd:element name=\"%sResponse\">", name);
+        CU_ASSERT_EQUAL(count(nimbus_wsdl_text, needle), 1);
+        /* portType + SOAP 1.1 binding + SOAP 1.2 binding */
+        snprintf(needle, sizeof needle, "<wsdl:operation name=\"%s\">", name);
+        CU_ASSERT_EQUAL(count(nimbus_wsdl_text, needle), 3);
+        snprintf(needle, sizeof needle, "soapAction=\"urn:nimbus:weather:v1/%s\"", name);
+        CU_ASSERT_EQUAL(count(nimbus_wsdl_text, needle), 2);
+    }
+}
+
+static void test_no_operation_beyond_the_table(void)
+{
+    CU_ASSERT_EQUAL(count(nimbus_wsdl_text, "<wsdl:operation name="), 3 * NIMBUS_OP_COUNT);
+    CU_ASSERT_EQUAL(count(nimbus_wsdl_text, "<wsdl:fault name=\"ServiceFault\""),
+                    3 * NIMBUS_OP_COUNT);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("operation table vs WSDL", NULL, NULL);
+    if (!s || !CU_add_test(s, "every row is in the WSDL", test_every_row_is_in_the_wsdl) ||
+        !CU_add_test(s, "no operation beyond the table", test_no_operation_beyond_the_table)) {
+        CU_cleanup_registry();
+        return 1;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failed == 0 ? 0 : 1;
+}
