@@ -41,9 +41,8 @@ struct Namespace nimbus_soap12_namespaces[] = {
      "http://schemas.xmlsoap.org/soap/encoding/", NULL},
     NIMBUS_NS_COMMON};
 
-struct Namespace namespaces[] = {
-    {"SOAP-ENV", "http://schemas.xmlsoap.org/soap/envelope/",
-     "http://www.w3.org/2003/05/soap-envelope", NULL},
-    {"SOAP-ENC", "http://schemas.xmlsoap.org/soap/encoding/",
-     "http://www.w3.org/2003/05/soap-encoding", NULL},
-    NIMBUS_NS_COMMON};
+struct Namespace namespaces[] = {{"SOAP-ENV", "http://schemas.xmlsoap.org/soap/envelope/",
+                                  "http://www.w3.org/2003/05/soap-envelope", NULL},
+                                 {"SOAP-ENC", "http://schemas.xmlsoap.org/soap/encoding/",
+                                  "http://www.w3.org/2003/05/soap-encoding", NULL},
+                                 NIMBUS_NS_COMMON};

@@ -12,8 +12,8 @@
 
 /* Copies src into dst[size]; refuses rather than truncates, because a
  * truncated value could pass validation as something the client never sent. */
-static int copy_text(char *dst, size_t size, const char *src, const char *what,
-                     const char *field, nimbus_error_t *err)
+static int copy_text(char *dst, size_t size, const char *src, const char *what, const char *field,
+                     nimbus_error_t *err)
 {
     if (!src)
         src = "";

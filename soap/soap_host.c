@@ -201,8 +201,8 @@ static void reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
     nimbus_http_reply(w, req, status, body, log);
 }
 
-static void reply_text(nimbus_worker_t *w, struct evhttp_request *req, int status,
-                       const char *text, nimbus_request_log_t *log)
+static void reply_text(nimbus_worker_t *w, struct evhttp_request *req, int status, const char *text,
+                       nimbus_request_log_t *log)
 {
     struct evbuffer *body = evbuffer_new();
     if (body)

@@ -26,12 +26,12 @@ struct nimbus_soap_worker {
     struct soap *soap;
     struct evbuffer *out; /* the reply being written by gSOAP; owned */
     /* Per request; reset by nimbus_soap_handle before serving. */
-    struct evbuffer *in;       /* the request body, borrowed from evhttp */
-    const char *content_type;  /* borrowed from the request headers */
-    const char *soap_action;   /* borrowed from the request headers */
-    int version;               /* 1 or 2, from the Content-Type */
-    const char *operation;     /* contract name for the access log (static) */
-    nimbus_code_t fault_code;  /* set when soap_fault.c rendered a Fault */
+    struct evbuffer *in;      /* the request body, borrowed from evhttp */
+    const char *content_type; /* borrowed from the request headers */
+    const char *soap_action;  /* borrowed from the request headers */
+    int version;              /* 1 or 2, from the Content-Type */
+    const char *operation;    /* contract name for the access log (static) */
+    nimbus_code_t fault_code; /* set when soap_fault.c rendered a Fault */
     nimbus_credentials_t http_creds;
     nimbus_error_t http_creds_err; /* malformed Authorization header */
     char cred_buf[NIMBUS_SOAP_CRED_BUF];

@@ -239,8 +239,8 @@ int __nimbus__GetObservations(struct soap *soap, struct _nimbus__GetObservations
         out->observation = soap_new_nimbus__Observation(soap, (int)res.count);
         oom = out->observation == NULL;
         for (size_t i = 0; !oom && i < res.count; i++)
-            oom = nimbus__soap_observation_out(soap, &res.observations[i],
-                                               &out->observation[i]) != 0;
+            oom =
+                nimbus__soap_observation_out(soap, &res.observations[i], &out->observation[i]) != 0;
         out->__sizeobservation = (int)res.count;
     }
     if (!oom)
@@ -292,7 +292,7 @@ int __nimbus__GetCityWeather(struct soap *soap, struct _nimbus__GetCityWeather *
 }
 
 /* The SOAP 1.2 binding's copies (unreachable by dispatch; see above). */
-#define NIMBUS_X_SOAP12_ALIAS(Name, snake, role, kind, method, path, status)                      \
+#define NIMBUS_X_SOAP12_ALIAS(Name, snake, role, kind, method, path, status)                       \
     int __nimbus__##Name##_(struct soap *soap, struct _nimbus__##Name *in,                         \
                             struct _nimbus__##Name##Response *out)                                 \
     {                                                                                              \

@@ -43,8 +43,8 @@ struct soap *test_client(test_auth_t how, test_key_t key)
 {
     struct soap *soap = soap_new1(SOAP_C_UTFSTRING | SOAP_XML_STRICT);
     CU_ASSERT_PTR_NOT_NULL_FATAL(soap);
-    soap_set_namespaces(soap,
-                        nimbus_test_version == 2 ? nimbus_soap12_namespaces : nimbus_soap11_namespaces);
+    soap_set_namespaces(soap, nimbus_test_version == 2 ? nimbus_soap12_namespaces
+                                                       : nimbus_soap11_namespaces);
     soap->connect_timeout = 10;
     soap->send_timeout = 30;
     soap->recv_timeout = 30;
@@ -103,7 +103,8 @@ void test_expect_fault(struct soap *soap, int rc, const char *code, int line)
     check(soap->version == (v2 ? 2 : 1), line, "Fault in the request's SOAP version");
     const char *const *fc = soap_faultcode(soap);
     const char *expect_code = v2 ? "SOAP-ENV:Sender" : "SOAP-ENV:Client";
-    check(fc && *fc && strcmp(*fc, expect_code) == 0, line, "faultcode Client (1.1) / Sender (1.2)");
+    check(fc && *fc && strcmp(*fc, expect_code) == 0, line,
+          "faultcode Client (1.1) / Sender (1.2)");
     check(soap->status == (v2 ? 400 : 500), line, "HTTP 500 (1.1) / 400 for Sender (1.2)");
     const char *reason = soap_fault_string(soap);
     check(reason && *reason, line, "faultstring carries the message");

@@ -19,8 +19,8 @@ static const double ELEVATION = 10.5;
 static void create(test_key_t who, const char *suffix, const char *city)
 {
     struct soap *soap = test_client(AUTH_BEARER, who);
-    struct _nimbus__CreateStation req = {test_station(soap, test_id(soap, suffix), city, 40.0801,
-                                                      &ELEVATION)};
+    struct _nimbus__CreateStation req = {
+        test_station(soap, test_id(soap, suffix), city, 40.0801, &ELEVATION)};
     struct _nimbus__CreateStationResponse res;
     int rc = CALL(CreateStation, soap, &req, &res);
     EXPECT_OK(soap, rc);
@@ -319,7 +319,8 @@ static void test_weather(void)
         const char *city;
         const char *country;
         const char *code;
-    } cbad[] = {{"Atlantis", NULL, "NOT_FOUND"}, {city, "FR", "NOT_FOUND"},
+    } cbad[] = {{"Atlantis", NULL, "NOT_FOUND"},
+                {city, "FR", "NOT_FOUND"},
                 {city, "usa", "INVALID_ARGUMENT"}};
     for (size_t i = 0; i < sizeof cbad / sizeof cbad[0]; i++) {
         soap = test_client(AUTH_BEARER, KEY_READER);
