@@ -1,0 +1,89 @@
+/*
+ * Unit tests of json_api/ws_handshake.c: the RFC 6455 accept value (the
+ * RFC's own example, section 1.3), key validation, header token lists and
+ * the status each bad upgrade gets.
+ */
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "ws_handshake.h"
+
+static void test_accept_rfc_example(void)
+{
+    char out[NIMBUS_WS_ACCEPT_SIZE];
+    CU_ASSERT_EQUAL(nimbus__ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+static void test_accept_bad_keys(void)
+{
+    char out[NIMBUS_WS_ACCEPT_SIZE];
+    const char *bad[] = {"", "abc", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ===",
+                         "dGhlIHNhbXBsZSBub25j!Q==", "dGhlIHNhbXBsZSBub25jZQAA"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(nimbus__ws_accept_key(bad[i], out), -1);
+        CU_ASSERT_STRING_EQUAL(out, "");
+    }
+    CU_ASSERT_EQUAL(nimbus__ws_accept_key(NULL, out), -1);
+}
+
+static void test_tokens(void)
+{
+    CU_ASSERT_TRUE(nimbus__ws_header_has_token("Upgrade", "upgrade"));
+    CU_ASSERT_TRUE(nimbus__ws_header_has_token("keep-alive, Upgrade", "Upgrade"));
+    CU_ASSERT_TRUE(nimbus__ws_header_has_token(" keep-alive ,\tupgrade ", "Upgrade"));
+    CU_ASSERT_FALSE(nimbus__ws_header_has_token("keep-alive", "Upgrade"));
+    CU_ASSERT_FALSE(nimbus__ws_header_has_token("Upgrades", "Upgrade"));
+    CU_ASSERT_FALSE(nimbus__ws_header_has_token("", "Upgrade"));
+    CU_ASSERT_FALSE(nimbus__ws_header_has_token(NULL, "Upgrade"));
+}
+
+static void test_upgrade_check(void)
+{
+    nimbus_error_t err;
+    nimbus_ws_upgrade_headers_t ok = {true, "websocket", "Upgrade", "dGhlIHNhbXBsZSBub25jZQ==",
+                                      "13"};
+    CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&ok, &err), 0);
+
+    nimbus_ws_upgrade_headers_t h = ok;
+    h.is_get = false;
+    CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&h, &err), 405);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
+
+    h = ok;
+    h.upgrade = NULL;
+    CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&h, &err), 426);
+    h = ok;
+    h.connection = "keep-alive";
+    CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&h, &err), 426);
+    h = ok;
+    h.version = "8";
+    CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&h, &err), 426);
+    h = ok;
+    h.version = NULL;
+    CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&h, &err), 426);
+    h = ok;
+    h.key = "short";
+    CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&h, &err), 400);
+    CU_ASSERT(strstr(err.message, "Sec-WebSocket-Key") != NULL);
+    h = ok;
+    h.key = NULL;
+    CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&h, &err), 400);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    CU_pSuite suite = CU_add_suite("ws_handshake", NULL, NULL);
+    CU_add_test(suite, "accept value of RFC 6455 1.3", test_accept_rfc_example);
+    CU_add_test(suite, "bad keys are refused", test_accept_bad_keys);
+    CU_add_test(suite, "header token lists", test_tokens);
+    CU_add_test(suite, "upgrade checks and their statuses", test_upgrade_check);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}
