@@ -1,0 +1,145 @@
+/*
+ * API keys and the role check every operation starts with. A key is
+ * "name:secret:role": the name is 1-64 characters of A-Z a-z 0-9 . _ -, the
+ * secret 1-256 printable ASCII characters other than ':' and space, the role
+ * read, write or admin (each includes the ones before it). Names and
+ * secrets must be unique, so a Bearer secret names exactly one key.
+ *
+ * Secrets are compared with CRYPTO_memcmp over the whole fixed-size,
+ * zero-padded buffer, and a Bearer secret is compared with every key, so the
+ * time taken does not tell how much of a guess was right or which key it
+ * came close to.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "service_internal.h"
+
+static bool name_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-';
+}
+
+static bool secret_char(char c)
+{
+    return c > 0x20 && c < 0x7F && c != ':';
+}
+
+int nimbus_core_add_key(nimbus_core_t *core, const char *spec, nimbus_error_t *err)
+{
+    const char *first = spec == NULL ? NULL : strchr(spec, ':');
+    const char *last = spec == NULL ? NULL : strrchr(spec, ':');
+    if (first == NULL || first == last) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "an API key must look like NAME:SECRET:ROLE");
+    }
+    size_t name_len = (size_t)(first - spec);
+    size_t secret_len = (size_t)(last - first - 1);
+    const char *secret = first + 1;
+    nimbus_role_t role;
+    if (name_len < 1 || name_len > NIMBUS_KEY_NAME_MAX) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "an API key's name must be 1-%d characters", NIMBUS_KEY_NAME_MAX);
+    }
+    for (size_t i = 0; i < name_len; i++) {
+        if (!name_char(spec[i])) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                    "an API key's name may hold only A-Z, a-z, 0-9, '.', '_' "
+                                    "and '-'");
+        }
+    }
+    if (secret_len < 1 || secret_len > NIMBUS_KEY_SECRET_MAX) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "an API key's secret must be 1-%d characters",
+                                NIMBUS_KEY_SECRET_MAX);
+    }
+    for (size_t i = 0; i < secret_len; i++) {
+        if (!secret_char(secret[i])) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                    "an API key's secret may hold only printable ASCII other "
+                                    "than ':' and space");
+        }
+    }
+    if (!nimbus_role_from_name(last + 1, &role)) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "an API key's role must be read, write or admin");
+    }
+    if (core->key_count == NIMBUS__KEY_MAX) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "at most %d API keys",
+                                NIMBUS__KEY_MAX);
+    }
+    nimbus__key_t key;
+    memset(&key, 0, sizeof(key));
+    memcpy(key.name, spec, name_len);
+    memcpy(key.secret, secret, secret_len);
+    key.secret_len = secret_len;
+    key.role = role;
+    for (size_t i = 0; i < core->key_count; i++) {
+        if (strcmp(core->keys[i].name, key.name) == 0) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                    "API key name '%s' is given twice", key.name);
+        }
+        if (strcmp(core->keys[i].secret, key.secret) == 0) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                    "API keys '%s' and '%s' share a secret", core->keys[i].name,
+                                    key.name);
+        }
+    }
+    core->keys[core->key_count++] = key;
+    return 0;
+}
+
+size_t nimbus_core_key_count(const nimbus_core_t *core)
+{
+    return core->key_count;
+}
+
+/* Constant-time equality of a presented secret and a key's. */
+static bool secret_equal(const nimbus__key_t *key, const unsigned char *padded, size_t len)
+{
+    int diff = CRYPTO_memcmp(key->secret, padded, sizeof(key->secret));
+    return (diff == 0) & (len == key->secret_len);
+}
+
+int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
+                          nimbus_role_t needed, nimbus_error_t *err)
+{
+    if (creds != NULL && creds->kind == NIMBUS_CRED_TRUSTED) {
+        return 0;
+    }
+    if (core->key_count == 0) {
+        return 0;
+    }
+    if (creds == NULL || creds->kind == NIMBUS_CRED_NONE || creds->secret == NULL ||
+        (creds->kind == NIMBUS_CRED_NAMED && creds->name == NULL)) {
+        return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "an API key is required");
+    }
+    unsigned char padded[NIMBUS_KEY_SECRET_MAX + 1];
+    memset(padded, 0, sizeof(padded));
+    size_t len = strnlen(creds->secret, sizeof(padded));
+    memcpy(padded, creds->secret, len < NIMBUS_KEY_SECRET_MAX ? len : NIMBUS_KEY_SECRET_MAX);
+
+    const nimbus__key_t *match = NULL;
+    for (size_t i = 0; i < core->key_count; i++) {
+        const nimbus__key_t *key = &core->keys[i];
+        bool name_ok =
+            creds->kind != NIMBUS_CRED_NAMED || strcmp(key->name, creds->name) == 0;
+        /* Compare every secret, matching or not, so timing reveals nothing. */
+        if (secret_equal(key, padded, len) && name_ok) {
+            match = key;
+        }
+    }
+    memset(padded, 0, sizeof(padded));
+    if (match == NULL) {
+        return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "the API key is not valid");
+    }
+    if (match->role < needed) {
+        return nimbus_error_set(err, NIMBUS_PERMISSION_DENIED,
+                                "API key '%s' has the %s role; this operation needs %s",
+                                match->name, nimbus_role_name(match->role),
+                                nimbus_role_name(needed));
+    }
+    return 0;
+}

@@ -1,0 +1,125 @@
+/*
+ * The process-wide core and the per-thread service handles. The core owns
+ * what all workers share (the database path, the write lock, the in-memory
+ * head seq, the cursor key, the API keys and the hub's listeners); each
+ * service owns one SQLite connection and its statement cache, so workers
+ * read in parallel without sharing a connection.
+ *
+ * nimbus_core_open brings the schema up to date and loads the seq counter
+ * once; after that the counter in memory moves only under the write lock,
+ * right after the COMMIT that stored it, so nimbus_core_head_seq is one
+ * atomic load.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "service_internal.h"
+
+nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
+{
+    if (path == NULL || path[0] == '\0') {
+        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "database path is required");
+        return NULL;
+    }
+    nimbus_core_t *core = calloc(1, sizeof(*core));
+    if (core == NULL) {
+        nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        return NULL;
+    }
+    core->path = strdup(path);
+    if (core->path == NULL) {
+        free(core);
+        nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        return NULL;
+    }
+    if (pthread_mutex_init(&core->write_lock, NULL) != 0) {
+        free(core->path);
+        free(core);
+        nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create the write lock");
+        return NULL;
+    }
+    atomic_init(&core->head_seq, 0);
+    core->next_listener_id = 1;
+
+    sqlite3 *db = NULL;
+    if (nimbus__mkdir_parents(path, err) != 0 || nimbus__store_connect(path, &db, err) != 0 ||
+        nimbus__store_migrate(core, db, err) != 0) {
+        sqlite3_close(db);
+        nimbus_core_free(core);
+        return NULL;
+    }
+    sqlite3_close(db);
+    return core;
+}
+
+void nimbus_core_free(nimbus_core_t *core)
+{
+    if (core == NULL) {
+        return;
+    }
+    pthread_mutex_destroy(&core->write_lock);
+    free(core->listeners);
+    free(core->path);
+    /* Secrets should not linger in freed memory. */
+    memset(core->keys, 0, sizeof(core->keys));
+    free(core);
+}
+
+int64_t nimbus_core_head_seq(nimbus_core_t *core)
+{
+    return atomic_load(&core->head_seq);
+}
+
+int nimbus_core_station_count(nimbus_core_t *core, int64_t *count, nimbus_error_t *err)
+{
+    nimbus_service_t *svc = nimbus_service_new(core, err);
+    if (svc == NULL) {
+        return -1;
+    }
+    int ret = -1;
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_COUNT, err);
+    if (st != NULL) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *count = sqlite3_column_int64(st, 0);
+            ret = 0;
+        } else {
+            nimbus__store_error(svc->db, rc, "counting stations", err);
+        }
+        sqlite3_reset(st);
+    }
+    nimbus_service_free(svc);
+    return ret;
+}
+
+nimbus_service_t *nimbus_service_new(nimbus_core_t *core, nimbus_error_t *err)
+{
+    nimbus_service_t *svc = calloc(1, sizeof(*svc));
+    if (svc == NULL) {
+        nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        return NULL;
+    }
+    svc->core = core;
+    if (nimbus__store_connect(core->path, &svc->db, err) != 0) {
+        free(svc);
+        return NULL;
+    }
+    return svc;
+}
+
+void nimbus_service_free(nimbus_service_t *svc)
+{
+    if (svc == NULL) {
+        return;
+    }
+    for (int i = 0; i < NIMBUS__STMT_COUNT; i++) {
+        sqlite3_finalize(svc->stmts[i]);
+    }
+    sqlite3_close(svc->db);
+    free(svc);
+}
+
+nimbus_core_t *nimbus_service_core(nimbus_service_t *svc)
+{
+    return svc->core;
+}

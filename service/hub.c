@@ -1,0 +1,64 @@
+/*
+ * The event hub: listeners that hear about every observation stored (new or
+ * corrected). The listener list is guarded by the core's write lock, the
+ * same lock under which writes commit and publish, which gives the hub its
+ * guarantees for free: listeners are called in seq order; registering reads
+ * the head seq atomically with joining the list, so a listener misses
+ * nothing after that seq and sees nothing up to it; and once
+ * nimbus_core_unlisten has taken the lock, no publication is running, so
+ * the listener is never called again.
+ */
+#include <stdlib.h>
+
+#include "service_internal.h"
+
+int nimbus_core_listen(nimbus_core_t *core, nimbus_hub_listener_fn fn, void *arg,
+                       int64_t *head_seq, nimbus_error_t *err)
+{
+    if (fn == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "listener function is required");
+    }
+    pthread_mutex_lock(&core->write_lock);
+    if (core->listener_count == core->listener_cap) {
+        size_t cap = core->listener_cap == 0 ? 16 : core->listener_cap * 2;
+        nimbus__listener_t *grown = NULL;
+        if (cap <= NIMBUS__LISTENER_MAX) {
+            grown = realloc(core->listeners, cap * sizeof(*grown));
+        }
+        if (grown == NULL) {
+            pthread_mutex_unlock(&core->write_lock);
+            return nimbus_error_set(err, NIMBUS_RESOURCE_EXHAUSTED, "too many stream listeners");
+        }
+        core->listeners = grown;
+        core->listener_cap = cap;
+    }
+    int id = core->next_listener_id++;
+    if (core->next_listener_id <= 0) {
+        core->next_listener_id = 1; /* ids stay > 0 even after wrapping */
+    }
+    core->listeners[core->listener_count++] = (nimbus__listener_t){id, fn, arg};
+    if (head_seq != NULL) {
+        *head_seq = atomic_load(&core->head_seq);
+    }
+    pthread_mutex_unlock(&core->write_lock);
+    return id;
+}
+
+void nimbus_core_unlisten(nimbus_core_t *core, int id)
+{
+    pthread_mutex_lock(&core->write_lock);
+    for (size_t i = 0; i < core->listener_count; i++) {
+        if (core->listeners[i].id == id) {
+            core->listeners[i] = core->listeners[--core->listener_count];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&core->write_lock);
+}
+
+void nimbus__hub_publish(nimbus_core_t *core, const nimbus_observation_t *obs, size_t count)
+{
+    for (size_t i = 0; i < core->listener_count; i++) {
+        core->listeners[i].fn(core->listeners[i].arg, obs, count);
+    }
+}

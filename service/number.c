@@ -1,0 +1,29 @@
+/*
+ * Number formatting shared by every encoder, so SOAP and JSON print the same
+ * digits for the same stored double: the shortest of %.15g, %.16g and %.17g
+ * that strtod reads back as exactly the same value. Negative zero prints as
+ * "0" (storage does not keep the sign of zero, so neither does the output).
+ * Inputs are validated finite; a non-finite value prints as "0" rather than
+ * as text no client could parse.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nimbus_types.h"
+
+char *nimbus_double_format(double d, char buf[32])
+{
+    if (!isfinite(d) || d == 0.0) {
+        buf[0] = '0';
+        buf[1] = '\0';
+        return buf;
+    }
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf(buf, 32, "%.*g", precision, d);
+        if (strtod(buf, NULL) == d) {
+            break;
+        }
+    }
+    return buf;
+}

@@ -1,0 +1,389 @@
+/*
+ * The observation operations: RecordObservations, GetObservations, and the
+ * seq-ordered replay the stream uses (nimbus_service_observations_since).
+ *
+ * RecordObservations is all-or-nothing. Every observation is validated
+ * before storage is touched; then, in one write transaction, each is
+ * compared with what is stored under (stationId, observedAt): identical
+ * values are a duplicate (no seq, not published), different values a
+ * correction (replaced, new seq, published), and a new one is stored with
+ * the next seq. Seqs follow the order of the batch. Within one batch, a
+ * repeat of an observedAt with identical values counts as a duplicate; with
+ * different values the batch is refused naming both indexes, since neither
+ * order of applying them is obviously what the client meant. The call
+ * returns after COMMIT (synchronous=FULL), so what it reports is durable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service_internal.h"
+
+void nimbus__observation_from_row(sqlite3_stmt *st, int col, nimbus_observation_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    const unsigned char *id = sqlite3_column_text(st, col);
+    snprintf(out->station_id, sizeof(out->station_id), "%s", id ? (const char *)id : "");
+    out->observed_at = sqlite3_column_int64(st, col + 1);
+    nimbus_opt_double_t *fields[] = {&out->temperature, &out->humidity,       &out->pressure,
+                                     &out->wind_speed,  &out->wind_direction, &out->precipitation};
+    for (int i = 0; i < 6; i++) {
+        fields[i]->present = sqlite3_column_type(st, col + 2 + i) != SQLITE_NULL;
+        fields[i]->value = fields[i]->present ? sqlite3_column_double(st, col + 2 + i) : 0;
+    }
+    out->seq = sqlite3_column_int64(st, col + 8);
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, const nimbus_opt_double_t *v)
+{
+    if (v->present) {
+        sqlite3_bind_double(st, i, v->value);
+    } else {
+        sqlite3_bind_null(st, i);
+    }
+}
+
+/* Steps st, appending each row to *rows (grown as needed). On failure *rows
+ * is freed and err set. st is reset either way. */
+static int collect(nimbus_service_t *svc, sqlite3_stmt *st, nimbus_observation_t **rows,
+                   size_t *count, nimbus_error_t *err)
+{
+    size_t cap = 0;
+    int rc;
+    *rows = NULL;
+    *count = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*count == cap) {
+            size_t new_cap = cap == 0 ? 16 : cap * 2;
+            nimbus_observation_t *grown = realloc(*rows, new_cap * sizeof(**rows));
+            if (grown == NULL) {
+                sqlite3_reset(st);
+                free(*rows);
+                *rows = NULL;
+                return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading observations");
+            }
+            *rows = grown;
+            cap = new_cap;
+        }
+        nimbus__observation_from_row(st, 0, &(*rows)[(*count)++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(*rows);
+        *rows = NULL;
+        *count = 0;
+        return nimbus__store_error(svc->db, rc, "reading observations", err);
+    }
+    return 0;
+}
+
+/* One observation's place in the batch, sorted to find repeats. */
+typedef struct slot {
+    int64_t observed_at;
+    size_t index;
+} slot_t;
+
+static int slot_compare(const void *a, const void *b)
+{
+    const slot_t *x = a, *y = b;
+    if (x->observed_at != y->observed_at) {
+        return x->observed_at < y->observed_at ? -1 : 1;
+    }
+    return x->index < y->index ? -1 : (x->index > y->index);
+}
+
+/* Validates the batch and marks in-batch repeats in dup[]. */
+static int validate_batch(const nimbus_record_observations_request_t *req, bool *dup,
+                          nimbus_error_t *err)
+{
+    for (size_t i = 0; i < req->count; i++) {
+        const nimbus_observation_t *o = &req->observations[i];
+        char what[40];
+        snprintf(what, sizeof(what), "observation[%zu]", i);
+        if (o->station_id[0] != '\0' &&
+            strncmp(o->station_id, req->station_id, sizeof(o->station_id)) != 0) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                    "%s.stationId must be omitted or equal stationId (%s)", what,
+                                    req->station_id);
+        }
+        if (nimbus_observation_validate(o, what, err) != 0) {
+            return -1;
+        }
+    }
+    slot_t *order = malloc(req->count * sizeof(*order));
+    if (order == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < req->count; i++) {
+        order[i] = (slot_t){req->observations[i].observed_at, i};
+    }
+    qsort(order, req->count, sizeof(*order), slot_compare);
+    int ret = 0;
+    size_t first = 0; /* first index of the current run of equal observedAt */
+    for (size_t k = 0; k < req->count; k++) {
+        if (k == 0 || order[k].observed_at != order[k - 1].observed_at) {
+            first = order[k].index;
+            continue;
+        }
+        if (!nimbus_observation_same_values(&req->observations[first],
+                                            &req->observations[order[k].index])) {
+            ret = nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                   "observation[%zu] and observation[%zu] have the same "
+                                   "observedAt but different values",
+                                   first, order[k].index);
+            break;
+        }
+        dup[order[k].index] = true;
+    }
+    free(order);
+    return ret;
+}
+
+/* Stores one observation unless it is identical to the stored one.
+ * Returns 1 stored, 0 duplicate, -1 error. */
+static int store_one(nimbus_service_t *svc, const nimbus_observation_t *o, int64_t seq,
+                     nimbus_error_t *err)
+{
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_GET, err);
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, o->station_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, o->observed_at);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        nimbus_observation_t stored;
+        nimbus__observation_from_row(st, 0, &stored);
+        sqlite3_reset(st);
+        if (nimbus_observation_same_values(&stored, o)) {
+            return 0;
+        }
+    } else {
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            return nimbus__store_error(svc->db, rc, "reading an observation", err);
+        }
+    }
+    st = nimbus__stmt(svc, NIMBUS__STMT_OBS_UPSERT, err);
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, o->station_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, o->observed_at);
+    bind_opt(st, 3, &o->temperature);
+    bind_opt(st, 4, &o->humidity);
+    bind_opt(st, 5, &o->pressure);
+    bind_opt(st, 6, &o->wind_speed);
+    bind_opt(st, 7, &o->wind_direction);
+    bind_opt(st, 8, &o->precipitation);
+    sqlite3_bind_int64(st, 9, seq);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        return nimbus__store_error(svc->db, rc, "storing an observation", err);
+    }
+    return 1;
+}
+
+int nimbus_service_record_observations(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                       const nimbus_record_observations_request_t *req,
+                                       nimbus_record_observations_response_t *res,
+                                       nimbus_error_t *err)
+{
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_WRITE, err) != 0 ||
+        nimbus_station_id_validate(req->station_id, "stationId", err) != 0) {
+        return -1;
+    }
+    if (req->count < 1 || req->count > NIMBUS_RECORD_BATCH_MAX || req->observations == NULL) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "observations must hold 1-%d observations",
+                                NIMBUS_RECORD_BATCH_MAX);
+    }
+    bool *dup = calloc(req->count, sizeof(*dup));
+    nimbus_observation_t *stored = malloc(req->count * sizeof(*stored));
+    int ret = -1;
+    if (dup == NULL || stored == NULL) {
+        nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (validate_batch(req, dup, err) != 0) {
+        goto done;
+    }
+    int64_t first_seq, seq;
+    if (nimbus__write_begin(svc, &first_seq, err) != 0) {
+        goto done;
+    }
+    seq = first_seq;
+    int found = nimbus__station_get(svc, req->station_id, NULL, err);
+    if (found <= 0) {
+        nimbus__write_abort(svc);
+        if (found == 0) {
+            nimbus_error_set(err, NIMBUS_NOT_FOUND, "station %s does not exist", req->station_id);
+        }
+        goto done;
+    }
+    size_t n = 0;
+    int64_t duplicates = 0;
+    for (size_t i = 0; i < req->count; i++) {
+        if (dup[i]) {
+            duplicates++;
+            continue;
+        }
+        nimbus_observation_t o = req->observations[i];
+        snprintf(o.station_id, sizeof(o.station_id), "%s", req->station_id);
+        o.seq = seq + 1;
+        int r = store_one(svc, &o, o.seq, err);
+        if (r < 0) {
+            nimbus__write_abort(svc);
+            goto done;
+        }
+        if (r == 0) {
+            duplicates++;
+            continue;
+        }
+        seq++;
+        stored[n++] = o;
+    }
+    if (nimbus__write_commit(svc, first_seq, seq, stored, n, err) != 0) {
+        goto done;
+    }
+    res->accepted = (int64_t)n;
+    res->duplicates = duplicates;
+    res->has_seq = n > 0;
+    res->first_seq = n > 0 ? first_seq + 1 : 0;
+    res->last_seq = n > 0 ? seq : 0;
+    ret = 0;
+done:
+    free(dup);
+    free(stored);
+    return ret;
+}
+
+int nimbus_service_get_observations(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                    const nimbus_get_observations_request_t *req,
+                                    nimbus_get_observations_response_t *res, nimbus_error_t *err)
+{
+    int64_t limit;
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0 ||
+        nimbus_station_id_validate(req->station_id, "stationId", err) != 0 ||
+        nimbus__limit_resolve(req->has_limit, req->limit, &limit, err) != 0) {
+        return -1;
+    }
+    if (req->has_from && req->has_to && req->from > req->to) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "from must not be after to");
+    }
+    char scope[160];
+    snprintf(scope, sizeof(scope), "observations|%s|%s%lld|%s%lld", req->station_id,
+             req->has_from ? "" : "-", req->has_from ? (long long)req->from : 0LL,
+             req->has_to ? "" : "-", req->has_to ? (long long)req->to : 0LL);
+    int64_t lower = req->has_from ? req->from : INT64_MIN;
+    int64_t upper = req->has_to ? req->to : INT64_MAX;
+    if (req->cursor != NULL && req->cursor[0] != '\0') {
+        nimbus__cursor_t after;
+        if (nimbus__cursor_decode(svc->core, req->cursor, NIMBUS__CURSOR_OBSERVATIONS, scope,
+                                  &after, err) != 0) {
+            return -1;
+        }
+        if (after.int_key == INT64_MAX) {
+            upper = lower = INT64_MAX; /* nothing can follow */
+        } else if (after.int_key + 1 > lower) {
+            lower = after.int_key + 1;
+        }
+    }
+    int found = nimbus__station_get(svc, req->station_id, NULL, err);
+    if (found <= 0) {
+        return found < 0 ? -1
+                         : nimbus_error_set(err, NIMBUS_NOT_FOUND, "station %s does not exist",
+                                            req->station_id);
+    }
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_RANGE, err);
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, req->station_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, lower);
+    sqlite3_bind_int64(st, 3, upper);
+    sqlite3_bind_int64(st, 4, limit + 1);
+    nimbus_observation_t *rows;
+    size_t count;
+    if (collect(svc, st, &rows, &count, err) != 0) {
+        return -1;
+    }
+    res->next_cursor[0] = '\0';
+    if (count > (size_t)limit) {
+        count = (size_t)limit;
+        nimbus__cursor_t next = {.kind = NIMBUS__CURSOR_OBSERVATIONS,
+                                 .int_key = rows[count - 1].observed_at};
+        if (nimbus__cursor_encode(svc->core, &next, scope, res->next_cursor, err) != 0) {
+            free(rows);
+            return -1;
+        }
+    }
+    res->observations = rows;
+    res->count = count;
+    return 0;
+}
+
+int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *station_ids,
+                                      size_t station_count, int64_t after_seq, size_t limit,
+                                      nimbus_observation_t **out, size_t *out_count,
+                                      nimbus_error_t *err)
+{
+    *out = NULL;
+    *out_count = 0;
+    if (limit == 0) {
+        return 0;
+    }
+    char *json = NULL;
+    sqlite3_stmt *st;
+    if (station_count == 0) {
+        st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_ALL, err);
+    } else {
+        /* Ids are passed as one JSON array; only valid ids (which need no
+         * escaping) can name a station, so the others are left out. */
+        json = malloc(station_count * (NIMBUS_STATION_ID_MAX + 3) + 3);
+        if (json == NULL) {
+            return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        }
+        size_t n = 0;
+        json[n++] = '[';
+        for (size_t i = 0; i < station_count; i++) {
+            if (nimbus_station_id_validate(station_ids[i], NULL, NULL) != 0) {
+                continue;
+            }
+            n += (size_t)sprintf(json + n, "%s\"%s\"", n > 1 ? "," : "", station_ids[i]);
+        }
+        json[n++] = ']';
+        json[n] = '\0';
+        st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_SOME, err);
+        if (st != NULL) {
+            sqlite3_bind_text(st, 3, json, (int)n, SQLITE_STATIC);
+        }
+    }
+    if (st == NULL) {
+        free(json);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, after_seq);
+    sqlite3_bind_int64(st, 2, limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
+    int ret = collect(svc, st, out, out_count, err);
+    sqlite3_clear_bindings(st); /* json is freed next */
+    free(json);
+    return ret;
+}
+
+void nimbus_record_observations_response_cleanup(nimbus_record_observations_response_t *res)
+{
+    (void)res; /* owns no heap memory */
+}
+
+void nimbus_get_observations_response_cleanup(nimbus_get_observations_response_t *res)
+{
+    if (res == NULL) {
+        return;
+    }
+    free(res->observations);
+    res->observations = NULL;
+    res->count = 0;
+    res->next_cursor[0] = '\0';
+}

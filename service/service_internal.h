@@ -1,0 +1,172 @@
+/*
+ * Internals shared by the files of service/: the core and service objects,
+ * the statement cache, the write transaction with its sequence counter, the
+ * hub, and the cursor codec. Nothing outside service/ (tests aside) includes
+ * this; the rest of Nimbus sees only the public nimbus_*.h headers.
+ *
+ * Locking: core->write_lock serialises every write transaction, the hub's
+ * listener list and the publication of stored observations, so seqs are
+ * assigned, committed and published in one order. Reads take no lock: each
+ * service has its own SQLite connection and WAL lets readers run beside the
+ * one writer.
+ */
+#ifndef NIMBUS_SERVICE_INTERNAL_H
+#define NIMBUS_SERVICE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "nimbus_service.h"
+
+/* Current schema version, kept in PRAGMA user_version. */
+#define NIMBUS__SCHEMA_VERSION 1
+/* How long a connection waits on a lock held by another process. */
+#define NIMBUS__BUSY_TIMEOUT_MS 5000
+/* Upper bound on hub listeners, so a leak of subscriptions cannot grow the
+ * list without bound. */
+#define NIMBUS__LISTENER_MAX 65536
+/* Size of the key that authenticates cursors (HMAC-SHA256). */
+#define NIMBUS__CURSOR_KEY_SIZE 32
+#define NIMBUS__KEY_MAX 64
+
+typedef struct nimbus__key {
+    char name[NIMBUS_KEY_NAME_MAX + 1];
+    char secret[NIMBUS_KEY_SECRET_MAX + 1]; /* zero-padded: compared whole */
+    size_t secret_len;
+    nimbus_role_t role;
+} nimbus__key_t;
+
+typedef struct nimbus__listener {
+    int id;
+    nimbus_hub_listener_fn fn;
+    void *arg;
+} nimbus__listener_t;
+
+struct nimbus_core {
+    char *path;
+    pthread_mutex_t write_lock;
+    _Atomic int64_t head_seq;
+    unsigned char cursor_key[NIMBUS__CURSOR_KEY_SIZE];
+
+    nimbus__key_t keys[NIMBUS__KEY_MAX];
+    size_t key_count;
+
+    /* Guarded by write_lock. */
+    nimbus__listener_t *listeners;
+    size_t listener_count;
+    size_t listener_cap;
+    int next_listener_id;
+};
+
+/* Every statement a service prepares once and reuses. */
+typedef enum nimbus__stmt_id {
+    NIMBUS__STMT_BEGIN,
+    NIMBUS__STMT_COMMIT,
+    NIMBUS__STMT_ROLLBACK,
+    NIMBUS__STMT_SEQ_GET,
+    NIMBUS__STMT_SEQ_SET,
+    NIMBUS__STMT_STATION_GET,
+    NIMBUS__STMT_STATION_INSERT,
+    NIMBUS__STMT_STATION_UPDATE,
+    NIMBUS__STMT_STATION_DELETE,
+    NIMBUS__STMT_STATION_OBS_DELETE,
+    NIMBUS__STMT_STATION_COUNT,
+    NIMBUS__STMT_STATION_LIST,
+    NIMBUS__STMT_STATION_CITY,
+    NIMBUS__STMT_OBS_GET,
+    NIMBUS__STMT_OBS_UPSERT,
+    NIMBUS__STMT_OBS_RANGE,
+    NIMBUS__STMT_OBS_LATEST,
+    NIMBUS__STMT_OBS_SUMMARY,
+    NIMBUS__STMT_OBS_SINCE_ALL,
+    NIMBUS__STMT_OBS_SINCE_SOME,
+    NIMBUS__STMT_COUNT
+} nimbus__stmt_id_t;
+
+struct nimbus_service {
+    nimbus_core_t *core;
+    sqlite3 *db;
+    sqlite3_stmt *stmts[NIMBUS__STMT_COUNT];
+};
+
+/* ---- store.c ----------------------------------------------------------- */
+
+/* Opens a connection to path with Nimbus's pragmas. Returns 0 or -1 with
+ * err (UNAVAILABLE); *out is NULL on failure, else the caller closes it. */
+int nimbus__store_connect(const char *path, sqlite3 **out, nimbus_error_t *err);
+/* Creates or upgrades the schema and reads the seq counter and cursor key
+ * into core. Called once by nimbus_core_open. */
+int nimbus__store_migrate(nimbus_core_t *core, sqlite3 *db, nimbus_error_t *err);
+/* The cached statement id, reset and with bindings cleared; NULL with err
+ * set when it cannot be prepared. Borrowed from svc. */
+sqlite3_stmt *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_error_t *err);
+/* Maps a failed SQLite result to UNAVAILABLE or INTERNAL in err; returns
+ * -1. `doing` says what failed ("reading the station"). */
+int nimbus__store_error(sqlite3 *db, int rc, const char *doing, nimbus_error_t *err);
+/* Directory part of path created (with parents) when missing. */
+int nimbus__mkdir_parents(const char *path, nimbus_error_t *err);
+
+/* ---- write.c: the write transaction ------------------------------------ */
+
+/* Takes the write lock and BEGIN IMMEDIATE; reads the seq counter into
+ * *seq. On failure the lock is released and err set. */
+int nimbus__write_begin(nimbus_service_t *svc, int64_t *seq, nimbus_error_t *err);
+/* Stores seq (when changed), COMMITs, publishes obs to the hub and releases
+ * the lock. On failure rolls back, releases the lock and sets err. */
+int nimbus__write_commit(nimbus_service_t *svc, int64_t old_seq, int64_t new_seq,
+                         const nimbus_observation_t *obs, size_t count, nimbus_error_t *err);
+/* Rolls back and releases the lock; err untouched. */
+void nimbus__write_abort(nimbus_service_t *svc);
+
+/* ---- hub.c ------------------------------------------------------------- */
+
+/* Calls every listener with obs; the caller holds the write lock. */
+void nimbus__hub_publish(nimbus_core_t *core, const nimbus_observation_t *obs, size_t count);
+
+/* ---- rows: station.c / observation.c ----------------------------------- */
+
+void nimbus__station_from_row(sqlite3_stmt *st, int col, nimbus_station_t *out);
+void nimbus__observation_from_row(sqlite3_stmt *st, int col, nimbus_observation_t *out);
+/* Reads station id into out. Returns 1 found, 0 not found, -1 with err. */
+int nimbus__station_get(nimbus_service_t *svc, const char *id, nimbus_station_t *out,
+                        nimbus_error_t *err);
+/* Validates an optional limit; writes the effective one. */
+int nimbus__limit_resolve(bool has_limit, int64_t limit, int64_t *out, nimbus_error_t *err);
+
+/* ---- weather.c --------------------------------------------------------- */
+
+/* Fills report->latest and report->last24h for report->station. */
+int nimbus__weather_fill(nimbus_service_t *svc, nimbus_weather_report_t *report,
+                         nimbus_error_t *err);
+
+/* ---- cursor.c ---------------------------------------------------------- */
+
+/* What a cursor points after. Bound to the query that made it by `scope`
+ * (the filters, as text), which is authenticated but not carried. */
+typedef enum nimbus__cursor_kind {
+    NIMBUS__CURSOR_STATIONS = 1,
+    NIMBUS__CURSOR_OBSERVATIONS = 2
+} nimbus__cursor_kind_t;
+
+typedef struct nimbus__cursor {
+    nimbus__cursor_kind_t kind;
+    char text_key[NIMBUS_STATION_ID_MAX + 1]; /* STATIONS: the last id */
+    int64_t int_key;                          /* OBSERVATIONS: the last observedAt */
+} nimbus__cursor_t;
+
+/* Encodes c into out (NIMBUS_CURSOR_SIZE bytes). Returns 0 or -1 with
+ * INTERNAL. */
+int nimbus__cursor_encode(const nimbus_core_t *core, const nimbus__cursor_t *c,
+                          const char *scope, char out[NIMBUS_CURSOR_SIZE], nimbus_error_t *err);
+/* Decodes text made by nimbus__cursor_encode for the same kind and scope.
+ * Returns 0, or -1 with INVALID_ARGUMENT "cursor is invalid". */
+int nimbus__cursor_decode(const nimbus_core_t *core, const char *text, nimbus__cursor_kind_t kind,
+                          const char *scope, nimbus__cursor_t *out, nimbus_error_t *err);
+
+/* ---- validate.c -------------------------------------------------------- */
+
+/* true when code is an assigned ISO 3166-1 alpha-2 code (or XK). */
+bool nimbus__country_is_assigned(const char *code);
+
+#endif

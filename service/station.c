@@ -1,0 +1,361 @@
+/*
+ * The station operations: ListStations, GetStation, CreateStation,
+ * UpdateStation, DeleteStation, and the station helpers other files use.
+ * Each operation authorizes, validates, then touches storage; writes go
+ * through the write transaction (write.c), so a station change is atomic
+ * and never interleaves with another writer.
+ *
+ * Station ids compare exactly (case-sensitive). City filters match whole
+ * names, ignoring ASCII case only (SQLite's NOCASE); see docs/data-rules.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service_internal.h"
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+    snprintf(dst, size, "%s", src != NULL ? (const char *)src : "");
+}
+
+void nimbus__station_from_row(sqlite3_stmt *st, int col, nimbus_station_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    copy_text(out->id, sizeof(out->id), sqlite3_column_text(st, col));
+    copy_text(out->name, sizeof(out->name), sqlite3_column_text(st, col + 1));
+    copy_text(out->city, sizeof(out->city), sqlite3_column_text(st, col + 2));
+    copy_text(out->country, sizeof(out->country), sqlite3_column_text(st, col + 3));
+    out->latitude = sqlite3_column_double(st, col + 4);
+    out->longitude = sqlite3_column_double(st, col + 5);
+    out->elevation.present = sqlite3_column_type(st, col + 6) != SQLITE_NULL;
+    out->elevation.value = out->elevation.present ? sqlite3_column_double(st, col + 6) : 0;
+}
+
+static void bind_station(sqlite3_stmt *st, const nimbus_station_t *s)
+{
+    sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, s->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, s->city, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, s->country, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 5, s->latitude);
+    sqlite3_bind_double(st, 6, s->longitude);
+    if (s->elevation.present) {
+        sqlite3_bind_double(st, 7, s->elevation.value);
+    } else {
+        sqlite3_bind_null(st, 7);
+    }
+}
+
+int nimbus__station_get(nimbus_service_t *svc, const char *id, nimbus_station_t *out,
+                        nimbus_error_t *err)
+{
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_GET, err);
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW) {
+        if (out != NULL) {
+            nimbus__station_from_row(st, 0, out);
+        }
+        ret = 1;
+    } else if (rc != SQLITE_DONE) {
+        ret = nimbus__store_error(svc->db, rc, "reading a station", err);
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
+int nimbus__limit_resolve(bool has_limit, int64_t limit, int64_t *out, nimbus_error_t *err)
+{
+    if (!has_limit) {
+        *out = NIMBUS_LIST_LIMIT_DEFAULT;
+        return 0;
+    }
+    if (limit < 1 || limit > NIMBUS_LIST_LIMIT_MAX) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "limit must be between 1 and %d",
+                                NIMBUS_LIST_LIMIT_MAX);
+    }
+    *out = limit;
+    return 0;
+}
+
+static int not_found(const char *id, nimbus_error_t *err)
+{
+    return nimbus_error_set(err, NIMBUS_NOT_FOUND, "station %s does not exist", id);
+}
+
+int nimbus_service_station_exists(nimbus_service_t *svc, const char *id, nimbus_error_t *err)
+{
+    if (nimbus_station_id_validate(id, "station id", err) != 0) {
+        return nimbus_error_set(err, NIMBUS_NOT_FOUND, "station does not exist");
+    }
+    int found = nimbus__station_get(svc, id, NULL, err);
+    if (found < 0) {
+        return -1;
+    }
+    return found ? 0 : not_found(id, err);
+}
+
+int nimbus_service_get_station(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                               const nimbus_get_station_request_t *req,
+                               nimbus_get_station_response_t *res, nimbus_error_t *err)
+{
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0 ||
+        nimbus_station_id_validate(req->id, "id", err) != 0) {
+        return -1;
+    }
+    int found = nimbus__station_get(svc, req->id, &res->station, err);
+    if (found < 0) {
+        return -1;
+    }
+    return found ? 0 : not_found(req->id, err);
+}
+
+int nimbus_service_create_station(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                  const nimbus_create_station_request_t *req,
+                                  nimbus_create_station_response_t *res, nimbus_error_t *err)
+{
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_WRITE, err) != 0 ||
+        nimbus_station_validate(&req->station, err) != 0) {
+        return -1;
+    }
+    int64_t seq;
+    if (nimbus__write_begin(svc, &seq, err) != 0) {
+        return -1;
+    }
+    int found = nimbus__station_get(svc, req->station.id, NULL, err);
+    if (found != 0) {
+        nimbus__write_abort(svc);
+        return found > 0 ? nimbus_error_set(err, NIMBUS_ALREADY_EXISTS,
+                                            "station %s already exists", req->station.id)
+                         : -1;
+    }
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_INSERT, err);
+    if (st == NULL) {
+        nimbus__write_abort(svc);
+        return -1;
+    }
+    bind_station(st, &req->station);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        nimbus__store_error(svc->db, rc, "storing the station", err);
+        nimbus__write_abort(svc);
+        return -1;
+    }
+    if (nimbus__write_commit(svc, seq, seq, NULL, 0, err) != 0) {
+        return -1;
+    }
+    res->station = req->station;
+    return 0;
+}
+
+int nimbus_service_update_station(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                  const nimbus_update_station_request_t *req,
+                                  nimbus_update_station_response_t *res, nimbus_error_t *err)
+{
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_WRITE, err) != 0) {
+        return -1;
+    }
+    nimbus_station_t s = req->station;
+    if (req->id != NULL) {
+        if (nimbus_station_id_validate(req->id, "id", err) != 0) {
+            return -1;
+        }
+        /* An id left out of the body means the one addressed. */
+        if (s.id[0] == '\0') {
+            snprintf(s.id, sizeof(s.id), "%s", req->id);
+        } else if (strncmp(s.id, req->id, sizeof(s.id)) != 0) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                    "station.id must equal the id of the station updated (%s)",
+                                    req->id);
+        }
+    }
+    if (nimbus_station_validate(&s, err) != 0) {
+        return -1;
+    }
+    int64_t seq;
+    if (nimbus__write_begin(svc, &seq, err) != 0) {
+        return -1;
+    }
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_UPDATE, err);
+    if (st == NULL) {
+        nimbus__write_abort(svc);
+        return -1;
+    }
+    bind_station(st, &s);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        nimbus__store_error(svc->db, rc, "updating the station", err);
+        nimbus__write_abort(svc);
+        return -1;
+    }
+    if (sqlite3_changes(svc->db) == 0) {
+        nimbus__write_abort(svc);
+        return not_found(s.id, err);
+    }
+    if (nimbus__write_commit(svc, seq, seq, NULL, 0, err) != 0) {
+        return -1;
+    }
+    res->station = s;
+    return 0;
+}
+
+int nimbus_service_delete_station(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                  const nimbus_delete_station_request_t *req,
+                                  nimbus_delete_station_response_t *res, nimbus_error_t *err)
+{
+    (void)res;
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_ADMIN, err) != 0 ||
+        nimbus_station_id_validate(req->id, "id", err) != 0) {
+        return -1;
+    }
+    int64_t seq;
+    if (nimbus__write_begin(svc, &seq, err) != 0) {
+        return -1;
+    }
+    static const nimbus__stmt_id_t steps[] = {NIMBUS__STMT_STATION_OBS_DELETE,
+                                              NIMBUS__STMT_STATION_DELETE};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        sqlite3_stmt *st = nimbus__stmt(svc, steps[i], err);
+        if (st == NULL) {
+            nimbus__write_abort(svc);
+            return -1;
+        }
+        sqlite3_bind_text(st, 1, req->id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            nimbus__store_error(svc->db, rc, "deleting the station", err);
+            nimbus__write_abort(svc);
+            return -1;
+        }
+    }
+    if (sqlite3_changes(svc->db) == 0) {
+        nimbus__write_abort(svc);
+        return not_found(req->id, err);
+    }
+    return nimbus__write_commit(svc, seq, seq, NULL, 0, err);
+}
+
+/* The filters a ListStations cursor is bound to. */
+static void list_scope(const char *city, const char *country, char *out, size_t size)
+{
+    size_t n = (size_t)snprintf(out, size, "stations|%s|", country ? country : "");
+    for (const char *p = city; p != NULL && *p != '\0' && n + 1 < size; p++) {
+        char c = *p;
+        out[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    out[n < size ? n : size - 1] = '\0';
+}
+
+int nimbus_service_list_stations(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                 const nimbus_list_stations_request_t *req,
+                                 nimbus_list_stations_response_t *res, nimbus_error_t *err)
+{
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0) {
+        return -1;
+    }
+    /* An empty filter (e.g. "?city=") is the same as no filter. */
+    const char *city = req->city != NULL && req->city[0] != '\0' ? req->city : NULL;
+    const char *country = req->country != NULL && req->country[0] != '\0' ? req->country : NULL;
+    const char *cursor = req->cursor != NULL && req->cursor[0] != '\0' ? req->cursor : NULL;
+    int64_t limit;
+    if ((city != NULL && nimbus_city_validate(city, "city", err) != 0) ||
+        (country != NULL && nimbus_country_validate(country, "country", err) != 0) ||
+        nimbus__limit_resolve(req->has_limit, req->limit, &limit, err) != 0) {
+        return -1;
+    }
+    char scope[400];
+    list_scope(city, country, scope, sizeof(scope));
+    nimbus__cursor_t after;
+    if (cursor != NULL && nimbus__cursor_decode(svc->core, cursor, NIMBUS__CURSOR_STATIONS, scope,
+                                                &after, err) != 0) {
+        return -1;
+    }
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_LIST, err);
+    if (st == NULL) {
+        return -1;
+    }
+    if (city != NULL) {
+        sqlite3_bind_text(st, 1, city, -1, SQLITE_STATIC);
+    }
+    if (country != NULL) {
+        sqlite3_bind_text(st, 2, country, -1, SQLITE_STATIC);
+    }
+    if (cursor != NULL) {
+        sqlite3_bind_text(st, 3, after.text_key, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(st, 4, limit + 1);
+    size_t cap = 0, count = 0;
+    nimbus_station_t *rows = NULL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t new_cap = cap == 0 ? 16 : cap * 2;
+            nimbus_station_t *grown = realloc(rows, new_cap * sizeof(*rows));
+            if (grown == NULL) {
+                sqlite3_reset(st);
+                free(rows);
+                return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory listing stations");
+            }
+            rows = grown;
+            cap = new_cap;
+        }
+        nimbus__station_from_row(st, 0, &rows[count++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(rows);
+        return nimbus__store_error(svc->db, rc, "listing stations", err);
+    }
+    res->next_cursor[0] = '\0';
+    if (count > (size_t)limit) {
+        count = (size_t)limit;
+        nimbus__cursor_t next = {.kind = NIMBUS__CURSOR_STATIONS};
+        snprintf(next.text_key, sizeof(next.text_key), "%s", rows[count - 1].id);
+        if (nimbus__cursor_encode(svc->core, &next, scope, res->next_cursor, err) != 0) {
+            free(rows);
+            return -1;
+        }
+    }
+    res->stations = rows;
+    res->count = count;
+    return 0;
+}
+
+void nimbus_list_stations_response_cleanup(nimbus_list_stations_response_t *res)
+{
+    if (res == NULL) {
+        return;
+    }
+    free(res->stations);
+    res->stations = NULL;
+    res->count = 0;
+    res->next_cursor[0] = '\0';
+}
+
+void nimbus_get_station_response_cleanup(nimbus_get_station_response_t *res)
+{
+    (void)res; /* owns no heap memory */
+}
+
+void nimbus_create_station_response_cleanup(nimbus_create_station_response_t *res)
+{
+    (void)res;
+}
+
+void nimbus_update_station_response_cleanup(nimbus_update_station_response_t *res)
+{
+    (void)res;
+}
+
+void nimbus_delete_station_response_cleanup(nimbus_delete_station_response_t *res)
+{
+    (void)res;
+}

@@ -1,0 +1,264 @@
+/*
+ * SQLite storage: opening a connection with Nimbus's settings, the schema
+ * and its version, the per-connection statement cache, and the mapping of
+ * SQLite failures to the error model.
+ *
+ * Settings: WAL (readers never block the writer), synchronous=FULL (a
+ * COMMIT that returned survives power loss, which is what makes
+ * RecordObservations durable at return), a busy timeout for locks held by
+ * other processes, and foreign keys on. The schema version lives in
+ * PRAGMA user_version; nimbus__store_migrate creates version 1 and refuses
+ * a file written by a newer Nimbus rather than guessing.
+ *
+ * Every statement is reset as soon as its caller is done with it: an
+ * unreset SELECT would keep its connection's read snapshot open, and later
+ * reads on that connection would see old data.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "service_internal.h"
+
+#define STATION_COLS "id, name, city, country, latitude, longitude, elevation"
+#define OBS_COLS                                                                                   \
+    "station_id, observed_at, temperature, humidity, pressure, wind_speed, wind_direction, "       \
+    "precipitation, seq"
+
+static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
+    [NIMBUS__STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [NIMBUS__STMT_COMMIT] = "COMMIT",
+    [NIMBUS__STMT_ROLLBACK] = "ROLLBACK",
+    [NIMBUS__STMT_SEQ_GET] = "SELECT value FROM meta WHERE key = 'seq'",
+    [NIMBUS__STMT_SEQ_SET] = "UPDATE meta SET value = ?1 WHERE key = 'seq'",
+    [NIMBUS__STMT_STATION_GET] = "SELECT " STATION_COLS " FROM stations WHERE id = ?1",
+    [NIMBUS__STMT_STATION_INSERT] = "INSERT INTO stations (" STATION_COLS
+                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [NIMBUS__STMT_STATION_UPDATE] = "UPDATE stations SET name = ?2, city = ?3, country = ?4, "
+                                    "latitude = ?5, longitude = ?6, elevation = ?7 WHERE id = ?1",
+    [NIMBUS__STMT_STATION_DELETE] = "DELETE FROM stations WHERE id = ?1",
+    [NIMBUS__STMT_STATION_OBS_DELETE] = "DELETE FROM observations WHERE station_id = ?1",
+    [NIMBUS__STMT_STATION_COUNT] = "SELECT count(*) FROM stations",
+    [NIMBUS__STMT_STATION_LIST] = "SELECT " STATION_COLS " FROM stations"
+                                  " WHERE (?1 IS NULL OR city = ?1 COLLATE NOCASE)"
+                                  " AND (?2 IS NULL OR country = ?2)"
+                                  " AND (?3 IS NULL OR id > ?3) ORDER BY id LIMIT ?4",
+    [NIMBUS__STMT_STATION_CITY] = "SELECT " STATION_COLS " FROM stations"
+                                  " WHERE city = ?1 COLLATE NOCASE"
+                                  " AND (?2 IS NULL OR country = ?2) ORDER BY id",
+    [NIMBUS__STMT_OBS_GET] = "SELECT " OBS_COLS " FROM observations"
+                             " WHERE station_id = ?1 AND observed_at = ?2",
+    [NIMBUS__STMT_OBS_UPSERT] =
+        "INSERT INTO observations (" OBS_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        " ON CONFLICT (station_id, observed_at) DO UPDATE SET"
+        " temperature = excluded.temperature, humidity = excluded.humidity,"
+        " pressure = excluded.pressure, wind_speed = excluded.wind_speed,"
+        " wind_direction = excluded.wind_direction, precipitation = excluded.precipitation,"
+        " seq = excluded.seq",
+    [NIMBUS__STMT_OBS_RANGE] = "SELECT " OBS_COLS " FROM observations"
+                               " WHERE station_id = ?1 AND observed_at >= ?2 AND observed_at < ?3"
+                               " ORDER BY observed_at LIMIT ?4",
+    [NIMBUS__STMT_OBS_LATEST] = "SELECT " OBS_COLS " FROM observations WHERE station_id = ?1"
+                                " ORDER BY observed_at DESC LIMIT 1",
+    [NIMBUS__STMT_OBS_SUMMARY] = "SELECT count(*), count(temperature), min(temperature),"
+                                 " max(temperature), avg(temperature), total(precipitation)"
+                                 " FROM observations WHERE station_id = ?1"
+                                 " AND observed_at > ?2 AND observed_at <= ?3",
+    [NIMBUS__STMT_OBS_SINCE_ALL] = "SELECT " OBS_COLS " FROM observations WHERE seq > ?1"
+                                   " ORDER BY seq LIMIT ?2",
+    [NIMBUS__STMT_OBS_SINCE_SOME] = "SELECT " OBS_COLS " FROM observations WHERE seq > ?1"
+                                    " AND station_id IN (SELECT value FROM json_each(?3))"
+                                    " ORDER BY seq LIMIT ?2",
+};
+
+static const char schema_v1[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "INSERT INTO meta (key, value) VALUES ('seq', 0), ('cursor_key', randomblob(32));"
+    "CREATE TABLE stations ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, city TEXT NOT NULL, country TEXT NOT NULL,"
+    " latitude REAL NOT NULL, longitude REAL NOT NULL, elevation REAL) WITHOUT ROWID;"
+    "CREATE INDEX stations_city ON stations (city COLLATE NOCASE, country, id);"
+    "CREATE TABLE observations ("
+    " station_id TEXT NOT NULL REFERENCES stations (id) ON DELETE CASCADE,"
+    " observed_at INTEGER NOT NULL,"
+    " temperature REAL, humidity REAL, pressure REAL, wind_speed REAL,"
+    " wind_direction REAL, precipitation REAL,"
+    " seq INTEGER NOT NULL,"
+    " PRIMARY KEY (station_id, observed_at)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX observations_seq ON observations (seq);"
+    "PRAGMA user_version = 1;";
+
+int nimbus__store_error(sqlite3 *db, int rc, const char *doing, nimbus_error_t *err)
+{
+    switch (rc & 0xFF) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOLFS:
+    case SQLITE_PERM:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return nimbus_error_set(err, NIMBUS_UNAVAILABLE, "storage is unavailable while %s: %s",
+                                doing, sqlite3_errstr(rc));
+    default:
+        break;
+    }
+    (void)db;
+    return nimbus_error_set(err, NIMBUS_INTERNAL, "storage failed while %s: %s", doing,
+                            sqlite3_errstr(rc));
+}
+
+int nimbus__mkdir_parents(const char *path, nimbus_error_t *err)
+{
+    char *copy = strdup(path);
+    if (copy == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    for (char *p = copy + 1; *p != '\0'; p++) {
+        if (*p != '/') {
+            continue;
+        }
+        *p = '\0';
+        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+            nimbus_error_set(err, NIMBUS_UNAVAILABLE, "cannot create directory %s: %s", copy,
+                             strerror(errno));
+            free(copy);
+            return -1;
+        }
+        *p = '/';
+    }
+    free(copy);
+    return 0;
+}
+
+static int exec(sqlite3 *db, const char *sql, const char *doing, nimbus_error_t *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        return nimbus__store_error(db, rc, doing, err);
+    }
+    return 0;
+}
+
+int nimbus__store_connect(const char *path, sqlite3 **out, nimbus_error_t *err)
+{
+    *out = NULL;
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        if (db == NULL) {
+            return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory opening %s", path);
+        }
+        nimbus_error_set(err, NIMBUS_UNAVAILABLE, "cannot open database %s: %s", path,
+                         sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, NIMBUS__BUSY_TIMEOUT_MS);
+    if (exec(db, "PRAGMA journal_mode = WAL", "enabling WAL", err) != 0 ||
+        exec(db, "PRAGMA synchronous = FULL", "setting synchronous", err) != 0 ||
+        exec(db, "PRAGMA foreign_keys = ON", "enabling foreign keys", err) != 0) {
+        sqlite3_close(db);
+        return -1;
+    }
+    *out = db;
+    return 0;
+}
+
+static int read_meta(nimbus_core_t *core, sqlite3 *db, nimbus_error_t *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT key, value FROM meta", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        return nimbus__store_error(db, rc, "reading the schema", err);
+    }
+    bool have_seq = false, have_key = false;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        if (key != NULL && strcmp(key, "seq") == 0) {
+            atomic_store(&core->head_seq, sqlite3_column_int64(st, 1));
+            have_seq = true;
+        } else if (key != NULL && strcmp(key, "cursor_key") == 0 &&
+                   sqlite3_column_bytes(st, 1) == NIMBUS__CURSOR_KEY_SIZE) {
+            memcpy(core->cursor_key, sqlite3_column_blob(st, 1), NIMBUS__CURSOR_KEY_SIZE);
+            have_key = true;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return nimbus__store_error(db, rc, "reading the schema", err);
+    }
+    if (!have_seq || !have_key) {
+        return nimbus_error_set(err, NIMBUS_UNAVAILABLE,
+                                "database is damaged: its meta table lacks seq or cursor_key");
+    }
+    return 0;
+}
+
+int nimbus__store_migrate(nimbus_core_t *core, sqlite3 *db, nimbus_error_t *err)
+{
+    if (exec(db, "BEGIN IMMEDIATE", "preparing the schema", err) != 0) {
+        return -1;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    int version = -1;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            version = sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK) {
+        nimbus__store_error(db, rc, "reading the schema version", err);
+        goto fail;
+    }
+    if (version > NIMBUS__SCHEMA_VERSION) {
+        nimbus_error_set(err, NIMBUS_UNAVAILABLE,
+                         "database schema version %d is newer than this server's (%d)", version,
+                         NIMBUS__SCHEMA_VERSION);
+        goto fail;
+    }
+    /* Later versions add steps here: if (version < 2) { ...; version = 2; } */
+    if (version < 1 && exec(db, schema_v1, "creating the schema", err) != 0) {
+        goto fail;
+    }
+    if (read_meta(core, db, err) != 0) {
+        goto fail;
+    }
+    if (exec(db, "COMMIT", "creating the schema", err) != 0) {
+        goto fail;
+    }
+    return 0;
+fail:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+sqlite3_stmt *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_error_t *err)
+{
+    sqlite3_stmt *st = svc->stmts[id];
+    if (st == NULL) {
+        int rc = sqlite3_prepare_v3(svc->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st,
+                                    NULL);
+        if (rc != SQLITE_OK) {
+            sqlite3_finalize(st);
+            nimbus__store_error(svc->db, rc, "preparing a query", err);
+            return NULL;
+        }
+        svc->stmts[id] = st;
+        return st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}

@@ -1,0 +1,164 @@
+/*
+ * GetWeather and GetCityWeather: the hot read path. A report is the station,
+ * its latest observation (greatest observedAt, one index seek backwards) and
+ * a summary of the 24 hours ending at that observation, window
+ * (latest - 24 h, latest], computed by SQLite aggregates over the
+ * (station_id, observed_at) primary key, so no observation is copied out.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "service_internal.h"
+
+#define WINDOW_SECONDS (24 * 3600)
+
+int nimbus__weather_fill(nimbus_service_t *svc, nimbus_weather_report_t *report,
+                         nimbus_error_t *err)
+{
+    report->has_latest = false;
+    report->has_last24h = false;
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_LATEST, err);
+    if (st == NULL) {
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, report->station.id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        nimbus__observation_from_row(st, 0, &report->latest);
+        report->has_latest = true;
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        return nimbus__store_error(svc->db, rc, "reading the latest observation", err);
+    }
+    st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SUMMARY, err);
+    if (st == NULL) {
+        return -1;
+    }
+    int64_t end = report->latest.observed_at;
+    sqlite3_bind_text(st, 1, report->station.id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, end - WINDOW_SECONDS);
+    sqlite3_bind_int64(st, 3, end);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return nimbus__store_error(svc->db, rc, "summarising observations", err);
+    }
+    nimbus_summary_t *sum = &report->last24h;
+    memset(sum, 0, sizeof(*sum));
+    sum->count = sqlite3_column_int(st, 0);
+    if (sqlite3_column_int64(st, 1) > 0) {
+        sum->min_temperature = (nimbus_opt_double_t){true, sqlite3_column_double(st, 2)};
+        sum->max_temperature = (nimbus_opt_double_t){true, sqlite3_column_double(st, 3)};
+        sum->mean_temperature = (nimbus_opt_double_t){true, sqlite3_column_double(st, 4)};
+    }
+    sum->total_precipitation = sqlite3_column_double(st, 5);
+    sqlite3_reset(st);
+    report->has_last24h = true;
+    return 0;
+}
+
+int nimbus_service_get_weather(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                               const nimbus_get_weather_request_t *req,
+                               nimbus_get_weather_response_t *res, nimbus_error_t *err)
+{
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0 ||
+        nimbus_station_id_validate(req->station_id, "stationId", err) != 0) {
+        return -1;
+    }
+    /* Both reads in one snapshot, so the summary matches the latest. */
+    if (sqlite3_exec(svc->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        return nimbus__store_error(svc->db, sqlite3_errcode(svc->db), "reading", err);
+    }
+    int ret = -1;
+    int found = nimbus__station_get(svc, req->station_id, &res->report.station, err);
+    if (found == 0) {
+        nimbus_error_set(err, NIMBUS_NOT_FOUND, "station %s does not exist", req->station_id);
+    } else if (found > 0) {
+        ret = nimbus__weather_fill(svc, &res->report, err);
+    }
+    sqlite3_exec(svc->db, "COMMIT", NULL, NULL, NULL);
+    return ret;
+}
+
+int nimbus_service_get_city_weather(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                    const nimbus_get_city_weather_request_t *req,
+                                    nimbus_get_city_weather_response_t *res, nimbus_error_t *err)
+{
+    const char *country = req->country != NULL && req->country[0] != '\0' ? req->country : NULL;
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0 ||
+        nimbus_city_validate(req->city, "city", err) != 0 ||
+        (country != NULL && nimbus_country_validate(country, "country", err) != 0)) {
+        return -1;
+    }
+    if (sqlite3_exec(svc->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        return nimbus__store_error(svc->db, sqlite3_errcode(svc->db), "reading", err);
+    }
+    nimbus_weather_report_t *reports = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_CITY, err);
+    if (st == NULL) {
+        goto fail;
+    }
+    sqlite3_bind_text(st, 1, req->city, -1, SQLITE_STATIC);
+    if (country != NULL) {
+        sqlite3_bind_text(st, 2, country, -1, SQLITE_STATIC);
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t new_cap = cap == 0 ? 8 : cap * 2;
+            nimbus_weather_report_t *grown = realloc(reports, new_cap * sizeof(*reports));
+            if (grown == NULL) {
+                sqlite3_reset(st);
+                nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading reports");
+                goto fail;
+            }
+            reports = grown;
+            cap = new_cap;
+        }
+        memset(&reports[count], 0, sizeof(reports[count]));
+        nimbus__station_from_row(st, 0, &reports[count++].station);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        nimbus__store_error(svc->db, rc, "listing the city's stations", err);
+        goto fail;
+    }
+    if (count == 0) {
+        nimbus_error_set(err, NIMBUS_NOT_FOUND, "no station in city %s%s%s", req->city,
+                         country ? ", " : "", country ? country : "");
+        goto fail;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (nimbus__weather_fill(svc, &reports[i], err) != 0) {
+            goto fail;
+        }
+    }
+    sqlite3_exec(svc->db, "COMMIT", NULL, NULL, NULL);
+    res->reports = reports;
+    res->count = count;
+    return 0;
+fail:
+    sqlite3_exec(svc->db, "COMMIT", NULL, NULL, NULL);
+    free(reports);
+    return -1;
+}
+
+void nimbus_get_weather_response_cleanup(nimbus_get_weather_response_t *res)
+{
+    (void)res; /* owns no heap memory */
+}
+
+void nimbus_get_city_weather_response_cleanup(nimbus_get_city_weather_response_t *res)
+{
+    if (res == NULL) {
+        return;
+    }
+    free(res->reports);
+    res->reports = NULL;
+    res->count = 0;
+}
