@@ -5,14 +5,16 @@
  * operation in both bindings, and the WSDL has no operation the table lacks.
  * The generated gSOAP structs for every row are also required at compile
  * time (the sizeof below fails to build if soapcpp2 did not produce one).
- * Reads the WSDL text embedded in the server (nimbus_wsdl_text), i.e. the
- * one it serves.
+ * The ErrorCode enumeration of ServiceFault is checked against
+ * NIMBUS_ERROR_CODES the same way. Reads the WSDL text embedded in the
+ * server (nimbus_wsdl_text), i.e. the one it serves.
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "nimbus_operations.h"
+#include "nimbus_soap_namespaces.h"
 #include "soapH.h"
 
 extern const char nimbus_wsdl_text[];
@@ -54,13 +56,30 @@ static void test_no_operation_beyond_the_table(void)
                     3 * NIMBUS_OP_COUNT);
 }
 
+/* The WSDL's ErrorCode enumeration is the contract's list of codes. */
+static void test_error_codes_match(void)
+{
+    struct soap *soap = soap_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(soap);
+    soap_set_namespaces(soap, nimbus_soap11_namespaces);
+    for (int c = NIMBUS_OK + 1; c < NIMBUS_CODE_COUNT; c++) {
+        const char *name = nimbus_code_name((nimbus_code_t)c);
+        enum nimbus__ErrorCode e;
+        CU_ASSERT_EQUAL(soap_s2nimbus__ErrorCode(soap, name, &e), SOAP_OK);
+        CU_ASSERT_STRING_EQUAL(soap_nimbus__ErrorCode2s(soap, e), name);
+    }
+    CU_ASSERT_EQUAL(count(nimbus_wsdl_text, "<xsd:enumeration value="), NIMBUS_CODE_COUNT - 1);
+    soap_free(soap);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("operation table vs WSDL", NULL, NULL);
     if (!s || !CU_add_test(s, "every row is in the WSDL", test_every_row_is_in_the_wsdl) ||
-        !CU_add_test(s, "no operation beyond the table", test_no_operation_beyond_the_table)) {
+        !CU_add_test(s, "no operation beyond the table", test_no_operation_beyond_the_table) ||
+        !CU_add_test(s, "error codes match", test_error_codes_match)) {
         CU_cleanup_registry();
         return 1;
     }
