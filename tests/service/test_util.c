@@ -1,0 +1,143 @@
+/*
+ * Shared test helpers (see test_util.h). The scratch directory is made with
+ * mkdtemp under $TMPDIR (or /tmp) and removed with everything in it when
+ * the program exits, so tests leave nothing behind.
+ */
+#define _XOPEN_SOURCE 700
+#include "test_util.h"
+
+#include <CUnit/Basic.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const nimbus_credentials_t nimbus_test_trusted = {NIMBUS_CRED_TRUSTED, NULL, NULL};
+
+static char scratch[512];
+static char db_path[600];
+static int db_counter;
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_scratch(void)
+{
+    if (scratch[0] != '\0') {
+        nftw(scratch, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+
+const char *nimbus_test_dir(void)
+{
+    if (scratch[0] == '\0') {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(scratch, sizeof(scratch), "%s/nimbus-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (mkdtemp(scratch) == NULL) {
+            perror("mkdtemp");
+            exit(2);
+        }
+        atexit(remove_scratch);
+    }
+    return scratch;
+}
+
+const char *nimbus_test_db_path(void)
+{
+    snprintf(db_path, sizeof(db_path), "%s/%d/db.sqlite", nimbus_test_dir(), ++db_counter);
+    return db_path;
+}
+
+void nimbus_test_open(nimbus_core_t **core, nimbus_service_t **svc)
+{
+    nimbus_error_t err;
+    *core = nimbus_core_open(nimbus_test_db_path(), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*core);
+    *svc = nimbus_service_new(*core, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*svc);
+}
+
+void nimbus_test_close(nimbus_core_t *core, nimbus_service_t *svc)
+{
+    nimbus_service_free(svc);
+    nimbus_core_free(core);
+}
+
+nimbus_station_t nimbus_test_station(const char *id, const char *city, const char *country)
+{
+    nimbus_station_t s;
+    memset(&s, 0, sizeof(s));
+    snprintf(s.id, sizeof(s.id), "%s", id);
+    snprintf(s.name, sizeof(s.name), "Station %s", id);
+    snprintf(s.city, sizeof(s.city), "%s", city);
+    snprintf(s.country, sizeof(s.country), "%s", country);
+    s.latitude = 52.52;
+    s.longitude = 13.405;
+    return s;
+}
+
+nimbus_observation_t nimbus_test_obs(int64_t t, double temperature)
+{
+    nimbus_observation_t o;
+    memset(&o, 0, sizeof(o));
+    o.observed_at = t;
+    o.temperature.present = true;
+    o.temperature.value = temperature;
+    return o;
+}
+
+void nimbus_test_create(nimbus_service_t *svc, const char *id, const char *city,
+                        const char *country)
+{
+    nimbus_create_station_request_t req = {nimbus_test_station(id, city, country)};
+    nimbus_create_station_response_t res;
+    memset(&res, 0, sizeof(res));
+    nimbus_error_t err;
+    int rc = nimbus_service_create_station(svc, &nimbus_test_trusted, &req, &res, &err);
+    if (rc != 0) {
+        fprintf(stderr, "create %s: %s\n", id, err.message);
+    }
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    nimbus_create_station_response_cleanup(&res);
+}
+
+int nimbus_test_record(nimbus_service_t *svc, const char *id, const nimbus_observation_t *obs,
+                       size_t count, nimbus_record_observations_response_t *res,
+                       nimbus_error_t *err)
+{
+    nimbus_record_observations_request_t req = {id, obs, count};
+    memset(res, 0, sizeof(*res));
+    int rc = nimbus_service_record_observations(svc, &nimbus_test_trusted, &req, res, err);
+    nimbus_record_observations_response_cleanup(res);
+    return rc;
+}
+
+int nimbus_test_run(const char *suite_name, const nimbus_test_case_t *cases)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        return 2;
+    }
+    CU_pSuite suite = CU_add_suite(suite_name, NULL, NULL);
+    if (suite == NULL) {
+        CU_cleanup_registry();
+        return 2;
+    }
+    for (const nimbus_test_case_t *c = cases; c->name != NULL; c++) {
+        if (CU_add_test(suite, c->name, c->fn) == NULL) {
+            CU_cleanup_registry();
+            return 2;
+        }
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    unsigned ran = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    return failed == 0 && ran > 0 ? 0 : 1;
+}

@@ -1,0 +1,49 @@
+/*
+ * Helpers shared by the core's unit tests: a scratch directory per test
+ * program (removed at exit), an open core and service on a real SQLite file
+ * in it, ready-made valid stations and observations, and a CUnit runner
+ * that exits non-zero on any failure.
+ */
+#ifndef NIMBUS_TEST_UTIL_H
+#define NIMBUS_TEST_UTIL_H
+
+#include <CUnit/CUnit.h>
+
+#include "nimbus_service.h"
+
+typedef struct nimbus_test_case {
+    const char *name;
+    void (*fn)(void);
+} nimbus_test_case_t;
+
+/* Runs the cases as one suite; returns the process exit status. */
+int nimbus_test_run(const char *suite, const nimbus_test_case_t *cases);
+
+/* A fresh database path inside the scratch directory ("<dir>/<n>/db.sqlite",
+ * its directory not yet created). Static storage, valid until the next call. */
+const char *nimbus_test_db_path(void);
+
+/* The scratch directory itself. */
+const char *nimbus_test_dir(void);
+
+/* Opens a core on a fresh database and one service on it. */
+void nimbus_test_open(nimbus_core_t **core, nimbus_service_t **svc);
+void nimbus_test_close(nimbus_core_t *core, nimbus_service_t *svc);
+
+/* A valid station with the given id, city and country. */
+nimbus_station_t nimbus_test_station(const char *id, const char *city, const char *country);
+/* A valid observation at t with a temperature. */
+nimbus_observation_t nimbus_test_obs(int64_t t, double temperature);
+
+/* Creates a station with trusted credentials; CU-asserts success. */
+void nimbus_test_create(nimbus_service_t *svc, const char *id, const char *city,
+                        const char *country);
+/* Records obs for station id with trusted credentials; returns the call's
+ * result and fills res. */
+int nimbus_test_record(nimbus_service_t *svc, const char *id, const nimbus_observation_t *obs,
+                       size_t count, nimbus_record_observations_response_t *res,
+                       nimbus_error_t *err);
+
+extern const nimbus_credentials_t nimbus_test_trusted;
+
+#endif
