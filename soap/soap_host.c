@@ -106,18 +106,33 @@ void nimbus_soap_worker_free(nimbus_soap_worker_t *ws)
     free(ws);
 }
 
-/* true when the body holds a markup declaration ("<!" other than a comment
- * or CDATA section): a DOCTYPE, ENTITY, ELEMENT or ATTLIST. */
+/* Moves *at past the next occurrence of `end` (e.g. "-->"); false when
+ * there is none (an unterminated comment: gSOAP will refuse the body). */
+static bool skip_past(struct evbuffer *body, struct evbuffer_ptr *at, const char *end)
+{
+    size_t len = strlen(end);
+    struct evbuffer_ptr hit = evbuffer_search(body, end, len, at);
+    if (hit.pos < 0 || evbuffer_ptr_set(body, &hit, len, EVBUFFER_PTR_ADD) != 0)
+        return false;
+    *at = hit;
+    return true;
+}
+
+/* true when the body holds a markup declaration ("<!" that does not open a
+ * comment or a CDATA section): a DOCTYPE, ENTITY, ELEMENT or ATTLIST. Text
+ * inside comments and CDATA sections is data, so it is skipped. */
 static bool has_markup_declaration(struct evbuffer *body)
 {
     struct evbuffer_ptr at = evbuffer_search(body, "<!", 2, NULL);
     while (at.pos >= 0) {
         char peek[9] = {0};
         evbuffer_copyout_from(body, &at, peek, sizeof peek);
-        if (memcmp(peek, "<!--", 4) != 0 && memcmp(peek, "<![CDATA[", 9) != 0)
+        bool comment = memcmp(peek, "<!--", 4) == 0;
+        bool cdata = memcmp(peek, "<![CDATA[", 9) == 0;
+        if (!comment && !cdata)
             return true;
-        if (evbuffer_ptr_set(body, &at, 2, EVBUFFER_PTR_ADD) != 0)
-            break;
+        if (!skip_past(body, &at, comment ? "-->" : "]]>"))
+            return false;
         at = evbuffer_search(body, "<!", 2, &at);
     }
     return false;

@@ -117,6 +117,9 @@ def cases():
                                          prolog=XXE), v),
             ("bare DOCTYPE", envelope(v, "<n:ListStations/>",
                                       prolog='<?xml version="1.0"?><!DOCTYPE s:Envelope>'), v),
+            ("DOCTYPE after a comment",
+             envelope(v, "<n:ListStations/>",
+                      prolog='<?xml version="1.0"?><!-- hi --><!DOCTYPE s:Envelope>'), v),
             ("deep nesting", envelope(v, "<n:ListStations>" + "<n:city>" * 20000), v),
             ("deep nesting in a header",
              envelope(v, "<n:ListStations/>",
@@ -179,6 +182,10 @@ def test_answers(port):
     assert b">2024-05-01T12:00:00Z<" in data, data
     assert b">0.30000000000000004<" in data, data
     assert b"xsi:nil" not in data and b"<n:humidity" not in data, data  # absent means omitted
+    # "<!" inside comments and CDATA is data, not a declaration.
+    resp, data = post(conn, envelope(1, "<!-- <!DOCTYPE x> --><n:ListStations><n:city>"
+                                        "<![CDATA[<!ENTITY x>]]></n:city></n:ListStations>"))
+    assert resp.status == 200 and b"ListStationsResponse" in data, data
     # Expect: 100-continue is answered by evhttp, never inside the body.
     resp, data = post(conn, envelope(1, "<n:GetStation><n:id>fmt-1</n:id></n:GetStation>"),
                       headers={"Expect": "100-continue"})
