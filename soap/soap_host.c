@@ -10,10 +10,10 @@
  * memory stays flat however many requests a worker serves.
  *
  * Refused before gSOAP sees them: bodies over config->max_body
- * (PAYLOAD_TOO_LARGE) and any DTD or other "<!" markup declaration
- * (INVALID_ARGUMENT; gSOAP would skip a DTD silently, we refuse it so that
- * entity tricks never look accepted). Bounded by gSOAP: nesting depth
- * (maxlevel), element counts (maxoccurs) and the message length.
+ * (PAYLOAD_TOO_LARGE), and any DTD or nesting deeper than
+ * NIMBUS_SOAP_MAX_DEPTH (INVALID_ARGUMENT; see soap_scan.c). Bounded by
+ * gSOAP: nesting depth again (maxlevel), element counts (maxoccurs) and the
+ * message length.
  *
  * HTTP status of an answer: 200; for a Fault, 500 in SOAP 1.1, and in SOAP
  * 1.2 400 for Sender faults and 500 for Receiver faults (contract,
@@ -106,38 +106,6 @@ void nimbus_soap_worker_free(nimbus_soap_worker_t *ws)
     free(ws);
 }
 
-/* Moves *at past the next occurrence of `end` (e.g. "-->"); false when
- * there is none (an unterminated comment: gSOAP will refuse the body). */
-static bool skip_past(struct evbuffer *body, struct evbuffer_ptr *at, const char *end)
-{
-    size_t len = strlen(end);
-    struct evbuffer_ptr hit = evbuffer_search(body, end, len, at);
-    if (hit.pos < 0 || evbuffer_ptr_set(body, &hit, len, EVBUFFER_PTR_ADD) != 0)
-        return false;
-    *at = hit;
-    return true;
-}
-
-/* true when the body holds a markup declaration ("<!" that does not open a
- * comment or a CDATA section): a DOCTYPE, ENTITY, ELEMENT or ATTLIST. Text
- * inside comments and CDATA sections is data, so it is skipped. */
-static bool has_markup_declaration(struct evbuffer *body)
-{
-    struct evbuffer_ptr at = evbuffer_search(body, "<!", 2, NULL);
-    while (at.pos >= 0) {
-        char peek[9] = {0};
-        evbuffer_copyout_from(body, &at, peek, sizeof peek);
-        bool comment = memcmp(peek, "<!--", 4) == 0;
-        bool cdata = memcmp(peek, "<![CDATA[", 9) == 0;
-        if (!comment && !cdata)
-            return true;
-        if (!skip_past(body, &at, comment ? "-->" : "]]>"))
-            return false;
-        at = evbuffer_search(body, "<!", 2, &at);
-    }
-    return false;
-}
-
 static bool content_type_is(const char *ct, const char *type)
 {
     size_t n = strlen(type);
@@ -187,11 +155,26 @@ static void serve(nimbus_soap_worker_t *ws, struct evhttp_request *req)
         refuse(ws, &err);
         return;
     }
-    if (has_markup_declaration(ws->in)) {
+    /* One contiguous copy at most; gSOAP then reads it without copying. */
+    const char *text = len ? (const char *)evbuffer_pullup(ws->in, -1) : "";
+    if (!text) {
+        nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory reading the request");
+        refuse(ws, &err);
+        return;
+    }
+    switch (nimbus__soap_scan(text, len, NIMBUS_SOAP_MAX_DEPTH)) {
+    case NIMBUS_SOAP_SCAN_DECLARATION:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "DTDs and entity declarations are not allowed in SOAP messages");
         refuse(ws, &err);
         return;
+    case NIMBUS_SOAP_SCAN_TOO_DEEP:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "XML elements are nested deeper than %d levels", NIMBUS_SOAP_MAX_DEPTH);
+        refuse(ws, &err);
+        return;
+    case NIMBUS_SOAP_SCAN_OK:
+        break;
     }
     (void)req;
     int rc = soap_begin_serve(soap);

@@ -15,8 +15,9 @@
 #include "nimbus_server.h"
 #include "nimbus_service.h"
 
-/* XML nesting deeper than this is refused: the deepest legitimate message
- * (Envelope/Body/GetCityWeatherResponse/report/latest/temperature) is 6. */
+/* XML nesting deeper than this is refused: the deepest legitimate request
+ * (Envelope/Body/RecordObservations/observation/temperature, or
+ * Envelope/Header/Security/UsernameToken/Password) is 5. */
 #define NIMBUS_SOAP_MAX_DEPTH 32
 /* Room for decoded HTTP credentials (name + secret + NULs). */
 #define NIMBUS_SOAP_CRED_BUF (NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8)
@@ -48,6 +49,18 @@ int nimbus__soap_fault(struct soap *soap, const nimbus_error_t *err);
 /* Turns gSOAP's own failure (soap->error: bad XML, wrong type, unknown
  * element, ...) into an INVALID_ARGUMENT Fault with gSOAP's explanation. */
 void nimbus__soap_fault_from_gsoap(struct soap *soap);
+
+/* ---- soap_scan.c ------------------------------------------------------- */
+
+typedef enum nimbus_soap_scan {
+    NIMBUS_SOAP_SCAN_OK,
+    NIMBUS_SOAP_SCAN_DECLARATION, /* <!DOCTYPE, <!ENTITY, ... */
+    NIMBUS_SOAP_SCAN_TOO_DEEP     /* elements nested deeper than max_depth */
+} nimbus_soap_scan_t;
+
+/* Scans body[0..len) for markup declarations and excess nesting. Text in
+ * comments, CDATA sections and processing instructions is not markup. */
+nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth);
 
 /* ---- soap_convert.c ---------------------------------------------------- */
 

@@ -94,6 +94,17 @@ LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
 XXE = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 
 
+MAX_DEPTH = 32  # NIMBUS_SOAP_MAX_DEPTH
+
+
+def header_nesting(version, levels):
+    """An unknown (so skipped) header element with `levels` nested elements:
+    the deepest sits at depth 2 + levels (Envelope, Header, ...)."""
+    return envelope(version, "<n:ListStations/>",
+                    header='<s:Header><z:a xmlns:z="urn:z">' + "<z:a>" * (levels - 1)
+                    + "</z:a>" * levels + "</s:Header>")
+
+
 def cases():
     """(label, body, ServiceFault code, version) for every hostile input."""
     obs = "<n:observation><n:observedAt>2024-01-01T00:00:00Z</n:observedAt></n:observation>"
@@ -124,6 +135,8 @@ def cases():
             ("deep nesting in a header",
              envelope(v, "<n:ListStations/>",
                       header='<s:Header><z:a xmlns:z="urn:z">' + "<z:a>" * 20000), v),
+            ("deep nesting in a skipped header", header_nesting(v, 20000), v),
+            ("one level past the nesting limit", header_nesting(v, MAX_DEPTH - 1), v),
             ("too many observations",
              envelope(v, "<n:RecordObservations><n:stationId>a</n:stationId>" + obs * 1001
                       + "</n:RecordObservations>"), v),
@@ -182,6 +195,9 @@ def test_answers(port):
     assert b">2024-05-01T12:00:00Z<" in data, data
     assert b">0.30000000000000004<" in data, data
     assert b"xsi:nil" not in data and b"<n:humidity" not in data, data  # absent means omitted
+    # Nesting exactly at the limit is fine (the header element is skipped).
+    resp, data = post(conn, header_nesting(1, MAX_DEPTH - 2))
+    assert resp.status == 200 and b"ListStationsResponse" in data, data
     # "<!" inside comments and CDATA is data, not a declaration.
     resp, data = post(conn, envelope(1, "<!-- <!DOCTYPE x> --><n:ListStations><n:city>"
                                         "<![CDATA[<!ENTITY x>]]></n:city></n:ListStations>"))
