@@ -195,6 +195,15 @@ def test_answers(port):
     assert b">2024-05-01T12:00:00Z<" in data, data
     assert b">0.30000000000000004<" in data, data
     assert b"xsi:nil" not in data and b"<n:humidity" not in data, data  # absent means omitted
+    # 1000 observations, the most one call may carry, are accepted (1001: see cases()).
+    resp, data = post(conn, envelope(1, create_body("lim-1")))
+    assert resp.status == 200, data
+    batch = "".join("<n:observation><n:observedAt>2024-02-01T%02d:%02d:%02dZ</n:observedAt>"
+                    "<n:temperature>1.5</n:temperature></n:observation>"
+                    % (i // 3600, i // 60 % 60, i % 60) for i in range(1000))
+    resp, data = post(conn, envelope(1, "<n:RecordObservations><n:stationId>lim-1</n:stationId>"
+                                        + batch + "</n:RecordObservations>"))
+    assert resp.status == 200 and b">1000</" in data, data[-400:]
     # Nesting exactly at the limit is fine (the header element is skipped).
     resp, data = post(conn, header_nesting(1, MAX_DEPTH - 2))
     assert resp.status == 200 and b"ListStationsResponse" in data, data
