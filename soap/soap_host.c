@@ -143,7 +143,7 @@ static void refuse(nimbus_soap_worker_t *ws, const nimbus_error_t *err)
     soap_send_fault(soap);
 }
 
-static void serve(nimbus_soap_worker_t *ws, struct evhttp_request *req)
+static void serve(nimbus_soap_worker_t *ws)
 {
     struct soap *soap = ws->soap;
     size_t len = evbuffer_get_length(ws->in);
@@ -176,7 +176,6 @@ static void serve(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     case NIMBUS_SOAP_SCAN_OK:
         break;
     }
-    (void)req;
     int rc = soap_begin_serve(soap);
     if (rc == SOAP_OK)
         rc = soap_serve_request(soap);
@@ -262,7 +261,7 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
     }
     nimbus_soap_worker_t *ws = w->soap;
     begin_request(ws, req);
-    serve(ws, req);
+    serve(ws);
 
     struct soap *soap = ws->soap;
     int status = 200;
