@@ -1,0 +1,54 @@
+/*
+ * `call` over WebSocket: any row of NIMBUS_OPERATIONS, with its request
+ * fields as JSON. A SINGLE operation answers at once with its result; a LIST
+ * operation becomes a cursor that yields one item at a time, fetching the
+ * next page from the core only when the previous one is used up, so a
+ * streamed call never holds more than one page (at most
+ * NIMBUS_LIST_LIMIT_MAX results) in memory. `limit` caps the total.
+ * Decoding and encoding are the JSON codecs' (nimbus_json.h); this file only
+ * drives them page by page.
+ */
+#ifndef NIMBUS_STREAM_CALL_H
+#define NIMBUS_STREAM_CALL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "nimbus_server.h"
+
+typedef struct nimbus_stream_call nimbus_stream_call_t;
+
+/*
+ * Starts operation `op` (the contract's name) for caller with params (a JSON
+ * object or NULL, borrowed). On success returns 0 and either sets *result to
+ * the response fields as JSON object text (SINGLE operations; heap, the
+ * caller frees) or *call to a cursor the caller frees with
+ * nimbus__stream_call_free (LIST operations); the other is NULL. Returns -1
+ * with err (INVALID_ARGUMENT for an unknown op or bad params, or whatever the
+ * operation failed with). creds must stay valid while the call lives.
+ */
+int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t *creds,
+                              const char *op, json_t *params, char **result,
+                              nimbus_stream_call_t **call, nimbus_error_t *err);
+
+/* The next item of a LIST call: returns 1 with *item its JSON object text
+ * (heap, the caller frees), 0 when every item was given, -1 with err when
+ * fetching a page failed or memory ran out (the call is then finished). */
+int nimbus__stream_call_next(nimbus_stream_call_t *call, char **item, nimbus_error_t *err);
+
+/* Items given so far. */
+size_t nimbus__stream_call_count(const nimbus_stream_call_t *call);
+
+void nimbus__stream_call_free(nimbus_stream_call_t *call); /* NULL-safe */
+
+/* The JSON object text of one observation as the contract spells it, for
+ * live fan-out. Heap text the caller frees; NULL when out of memory. */
+char *nimbus__stream_observation_text(const nimbus_observation_t *obs, size_t *len);
+
+/* Answers req with status and err as problem+json (the JSON codecs' one
+ * renderer), for upgrades refused before the switch. */
+void nimbus__stream_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                                  const nimbus_error_t *err, const nimbus_request_log_t *log);
+
+#endif

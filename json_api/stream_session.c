@@ -1,0 +1,590 @@
+/*
+ * The session state machine (see stream_session.h for the REPLAY/LIVE
+ * states and the `through` invariant that keeps the replay -> live hand-over
+ * free of gaps and duplicates). Client messages are parsed here with
+ * jansson; operations go through stream_call.c; every server message is
+ * built by stream_wire.c.
+ */
+#include "stream_session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "stream_call.h"
+#include "stream_codec.h"
+#include "stream_wire.h"
+
+typedef enum sub_state { SUB_REPLAY, SUB_LIVE } sub_state_t;
+
+typedef struct subscription {
+    struct subscription *next;
+    char *id;
+    char **stations; /* NULL: every station */
+    size_t station_count;
+    int64_t through;
+    sub_state_t state;
+    char *prefix; /* {"type":"observation","id":ID,"observation": */
+    size_t prefix_len;
+} subscription_t;
+
+typedef struct pending_call {
+    struct pending_call *next;
+    char *id;
+    nimbus_stream_call_t *call;
+} pending_call_t;
+
+struct nimbus_stream_session {
+    nimbus_stream_shared_t *shared;
+    nimbus_stream_out_t out;
+    nimbus_credentials_t creds; /* points at the copies below */
+    char *cred_name;
+    char *cred_secret;
+    subscription_t *subs;
+    size_t sub_count;
+    pending_call_t *calls; /* FIFO: items of one call at a time */
+    size_t call_count;
+    char *scratch; /* one observation message being assembled */
+    size_t scratch_size;
+};
+
+/* ---- output ------------------------------------------------------------ */
+
+static bool has_room(const nimbus_stream_session_t *s)
+{
+    return s->out.queued(s->out.arg) < s->shared->queue_max;
+}
+
+/* Sends heap text and frees it; NULL text means building it ran out of
+ * memory, which fails the connection like a failed send. */
+static int send_owned(nimbus_stream_session_t *s, char *text, size_t len)
+{
+    if (!text)
+        return -1;
+    int rc = s->out.send(s->out.arg, text, len);
+    free(text);
+    return rc;
+}
+
+static int send_error(nimbus_stream_session_t *s, const char *id, const nimbus_error_t *err)
+{
+    size_t len;
+    char *text = nimbus__stream_error_text(id, err, &len);
+    return send_owned(s, text, len);
+}
+
+static int send_message(nimbus_stream_session_t *s, const char *type, const char *id,
+                        const char *key, const char *value)
+{
+    size_t len;
+    char *text = nimbus__stream_message_text(type, id, key, value, &len);
+    return send_owned(s, text, len);
+}
+
+/* Sends {"type":"observation","id":ID,"observation":JSON} from the
+ * subscription's prefix and the observation's encoded text. */
+static int send_observation(nimbus_stream_session_t *s, const subscription_t *sub,
+                            const char *json, size_t json_len)
+{
+    size_t need = sub->prefix_len + json_len + 2;
+    if (need > s->scratch_size) {
+        char *bigger = realloc(s->scratch, need);
+        if (!bigger)
+            return -1;
+        s->scratch = bigger;
+        s->scratch_size = need;
+    }
+    memcpy(s->scratch, sub->prefix, sub->prefix_len);
+    memcpy(s->scratch + sub->prefix_len, json, json_len);
+    s->scratch[sub->prefix_len + json_len] = '}';
+    return s->out.send(s->out.arg, s->scratch, need - 1);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static char *dup_or_null(const char *text, bool *failed)
+{
+    if (!text)
+        return NULL;
+    char *copy = strdup(text);
+    if (!copy)
+        *failed = true;
+    return copy;
+}
+
+nimbus_stream_session_t *nimbus__stream_session_new(nimbus_stream_shared_t *shared,
+                                                    const nimbus_credentials_t *creds,
+                                                    const nimbus_stream_out_t *out)
+{
+    nimbus_stream_session_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    bool failed = false;
+    s->shared = shared;
+    s->out = *out;
+    s->creds.kind = creds ? creds->kind : NIMBUS_CRED_NONE;
+    s->cred_name = dup_or_null(creds ? creds->name : NULL, &failed);
+    s->cred_secret = dup_or_null(creds ? creds->secret : NULL, &failed);
+    s->creds.name = s->cred_name;
+    s->creds.secret = s->cred_secret;
+    if (failed) {
+        nimbus__stream_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void subscription_free(subscription_t *sub)
+{
+    if (!sub)
+        return;
+    for (size_t i = 0; i < sub->station_count; i++)
+        free(sub->stations[i]);
+    free(sub->stations);
+    free(sub->prefix);
+    free(sub->id);
+    free(sub);
+}
+
+/* Unlinks sub from s, frees it, and tells the worker when it was the last
+ * subscription of the worker. */
+static void subscription_remove(nimbus_stream_session_t *s, subscription_t *sub)
+{
+    for (subscription_t **p = &s->subs; *p; p = &(*p)->next) {
+        if (*p == sub) {
+            *p = sub->next;
+            break;
+        }
+    }
+    subscription_free(sub);
+    s->sub_count--;
+    nimbus_stream_shared_t *sh = s->shared;
+    if (--sh->subscriptions == 0 && sh->activate)
+        sh->activate(sh->activate_arg, false);
+}
+
+static void call_pop(nimbus_stream_session_t *s)
+{
+    pending_call_t *c = s->calls;
+    s->calls = c->next;
+    s->call_count--;
+    nimbus__stream_call_free(c->call);
+    free(c->id);
+    free(c);
+}
+
+void nimbus__stream_session_free(nimbus_stream_session_t *s)
+{
+    if (!s)
+        return;
+    while (s->subs)
+        subscription_remove(s, s->subs);
+    while (s->calls)
+        call_pop(s);
+    free(s->cred_name);
+    free(s->cred_secret);
+    free(s->scratch);
+    free(s);
+}
+
+size_t nimbus__stream_session_subscription_count(const nimbus_stream_session_t *s)
+{
+    return s->sub_count;
+}
+
+static subscription_t *find_sub(nimbus_stream_session_t *s, const char *id)
+{
+    for (subscription_t *sub = s->subs; sub; sub = sub->next)
+        if (strcmp(sub->id, id) == 0)
+            return sub;
+    return NULL;
+}
+
+static bool id_in_use(nimbus_stream_session_t *s, const char *id)
+{
+    if (find_sub(s, id))
+        return true;
+    for (pending_call_t *c = s->calls; c; c = c->next)
+        if (strcmp(c->id, id) == 0)
+            return true;
+    return false;
+}
+
+/* ---- subscribe / unsubscribe ------------------------------------------ */
+
+/* Reads "stations" into sub (absent or null: every station). Each must be a
+ * valid id of an existing station. */
+static int read_stations(nimbus_stream_session_t *s, json_t *list, subscription_t *sub,
+                         nimbus_error_t *err)
+{
+    if (!list || json_is_null(list))
+        return 0;
+    if (!json_is_array(list) || json_array_size(list) == 0 ||
+        json_array_size(list) > NIMBUS_STREAM_STATIONS_MAX)
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "stations must be an array of 1-%d station ids (omit it for "
+                                "every station)",
+                                NIMBUS_STREAM_STATIONS_MAX);
+    size_t n = json_array_size(list);
+    sub->stations = calloc(n, sizeof *sub->stations);
+    if (!sub->stations)
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *id = json_string_value(json_array_get(list, i));
+        char what[32];
+        snprintf(what, sizeof what, "stations[%zu]", i);
+        if (!id)
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be a string", what);
+        if (nimbus_station_id_validate(id, what, err) != 0 ||
+            nimbus_service_station_exists(s->shared->svc, id, err) != 0)
+            return -1;
+        sub->stations[i] = strdup(id);
+        if (!sub->stations[i])
+            return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        sub->station_count = i + 1;
+    }
+    return 0;
+}
+
+static int read_from_seq(json_t *value, bool *has, int64_t *from, nimbus_error_t *err)
+{
+    *has = false;
+    if (!value || json_is_null(value))
+        return 0;
+    if (!json_is_integer(value) || json_integer_value(value) < 0)
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "fromSeq must be an integer >= 0");
+    *has = true;
+    *from = json_integer_value(value);
+    return 0;
+}
+
+static int make_prefix(subscription_t *sub)
+{
+    nimbus_strbuf_t sb = {0};
+    nimbus__sb_cstr(&sb, "{\"type\":\"observation\",\"id\":");
+    nimbus__sb_json_string(&sb, sub->id);
+    nimbus__sb_cstr(&sb, ",\"observation\":");
+    sub->prefix = nimbus__sb_take(&sb, &sub->prefix_len);
+    return sub->prefix ? 0 : -1;
+}
+
+static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *msg)
+{
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    nimbus_stream_shared_t *sh = s->shared;
+    nimbus_core_t *core = nimbus_service_core(sh->svc);
+    bool has_from = false;
+    int64_t from = 0;
+    subscription_t *sub = NULL;
+    if (s->sub_count >= NIMBUS_STREAM_SUBSCRIPTIONS_MAX) {
+        nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED,
+                         "at most %d subscriptions per connection",
+                         NIMBUS_STREAM_SUBSCRIPTIONS_MAX);
+        goto fail;
+    }
+    if (id_in_use(s, id)) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id is already in use on this connection");
+        goto fail;
+    }
+    if (nimbus_core_authorize(core, &s->creds, NIMBUS_ROLE_READ, &err) != 0 ||
+        read_from_seq(json_object_get(msg, "fromSeq"), &has_from, &from, &err) != 0)
+        goto fail;
+    sub = calloc(1, sizeof *sub);
+    if (!sub || !(sub->id = strdup(id)) || make_prefix(sub) != 0) {
+        nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory");
+        goto fail;
+    }
+    if (read_stations(s, json_object_get(msg, "stations"), sub, &err) != 0)
+        goto fail;
+    /* The hub must copy for us before we read the head: a write published
+     * before activation has a seq <= the head we read, so it is ours to
+     * replay or skip, never to miss. */
+    if (sh->subscriptions++ == 0 && sh->activate)
+        sh->activate(sh->activate_arg, true);
+    int64_t head = nimbus_core_head_seq(core);
+    if (has_from && from > head) {
+        if (--sh->subscriptions == 0 && sh->activate)
+            sh->activate(sh->activate_arg, false);
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "fromSeq %lld is greater than the newest seq %lld",
+                         (long long)from, (long long)head);
+        goto fail;
+    }
+    sub->through = has_from ? from : head;
+    sub->state = has_from && from < head ? SUB_REPLAY : SUB_LIVE;
+    sub->next = s->subs;
+    s->subs = sub;
+    s->sub_count++;
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)head);
+    return send_message(s, "subscribed", id, "seq", seq);
+fail:
+    subscription_free(sub);
+    return send_error(s, id, &err);
+}
+
+static int handle_unsubscribe(nimbus_stream_session_t *s, const char *id)
+{
+    subscription_t *sub = find_sub(s, id);
+    if (!sub) {
+        nimbus_error_t err;
+        nimbus_error_set(&err, NIMBUS_NOT_FOUND, "no subscription with this id");
+        return send_error(s, id, &err);
+    }
+    subscription_remove(s, sub);
+    return send_message(s, "unsubscribed", id, NULL, NULL);
+}
+
+/* ---- call ---------------------------------------------------------------- */
+
+static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
+{
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    const char *op = json_string_value(json_object_get(msg, "op"));
+    json_t *params = json_object_get(msg, "params");
+    if (!op)
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "op must be an operation name");
+    else if (params && !json_is_null(params) && !json_is_object(params))
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "params must be an object");
+    else if (id_in_use(s, id))
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id is already in use on this connection");
+    else if (s->call_count >= NIMBUS_STREAM_CALLS_MAX)
+        nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED,
+                         "at most %d streamed calls in flight per connection",
+                         NIMBUS_STREAM_CALLS_MAX);
+    if (err.code != NIMBUS_OK)
+        return send_error(s, id, &err);
+    if (json_is_null(params))
+        params = NULL;
+    char *result = NULL;
+    nimbus_stream_call_t *call = NULL;
+    if (nimbus__stream_call_start(s->shared->svc, &s->creds, op, params, &result, &call, &err) != 0)
+        return send_error(s, id, &err);
+    if (result) {
+        int rc = send_message(s, "result", id, "result", result);
+        free(result);
+        return rc;
+    }
+    pending_call_t *c = calloc(1, sizeof *c);
+    if (!c || !(c->id = strdup(id))) {
+        free(c);
+        nimbus__stream_call_free(call);
+        return -1;
+    }
+    c->call = call;
+    pending_call_t **tail = &s->calls;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c;
+    s->call_count++;
+    return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+/* The client's id, if it is a string of 1..NIMBUS_STREAM_ID_MAX characters. */
+static const char *read_id(json_t *msg)
+{
+    json_t *id = json_object_get(msg, "id");
+    const char *text = json_string_value(id);
+    if (!text)
+        return NULL;
+    long chars = nimbus_utf8_length(text, json_string_length(id));
+    if (chars < 1 || chars > NIMBUS_STREAM_ID_MAX || strlen(text) != json_string_length(id))
+        return NULL;
+    return text;
+}
+
+int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text, size_t len)
+{
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    json_error_t jerr;
+    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!msg) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "malformed JSON: %s", jerr.text);
+        return send_error(s, NULL, &err);
+    }
+    int rc;
+    const char *id = json_is_object(msg) ? read_id(msg) : NULL;
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!json_is_object(msg)) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "a message must be a JSON object");
+        rc = send_error(s, NULL, &err);
+    } else if (!type) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "type must be a string");
+        rc = send_error(s, id, &err);
+    } else if (!id) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "id must be a string of 1-%d characters", NIMBUS_STREAM_ID_MAX);
+        rc = send_error(s, NULL, &err);
+    } else if (strcmp(type, "subscribe") == 0) {
+        rc = handle_subscribe(s, id, msg);
+    } else if (strcmp(type, "unsubscribe") == 0) {
+        rc = handle_unsubscribe(s, id);
+    } else if (strcmp(type, "call") == 0) {
+        rc = handle_call(s, id, msg);
+    } else {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "unknown message type (use subscribe, unsubscribe or call)");
+        rc = send_error(s, id, &err);
+    }
+    json_decref(msg);
+    return rc;
+}
+
+/* ---- live, lost, replay ---------------------------------------------------- */
+
+static bool sub_matches(const subscription_t *sub, const char *station_id)
+{
+    if (!sub->stations)
+        return true;
+    for (size_t i = 0; i < sub->station_count; i++)
+        if (strcmp(sub->stations[i], station_id) == 0)
+            return true;
+    return false;
+}
+
+int nimbus__stream_session_on_live(nimbus_stream_session_t *s, const nimbus_observation_t *obs,
+                                   const char *const *json, size_t count)
+{
+    for (subscription_t *sub = s->subs; sub; sub = sub->next) {
+        for (size_t i = 0; i < count && sub->state == SUB_LIVE; i++) {
+            if (obs[i].seq <= sub->through)
+                continue; /* replayed already, or before the subscription */
+            if (sub_matches(sub, obs[i].station_id)) {
+                if (!has_room(s)) {
+                    /* No buffering for a slow reader: it is caught up from
+                     * storage once it drains. */
+                    sub->state = SUB_REPLAY;
+                    break;
+                }
+                if (send_observation(s, sub, json[i], strlen(json[i])) != 0)
+                    return -1;
+            }
+            sub->through = obs[i].seq;
+        }
+    }
+    return 0;
+}
+
+void nimbus__stream_session_on_lost(nimbus_stream_session_t *s, int64_t lost_through)
+{
+    for (subscription_t *sub = s->subs; sub; sub = sub->next)
+        if (sub->state == SUB_LIVE && sub->through < lost_through)
+            sub->state = SUB_REPLAY;
+}
+
+/* Ends sub with `lagged` (storage failed while catching it up); through is
+ * where the client resumes with fromSeq. */
+static int end_lagged(nimbus_stream_session_t *s, subscription_t *sub)
+{
+    char id[4 * NIMBUS_STREAM_ID_MAX + 1];
+    snprintf(id, sizeof id, "%s", sub->id);
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)sub->through);
+    subscription_remove(s, sub);
+    return send_message(s, "lagged", id, "lastSeq", seq);
+}
+
+/* One storage read for a REPLAY subscription. Returns 1 when sub was ended
+ * (lagged), 0 otherwise, -1 when the connection failed. */
+static int replay_batch(nimbus_stream_session_t *s, subscription_t *sub)
+{
+    nimbus_error_t err;
+    nimbus_observation_t *obs = NULL;
+    size_t n = 0;
+    if (nimbus_service_observations_since(s->shared->svc, (const char *const *)sub->stations,
+                                          sub->station_count, sub->through,
+                                          NIMBUS_STREAM_REPLAY_BATCH, &obs, &n, &err) != 0) {
+        free(obs);
+        return end_lagged(s, sub) < 0 ? -1 : 1;
+    }
+    size_t i = 0;
+    for (; i < n && has_room(s); i++) {
+        size_t len;
+        char *json = nimbus__stream_observation_text(&obs[i], &len);
+        int rc = json ? send_observation(s, sub, json, len) : -1;
+        free(json);
+        if (rc != 0) {
+            free(obs);
+            return -1;
+        }
+        sub->through = obs[i].seq;
+    }
+    if (i == n && n < NIMBUS_STREAM_REPLAY_BATCH) {
+        /* A short read saw everything committed, which includes all the
+         * worker has taken from the hub: the rest comes live. */
+        if (s->shared->head > sub->through)
+            sub->through = s->shared->head;
+        sub->state = SUB_LIVE;
+    }
+    free(obs);
+    return 0;
+}
+
+static int pump_replays(nimbus_stream_session_t *s)
+{
+    bool progressed = true;
+    while (progressed && has_room(s)) {
+        progressed = false;
+        subscription_t *next;
+        for (subscription_t *sub = s->subs; sub && has_room(s); sub = next) {
+            next = sub->next;
+            if (sub->state != SUB_REPLAY)
+                continue;
+            int rc = replay_batch(s, sub);
+            if (rc < 0)
+                return -1;
+            progressed = true;
+        }
+    }
+    return 0;
+}
+
+static int pump_calls(nimbus_stream_session_t *s)
+{
+    while (s->calls && has_room(s)) {
+        pending_call_t *c = s->calls;
+        nimbus_error_t err;
+        nimbus_error_clear(&err);
+        char *item = NULL;
+        int got = nimbus__stream_call_next(c->call, &item, &err);
+        int rc;
+        if (got == 1) {
+            rc = send_message(s, "item", c->id, "item", item);
+            free(item);
+            if (rc != 0)
+                return -1;
+            continue;
+        }
+        if (got == 0) {
+            char count[24];
+            snprintf(count, sizeof count, "%zu", nimbus__stream_call_count(c->call));
+            rc = send_message(s, "done", c->id, "count", count);
+        } else {
+            rc = send_error(s, c->id, &err);
+        }
+        call_pop(s);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int nimbus__stream_session_pump(nimbus_stream_session_t *s)
+{
+    if (pump_replays(s) != 0 || pump_calls(s) != 0)
+        return -1;
+    if (s->calls)
+        return 1;
+    for (subscription_t *sub = s->subs; sub; sub = sub->next)
+        if (sub->state == SUB_REPLAY)
+            return 1;
+    return 0;
+}

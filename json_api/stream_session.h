@@ -1,0 +1,105 @@
+/*
+ * The WebSocket protocol of the contract ("WebSocket: GET /v1/stream") as a
+ * state machine with no socket in it: it takes complete, UTF-8-checked text
+ * messages and hub events, and produces text messages through a
+ * nimbus_stream_out_t. ws_conn.c wires it to wslay and a bufferevent; the
+ * unit tests wire it to an array.
+ *
+ * A subscription is always in one of two states:
+ *
+ *   REPLAY  it owes the client stored observations: every matching
+ *           observation with seq > `through` is read from storage
+ *           (nimbus_service_observations_since) in seq order, a batch at a
+ *           time, while the connection has room;
+ *   LIVE    observations from the hub are sent as they come.
+ *
+ * `through` is the invariant that makes the hand-over exact: every matching
+ * observation with seq <= through has been sent (or was never stored), and
+ * nothing above it has. Live observations with seq <= through are dropped
+ * (no duplicate); a REPLAY read that comes back short proves storage holds
+ * nothing more up to the worker's head, so the subscription jumps to
+ * max(last read, head) and turns LIVE (no gap, because everything the worker
+ * has taken from the hub was committed before it was published).
+ *
+ * Bounded memory: a message is only queued while the connection's queued
+ * bytes are under the configured maximum (config->ws_queue_max). A LIVE
+ * subscription that finds no room falls back to REPLAY and is caught up from
+ * storage when the client reads again; it never loses, reorders or
+ * duplicates an observation, and nothing is buffered for it meanwhile, so
+ * other subscribers are not slowed. If storage fails during a catch-up, the
+ * subscription ends with `lagged` so that the client can resume.
+ *
+ * Threads: a session and its shared state belong to one worker thread.
+ */
+#ifndef NIMBUS_STREAM_SESSION_H
+#define NIMBUS_STREAM_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nimbus_service.h"
+
+#define NIMBUS_STREAM_ID_MAX 64            /* characters in a client's id */
+#define NIMBUS_STREAM_SUBSCRIPTIONS_MAX 64 /* per connection */
+#define NIMBUS_STREAM_STATIONS_MAX 1000    /* stations in one subscribe */
+#define NIMBUS_STREAM_CALLS_MAX 16         /* streamed calls in flight per connection */
+#define NIMBUS_STREAM_REPLAY_BATCH 256     /* observations read from storage at a time */
+
+/* Where a session's messages go. */
+typedef struct nimbus_stream_out {
+    /* Queues one complete text message (copied). Returns 0, or -1 when the
+     * connection can take no more (closing, out of memory). */
+    int (*send)(void *arg, const char *text, size_t len);
+    /* Bytes queued on the connection and not yet written to the socket. */
+    size_t (*queued)(void *arg);
+    void *arg;
+} nimbus_stream_out_t;
+
+/* What a worker's sessions share. Owned by the worker (stream_worker.c). */
+typedef struct nimbus_stream_shared {
+    nimbus_service_t *svc;
+    size_t queue_max; /* bytes a connection may have queued before it lags */
+    /* Greatest seq this worker has taken from the hub, delivered or lost.
+     * Everything up to it is committed. */
+    int64_t head;
+    /* Subscriptions on this worker. `activate` is called with true before
+     * the first one reads the core's head (so the hub copies for it) and
+     * with false after the last one ends. May be NULL. */
+    size_t subscriptions;
+    void (*activate)(void *arg, bool active);
+    void *activate_arg;
+} nimbus_stream_shared_t;
+
+typedef struct nimbus_stream_session nimbus_stream_session_t;
+
+/* A session for a connection that presented creds (copied). Free with
+ * nimbus__stream_session_free (NULL-safe). NULL when out of memory. */
+nimbus_stream_session_t *nimbus__stream_session_new(nimbus_stream_shared_t *shared,
+                                                    const nimbus_credentials_t *creds,
+                                                    const nimbus_stream_out_t *out);
+void nimbus__stream_session_free(nimbus_stream_session_t *s);
+
+/* Handles one client message: text is valid UTF-8 (the transport checked).
+ * Bad messages get an `error` and leave the session open. Returns 0, or -1
+ * when the connection failed (send returned -1) and must close. */
+int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text, size_t len);
+
+/* Live observations from the hub, in increasing seq; json[i] is
+ * observation i encoded as a JSON object. Returns 0 or -1 as above. */
+int nimbus__stream_session_on_live(nimbus_stream_session_t *s, const nimbus_observation_t *obs,
+                                   const char *const *json, size_t count);
+
+/* The hub dropped every observation with seq <= lost_through that the
+ * worker had not taken: LIVE subscriptions behind it go back to REPLAY. */
+void nimbus__stream_session_on_lost(nimbus_stream_session_t *s, int64_t lost_through);
+
+/* Makes progress on replays and streamed calls while the connection has
+ * room. Returns 1 when work remains for when the connection drains, 0 when
+ * idle, -1 when the connection failed. */
+int nimbus__stream_session_pump(nimbus_stream_session_t *s);
+
+/* Subscriptions open on this session (for tests and the access log). */
+size_t nimbus__stream_session_subscription_count(const nimbus_stream_session_t *s);
+
+#endif

@@ -1,0 +1,470 @@
+"""WebSocket endpoint against python3-websockets and a raw RFC 6455 client,
+on the real server: access (401 before the upgrade), subscribe / unsubscribe
+/ resume from a seq, streamed calls, error messages that leave the
+connection open, close codes 1002/1003/1007/1009, ping/pong and keepalive,
+fragmented messages, abrupt disconnects, shutdown with 1001, and the
+dashboard's static files."""
+
+import asyncio
+import json
+import os
+import socket
+import struct
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from ws_util import (Client, NimbusServer, RawReader, b64key, close_code,  # noqa: E402
+                     encode_frame, observations, raw_upgrade, run, station, ws_url)
+
+import websockets  # noqa: E402
+
+BINARY = sys.argv.pop(1)
+KEYS = ["--api-key", "reader:reader-secret:read", "--api-key", "writer:writer-secret:write",
+        "--api-key", "admin:admin-secret:admin"]
+MAX_MSG = 65536
+PING_MS = 500
+
+
+def http(srv, method, path, headers=None):
+    req = urllib.request.Request(srv.base_url + path, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+class Stream(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = NimbusServer(BINARY, args=KEYS + ["--max-ws-message", str(MAX_MSG)], workers=2,
+                               env={"NIMBUS_WS_PING_INTERVAL_MS": str(PING_MS)})
+        cls.srv.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+
+    # ---- access ------------------------------------------------------------
+
+    def test_upgrade_needs_a_key(self):
+        for query, headers in (("", {}), ("", {"Authorization": "Bearer wrong"}),
+                               ("?access_token=wrong", {})):
+            s, status, head, rest = raw_upgrade(self.srv.port, query, headers)
+            self.assertEqual(status, 401, head)
+            self.assertIn("application/problem+json", head)
+            length = int([ln.split(":")[1] for ln in head.split("\r\n")
+                          if ln.lower().startswith("content-length")][0])
+            while len(rest) < length:
+                rest += s.recv(4096)
+            body = json.loads(rest[:length])
+            self.assertEqual(body["code"], "UNAUTHENTICATED")
+            self.assertEqual(body["status"], 401)
+            s.close()
+
+        async def client_refused():
+            with self.assertRaises(websockets.exceptions.InvalidStatusCode) as cm:
+                await websockets.connect(ws_url(self.srv))
+            self.assertEqual(cm.exception.status_code, 401)
+        run(client_refused())
+
+    def test_upgrade_with_each_kind_of_key(self):
+        import base64
+        basic = "Basic " + base64.b64encode(b"reader:reader-secret").decode()
+        for query, headers in (("?access_token=reader-secret", {}),
+                               ("", {"Authorization": "Bearer writer-secret"}),
+                               ("", {"Authorization": basic})):
+            s, status, head, _ = raw_upgrade(self.srv.port, query, headers)
+            self.assertEqual(status, 101, head)
+            self.assertIn("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", head)
+            s.sendall(encode_frame(8, struct.pack("!H", 1000)))
+            self.assertEqual(RawReader(s).until_close(), 1000)
+            s.close()
+
+    def test_not_an_upgrade(self):
+        status, headers, _ = http(self.srv, "GET", "/v1/stream",
+                                  {"Authorization": "Bearer reader-secret"})
+        self.assertEqual(status, 426)
+        self.assertEqual(headers.get("Sec-WebSocket-Version"), "13")
+        s, status, head, _ = raw_upgrade(self.srv.port, "?access_token=reader-secret",
+                                         key="not-a-key")
+        self.assertEqual(status, 400, head)
+        s.close()
+
+    # ---- subscriptions -----------------------------------------------------
+
+    def test_subscribe_unsubscribe_live(self):
+        async def go():
+            w = await Client.open(self.srv, "writer-secret")
+            r = await Client.open(self.srv, "reader-secret")
+            await w.call("CreateStation", {"station": station("live-1")})
+            await w.call("CreateStation", {"station": station("live-2")})
+            await r.send({"type": "subscribe", "id": "a", "stations": ["live-1"]})
+            sub = await r.recv_type("subscribed", "a")
+            self.assertIsInstance(sub["seq"], int)
+            await r.send({"type": "subscribe", "id": "all"})
+            await r.recv_type("subscribed", "all")
+            res1 = await w.call("RecordObservations",
+                                {"stationId": "live-1", "observations": observations(3)})
+            res2 = await w.call("RecordObservations",
+                                {"stationId": "live-2", "observations": observations(2)})
+            self.assertEqual(res1["accepted"], 3)
+            self.assertGreater(res1["firstSeq"], sub["seq"])
+            got = {"a": [], "all": []}
+            for _ in range(3 + 5):
+                m = await r.recv_type("observation")
+                got[m["id"]].append(m["observation"])
+            self.assertEqual([o["seq"] for o in got["a"]],
+                             list(range(res1["firstSeq"], res1["lastSeq"] + 1)))
+            self.assertTrue(all(o["stationId"] == "live-1" for o in got["a"]))
+            self.assertEqual([o["seq"] for o in got["all"]],
+                             list(range(res1["firstSeq"], res2["lastSeq"] + 1)))
+            self.assertEqual(got["a"][0]["observedAt"], "2024-05-01T00:00:00Z")
+            await r.send({"type": "unsubscribe", "id": "a"})
+            await r.recv_type("unsubscribed", "a")
+            await r.send({"type": "unsubscribe", "id": "a"})
+            err = await r.recv_type("error", "a")
+            self.assertEqual(err["code"], "NOT_FOUND")
+            await r.send({"type": "unsubscribe", "id": "all"})
+            await r.recv_type("unsubscribed", "all")
+            await w.call("RecordObservations",
+                         {"stationId": "live-1", "observations": observations(2, 100)})
+            # Nothing more for r: the next message is the answer to a call.
+            st = await r.call("GetStation", {"id": "live-1"})
+            self.assertEqual(st["station"]["id"], "live-1")
+            await r.close()
+            await w.close()
+        run(go())
+
+    def test_resume_from_seq(self):
+        async def go():
+            w = await Client.open(self.srv, "writer-secret")
+            await w.call("CreateStation", {"station": station("resume-1")})
+            res = await w.call("RecordObservations",
+                               {"stationId": "resume-1", "observations": observations(10)})
+            first, last = res["firstSeq"], res["lastSeq"]
+            r = await Client.open(self.srv, query="?access_token=reader-secret")
+            await r.send({"type": "subscribe", "id": "s", "stations": ["resume-1"],
+                          "fromSeq": first + 2})
+            sub = await r.recv_type("subscribed", "s")
+            self.assertGreaterEqual(sub["seq"], last)
+            seqs = []
+            for _ in range(7):
+                seqs.append((await r.recv_type("observation", "s"))["observation"]["seq"])
+            self.assertEqual(seqs, list(range(first + 3, last + 1)))
+            res2 = await w.call("RecordObservations",
+                                {"stationId": "resume-1", "observations": observations(4, 50)})
+            for _ in range(4):
+                seqs.append((await r.recv_type("observation", "s"))["observation"]["seq"])
+            self.assertEqual(seqs[7:], list(range(res2["firstSeq"], res2["lastSeq"] + 1)))
+            # fromSeq past the head, unknown station, bad values, id reuse.
+            head = res2["lastSeq"]
+            cases = [({"fromSeq": head + 1000}, "INVALID_ARGUMENT"),
+                     ({"stations": ["no-such-station"]}, "NOT_FOUND"),
+                     ({"stations": ["bad id!"]}, "INVALID_ARGUMENT"),
+                     ({"stations": []}, "INVALID_ARGUMENT"),
+                     ({"stations": "resume-1"}, "INVALID_ARGUMENT"),
+                     ({"fromSeq": -1}, "INVALID_ARGUMENT"),
+                     ({"fromSeq": "3"}, "INVALID_ARGUMENT")]
+            for i, (extra, code) in enumerate(cases):
+                msg = dict({"type": "subscribe", "id": "bad%d" % i}, **extra)
+                await r.send(msg)
+                err = await r.recv_type("error", "bad%d" % i)
+                self.assertEqual(err["code"], code, (extra, err))
+            await r.send({"type": "subscribe", "id": "s"})
+            self.assertEqual((await r.recv_type("error", "s"))["code"], "INVALID_ARGUMENT")
+            await r.close()
+            await w.close()
+        run(go())
+
+    def test_resume_while_writing_has_no_gap_or_duplicate(self):
+        async def go():
+            w = await Client.open(self.srv, "writer-secret")
+            await w.call("CreateStation", {"station": station("race-1")})
+            await w.call("RecordObservations",
+                         {"stationId": "race-1", "observations": observations(50)})
+            stop = asyncio.Event()
+
+            async def writer():
+                i = 50
+                while not stop.is_set():
+                    await w.call("RecordObservations",
+                                 {"stationId": "race-1", "observations": observations(5, i)})
+                    i += 5
+            task = asyncio.create_task(writer())
+            await asyncio.sleep(0.1)
+            r = await Client.open(self.srv, "reader-secret")
+            await r.send({"type": "subscribe", "id": "x", "stations": ["race-1"],
+                          "fromSeq": 0})
+            await r.recv_type("subscribed", "x")
+            seqs = []
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                seqs.append((await r.recv_type("observation", "x"))["observation"]["seq"])
+            stop.set()
+            await task
+            stored, _ = await w.stream("GetObservations", {"stationId": "race-1"})
+            stored_seqs = sorted(o["seq"] for o in stored)
+            # Whatever arrived so far is exactly the stored prefix, in order.
+            self.assertEqual(seqs, stored_seqs[:len(seqs)])
+            while len(seqs) < len(stored_seqs):
+                seqs.append((await r.recv_type("observation", "x"))["observation"]["seq"])
+            self.assertEqual(seqs, stored_seqs)
+            await r.close()
+            await w.close()
+        run(go())
+
+    # ---- calls -------------------------------------------------------------
+
+    def test_streamed_and_single_calls(self):
+        async def go():
+            a = await Client.open(self.srv, "admin-secret")
+            ids = ["list-%03d" % i for i in range(230)]
+            for sid in reversed(ids):
+                await a.call("CreateStation", {"station": station(sid, city="Listville")})
+            items, count = await a.stream("ListStations", {"city": "Listville"})
+            self.assertEqual(count, 230)
+            self.assertEqual([s["id"] for s in items], ids)
+            items, count = await a.stream("ListStations", {"city": "Listville", "limit": 30})
+            self.assertEqual((count, [s["id"] for s in items]), (30, ids[:30]))
+            await a.call("RecordObservations",
+                         {"stationId": "list-000", "observations": observations(1000)})
+            await a.call("RecordObservations",
+                         {"stationId": "list-000", "observations": observations(250, 1000)})
+            items, count = await a.stream("GetObservations", {"stationId": "list-000"})
+            self.assertEqual(count, 1250)
+            self.assertEqual([o["observedAt"] for o in items],
+                             [o["observedAt"] for o in observations(1250)])
+            items, count = await a.stream("GetObservations",
+                                          {"stationId": "list-000", "limit": 1000})
+            self.assertEqual(count, 1000)
+            self.assertEqual(items[-1]["observedAt"], observations(1000)[-1]["observedAt"])
+            items, count = await a.stream("GetCityWeather", {"city": "Listville"})
+            self.assertEqual(count, 230)
+            self.assertEqual(items[0]["station"]["id"], "list-000")
+            self.assertEqual(items[0]["latest"]["observedAt"], observations(1250)[-1]["observedAt"])
+            got = await a.call("GetStation", {"id": "list-007"})
+            self.assertEqual(got, {"station": station("list-007", city="Listville")})
+            self.assertEqual(await a.call("DeleteStation", {"id": "list-229"}), {})
+            for op, params, code in (("NoSuchOp", {}, "INVALID_ARGUMENT"),
+                                     ("GetStation", {"id": "list-229"}, "NOT_FOUND"),
+                                     ("GetStation", {}, "INVALID_ARGUMENT"),
+                                     ("ListStations", {"limit": 0}, "INVALID_ARGUMENT"),
+                                     ("GetObservations", {"stationId": "nope"}, "NOT_FOUND"),
+                                     ("CreateStation", {"station": {"id": "x"}},
+                                      "INVALID_ARGUMENT")):
+                await a.send({"type": "call", "id": "e", "op": op, "params": params})
+                err = await a.recv_type("error", "e")
+                self.assertEqual(err["code"], code, (op, params, err))
+            await a.send({"type": "call", "id": "p", "op": "GetStation", "params": [1]})
+            self.assertEqual((await a.recv_type("error", "p"))["code"], "INVALID_ARGUMENT")
+            r = await Client.open(self.srv, "reader-secret")
+            await r.send({"type": "call", "id": "d", "op": "DeleteStation",
+                          "params": {"id": "list-001"}})
+            self.assertEqual((await r.recv_type("error", "d"))["code"], "PERMISSION_DENIED")
+            await r.close()
+            await a.close()
+        run(go())
+
+    def test_malformed_messages_get_errors_and_the_connection_stays(self):
+        async def go():
+            r = await Client.open(self.srv, "reader-secret")
+            cases = [("{not json", None), ("[1,2]", None), ("42", None),
+                     (json.dumps({"type": "nope", "id": "x"}), "x"),
+                     (json.dumps({"id": "y"}), "y"),
+                     (json.dumps({"type": "subscribe", "id": 5}), None),
+                     (json.dumps({"type": "subscribe", "id": ""}), None),
+                     (json.dumps({"type": "subscribe", "id": "i" * 65}), None),
+                     (json.dumps({"type": "call", "id": "z"}), "z"),
+                     ('{"type":"call","type":"call","id":"d"}', None)]
+            for text, id_ in cases:
+                await r.send(text)
+                err = await r.recv_type("error")
+                self.assertEqual(err["id"], id_, (text, err))
+                self.assertEqual(err["code"], "INVALID_ARGUMENT", (text, err))
+                self.assertTrue(err["message"])
+            # A 64-character (not byte) id is fine.
+            long_id = "\u00e9" * 64
+            await r.send({"type": "unsubscribe", "id": long_id})
+            self.assertEqual((await r.recv_type("error", long_id))["code"], "NOT_FOUND")
+            items, _ = await r.stream("ListStations", {"limit": 1})
+            self.assertLessEqual(len(items), 1)
+            await r.close()
+        run(go())
+
+    # ---- protocol ------------------------------------------------------------
+
+    def _raw(self):
+        s, status, head, rest = raw_upgrade(self.srv.port, "?access_token=reader-secret",
+                                            key=b64key())
+        self.assertEqual(status, 101, head)
+        return s, RawReader(s, rest)
+
+    def test_invalid_utf8_closes_1007(self):
+        s, rd = self._raw()
+        s.sendall(encode_frame(1, b'{"type":"call","id":"\xff\xfe"}'))
+        self.assertEqual(rd.until_close(), 1007)
+        s.close()
+        # Split across fragments, the bad sequence is still caught.
+        s, rd = self._raw()
+        s.sendall(encode_frame(1, b'{"a":"\xe2', fin=False) + encode_frame(0, b'\x28\xa1"}'))
+        self.assertEqual(rd.until_close(), 1007)
+        s.close()
+
+    def test_too_big_closes_1009(self):
+        async def go():
+            r = await Client.open(self.srv, "reader-secret")
+            base = {"type": "call", "id": "big", "op": "GetStation", "params": {"id": "nope"},
+                    "pad": ""}
+            base["pad"] = "x" * (MAX_MSG - len(json.dumps(base)))
+            self.assertEqual(len(json.dumps(base)), MAX_MSG)
+            await r.send(base)  # exactly at the limit: served
+            self.assertEqual((await r.recv_type("error", "big"))["code"], "NOT_FOUND")
+            await r.send("x" * (MAX_MSG + 1))
+            with self.assertRaises(websockets.exceptions.ConnectionClosed) as cm:
+                await r.recv()
+            self.assertEqual(close_code(cm.exception), 1009)
+        run(go())
+
+    def test_binary_closes_1003(self):
+        async def go():
+            r = await Client.open(self.srv, "reader-secret")
+            await r.ws.send(b"\x00\x01")
+            with self.assertRaises(websockets.exceptions.ConnectionClosed) as cm:
+                await r.recv()
+            self.assertEqual(close_code(cm.exception), 1003)
+        run(go())
+
+    def test_protocol_violations_close_1002(self):
+        for frame in (encode_frame(1, b"{}", mask=False),  # clients must mask
+                      encode_frame(1, b"{}", rsv=4),  # no extension negotiated
+                      encode_frame(0, b"{}"),  # continuation with nothing to continue
+                      encode_frame(9, b"p", fin=False),  # fragmented control frame
+                      encode_frame(3, b"")):  # reserved opcode
+            s, rd = self._raw()
+            s.sendall(frame)
+            self.assertEqual(rd.until_close(), 1002, frame)
+            s.close()
+
+    def test_fragments_and_interleaved_ping(self):
+        s, rd = self._raw()
+        msg = json.dumps({"type": "unsubscribe", "id": "frag"}).encode()
+        s.sendall(encode_frame(1, msg[:5], fin=False) + encode_frame(9, b"hi") +
+                  encode_frame(0, msg[5:12], fin=False) + encode_frame(0, msg[12:]))
+        fin, op, payload = rd.frame()
+        self.assertEqual((op, payload), (10, b"hi"))  # pong first, echoing the ping
+        fin, op, payload = rd.frame()
+        self.assertEqual(op, 1)
+        self.assertEqual(json.loads(payload)["id"], "frag")
+        s.sendall(encode_frame(8, struct.pack("!H", 1000) + b"bye"))
+        self.assertEqual(rd.until_close(), 1000)
+        s.settimeout(5)
+        self.assertEqual(s.recv(10), b"")  # the server closes TCP after the handshake
+        s.close()
+
+    def test_ping_pong_and_keepalive(self):
+        async def go():
+            r = await Client.open(self.srv, "reader-secret")
+            waiter = await r.ws.ping(b"are you there")
+            await asyncio.wait_for(waiter, 5)
+            # Idle for several keepalive intervals: websockets answers the
+            # server's pings, so the connection lives on.
+            await asyncio.sleep(PING_MS * 4 / 1000)
+            items, _ = await r.stream("ListStations", {"limit": 1})
+            await r.close()
+        run(go())
+        # A peer that never answers gets pinged, then dropped.
+        s, rd = self._raw()
+        start = time.monotonic()
+        fin, op, payload = rd.frame()
+        self.assertEqual(op, 9)
+        with self.assertRaises(EOFError):
+            while True:
+                rd.frame()
+        self.assertLess(time.monotonic() - start, PING_MS * 6 / 1000)
+        s.close()
+
+    def test_abrupt_disconnects(self):
+        async def go():
+            clients = []
+            for i in range(20):
+                c = await Client.open(self.srv, "reader-secret")
+                await c.send({"type": "subscribe", "id": "s"})
+                await c.send({"type": "call", "id": "l", "op": "ListStations", "params": {}})
+                clients.append(c)
+            for c in clients:
+                c.ws.transport.abort()
+        run(go())
+        for cut in (1, 2, 6, 20):  # mid-header, mid-mask, mid-payload
+            s, rd = self._raw()
+            s.sendall(encode_frame(1, json.dumps({"type": "subscribe", "id": "q"}).encode())[:cut])
+            s.close()
+        s, rd = self._raw()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # RST
+        async def still_serving():
+            w = await Client.open(self.srv, "writer-secret")
+            await w.call("CreateStation", {"station": station("abrupt-1")})
+            await w.call("RecordObservations",
+                         {"stationId": "abrupt-1", "observations": observations(3)})
+            await w.close()
+        run(still_serving())
+
+
+class Shutdown(unittest.TestCase):
+    def test_sessions_get_1001_at_shutdown(self):
+        srv = NimbusServer(BINARY, workers=2)
+        srv.start()
+        try:
+            async def go():
+                clients = [await Client.open(srv) for _ in range(4)]
+                for c in clients:
+                    await c.send({"type": "subscribe", "id": "s"})
+                    await c.recv_type("subscribed", "s")
+                loop = asyncio.get_running_loop()
+                stopping = loop.run_in_executor(None, srv.stop)
+                for c in clients:
+                    with self.assertRaises(websockets.exceptions.ConnectionClosed) as cm:
+                        await c.recv()
+                    self.assertEqual(close_code(cm.exception), 1001)
+                await stopping
+            run(go())
+        finally:
+            if srv.proc:
+                srv.stop()
+
+
+class Dashboard(unittest.TestCase):
+    def test_static_files(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "index.html"), "w") as f:
+                f.write("<!doctype html><title>t</title>")
+            os.mkdir(os.path.join(d, "js"))
+            with open(os.path.join(d, "js", "app.js"), "w") as f:
+                f.write("console.log(1);")
+            with open(os.path.join(d, ".secret"), "w") as f:
+                f.write("no")
+            with NimbusServer(BINARY, args=["--static-dir", d], workers=1) as srv:
+                status, headers, body = http(srv, "GET", "/")
+                self.assertEqual((status, body), (200, b"<!doctype html><title>t</title>"))
+                self.assertTrue(headers["Content-Type"].startswith("text/html"))
+                status, headers, body = http(srv, "GET", "/static/js/app.js")
+                self.assertEqual((status, body), (200, b"console.log(1);"))
+                self.assertTrue(headers["Content-Type"].startswith("text/javascript"))
+                for path in ("/static/.secret", "/static/js/../index.html",
+                             "/static/%2e%2e/index.html", "/static/missing.js", "/static/js",
+                             "/static/", "/static//etc/passwd"):
+                    status, headers, _ = http(srv, "GET", path)
+                    self.assertEqual(status, 404, path)
+                    self.assertIn("problem+json", headers.get("Content-Type", ""))
+                status, _, _ = http(srv, "POST", "/")
+                self.assertEqual(status, 405)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
