@@ -384,6 +384,23 @@ static void test_payload_too_large(void)
     EXPECT_FAULT(soap, record("big", many, N, soap, &rec), "PAYLOAD_TOO_LARGE");
     test_client_free(soap);
 
+    /* Any operation: a 40 KB id or name is over the limit before it is a
+     * bad id. */
+    static char huge[40000];
+    memset(huge, 'x', sizeof huge - 1);
+    soap = test_client(AUTH_BEARER, KEY_READER);
+    struct _nimbus__GetStation get = {huge};
+    struct _nimbus__GetStationResponse got;
+    EXPECT_FAULT(soap, CALL(GetStation, soap, &get, &got), "PAYLOAD_TOO_LARGE");
+    test_client_free(soap);
+    soap = test_client(AUTH_BEARER, KEY_WRITER);
+    struct _nimbus__CreateStation create_req = {
+        test_station(soap, test_id(soap, "huge"), "X", 1.0, NULL)};
+    create_req.station->name = huge;
+    struct _nimbus__CreateStationResponse created;
+    EXPECT_FAULT(soap, CALL(CreateStation, soap, &create_req, &created), "PAYLOAD_TOO_LARGE");
+    test_client_free(soap);
+
     /* Nothing was stored. */
     soap = test_client(AUTH_BEARER, KEY_READER);
     struct _nimbus__GetObservations q = {test_id(soap, "big"), NULL, NULL, NULL, NULL};
