@@ -1,0 +1,252 @@
+/*
+ * Tests of service/auth.c: key specs at their limits, and the
+ * authorization matrix of contract "Access": every operation x every role x
+ * every kind of credential, through the real nimbus_service_<op> entry
+ * points, with keys configured and without.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "test_util.h"
+
+static const nimbus_credentials_t *T = &nimbus_test_trusted;
+
+static void test_key_specs(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_error_t err;
+    char spec[600], name[80], secret[300];
+    CU_ASSERT_EQUAL(nimbus_core_key_count(core), 0);
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, "ops:s3cret:admin", &err), 0);
+    memset(name, 'n', NIMBUS_KEY_NAME_MAX);
+    name[NIMBUS_KEY_NAME_MAX] = '\0';
+    memset(secret, 'S', NIMBUS_KEY_SECRET_MAX);
+    secret[NIMBUS_KEY_SECRET_MAX] = '\0';
+    snprintf(spec, sizeof(spec), "%s:%s:read", name, secret);
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, spec, &err), 0);
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, "a.b_c-D9:!#$%&'()*+,-./;<=>?@[]^_`{|}~:write",
+                                        &err),
+                    0);
+    CU_ASSERT_EQUAL(nimbus_core_key_count(core), 3);
+
+    snprintf(spec, sizeof(spec), "%sx:other:read", name);
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, spec, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "name"));
+    snprintf(spec, sizeof(spec), "long:%sx:read", secret);
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, spec, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "secret"));
+    static const char *bad[] = {"",          "nosecret",     "a:b",           ":s:read",
+                                "a::read",   "a:b:",         "a:b:superuser", "a:b:Read",
+                                "a b:s:read", "a:s s:read",  "ä:s:read",      "a:s\x01:read",
+                                "ops:new:read", "fresh:s3cret:read", NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        err.code = NIMBUS_OK;
+        CU_ASSERT_EQUAL(nimbus_core_add_key(core, bad[i], &err), -1);
+        CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
+    }
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, NULL, &err), -1);
+    CU_ASSERT_EQUAL(nimbus_core_key_count(core), 3);
+    /* The table is bounded. */
+    int added = 3;
+    for (int i = 0; i < 100; i++) {
+        snprintf(spec, sizeof(spec), "k%d:secret-%d:read", i, i);
+        if (nimbus_core_add_key(core, spec, &err) != 0) {
+            break;
+        }
+        added++;
+    }
+    CU_ASSERT_EQUAL(added, 64);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
+    nimbus_test_close(core, svc);
+}
+
+/* Calls op with valid arguments; the store is prepared so that an
+ * authorized call succeeds. Returns the call's result. */
+static int call(nimbus_service_t *svc, nimbus_op_t op, const nimbus_credentials_t *c,
+                nimbus_error_t *err)
+{
+    static int counter;
+    char id[32];
+    snprintf(id, sizeof(id), "n%d", ++counter);
+    nimbus_observation_t obs = nimbus_test_obs(counter, 1);
+    int rc = -1;
+    switch (op) {
+    case NIMBUS_OP_ListStations: {
+        nimbus_list_stations_request_t req = {0};
+        nimbus_list_stations_response_t res = {0};
+        rc = nimbus_service_list_stations(svc, c, &req, &res, err);
+        nimbus_list_stations_response_cleanup(&res);
+        break;
+    }
+    case NIMBUS_OP_GetStation: {
+        nimbus_get_station_request_t req = {"base"};
+        nimbus_get_station_response_t res = {0};
+        rc = nimbus_service_get_station(svc, c, &req, &res, err);
+        nimbus_get_station_response_cleanup(&res);
+        break;
+    }
+    case NIMBUS_OP_CreateStation: {
+        nimbus_create_station_request_t req = {nimbus_test_station(id, "Berlin", "DE")};
+        nimbus_create_station_response_t res = {0};
+        rc = nimbus_service_create_station(svc, c, &req, &res, err);
+        nimbus_create_station_response_cleanup(&res);
+        break;
+    }
+    case NIMBUS_OP_UpdateStation: {
+        nimbus_update_station_request_t req = {"base",
+                                               nimbus_test_station("base", "Berlin", "DE")};
+        nimbus_update_station_response_t res = {0};
+        rc = nimbus_service_update_station(svc, c, &req, &res, err);
+        nimbus_update_station_response_cleanup(&res);
+        break;
+    }
+    case NIMBUS_OP_DeleteStation: {
+        nimbus_test_create(svc, id, "Berlin", "DE");
+        nimbus_delete_station_request_t req = {id};
+        nimbus_delete_station_response_t res = {0};
+        rc = nimbus_service_delete_station(svc, c, &req, &res, err);
+        nimbus_delete_station_response_cleanup(&res);
+        break;
+    }
+    case NIMBUS_OP_RecordObservations: {
+        nimbus_record_observations_request_t req = {"base", &obs, 1};
+        nimbus_record_observations_response_t res = {0};
+        rc = nimbus_service_record_observations(svc, c, &req, &res, err);
+        nimbus_record_observations_response_cleanup(&res);
+        break;
+    }
+    case NIMBUS_OP_GetObservations: {
+        nimbus_get_observations_request_t req = {.station_id = "base"};
+        nimbus_get_observations_response_t res = {0};
+        rc = nimbus_service_get_observations(svc, c, &req, &res, err);
+        nimbus_get_observations_response_cleanup(&res);
+        break;
+    }
+    case NIMBUS_OP_GetWeather: {
+        nimbus_get_weather_request_t req = {"base"};
+        nimbus_get_weather_response_t res = {0};
+        rc = nimbus_service_get_weather(svc, c, &req, &res, err);
+        nimbus_get_weather_response_cleanup(&res);
+        break;
+    }
+    case NIMBUS_OP_GetCityWeather: {
+        nimbus_get_city_weather_request_t req = {"Berlin", NULL};
+        nimbus_get_city_weather_response_t res = {0};
+        rc = nimbus_service_get_city_weather(svc, c, &req, &res, err);
+        nimbus_get_city_weather_response_cleanup(&res);
+        break;
+    }
+    case NIMBUS_OP_COUNT:
+        break;
+    }
+    return rc;
+}
+
+typedef struct cred_case {
+    const char *label;
+    nimbus_credentials_t creds;
+    nimbus_role_t role;   /* the role it proves; NONE when it proves none */
+    nimbus_code_t denial; /* the code when it is not enough */
+} cred_case_t;
+
+static void test_matrix(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_error_t err;
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, "reader:re4der-secret:read", &err), 0);
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, "writer:wr1ter-secret:write", &err), 0);
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, "admin:adm1n-secret:admin", &err), 0);
+    nimbus_test_create(svc, "base", "Berlin", "DE");
+    const cred_case_t cases[] = {
+        {"none", {NIMBUS_CRED_NONE, NULL, NULL}, NIMBUS_ROLE_NONE, NIMBUS_UNAUTHENTICATED},
+        {"bearer read", {NIMBUS_CRED_SECRET, NULL, "re4der-secret"}, NIMBUS_ROLE_READ, 0},
+        {"bearer write", {NIMBUS_CRED_SECRET, NULL, "wr1ter-secret"}, NIMBUS_ROLE_WRITE, 0},
+        {"bearer admin", {NIMBUS_CRED_SECRET, NULL, "adm1n-secret"}, NIMBUS_ROLE_ADMIN, 0},
+        {"named read", {NIMBUS_CRED_NAMED, "reader", "re4der-secret"}, NIMBUS_ROLE_READ, 0},
+        {"named write", {NIMBUS_CRED_NAMED, "writer", "wr1ter-secret"}, NIMBUS_ROLE_WRITE, 0},
+        {"named admin", {NIMBUS_CRED_NAMED, "admin", "adm1n-secret"}, NIMBUS_ROLE_ADMIN, 0},
+        {"bearer wrong", {NIMBUS_CRED_SECRET, NULL, "adm1n-secreT"}, NIMBUS_ROLE_NONE,
+         NIMBUS_UNAUTHENTICATED},
+        {"bearer prefix", {NIMBUS_CRED_SECRET, NULL, "adm1n"}, NIMBUS_ROLE_NONE,
+         NIMBUS_UNAUTHENTICATED},
+        {"bearer longer", {NIMBUS_CRED_SECRET, NULL, "adm1n-secret2"}, NIMBUS_ROLE_NONE,
+         NIMBUS_UNAUTHENTICATED},
+        {"bearer empty", {NIMBUS_CRED_SECRET, NULL, ""}, NIMBUS_ROLE_NONE,
+         NIMBUS_UNAUTHENTICATED},
+        {"bearer null", {NIMBUS_CRED_SECRET, NULL, NULL}, NIMBUS_ROLE_NONE,
+         NIMBUS_UNAUTHENTICATED},
+        {"named other's secret", {NIMBUS_CRED_NAMED, "reader", "adm1n-secret"}, NIMBUS_ROLE_NONE,
+         NIMBUS_UNAUTHENTICATED},
+        {"named unknown", {NIMBUS_CRED_NAMED, "nobody", "adm1n-secret"}, NIMBUS_ROLE_NONE,
+         NIMBUS_UNAUTHENTICATED},
+        {"named no name", {NIMBUS_CRED_NAMED, NULL, "adm1n-secret"}, NIMBUS_ROLE_NONE,
+         NIMBUS_UNAUTHENTICATED},
+        {"trusted", {NIMBUS_CRED_TRUSTED, NULL, NULL}, NIMBUS_ROLE_ADMIN, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int op = 0; op < NIMBUS_OP_COUNT; op++) {
+            nimbus_role_t needed = nimbus_op_table[op].role;
+            err.code = NIMBUS_OK;
+            int rc = call(svc, (nimbus_op_t)op, &cases[i].creds, &err);
+            if (cases[i].role >= needed) {
+                if (rc != 0) {
+                    fprintf(stderr, "%s %s: %s\n", cases[i].label, nimbus_op_table[op].name,
+                            err.message);
+                }
+                CU_ASSERT_EQUAL(rc, 0);
+            } else {
+                nimbus_code_t want =
+                    cases[i].role == NIMBUS_ROLE_NONE ? cases[i].denial : NIMBUS_PERMISSION_DENIED;
+                CU_ASSERT_EQUAL(rc, -1);
+                if (err.code != want) {
+                    fprintf(stderr, "%s %s: got %s, want %s\n", cases[i].label,
+                            nimbus_op_table[op].name, nimbus_code_name(err.code),
+                            nimbus_code_name(want));
+                }
+                CU_ASSERT_EQUAL(err.code, want);
+            }
+        }
+    }
+    /* Nothing was written by a refused call: only authorized writes moved
+     * the seq (one per authorized RecordObservations). */
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 5);
+    nimbus_test_close(core, svc);
+}
+
+static void test_open_server(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_error_t err;
+    nimbus_test_create(svc, "base", "Berlin", "DE");
+    const nimbus_credentials_t kinds[] = {{NIMBUS_CRED_NONE, NULL, NULL},
+                                          {NIMBUS_CRED_SECRET, NULL, "anything"},
+                                          {NIMBUS_CRED_NAMED, "who", "ever"}};
+    for (size_t k = 0; k < 3; k++) {
+        for (int op = 0; op < NIMBUS_OP_COUNT; op++) {
+            CU_ASSERT_EQUAL(call(svc, (nimbus_op_t)op, &kinds[k], &err), 0);
+        }
+    }
+    CU_ASSERT_EQUAL(nimbus_core_authorize(core, NULL, NIMBUS_ROLE_ADMIN, &err), 0);
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, "r:x:read", &err), 0);
+    CU_ASSERT_EQUAL(nimbus_core_authorize(core, NULL, NIMBUS_ROLE_READ, &err), -1);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAUTHENTICATED);
+    CU_ASSERT_EQUAL(nimbus_core_authorize(core, T, NIMBUS_ROLE_ADMIN, &err), 0);
+    nimbus_test_close(core, svc);
+}
+
+int main(void)
+{
+    static const nimbus_test_case_t cases[] = {
+        {"key specs", test_key_specs},
+        {"operation x role x credential matrix", test_matrix},
+        {"no keys: open to all", test_open_server},
+        {NULL, NULL},
+    };
+    return nimbus_test_run("auth", cases);
+}

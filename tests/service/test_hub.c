@@ -1,0 +1,242 @@
+/*
+ * Tests of service/hub.c with service/write.c: listeners hear every stored
+ * observation (new and corrected, never duplicates) once, in seq order,
+ * even with several threads writing at once; the head seq reported at
+ * registration splits what a listener sees from what it does not; and once
+ * nimbus_core_unlisten returns, the listener is never called again.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../service/service_internal.h"
+#include "test_util.h"
+
+typedef struct collected {
+    int64_t seqs[8192];
+    char ids[8192][NIMBUS_STATION_ID_MAX + 1];
+    size_t count;
+    size_t calls;
+} collected_t;
+
+/* Called with the write lock held, so no locking of its own is needed. */
+static void collect(void *arg, const nimbus_observation_t *obs, size_t count)
+{
+    collected_t *c = arg;
+    c->calls++;
+    for (size_t i = 0; i < count && c->count < 8192; i++) {
+        c->seqs[c->count] = obs[i].seq;
+        strcpy(c->ids[c->count], obs[i].station_id);
+        c->count++;
+    }
+}
+
+static void test_delivery(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    nimbus_error_t err;
+    nimbus_record_observations_response_t res;
+    nimbus_observation_t obs[3] = {nimbus_test_obs(1, 1), nimbus_test_obs(2, 2),
+                                   nimbus_test_obs(3, 3)};
+    CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, 2, &res, &err), 0);
+
+    collected_t *c = calloc(1, sizeof(*c));
+    int64_t head = -1;
+    int id = nimbus_core_listen(core, collect, c, &head, &err);
+    CU_ASSERT_TRUE(id > 0);
+    CU_ASSERT_EQUAL(head, 2); /* the two before are not delivered */
+
+    obs[0].temperature.value = 9; /* correction */
+    CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, 3, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.duplicates, 1);
+    CU_ASSERT_EQUAL(c->calls, 1);
+    CU_ASSERT_EQUAL_FATAL(c->count, 2);
+    CU_ASSERT_EQUAL(c->seqs[0], 3);
+    CU_ASSERT_EQUAL(c->seqs[1], 4);
+    CU_ASSERT_STRING_EQUAL(c->ids[0], "a");
+
+    /* Duplicates only: no call at all. Station writes: no call. */
+    CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, 3, &res, &err), 0);
+    nimbus_test_create(svc, "b", "Berlin", "DE");
+    CU_ASSERT_EQUAL(c->calls, 1);
+    /* A refused batch publishes nothing. */
+    obs[2].humidity = (nimbus_opt_double_t){true, -1};
+    CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, 3, &res, &err), -1);
+    CU_ASSERT_EQUAL(c->calls, 1);
+
+    nimbus_core_unlisten(core, id);
+    nimbus_observation_t later = nimbus_test_obs(50, 1);
+    CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", &later, 1, &res, &err), 0);
+    CU_ASSERT_EQUAL(c->calls, 1);
+    nimbus_core_unlisten(core, id); /* unknown ids are ignored */
+    free(c);
+    nimbus_test_close(core, svc);
+}
+
+#define WRITERS 4
+#define BATCHES 40
+
+typedef struct writer {
+    nimbus_core_t *core;
+    int index;
+    int failures;
+} writer_t;
+
+static void *write_batches(void *arg)
+{
+    writer_t *w = arg;
+    nimbus_error_t err;
+    nimbus_service_t *svc = nimbus_service_new(w->core, &err);
+    if (svc == NULL) {
+        w->failures++;
+        return NULL;
+    }
+    char id[8];
+    snprintf(id, sizeof(id), "w%d", w->index);
+    for (int b = 0; b < BATCHES; b++) {
+        nimbus_observation_t obs[5];
+        for (int i = 0; i < 5; i++) {
+            obs[i] = nimbus_test_obs(b * 5 + i, w->index);
+        }
+        nimbus_record_observations_request_t req = {id, obs, 5};
+        nimbus_record_observations_response_t res = {0};
+        if (nimbus_service_record_observations(svc, &nimbus_test_trusted, &req, &res, &err) != 0 ||
+            res.accepted != 5 || res.last_seq - res.first_seq != 4) {
+            w->failures++;
+        }
+    }
+    nimbus_service_free(svc);
+    return NULL;
+}
+
+static void test_concurrent_order(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    for (int i = 0; i < WRITERS; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "w%d", i);
+        nimbus_test_create(svc, id, "Berlin", "DE");
+    }
+    nimbus_error_t err;
+    collected_t *c = calloc(1, sizeof(*c));
+    int id = nimbus_core_listen(core, collect, c, NULL, &err);
+    CU_ASSERT_TRUE_FATAL(id > 0);
+    pthread_t threads[WRITERS];
+    writer_t writers[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        writers[i] = (writer_t){core, i, 0};
+        pthread_create(&threads[i], NULL, write_batches, &writers[i]);
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(threads[i], NULL);
+        CU_ASSERT_EQUAL(writers[i].failures, 0);
+    }
+    /* Every seq exactly once, in order, no gap. */
+    CU_ASSERT_EQUAL_FATAL(c->count, WRITERS * BATCHES * 5);
+    for (size_t i = 0; i < c->count; i++) {
+        CU_ASSERT_EQUAL(c->seqs[i], (int64_t)i + 1);
+    }
+    CU_ASSERT_EQUAL(c->calls, WRITERS * BATCHES);
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(core), WRITERS * BATCHES * 5);
+    nimbus_core_unlisten(core, id);
+    free(c);
+    nimbus_test_close(core, svc);
+}
+
+typedef struct slow {
+    atomic_int calls;
+    atomic_int after_unlisten;
+    atomic_bool unlistened;
+} slow_t;
+
+static void slow_listener(void *arg, const nimbus_observation_t *obs, size_t count)
+{
+    slow_t *s = arg;
+    (void)obs;
+    (void)count;
+    atomic_fetch_add(&s->calls, 1);
+    usleep(2000);
+    if (atomic_load(&s->unlistened)) {
+        atomic_fetch_add(&s->after_unlisten, 1);
+    }
+}
+
+static void test_unlisten_waits(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    for (int i = 0; i < WRITERS; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "w%d", i);
+        nimbus_test_create(svc, id, "Berlin", "DE");
+    }
+    nimbus_error_t err;
+    slow_t s;
+    atomic_init(&s.calls, 0);
+    atomic_init(&s.after_unlisten, 0);
+    atomic_init(&s.unlistened, false);
+    int id = nimbus_core_listen(core, slow_listener, &s, NULL, &err);
+    pthread_t thread;
+    writer_t w = {core, 1, 0};
+    pthread_create(&thread, NULL, write_batches, &w);
+    while (atomic_load(&s.calls) < 3) {
+        usleep(500);
+    }
+    nimbus_core_unlisten(core, id);
+    atomic_store(&s.unlistened, true);
+    int calls = atomic_load(&s.calls);
+    pthread_join(thread, NULL);
+    CU_ASSERT_EQUAL(w.failures, 0);
+    CU_ASSERT_EQUAL(atomic_load(&s.after_unlisten), 0);
+    CU_ASSERT_EQUAL(atomic_load(&s.calls), calls);
+    nimbus_test_close(core, svc);
+}
+
+static void noop(void *arg, const nimbus_observation_t *obs, size_t count)
+{
+    (void)arg;
+    (void)obs;
+    (void)count;
+}
+
+static void test_listener_limit(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_error_t err;
+    int last = 0;
+    for (int i = 0; i < NIMBUS__LISTENER_MAX; i++) {
+        last = nimbus_core_listen(core, noop, NULL, NULL, &err);
+        if (last <= 0) {
+            break;
+        }
+    }
+    CU_ASSERT_TRUE(last > 0);
+    CU_ASSERT_EQUAL(nimbus_core_listen(core, noop, NULL, NULL, &err), -1);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_RESOURCE_EXHAUSTED);
+    nimbus_core_unlisten(core, last);
+    CU_ASSERT_TRUE(nimbus_core_listen(core, noop, NULL, NULL, &err) > 0);
+    CU_ASSERT_EQUAL(nimbus_core_listen(core, NULL, NULL, NULL, &err), -1);
+    nimbus_test_close(core, svc);
+}
+
+int main(void)
+{
+    static const nimbus_test_case_t cases[] = {
+        {"delivery, duplicates and head seq", test_delivery},
+        {"seq order across concurrent writers", test_concurrent_order},
+        {"unlisten waits for a running listener", test_unlisten_waits},
+        {"listener limit", test_listener_limit},
+        {NULL, NULL},
+    };
+    return nimbus_test_run("hub", cases);
+}

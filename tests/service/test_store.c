@@ -1,0 +1,329 @@
+/*
+ * Tests of service/store.c, core.c and write.c on real files: the seq
+ * counter across close and reopen and after deletes (contract "Sequence
+ * numbers": never reused), schema version, directory creation, and storage
+ * failures injected in turn (a lock held by another process, a failing
+ * statement mid-batch, a full disk, a read-only database, a corrupt or
+ * unopenable file). Each must give a clean UNAVAILABLE or INTERNAL with
+ * nothing half-written and the next write working.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../../service/service_internal.h"
+#include "test_util.h"
+
+static const nimbus_credentials_t *T = &nimbus_test_trusted;
+
+static int64_t raw_count(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void record_n(nimbus_service_t *svc, const char *id, int64_t from, int n,
+                     nimbus_record_observations_response_t *res, int expect_rc,
+                     nimbus_error_t *err)
+{
+    nimbus_observation_t obs[50];
+    for (int i = 0; i < n && i < 50; i++) {
+        obs[i] = nimbus_test_obs(from + i, 1);
+    }
+    CU_ASSERT_EQUAL(nimbus_test_record(svc, id, obs, (size_t)n, res, err), expect_rc);
+}
+
+static void test_seq_survives_reopen(void)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/deep/er/dir/db.sqlite", nimbus_test_dir());
+    nimbus_error_t err;
+    nimbus_core_t *core = nimbus_core_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core);
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 0);
+    nimbus_service_t *svc = nimbus_service_new(core, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svc);
+    CU_ASSERT_PTR_EQUAL(nimbus_service_core(svc), core);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    nimbus_test_create(svc, "b", "Berlin", "DE");
+    nimbus_record_observations_response_t res;
+    record_n(svc, "a", 0, 5, &res, 0, &err);
+    record_n(svc, "b", 0, 3, &res, 0, &err);
+    CU_ASSERT_EQUAL(res.last_seq, 8);
+    /* Durable and visible to another connection at return. */
+    CU_ASSERT_EQUAL(raw_count(path, "SELECT count(*) FROM observations"), 8);
+    CU_ASSERT_EQUAL(raw_count(path, "PRAGMA user_version"), NIMBUS__SCHEMA_VERSION);
+    nimbus_test_close(core, svc);
+
+    core = nimbus_core_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core);
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 8);
+    svc = nimbus_service_new(core, &err);
+    /* Deleting the station holding the newest seqs does not move the
+     * counter back. */
+    nimbus_delete_station_request_t dreq = {"b"};
+    nimbus_delete_station_response_t dres = {0};
+    CU_ASSERT_EQUAL(nimbus_service_delete_station(svc, T, &dreq, &dres, &err), 0);
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 8);
+    record_n(svc, "a", 100, 1, &res, 0, &err);
+    CU_ASSERT_EQUAL(res.first_seq, 9);
+    nimbus_test_close(core, svc);
+
+    core = nimbus_core_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core);
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 9);
+    int64_t stations = 0;
+    CU_ASSERT_EQUAL(nimbus_core_station_count(core, &stations, &err), 0);
+    CU_ASSERT_EQUAL(stations, 1);
+    nimbus_core_free(core);
+    nimbus_core_free(NULL);
+    nimbus_service_free(NULL);
+}
+
+static void test_settings(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    sqlite3_stmt *st;
+    const struct {
+        const char *pragma;
+        const char *want;
+    } pragmas[] = {{"PRAGMA journal_mode", "wal"},
+                   {"PRAGMA synchronous", "2"},
+                   {"PRAGMA foreign_keys", "1"},
+                   {"PRAGMA busy_timeout", "5000"}};
+    for (size_t i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+        CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(svc->db, pragmas[i].pragma, -1, &st, NULL),
+                              SQLITE_OK);
+        CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+        CU_ASSERT_STRING_EQUAL((const char *)sqlite3_column_text(st, 0), pragmas[i].want);
+        sqlite3_finalize(st);
+    }
+    nimbus_test_close(core, svc);
+}
+
+static void test_newer_schema_refused(void)
+{
+    const char *path = nimbus_test_db_path();
+    nimbus_error_t err;
+    nimbus_core_t *core = nimbus_core_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core);
+    nimbus_core_free(core);
+    sqlite3 *db;
+    CU_ASSERT_EQUAL(sqlite3_open(path, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    CU_ASSERT_PTR_NULL(nimbus_core_open(path, &err));
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "newer"));
+}
+
+static void test_bad_files(void)
+{
+    nimbus_error_t err;
+    /* Not a database at all. */
+    char path[600];
+    snprintf(path, sizeof(path), "%s/garbage.db", nimbus_test_dir());
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (int i = 0; i < 4096; i++) {
+        fputc((i * 7919) & 0xFF, f);
+    }
+    fclose(f);
+    CU_ASSERT_PTR_NULL(nimbus_core_open(path, &err));
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+
+    /* A database whose header was overwritten. */
+    const char *db_path = nimbus_test_db_path();
+    nimbus_core_t *core = nimbus_core_open(db_path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core);
+    nimbus_core_free(core);
+    f = fopen(db_path, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("this is no longer SQLite", f);
+    fclose(f);
+    CU_ASSERT_PTR_NULL(nimbus_core_open(db_path, &err));
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+
+    /* A directory where the file should be; a file where a directory
+     * should be. */
+    CU_ASSERT_PTR_NULL(nimbus_core_open(nimbus_test_dir(), &err));
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+    snprintf(path, sizeof(path), "%s/garbage.db/sub/db.sqlite", nimbus_test_dir());
+    CU_ASSERT_PTR_NULL(nimbus_core_open(path, &err));
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+    CU_ASSERT_PTR_NULL(nimbus_core_open("", &err));
+    CU_ASSERT_PTR_NULL(nimbus_core_open(NULL, &err));
+}
+
+/* Another connection (as another process would) holds the write lock. */
+static void test_busy(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    nimbus_error_t err;
+    nimbus_record_observations_response_t res;
+    record_n(svc, "a", 0, 2, &res, 0, &err);
+    sqlite3_busy_timeout(svc->db, 20);
+    sqlite3 *other;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(core->path, &other), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+    record_n(svc, "a", 10, 3, &res, -1, &err);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+    nimbus_create_station_request_t creq = {nimbus_test_station("b", "Rome", "IT")};
+    nimbus_create_station_response_t cres = {0};
+    CU_ASSERT_EQUAL(nimbus_service_create_station(svc, T, &creq, &cres, &err), -1);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+    /* Reads still work beside the writer (WAL). */
+    nimbus_get_weather_request_t wreq = {"a"};
+    nimbus_get_weather_response_t wres = {0};
+    CU_ASSERT_EQUAL(nimbus_service_get_weather(svc, T, &wreq, &wres, &err), 0);
+    CU_ASSERT_EQUAL(wres.report.last24h.count, 2);
+
+    CU_ASSERT_EQUAL(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 2);
+    /* The write lock was released: the next write works, seq gap-free. */
+    record_n(svc, "a", 10, 3, &res, 0, &err);
+    CU_ASSERT_EQUAL(res.first_seq, 3);
+    CU_ASSERT_EQUAL(nimbus_service_create_station(svc, T, &creq, &cres, &err), 0);
+    nimbus_test_close(core, svc);
+}
+
+/* A statement fails in the middle of a batch: the rows before it must not
+ * stay. */
+static void test_failure_mid_batch(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    nimbus_error_t err;
+    nimbus_record_observations_response_t res;
+    record_n(svc, "a", 0, 2, &res, 0, &err);
+    CU_ASSERT_EQUAL(sqlite3_exec(svc->db,
+                                 "CREATE TEMP TRIGGER inject BEFORE INSERT ON main.observations"
+                                 " WHEN NEW.observed_at = 103"
+                                 " BEGIN SELECT RAISE(ABORT, 'injected'); END",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    record_n(svc, "a", 100, 5, &res, -1, &err);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_INTERNAL);
+    CU_ASSERT_EQUAL(raw_count(core->path, "SELECT count(*) FROM observations"), 2);
+    CU_ASSERT_EQUAL(raw_count(core->path, "SELECT value FROM meta WHERE key = 'seq'"), 2);
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 2);
+    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "DROP TRIGGER inject", NULL, NULL, NULL), SQLITE_OK);
+    record_n(svc, "a", 100, 5, &res, 0, &err);
+    CU_ASSERT_EQUAL(res.first_seq, 3);
+    CU_ASSERT_EQUAL(res.last_seq, 7);
+    nimbus_test_close(core, svc);
+}
+
+static void test_disk_full(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    nimbus_error_t err;
+    nimbus_record_observations_response_t res;
+    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
+                    SQLITE_OK);
+    /* Far more than the pages the database has room for. */
+    nimbus_observation_t *obs = calloc(NIMBUS_RECORD_BATCH_MAX, sizeof(*obs));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(obs);
+    for (int i = 0; i < NIMBUS_RECORD_BATCH_MAX; i++) {
+        obs[i] = nimbus_test_obs(i, 1);
+        obs[i].humidity = (nimbus_opt_double_t){true, 50};
+        obs[i].pressure = (nimbus_opt_double_t){true, 1000};
+    }
+    for (int round = 0; round < 3; round++) {
+        CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, NIMBUS_RECORD_BATCH_MAX, &res, &err),
+                        -1);
+        CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+    }
+    CU_ASSERT_EQUAL(raw_count(core->path, "SELECT count(*) FROM observations"), 0);
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 0);
+    /* With room again, the same batch goes in whole. */
+    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+                    SQLITE_OK);
+    CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, NIMBUS_RECORD_BATCH_MAX, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.first_seq, 1);
+    free(obs);
+    nimbus_test_close(core, svc);
+}
+
+static void test_read_only(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    nimbus_error_t err;
+    nimbus_record_observations_response_t res;
+    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "PRAGMA query_only = 1", NULL, NULL, NULL), SQLITE_OK);
+    record_n(svc, "a", 0, 3, &res, -1, &err);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+    nimbus_delete_station_request_t dreq = {"a"};
+    nimbus_delete_station_response_t dres = {0};
+    CU_ASSERT_EQUAL(nimbus_service_delete_station(svc, T, &dreq, &dres, &err), -1);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
+    nimbus_get_station_request_t greq = {"a"};
+    nimbus_get_station_response_t gres = {0};
+    CU_ASSERT_EQUAL(nimbus_service_get_station(svc, T, &greq, &gres, &err), 0);
+    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "PRAGMA query_only = 0", NULL, NULL, NULL), SQLITE_OK);
+    record_n(svc, "a", 0, 3, &res, 0, &err);
+    CU_ASSERT_EQUAL(res.first_seq, 1);
+    nimbus_test_close(core, svc);
+}
+
+static void test_error_mapping(void)
+{
+    nimbus_error_t err;
+    const struct {
+        int rc;
+        nimbus_code_t code;
+    } rows[] = {
+        {SQLITE_BUSY, NIMBUS_UNAVAILABLE},      {SQLITE_IOERR_FSYNC, NIMBUS_UNAVAILABLE},
+        {SQLITE_FULL, NIMBUS_UNAVAILABLE},      {SQLITE_READONLY, NIMBUS_UNAVAILABLE},
+        {SQLITE_CORRUPT, NIMBUS_UNAVAILABLE},   {SQLITE_NOTADB, NIMBUS_UNAVAILABLE},
+        {SQLITE_CANTOPEN, NIMBUS_UNAVAILABLE},  {SQLITE_MISUSE, NIMBUS_INTERNAL},
+        {SQLITE_CONSTRAINT, NIMBUS_INTERNAL},   {SQLITE_NOMEM, NIMBUS_INTERNAL},
+        {SQLITE_ERROR, NIMBUS_INTERNAL},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        CU_ASSERT_EQUAL(nimbus__store_error(NULL, rows[i].rc, "testing", &err), -1);
+        CU_ASSERT_EQUAL(err.code, rows[i].code);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "testing"));
+    }
+}
+
+int main(void)
+{
+    static const nimbus_test_case_t cases[] = {
+        {"seq survives reopen and deletes", test_seq_survives_reopen},
+        {"connection settings", test_settings},
+        {"newer schema refused", test_newer_schema_refused},
+        {"corrupt and unopenable files", test_bad_files},
+        {"lock held elsewhere", test_busy},
+        {"failure in the middle of a batch", test_failure_mid_batch},
+        {"disk full", test_disk_full},
+        {"read-only database", test_read_only},
+        {"SQLite result mapping", test_error_mapping},
+        {NULL, NULL},
+    };
+    return nimbus_test_run("store", cases);
+}
