@@ -204,6 +204,14 @@ def test_answers(port):
     resp, data = post(conn, envelope(1, "<n:RecordObservations><n:stationId>lim-1</n:stationId>"
                                         + batch + "</n:RecordObservations>"))
     assert resp.status == 200 and b">1000</" in data, data[-400:]
+    # A UsernameToken is read, never echoed back (the server is open: any key passes).
+    token = ('<s:Header><w:Security xmlns:w="http://docs.oasis-open.org/wss/2004/01/oasis-200401-'
+             'wss-wssecurity-secext-1.0.xsd"><w:UsernameToken><w:Username>someone</w:Username>'
+             "<w:Password>pa55-w0rd-xyz</w:Password></w:UsernameToken></w:Security></s:Header>")
+    for v in (1, 2):
+        resp, data = post(conn, envelope(v, "<n:GetStation><n:id>lim-1</n:id></n:GetStation>",
+                                         header=token), version=v)
+        assert resp.status == 200 and b"pa55-w0rd-xyz" not in data and b"Header" not in data, data
     # Nesting exactly at the limit is fine (the header element is skipped).
     resp, data = post(conn, header_nesting(1, MAX_DEPTH - 2))
     assert resp.status == 200 and b"ListStationsResponse" in data, data
