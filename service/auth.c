@@ -18,8 +18,8 @@
 
 static bool name_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 static bool secret_char(char c)
@@ -124,8 +124,7 @@ int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t 
     const nimbus__key_t *match = NULL;
     for (size_t i = 0; i < core->key_count; i++) {
         const nimbus__key_t *key = &core->keys[i];
-        bool name_ok =
-            creds->kind != NIMBUS_CRED_NAMED || strcmp(key->name, creds->name) == 0;
+        bool name_ok = creds->kind != NIMBUS_CRED_NAMED || strcmp(key->name, creds->name) == 0;
         /* Compare every secret, matching or not, so timing reveals nothing. */
         if (secret_equal(key, padded, len) && name_ok) {
             match = key;
@@ -136,10 +135,9 @@ int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t 
         return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "the API key is not valid");
     }
     if (match->role < needed) {
-        return nimbus_error_set(err, NIMBUS_PERMISSION_DENIED,
-                                "API key '%s' has the %s role; this operation needs %s",
-                                match->name, nimbus_role_name(match->role),
-                                nimbus_role_name(needed));
+        return nimbus_error_set(
+            err, NIMBUS_PERMISSION_DENIED, "API key '%s' has the %s role; this operation needs %s",
+            match->name, nimbus_role_name(match->role), nimbus_role_name(needed));
     }
     return 0;
 }

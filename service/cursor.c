@@ -50,8 +50,8 @@ static int tag(const nimbus_core_t *core, const unsigned char *raw, size_t n, co
     return 0;
 }
 
-int nimbus__cursor_encode(const nimbus_core_t *core, const nimbus__cursor_t *c,
-                          const char *scope, char out[NIMBUS_CURSOR_SIZE], nimbus_error_t *err)
+int nimbus__cursor_encode(const nimbus_core_t *core, const nimbus__cursor_t *c, const char *scope,
+                          char out[NIMBUS_CURSOR_SIZE], nimbus_error_t *err)
 {
     unsigned char raw[RAW_MAX];
     size_t n = 0;

@@ -16,10 +16,9 @@ typedef struct code_info {
     bool server;
 } code_info_t;
 
-static const code_info_t code_table[NIMBUS_CODE_COUNT] = {
-    [NIMBUS_OK] = {"OK", 200, false},
+static const code_info_t code_table[NIMBUS_CODE_COUNT] = {[NIMBUS_OK] = {"OK", 200, false},
 #define NIMBUS_X_INFO(n, s, srv) [NIMBUS_##n] = {#n, s, srv},
-    NIMBUS_ERROR_CODES(NIMBUS_X_INFO)
+                                                          NIMBUS_ERROR_CODES(NIMBUS_X_INFO)
 #undef NIMBUS_X_INFO
 };
 

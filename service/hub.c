@@ -12,8 +12,8 @@
 
 #include "service_internal.h"
 
-int nimbus_core_listen(nimbus_core_t *core, nimbus_hub_listener_fn fn, void *arg,
-                       int64_t *head_seq, nimbus_error_t *err)
+int nimbus_core_listen(nimbus_core_t *core, nimbus_hub_listener_fn fn, void *arg, int64_t *head_seq,
+                       nimbus_error_t *err)
 {
     if (fn == NULL) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "listener function is required");

@@ -190,7 +190,11 @@ int nimbus_service_record_observations(nimbus_service_t *svc, const nimbus_crede
                                        nimbus_record_observations_response_t *res,
                                        nimbus_error_t *err)
 {
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_WRITE, err) != 0 ||
+    if (req == NULL || res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL,
+                                "RecordObservations called without a request");
+    }
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(RecordObservations), err) != 0 ||
         nimbus_station_id_validate(req->station_id, "stationId", err) != 0) {
         return -1;
     }
@@ -263,8 +267,11 @@ int nimbus_service_get_observations(nimbus_service_t *svc, const nimbus_credenti
                                     const nimbus_get_observations_request_t *req,
                                     nimbus_get_observations_response_t *res, nimbus_error_t *err)
 {
+    if (req == NULL || res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "GetObservations called without a request");
+    }
     int64_t limit;
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0 ||
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(GetObservations), err) != 0 ||
         nimbus_station_id_validate(req->station_id, "stationId", err) != 0 ||
         nimbus__limit_resolve(req->has_limit, req->limit, &limit, err) != 0) {
         return -1;

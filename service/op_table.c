@@ -8,7 +8,7 @@
 
 #include "nimbus_operations.h"
 
-#define NIMBUS_X_ROW(Name, snake, role, kind, method, path, status)                               \
+#define NIMBUS_X_ROW(Name, snake, role, kind, method, path, status)                                \
     {NIMBUS_OP_##Name, #Name, NIMBUS_ROLE_##role, NIMBUS_OP_KIND_##kind, method, path, status},
 
 const nimbus_op_info_t nimbus_op_table[NIMBUS_OP_COUNT] = {NIMBUS_OPERATIONS(NIMBUS_X_ROW)};

@@ -62,6 +62,7 @@ struct nimbus_core {
 /* Every statement a service prepares once and reuses. */
 typedef enum nimbus__stmt_id {
     NIMBUS__STMT_BEGIN,
+    NIMBUS__STMT_READ_BEGIN,
     NIMBUS__STMT_COMMIT,
     NIMBUS__STMT_ROLLBACK,
     NIMBUS__STMT_SEQ_GET,
@@ -90,6 +91,9 @@ struct nimbus_service {
     sqlite3_stmt *stmts[NIMBUS__STMT_COUNT];
 };
 
+/* The least role operation Name needs, from the operation table. */
+#define NIMBUS__ROLE(Name) (nimbus_op_table[NIMBUS_OP_##Name].role)
+
 /* ---- store.c ----------------------------------------------------------- */
 
 /* Opens a connection to path with Nimbus's pragmas. Returns 0 or -1 with
@@ -101,6 +105,10 @@ int nimbus__store_migrate(nimbus_core_t *core, sqlite3 *db, nimbus_error_t *err)
 /* The cached statement id, reset and with bindings cleared; NULL with err
  * set when it cannot be prepared. Borrowed from svc. */
 sqlite3_stmt *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_error_t *err);
+/* A read transaction, so several queries see one snapshot. read_end is
+ * safe after a failed read_begin. */
+int nimbus__read_begin(nimbus_service_t *svc, nimbus_error_t *err);
+void nimbus__read_end(nimbus_service_t *svc);
 /* Maps a failed SQLite result to UNAVAILABLE or INTERNAL in err; returns
  * -1. `doing` says what failed ("reading the station"). */
 int nimbus__store_error(sqlite3 *db, int rc, const char *doing, nimbus_error_t *err);
@@ -157,8 +165,8 @@ typedef struct nimbus__cursor {
 
 /* Encodes c into out (NIMBUS_CURSOR_SIZE bytes). Returns 0 or -1 with
  * INTERNAL. */
-int nimbus__cursor_encode(const nimbus_core_t *core, const nimbus__cursor_t *c,
-                          const char *scope, char out[NIMBUS_CURSOR_SIZE], nimbus_error_t *err);
+int nimbus__cursor_encode(const nimbus_core_t *core, const nimbus__cursor_t *c, const char *scope,
+                          char out[NIMBUS_CURSOR_SIZE], nimbus_error_t *err);
 /* Decodes text made by nimbus__cursor_encode for the same kind and scope.
  * Returns 0, or -1 with INVALID_ARGUMENT "cursor is invalid". */
 int nimbus__cursor_decode(const nimbus_core_t *core, const char *text, nimbus__cursor_kind_t kind,

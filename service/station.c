@@ -104,7 +104,10 @@ int nimbus_service_get_station(nimbus_service_t *svc, const nimbus_credentials_t
                                const nimbus_get_station_request_t *req,
                                nimbus_get_station_response_t *res, nimbus_error_t *err)
 {
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0 ||
+    if (req == NULL || res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "GetStation called without a request");
+    }
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(GetStation), err) != 0 ||
         nimbus_station_id_validate(req->id, "id", err) != 0) {
         return -1;
     }
@@ -119,7 +122,10 @@ int nimbus_service_create_station(nimbus_service_t *svc, const nimbus_credential
                                   const nimbus_create_station_request_t *req,
                                   nimbus_create_station_response_t *res, nimbus_error_t *err)
 {
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_WRITE, err) != 0 ||
+    if (req == NULL || res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "CreateStation called without a request");
+    }
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(CreateStation), err) != 0 ||
         nimbus_station_validate(&req->station, err) != 0) {
         return -1;
     }
@@ -130,8 +136,8 @@ int nimbus_service_create_station(nimbus_service_t *svc, const nimbus_credential
     int found = nimbus__station_get(svc, req->station.id, NULL, err);
     if (found != 0) {
         nimbus__write_abort(svc);
-        return found > 0 ? nimbus_error_set(err, NIMBUS_ALREADY_EXISTS,
-                                            "station %s already exists", req->station.id)
+        return found > 0 ? nimbus_error_set(err, NIMBUS_ALREADY_EXISTS, "station %s already exists",
+                                            req->station.id)
                          : -1;
     }
     sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_INSERT, err);
@@ -158,7 +164,10 @@ int nimbus_service_update_station(nimbus_service_t *svc, const nimbus_credential
                                   const nimbus_update_station_request_t *req,
                                   nimbus_update_station_response_t *res, nimbus_error_t *err)
 {
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_WRITE, err) != 0) {
+    if (req == NULL || res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "UpdateStation called without a request");
+    }
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(UpdateStation), err) != 0) {
         return -1;
     }
     nimbus_station_t s = req->station;
@@ -210,8 +219,11 @@ int nimbus_service_delete_station(nimbus_service_t *svc, const nimbus_credential
                                   const nimbus_delete_station_request_t *req,
                                   nimbus_delete_station_response_t *res, nimbus_error_t *err)
 {
+    if (req == NULL || res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "DeleteStation called without a request");
+    }
     (void)res;
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_ADMIN, err) != 0 ||
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(DeleteStation), err) != 0 ||
         nimbus_station_id_validate(req->id, "id", err) != 0) {
         return -1;
     }
@@ -258,7 +270,10 @@ int nimbus_service_list_stations(nimbus_service_t *svc, const nimbus_credentials
                                  const nimbus_list_stations_request_t *req,
                                  nimbus_list_stations_response_t *res, nimbus_error_t *err)
 {
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0) {
+    if (req == NULL || res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "ListStations called without a request");
+    }
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(ListStations), err) != 0) {
         return -1;
     }
     /* An empty filter (e.g. "?city=") is the same as no filter. */

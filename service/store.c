@@ -28,13 +28,14 @@
 
 static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
     [NIMBUS__STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [NIMBUS__STMT_READ_BEGIN] = "BEGIN",
     [NIMBUS__STMT_COMMIT] = "COMMIT",
     [NIMBUS__STMT_ROLLBACK] = "ROLLBACK",
     [NIMBUS__STMT_SEQ_GET] = "SELECT value FROM meta WHERE key = 'seq'",
     [NIMBUS__STMT_SEQ_SET] = "UPDATE meta SET value = ?1 WHERE key = 'seq'",
     [NIMBUS__STMT_STATION_GET] = "SELECT " STATION_COLS " FROM stations WHERE id = ?1",
-    [NIMBUS__STMT_STATION_INSERT] = "INSERT INTO stations (" STATION_COLS
-                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [NIMBUS__STMT_STATION_INSERT] =
+        "INSERT INTO stations (" STATION_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [NIMBUS__STMT_STATION_UPDATE] = "UPDATE stations SET name = ?2, city = ?3, country = ?4, "
                                     "latitude = ?5, longitude = ?6, elevation = ?7 WHERE id = ?1",
     [NIMBUS__STMT_STATION_DELETE] = "DELETE FROM stations WHERE id = ?1",
@@ -248,8 +249,8 @@ sqlite3_stmt *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_e
 {
     sqlite3_stmt *st = svc->stmts[id];
     if (st == NULL) {
-        int rc = sqlite3_prepare_v3(svc->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st,
-                                    NULL);
+        int rc =
+            sqlite3_prepare_v3(svc->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
         if (rc != SQLITE_OK) {
             sqlite3_finalize(st);
             nimbus__store_error(svc->db, rc, "preparing a query", err);
@@ -261,4 +262,34 @@ sqlite3_stmt *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_e
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
+}
+
+int nimbus__read_begin(nimbus_service_t *svc, nimbus_error_t *err)
+{
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_READ_BEGIN, err);
+    if (st == NULL) {
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        return nimbus__store_error(svc->db, rc, "starting a read", err);
+    }
+    return 0;
+}
+
+void nimbus__read_end(nimbus_service_t *svc)
+{
+    if (sqlite3_get_autocommit(svc->db)) {
+        return;
+    }
+    /* Nothing was written, so COMMIT only ends the snapshot. */
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_COMMIT, NULL);
+    if (st != NULL) {
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    if (!sqlite3_get_autocommit(svc->db)) {
+        sqlite3_exec(svc->db, "ROLLBACK", NULL, NULL, NULL);
+    }
 }

@@ -82,16 +82,16 @@ static bool expect(const char **p, char c)
 static bool parse(const char *p, int64_t *out)
 {
     int year, month, day, hour, minute, second;
-    if (!digits(&p, 4, &year) || !expect(&p, '-') || !digits(&p, 2, &month) ||
-        !expect(&p, '-') || !digits(&p, 2, &day)) {
+    if (!digits(&p, 4, &year) || !expect(&p, '-') || !digits(&p, 2, &month) || !expect(&p, '-') ||
+        !digits(&p, 2, &day)) {
         return false;
     }
     if (*p != 'T' && *p != 't') {
         return false;
     }
     p++;
-    if (!digits(&p, 2, &hour) || !expect(&p, ':') || !digits(&p, 2, &minute) ||
-        !expect(&p, ':') || !digits(&p, 2, &second)) {
+    if (!digits(&p, 2, &hour) || !expect(&p, ':') || !digits(&p, 2, &minute) || !expect(&p, ':') ||
+        !digits(&p, 2, &second)) {
         return false;
     }
     bool fraction_zero = true;
@@ -130,8 +130,8 @@ static bool parse(const char *p, int64_t *out)
     if ((hour > 23 && !end_of_day) || minute > 59 || second > 59) {
         return false;
     }
-    int64_t t = days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 +
-                second;
+    int64_t t =
+        days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second;
     *out = t - offset;
     return true;
 }

@@ -107,16 +107,16 @@ static int text_validate(const char *s, size_t size, long max, const char *name,
 {
     size_t len = s == NULL ? 0 : strnlen(s, size);
     if (len == size) {
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be 1-%ld characters",
-                                name, max);
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be 1-%ld characters", name,
+                                max);
     }
     long chars = nimbus_utf8_length(s, len);
     if (chars < 0) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be valid UTF-8", name);
     }
     if (chars < 1 || chars > max) {
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be 1-%ld characters",
-                                name, max);
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be 1-%ld characters", name,
+                                max);
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -144,8 +144,8 @@ static int range_validate(double v, double lo, double hi, const char *what, cons
     return 0;
 }
 
-static int opt_range_validate(const nimbus_opt_double_t *v, double lo, double hi,
-                              const char *what, const char *field, nimbus_error_t *err)
+static int opt_range_validate(const nimbus_opt_double_t *v, double lo, double hi, const char *what,
+                              const char *field, nimbus_error_t *err)
 {
     return v->present ? range_validate(v->value, lo, hi, what, field, err) : 0;
 }
@@ -172,8 +172,7 @@ int nimbus_station_id_validate(const char *id, const char *what, nimbus_error_t 
 
 int nimbus_city_validate(const char *city, const char *what, nimbus_error_t *err)
 {
-    return text_validate(city, NIMBUS_CITY_MAX * 4 + 1, NIMBUS_CITY_MAX, what ? what : "city",
-                         err);
+    return text_validate(city, NIMBUS_CITY_MAX * 4 + 1, NIMBUS_CITY_MAX, what ? what : "city", err);
 }
 
 int nimbus_country_validate(const char *country, const char *what, nimbus_error_t *err)

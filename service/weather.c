@@ -65,13 +65,16 @@ int nimbus_service_get_weather(nimbus_service_t *svc, const nimbus_credentials_t
                                const nimbus_get_weather_request_t *req,
                                nimbus_get_weather_response_t *res, nimbus_error_t *err)
 {
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0 ||
+    if (req == NULL || res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "GetWeather called without a request");
+    }
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(GetWeather), err) != 0 ||
         nimbus_station_id_validate(req->station_id, "stationId", err) != 0) {
         return -1;
     }
     /* Both reads in one snapshot, so the summary matches the latest. */
-    if (sqlite3_exec(svc->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        return nimbus__store_error(svc->db, sqlite3_errcode(svc->db), "reading", err);
+    if (nimbus__read_begin(svc, err) != 0) {
+        return -1;
     }
     int ret = -1;
     int found = nimbus__station_get(svc, req->station_id, &res->report.station, err);
@@ -80,7 +83,7 @@ int nimbus_service_get_weather(nimbus_service_t *svc, const nimbus_credentials_t
     } else if (found > 0) {
         ret = nimbus__weather_fill(svc, &res->report, err);
     }
-    sqlite3_exec(svc->db, "COMMIT", NULL, NULL, NULL);
+    nimbus__read_end(svc);
     return ret;
 }
 
@@ -88,14 +91,17 @@ int nimbus_service_get_city_weather(nimbus_service_t *svc, const nimbus_credenti
                                     const nimbus_get_city_weather_request_t *req,
                                     nimbus_get_city_weather_response_t *res, nimbus_error_t *err)
 {
+    if (req == NULL || res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "GetCityWeather called without a request");
+    }
     const char *country = req->country != NULL && req->country[0] != '\0' ? req->country : NULL;
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS_ROLE_READ, err) != 0 ||
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(GetCityWeather), err) != 0 ||
         nimbus_city_validate(req->city, "city", err) != 0 ||
         (country != NULL && nimbus_country_validate(country, "country", err) != 0)) {
         return -1;
     }
-    if (sqlite3_exec(svc->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-        return nimbus__store_error(svc->db, sqlite3_errcode(svc->db), "reading", err);
+    if (nimbus__read_begin(svc, err) != 0) {
+        return -1;
     }
     nimbus_weather_report_t *reports = NULL;
     size_t count = 0, cap = 0;
@@ -138,12 +144,12 @@ int nimbus_service_get_city_weather(nimbus_service_t *svc, const nimbus_credenti
             goto fail;
         }
     }
-    sqlite3_exec(svc->db, "COMMIT", NULL, NULL, NULL);
+    nimbus__read_end(svc);
     res->reports = reports;
     res->count = count;
     return 0;
 fail:
-    sqlite3_exec(svc->db, "COMMIT", NULL, NULL, NULL);
+    nimbus__read_end(svc);
     free(reports);
     return -1;
 }

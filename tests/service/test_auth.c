@@ -26,8 +26,7 @@ static void test_key_specs(void)
     secret[NIMBUS_KEY_SECRET_MAX] = '\0';
     snprintf(spec, sizeof(spec), "%s:%s:read", name, secret);
     CU_ASSERT_EQUAL(nimbus_core_add_key(core, spec, &err), 0);
-    CU_ASSERT_EQUAL(nimbus_core_add_key(core, "a.b_c-D9:!#$%&'()*+,-./;<=>?@[]^_`{|}~:write",
-                                        &err),
+    CU_ASSERT_EQUAL(nimbus_core_add_key(core, "a.b_c-D9:!#$%&'()*+,-./;<=>?@[]^_`{|}~:write", &err),
                     0);
     CU_ASSERT_EQUAL(nimbus_core_key_count(core), 3);
 
@@ -37,10 +36,10 @@ static void test_key_specs(void)
     snprintf(spec, sizeof(spec), "long:%sx:read", secret);
     CU_ASSERT_EQUAL(nimbus_core_add_key(core, spec, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "secret"));
-    static const char *bad[] = {"",          "nosecret",     "a:b",           ":s:read",
-                                "a::read",   "a:b:",         "a:b:superuser", "a:b:Read",
-                                "a b:s:read", "a:s s:read",  "ä:s:read",      "a:s\x01:read",
-                                "ops:new:read", "fresh:s3cret:read", NULL};
+    static const char *bad[] = {
+        "",         "nosecret",      "a:b",          ":s:read",           "a::read",
+        "a:b:",     "a:b:superuser", "a:b:Read",     "a b:s:read",        "a:s s:read",
+        "ä:s:read", "a:s\x01:read",  "ops:new:read", "fresh:s3cret:read", NULL};
     for (size_t i = 0; bad[i] != NULL; i++) {
         err.code = NIMBUS_OK;
         CU_ASSERT_EQUAL(nimbus_core_add_key(core, bad[i], &err), -1);
@@ -95,8 +94,7 @@ static int call(nimbus_service_t *svc, nimbus_op_t op, const nimbus_credentials_
         break;
     }
     case NIMBUS_OP_UpdateStation: {
-        nimbus_update_station_request_t req = {"base",
-                                               nimbus_test_station("base", "Berlin", "DE")};
+        nimbus_update_station_request_t req = {"base", nimbus_test_station("base", "Berlin", "DE")};
         nimbus_update_station_response_t res = {0};
         rc = nimbus_service_update_station(svc, c, &req, &res, err);
         nimbus_update_station_response_cleanup(&res);
@@ -169,21 +167,31 @@ static void test_matrix(void)
         {"named read", {NIMBUS_CRED_NAMED, "reader", "re4der-secret"}, NIMBUS_ROLE_READ, 0},
         {"named write", {NIMBUS_CRED_NAMED, "writer", "wr1ter-secret"}, NIMBUS_ROLE_WRITE, 0},
         {"named admin", {NIMBUS_CRED_NAMED, "admin", "adm1n-secret"}, NIMBUS_ROLE_ADMIN, 0},
-        {"bearer wrong", {NIMBUS_CRED_SECRET, NULL, "adm1n-secreT"}, NIMBUS_ROLE_NONE,
+        {"bearer wrong",
+         {NIMBUS_CRED_SECRET, NULL, "adm1n-secreT"},
+         NIMBUS_ROLE_NONE,
          NIMBUS_UNAUTHENTICATED},
-        {"bearer prefix", {NIMBUS_CRED_SECRET, NULL, "adm1n"}, NIMBUS_ROLE_NONE,
+        {"bearer prefix",
+         {NIMBUS_CRED_SECRET, NULL, "adm1n"},
+         NIMBUS_ROLE_NONE,
          NIMBUS_UNAUTHENTICATED},
-        {"bearer longer", {NIMBUS_CRED_SECRET, NULL, "adm1n-secret2"}, NIMBUS_ROLE_NONE,
+        {"bearer longer",
+         {NIMBUS_CRED_SECRET, NULL, "adm1n-secret2"},
+         NIMBUS_ROLE_NONE,
          NIMBUS_UNAUTHENTICATED},
-        {"bearer empty", {NIMBUS_CRED_SECRET, NULL, ""}, NIMBUS_ROLE_NONE,
+        {"bearer empty", {NIMBUS_CRED_SECRET, NULL, ""}, NIMBUS_ROLE_NONE, NIMBUS_UNAUTHENTICATED},
+        {"bearer null", {NIMBUS_CRED_SECRET, NULL, NULL}, NIMBUS_ROLE_NONE, NIMBUS_UNAUTHENTICATED},
+        {"named other's secret",
+         {NIMBUS_CRED_NAMED, "reader", "adm1n-secret"},
+         NIMBUS_ROLE_NONE,
          NIMBUS_UNAUTHENTICATED},
-        {"bearer null", {NIMBUS_CRED_SECRET, NULL, NULL}, NIMBUS_ROLE_NONE,
+        {"named unknown",
+         {NIMBUS_CRED_NAMED, "nobody", "adm1n-secret"},
+         NIMBUS_ROLE_NONE,
          NIMBUS_UNAUTHENTICATED},
-        {"named other's secret", {NIMBUS_CRED_NAMED, "reader", "adm1n-secret"}, NIMBUS_ROLE_NONE,
-         NIMBUS_UNAUTHENTICATED},
-        {"named unknown", {NIMBUS_CRED_NAMED, "nobody", "adm1n-secret"}, NIMBUS_ROLE_NONE,
-         NIMBUS_UNAUTHENTICATED},
-        {"named no name", {NIMBUS_CRED_NAMED, NULL, "adm1n-secret"}, NIMBUS_ROLE_NONE,
+        {"named no name",
+         {NIMBUS_CRED_NAMED, NULL, "adm1n-secret"},
+         NIMBUS_ROLE_NONE,
          NIMBUS_UNAUTHENTICATED},
         {"trusted", {NIMBUS_CRED_TRUSTED, NULL, NULL}, NIMBUS_ROLE_ADMIN, 0},
     };

@@ -32,8 +32,9 @@ static void test_round_trip(void)
     memset(in.text_key, 'z', NIMBUS_STATION_ID_MAX);
     CU_ASSERT_EQUAL(nimbus__cursor_encode(core, &in, "scope", text, &err), 0);
     CU_ASSERT_TRUE(strlen(text) < NIMBUS_CURSOR_SIZE);
-    CU_ASSERT_EQUAL(strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-                    strlen(text));
+    CU_ASSERT_EQUAL(
+        strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        strlen(text));
     CU_ASSERT_EQUAL(nimbus__cursor_decode(core, text, NIMBUS__CURSOR_STATIONS, "scope", &out, &err),
                     0);
     CU_ASSERT_STRING_EQUAL(out.text_key, in.text_key);
@@ -76,8 +77,8 @@ static void test_tampering(void)
     }
     snprintf(edited, sizeof(edited), "%sA", text);
     expect_invalid(core, edited, NIMBUS__CURSOR_STATIONS, "q");
-    static const char *garbage[] = {"x", "====", "not a cursor", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                                    "\xff\xfe", "a+b/c", NULL};
+    static const char *garbage[] = {
+        "x", "====", "not a cursor", "AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "\xff\xfe", "a+b/c", NULL};
     for (size_t i = 0; garbage[i] != NULL; i++) {
         expect_invalid(core, garbage[i], NIMBUS__CURSOR_STATIONS, "q");
     }

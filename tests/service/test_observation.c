@@ -175,8 +175,8 @@ static void test_batch_limits(void)
 }
 
 /* Pages through GetObservations; returns the number seen and checks order. */
-static size_t page_all(nimbus_service_t *svc, nimbus_get_observations_request_t req,
-                       size_t *pages, int64_t *first, int64_t *last)
+static size_t page_all(nimbus_service_t *svc, nimbus_get_observations_request_t req, size_t *pages,
+                       int64_t *first, int64_t *last)
 {
     char cursor[NIMBUS_CURSOR_SIZE] = "";
     size_t total = 0;
@@ -233,8 +233,12 @@ static void test_get_paging(void)
     CU_ASSERT_EQUAL(page_all(svc, req, &pages, &first, &last), 250);
     CU_ASSERT_EQUAL(pages, 5);
     /* from inclusive, to exclusive. */
-    req = (nimbus_get_observations_request_t){.station_id = "a", .has_from = true, .from = 600,
-                                              .has_to = true, .to = 6000, .has_limit = true,
+    req = (nimbus_get_observations_request_t){.station_id = "a",
+                                              .has_from = true,
+                                              .from = 600,
+                                              .has_to = true,
+                                              .to = 6000,
+                                              .has_limit = true,
                                               .limit = 7};
     CU_ASSERT_EQUAL(page_all(svc, req, &pages, &first, &last), 90);
     CU_ASSERT_EQUAL(first, 600);
@@ -253,8 +257,8 @@ static void test_get_paging(void)
 
     /* Errors. */
     nimbus_get_observations_response_t gres = {0};
-    req = (nimbus_get_observations_request_t){.station_id = "a", .has_from = true, .from = 10,
-                                              .has_to = true, .to = 9};
+    req = (nimbus_get_observations_request_t){
+        .station_id = "a", .has_from = true, .from = 10, .has_to = true, .to = 9};
     CU_ASSERT_EQUAL(nimbus_service_get_observations(svc, T, &req, &gres, &err), -1);
     CU_ASSERT_STRING_EQUAL(err.message, "from must not be after to");
     req = (nimbus_get_observations_request_t){.station_id = "zz"};

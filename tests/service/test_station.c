@@ -141,8 +141,8 @@ static void test_delete(void)
 }
 
 /* Pages through ListStations; returns the ids seen, comma-separated. */
-static size_t list_all(nimbus_service_t *svc, const char *city, const char *country,
-                       int64_t limit, char *ids, size_t size, size_t *pages)
+static size_t list_all(nimbus_service_t *svc, const char *city, const char *country, int64_t limit,
+                       char *ids, size_t size, size_t *pages)
 {
     nimbus_list_stations_request_t req = {city, country, true, limit, NULL};
     char cursor[NIMBUS_CURSOR_SIZE] = "";
@@ -181,7 +181,10 @@ static void test_list_paging(void)
     char id[16];
     for (int i = 0; i < 57; i++) {
         snprintf(id, sizeof(id), "s%03d", i);
-        nimbus_test_create(svc, id, i % 3 == 0 ? "Berlin" : i % 3 == 1 ? "BERLIN" : "Bern",
+        nimbus_test_create(svc, id,
+                           i % 3 == 0   ? "Berlin"
+                           : i % 3 == 1 ? "BERLIN"
+                                        : "Bern",
                            i % 2 == 0 ? "DE" : "CH");
     }
     char *ids = malloc(4096);

@@ -32,8 +32,7 @@ static int64_t raw_count(const char *path, const char *sql)
 }
 
 static void record_n(nimbus_service_t *svc, const char *id, int64_t from, int n,
-                     nimbus_record_observations_response_t *res, int expect_rc,
-                     nimbus_error_t *err)
+                     nimbus_record_observations_response_t *res, int expect_rc, nimbus_error_t *err)
 {
     nimbus_observation_t obs[50];
     for (int i = 0; i < n && i < 50; i++) {
@@ -251,8 +250,7 @@ static void test_disk_full(void)
         obs[i].pressure = (nimbus_opt_double_t){true, 1000};
     }
     for (int round = 0; round < 3; round++) {
-        CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, NIMBUS_RECORD_BATCH_MAX, &res, &err),
-                        -1);
+        CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, NIMBUS_RECORD_BATCH_MAX, &res, &err), -1);
         CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
     }
     CU_ASSERT_EQUAL(raw_count(core->path, "SELECT count(*) FROM observations"), 0);
@@ -297,11 +295,11 @@ static void test_error_mapping(void)
         int rc;
         nimbus_code_t code;
     } rows[] = {
-        {SQLITE_BUSY, NIMBUS_UNAVAILABLE},      {SQLITE_IOERR_FSYNC, NIMBUS_UNAVAILABLE},
-        {SQLITE_FULL, NIMBUS_UNAVAILABLE},      {SQLITE_READONLY, NIMBUS_UNAVAILABLE},
-        {SQLITE_CORRUPT, NIMBUS_UNAVAILABLE},   {SQLITE_NOTADB, NIMBUS_UNAVAILABLE},
-        {SQLITE_CANTOPEN, NIMBUS_UNAVAILABLE},  {SQLITE_MISUSE, NIMBUS_INTERNAL},
-        {SQLITE_CONSTRAINT, NIMBUS_INTERNAL},   {SQLITE_NOMEM, NIMBUS_INTERNAL},
+        {SQLITE_BUSY, NIMBUS_UNAVAILABLE},     {SQLITE_IOERR_FSYNC, NIMBUS_UNAVAILABLE},
+        {SQLITE_FULL, NIMBUS_UNAVAILABLE},     {SQLITE_READONLY, NIMBUS_UNAVAILABLE},
+        {SQLITE_CORRUPT, NIMBUS_UNAVAILABLE},  {SQLITE_NOTADB, NIMBUS_UNAVAILABLE},
+        {SQLITE_CANTOPEN, NIMBUS_UNAVAILABLE}, {SQLITE_MISUSE, NIMBUS_INTERNAL},
+        {SQLITE_CONSTRAINT, NIMBUS_INTERNAL},  {SQLITE_NOMEM, NIMBUS_INTERNAL},
         {SQLITE_ERROR, NIMBUS_INTERNAL},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

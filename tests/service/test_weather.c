@@ -57,8 +57,7 @@ static void test_window_edges(void)
         nimbus_test_obs(latest, 10),           /* the latest, recorded first */
         nimbus_test_obs(latest - DAY, -40),    /* exactly 24 h before: outside */
         nimbus_test_obs(latest - DAY + 1, 30), /* one second inside */
-        nimbus_test_obs(latest - 3600, 20),
-        nimbus_test_obs(latest - 7200, 0),
+        nimbus_test_obs(latest - 3600, 20),    nimbus_test_obs(latest - 7200, 0),
     };
     obs[0].precipitation = (nimbus_opt_double_t){true, 1.25};
     obs[1].precipitation = (nimbus_opt_double_t){true, 100};
