@@ -110,12 +110,12 @@ class NimbusServer:
         self._check_log(allow_unclean=True)
         self.proc = None
 
-    def stop(self, timeout=20.0):
-        """SIGTERM; asserts the server exits 0 within timeout with no
-        sanitizer report."""
+    def stop(self, timeout=20.0, sig=signal.SIGTERM):
+        """Sends sig (SIGTERM); asserts the server exits 0 within timeout
+        with no sanitizer report."""
         if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(sig)
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -123,8 +123,8 @@ class NimbusServer:
             self.proc.wait()
             self.proc = None
             self._close_log()
-            raise ServerError("nimbus did not stop within %.0fs of SIGTERM:\n%s"
-                              % (timeout, self.log_text()))
+            raise ServerError("nimbus did not stop within %.0fs of signal %s:\n%s"
+                              % (timeout, sig, self.log_text()))
         self.proc = None
         self._close_log()
         self._check_log()
@@ -149,6 +149,10 @@ class NimbusServer:
             if marker in text:
                 raise ServerError("sanitizer report in server log:\n" + text)
 
+    def cleanup(self):
+        """Removes the temporary directory (database and log)."""
+        shutil.rmtree(self.tmpdir, ignore_errors=True)
+
     def __enter__(self):
         return self.start()
 
@@ -166,5 +170,5 @@ class NimbusServer:
                 print("---- nimbus log ----\n" + self.log_text()[-20000:])
         finally:
             if exc_type is None:
-                shutil.rmtree(self.tmpdir, ignore_errors=True)
+                self.cleanup()
         return False

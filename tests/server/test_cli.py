@@ -100,10 +100,9 @@ class Running(unittest.TestCase):
         for sig in (signal.SIGINT, signal.SIGTERM):
             with self.subTest(sig=sig):
                 srv = NimbusServer(BINARY).start()
-                srv.proc.send_signal(sig)
-                self.assertEqual(srv.proc.wait(20), 0, srv.log_text())
+                srv.stop(sig=sig)  # asserts exit code 0 and no sanitizer report
                 self.assertIn("stopped", srv.log_text())
-                srv.proc = None
+                srv.cleanup()
 
     def test_workers_share_one_port(self):
         with NimbusServer(BINARY, workers=4) as srv:
