@@ -104,6 +104,14 @@ nimbus_service_t *nimbus_service_new(nimbus_core_t *core, nimbus_error_t *err)
         free(svc);
         return NULL;
     }
+    /* Prepare everything now: a bad query fails here, not under load, and
+     * ROLLBACK never needs memory for preparing when memory is short. */
+    for (int i = 0; i < NIMBUS__STMT_COUNT; i++) {
+        if (nimbus__stmt(svc, (nimbus__stmt_id_t)i, err) == NULL) {
+            nimbus_service_free(svc);
+            return NULL;
+        }
+    }
     return svc;
 }
 

@@ -266,6 +266,7 @@ sqlite3_stmt *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_e
 
 int nimbus__read_begin(nimbus_service_t *svc, nimbus_error_t *err)
 {
+    nimbus__read_end(svc); /* never join a transaction left open by a failure */
     sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_READ_BEGIN, err);
     if (st == NULL) {
         return -1;
@@ -283,8 +284,9 @@ void nimbus__read_end(nimbus_service_t *svc)
     if (sqlite3_get_autocommit(svc->db)) {
         return;
     }
-    /* Nothing was written, so COMMIT only ends the snapshot. */
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_COMMIT, NULL);
+    /* Reads wrote nothing; ROLLBACK ends the snapshot, and it also undoes
+     * (never commits) a write a failure could have left open. */
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_ROLLBACK, NULL);
     if (st != NULL) {
         sqlite3_step(st);
         sqlite3_reset(st);

@@ -52,6 +52,11 @@ void nimbus__write_abort(nimbus_service_t *svc)
 int nimbus__write_begin(nimbus_service_t *svc, int64_t *seq, nimbus_error_t *err)
 {
     pthread_mutex_lock(&svc->core->write_lock);
+    if (!sqlite3_get_autocommit(svc->db)) {
+        /* A transaction left open by an earlier failure that could not even
+         * roll back (out of memory): end it rather than fail forever. */
+        sqlite3_exec(svc->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     if (step_done(svc, NIMBUS__STMT_BEGIN, "starting a write", err) != 0) {
         nimbus__write_abort(svc);
         return -1;

@@ -288,6 +288,124 @@ static void test_read_only(void)
     nimbus_test_close(core, svc);
 }
 
+/* SQLite's allocator, wrapped so that one chosen allocation fails. */
+static sqlite3_mem_methods real_mem;
+static int alloc_countdown = -1; /* fail when it reaches 0; -1: disarmed */
+static int alloc_failures;
+
+static bool alloc_should_fail(void)
+{
+    if (alloc_countdown < 0) {
+        return false;
+    }
+    if (alloc_countdown-- == 0) {
+        alloc_failures++;
+        return true;
+    }
+    return false;
+}
+
+static void *failing_malloc(int n)
+{
+    return alloc_should_fail() ? NULL : real_mem.xMalloc(n);
+}
+
+static void *failing_realloc(void *p, int n)
+{
+    return alloc_should_fail() ? NULL : real_mem.xRealloc(p, n);
+}
+
+static void install_failing_allocator(void)
+{
+    sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem);
+    sqlite3_mem_methods m = real_mem;
+    m.xMalloc = failing_malloc;
+    m.xRealloc = failing_realloc;
+    sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
+}
+
+/* Each operation is run with its 1st, 2nd, 3rd... SQLite allocation
+ * failing until it gets through: every failure is a clean error, nothing is
+ * half-written, and (under ASan) nothing leaks. */
+static void test_allocation_failures(void)
+{
+    nimbus_error_t err;
+    const char *path = nimbus_test_db_path();
+    nimbus_core_t *core = NULL;
+    for (int n = 0; core == NULL && n < 5000; n++) {
+        alloc_countdown = n;
+        core = nimbus_core_open(path, &err);
+        alloc_countdown = -1;
+        if (core == NULL) {
+            CU_ASSERT_TRUE(err.code == NIMBUS_INTERNAL || err.code == NIMBUS_UNAVAILABLE);
+        }
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core);
+    nimbus_service_t *svc = NULL;
+    for (int n = 0; svc == NULL && n < 5000; n++) {
+        alloc_countdown = n;
+        svc = nimbus_service_new(core, &err);
+        alloc_countdown = -1;
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+
+    nimbus_observation_t obs[20];
+    for (int i = 0; i < 20; i++) {
+        obs[i] = nimbus_test_obs(i * 60, i);
+    }
+    int failures = 0;
+    int64_t stored = 0;
+    for (int n = 0; n < 5000; n++) {
+        nimbus_record_observations_response_t res;
+        alloc_countdown = n;
+        int rc = nimbus_test_record(svc, "a", obs, 20, &res, &err);
+        alloc_countdown = -1;
+        stored = raw_count(core->path, "SELECT count(*) FROM observations");
+        if (rc == 0) {
+            CU_ASSERT_EQUAL(res.first_seq, 1);
+            CU_ASSERT_EQUAL(stored, 20);
+            break;
+        }
+        failures++;
+        CU_ASSERT_TRUE(err.code == NIMBUS_INTERNAL || err.code == NIMBUS_UNAVAILABLE);
+        CU_ASSERT_EQUAL(stored, 0);
+        CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 0);
+    }
+    CU_ASSERT_EQUAL(stored, 20);
+    CU_ASSERT_TRUE(failures > 0);
+
+    /* Reads under the same treatment, and the connection stays usable. */
+    bool ok = false;
+    for (int n = 0; !ok && n < 5000; n++) {
+        nimbus_get_city_weather_request_t req = {"Berlin", NULL};
+        nimbus_get_city_weather_response_t res = {0};
+        alloc_countdown = n;
+        ok = nimbus_service_get_city_weather(svc, T, &req, &res, &err) == 0;
+        alloc_countdown = -1;
+        if (ok) {
+            CU_ASSERT_EQUAL(res.count, 1);
+            CU_ASSERT_EQUAL(res.reports[0].last24h.count, 20);
+        } else {
+            CU_ASSERT_TRUE(err.code == NIMBUS_INTERNAL || err.code == NIMBUS_UNAVAILABLE);
+        }
+        nimbus_get_city_weather_response_cleanup(&res);
+    }
+    CU_ASSERT_TRUE(ok);
+    ok = false;
+    for (int n = 0; !ok && n < 5000; n++) {
+        nimbus_list_stations_request_t req = {.has_limit = true, .limit = 1};
+        nimbus_list_stations_response_t res = {0};
+        alloc_countdown = n;
+        ok = nimbus_service_list_stations(svc, T, &req, &res, &err) == 0;
+        alloc_countdown = -1;
+        nimbus_list_stations_response_cleanup(&res);
+    }
+    CU_ASSERT_TRUE(ok);
+    CU_ASSERT_TRUE(alloc_failures > 0);
+    nimbus_test_close(core, svc);
+}
+
 static void test_error_mapping(void)
 {
     nimbus_error_t err;
@@ -321,7 +439,9 @@ int main(void)
         {"disk full", test_disk_full},
         {"read-only database", test_read_only},
         {"SQLite result mapping", test_error_mapping},
+        {"allocation failures in turn", test_allocation_failures},
         {NULL, NULL},
     };
+    install_failing_allocator(); /* before SQLite initialises */
     return nimbus_test_run("store", cases);
 }
