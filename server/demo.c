@@ -80,9 +80,12 @@ static double rng_unit(uint64_t *state)
     return (double)((x * 2685821657736338717ull) >> 11) / 9007199254740992.0;
 }
 
-static double round_to(double v, double step)
+/* v rounded to `decimals` places, as the double nearest that decimal
+ * (round(v * 10) / 10, not round(v / 0.1) * 0.1, which gives 2.4000000000000004). */
+static double round_to(double v, int decimals)
 {
-    return round(v / step) * step;
+    double scale = decimals == 0 ? 1.0 : pow(10.0, decimals);
+    return round(v * scale) / scale;
 }
 
 /* A plausible observation of site at time t: temperature from latitude,
@@ -102,16 +105,16 @@ static void demo_observation(const demo_site_t *site, int64_t t, uint64_t *rng,
     double base = 28.0 - 0.45 * fabs(site->latitude) - site->elevation * 0.0065;
     double temp = base + 9.0 * season * fabs(site->latitude) / 60.0 + 4.0 * diurnal +
                   (rng_unit(rng) - 0.5) * 1.5;
-    obs->temperature = (nimbus_opt_double_t){true, round_to(temp, 0.1)};
+    obs->temperature = (nimbus_opt_double_t){true, round_to(temp, 1)};
     double humidity = 65.0 - 15.0 * diurnal + (rng_unit(rng) - 0.5) * 10.0;
     humidity = humidity < 5 ? 5 : humidity > 100 ? 100 : humidity;
-    obs->humidity = (nimbus_opt_double_t){true, round_to(humidity, 1)};
+    obs->humidity = (nimbus_opt_double_t){true, round_to(humidity, 0)};
     double pressure = 1013.25 * exp(-site->elevation / 8434.0) + (rng_unit(rng) - 0.5) * 12.0;
-    obs->pressure = (nimbus_opt_double_t){true, round_to(pressure, 0.1)};
-    obs->wind_speed = (nimbus_opt_double_t){true, round_to(rng_unit(rng) * 9.0, 0.1)};
-    obs->wind_direction = (nimbus_opt_double_t){true, round_to(rng_unit(rng) * 360.0, 1)};
+    obs->pressure = (nimbus_opt_double_t){true, round_to(pressure, 1)};
+    obs->wind_speed = (nimbus_opt_double_t){true, round_to(rng_unit(rng) * 9.0, 1)};
+    obs->wind_direction = (nimbus_opt_double_t){true, round_to(rng_unit(rng) * 360.0, 0)};
     double rain = rng_unit(rng) < 0.12 ? rng_unit(rng) * 2.5 : 0.0;
-    obs->precipitation = (nimbus_opt_double_t){true, round_to(rain, 0.1)};
+    obs->precipitation = (nimbus_opt_double_t){true, round_to(rain, 1)};
 }
 
 static int seed_site(nimbus_service_t *svc, const demo_site_t *site, bool force, int64_t now,
