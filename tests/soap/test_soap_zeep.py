@@ -132,6 +132,30 @@ def exercise(base_url, port):
     expect_fault(lambda: svc.DeleteStation(id=p + "b"), "NOT_FOUND", port)
 
 
+WSS4J_STYLE = (
+    '<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+    'xmlns:n="urn:nimbus:weather:v1"><s:Header><w:Security s:mustUnderstand="1" '
+    'xmlns:w="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd" '
+    'xmlns:u="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd">'
+    '<u:Timestamp u:Id="TS-1"><u:Created>2024-01-01T00:00:00Z</u:Created>'
+    "<u:Expires>2030-01-01T00:00:00Z</u:Expires></u:Timestamp>"
+    '<w:UsernameToken u:Id="UT-1"><w:Username>reader</w:Username><w:Password Type="http://docs.'
+    'oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText">%s'
+    "</w:Password><w:Nonce>bm9uY2U=</w:Nonce><u:Created>2024-01-01T00:00:00Z</u:Created>"
+    "</w:UsernameToken></w:Security></s:Header><s:Body><n:ListStations/></s:Body></s:Envelope>")
+
+
+def wss4j_style(base_url):
+    """The header Java/WSS4J-style toolkits send with PasswordText: a
+    Timestamp, and a Nonce and Created in the token, all skipped."""
+    for secret, status in (("re4der-secret", 200), ("wrong", 500)):
+        r = requests.post(base_url + "/soap", data=WSS4J_STYLE % secret, timeout=30,
+                          headers={"Content-Type": "text/xml; charset=utf-8"})
+        assert r.status_code == status, (secret, r.status_code, r.text)
+        if status == 500:
+            assert b"<nimbus:code>UNAUTHENTICATED</nimbus:code>" in r.content, r.text
+
+
 def main():
     binary = sys.argv[1]
     args = []
@@ -149,6 +173,7 @@ def main():
         assert sorted(ports) == sorted(PORTS), list(ports)
         ops = sorted(loaded.wsdl.bindings["{%s}NimbusSoap12Binding" % NS]._operations)
         assert len(ops) == 9, ops
+        wss4j_style(srv.base_url)
         for port in PORTS:
             exercise(srv.base_url, port)
             print("ok: every operation over", port)
