@@ -119,6 +119,8 @@ def cases():
              envelope(v, '<x:GetStation xmlns:x="urn:other"><x:id>a</x:id></x:GetStation>'), v),
             ("unknown operation", envelope(v, "<n:FlyToTheMoon><n:id>a</n:id></n:FlyToTheMoon>"), v),
             ("wrong type", envelope(v, create_body("t1", lat="north")), v),
+            ("NaN", envelope(v, create_body("t1", lat="NaN")), v),  # xsd:double allows it
+            ("infinity", envelope(v, create_body("t1", lat="-INF")), v),
             ("missing required element",
              envelope(v, "<n:CreateStation><n:station><n:id>t2</n:id></n:station></n:CreateStation>"), v),
             ("unknown child", envelope(v, "<n:GetStation><n:id>a</n:id><n:bogus/></n:GetStation>"), v),
