@@ -303,9 +303,8 @@ int nimbus_service_list_stations(nimbus_service_t *svc, const nimbus_credentials
     if (country != NULL) {
         sqlite3_bind_text(st, 2, country, -1, SQLITE_STATIC);
     }
-    if (cursor != NULL) {
-        sqlite3_bind_text(st, 3, after.text_key, -1, SQLITE_STATIC);
-    }
+    /* "" sorts before every id: the first page seeks like any other. */
+    sqlite3_bind_text(st, 3, cursor != NULL ? after.text_key : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, limit + 1);
     size_t cap = 0, count = 0;
     nimbus_station_t *rows = NULL;

@@ -44,7 +44,7 @@ static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
     [NIMBUS__STMT_STATION_LIST] = "SELECT " STATION_COLS " FROM stations"
                                   " WHERE (?1 IS NULL OR city = ?1 COLLATE NOCASE)"
                                   " AND (?2 IS NULL OR country = ?2)"
-                                  " AND (?3 IS NULL OR id > ?3) ORDER BY id LIMIT ?4",
+                                  " AND id > ?3 ORDER BY id LIMIT ?4",
     [NIMBUS__STMT_STATION_CITY] = "SELECT " STATION_COLS " FROM stations"
                                   " WHERE city = ?1 COLLATE NOCASE"
                                   " AND (?2 IS NULL OR country = ?2) ORDER BY id",
