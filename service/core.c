@@ -39,6 +39,7 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
         return NULL;
     }
     atomic_init(&core->head_seq, 0);
+    atomic_init(&core->write_gen, 1);
     core->next_listener_id = 1;
 
     sqlite3 *db = NULL;

@@ -270,7 +270,7 @@ int nimbus_service_get_observations(nimbus_service_t *svc, const nimbus_credenti
     if (req == NULL || res == NULL) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "GetObservations called without a request");
     }
-    int64_t limit;
+    int64_t limit = 0;
     if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(GetObservations), err) != 0 ||
         nimbus_station_id_validate(req->station_id, "stationId", err) != 0 ||
         nimbus__limit_resolve(req->has_limit, req->limit, &limit, err) != 0) {

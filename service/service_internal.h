@@ -47,6 +47,10 @@ struct nimbus_core {
     char *path;
     pthread_mutex_t write_lock;
     _Atomic int64_t head_seq;
+    /* Bumped after every committed write (stations too); a GetWeather
+     * answer cached under the current value is still the truth. Starts at
+     * 1 so that 0 marks an empty cache slot. */
+    _Atomic uint64_t write_gen;
     unsigned char cursor_key[NIMBUS__CURSOR_KEY_SIZE];
 
     nimbus__key_t keys[NIMBUS__KEY_MAX];
@@ -85,10 +89,19 @@ typedef enum nimbus__stmt_id {
     NIMBUS__STMT_COUNT
 } nimbus__stmt_id_t;
 
+/* Slots of a service's GetWeather cache (direct-mapped by station id). */
+#define NIMBUS__WEATHER_CACHE_SLOTS 128
+
+typedef struct nimbus__weather_slot {
+    uint64_t gen; /* core->write_gen when computed; 0: empty */
+    nimbus_weather_report_t report;
+} nimbus__weather_slot_t;
+
 struct nimbus_service {
     nimbus_core_t *core;
     sqlite3 *db;
     sqlite3_stmt *stmts[NIMBUS__STMT_COUNT];
+    nimbus__weather_slot_t weather_cache[NIMBUS__WEATHER_CACHE_SLOTS];
 };
 
 /* The least role operation Name needs, from the operation table. */

@@ -280,7 +280,7 @@ int nimbus_service_list_stations(nimbus_service_t *svc, const nimbus_credentials
     const char *city = req->city != NULL && req->city[0] != '\0' ? req->city : NULL;
     const char *country = req->country != NULL && req->country[0] != '\0' ? req->country : NULL;
     const char *cursor = req->cursor != NULL && req->cursor[0] != '\0' ? req->cursor : NULL;
-    int64_t limit;
+    int64_t limit = 0;
     if ((city != NULL && nimbus_city_validate(city, "city", err) != 0) ||
         (country != NULL && nimbus_country_validate(country, "country", err) != 0) ||
         nimbus__limit_resolve(req->has_limit, req->limit, &limit, err) != 0) {

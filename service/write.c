@@ -107,6 +107,7 @@ int nimbus__write_commit(nimbus_service_t *svc, int64_t old_seq, int64_t new_seq
     if (new_seq != old_seq) {
         atomic_store(&svc->core->head_seq, new_seq);
     }
+    atomic_fetch_add(&svc->core->write_gen, 1);
     if (count > 0) {
         nimbus__hub_publish(svc->core, obs, count);
     }

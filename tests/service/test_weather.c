@@ -150,6 +150,58 @@ static void test_city(void)
     nimbus_test_close(core, svc);
 }
 
+/* Reports are reused between writes; any write, through any service,
+ * must show in the next answer. */
+static void test_cached_reports_follow_writes(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *reader, *writer;
+    nimbus_test_open(&core, &reader);
+    nimbus_error_t err;
+    writer = nimbus_service_new(core, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(writer);
+    nimbus_test_create(writer, "c", "Berlin", "DE");
+    nimbus_record_observations_response_t rres;
+    nimbus_weather_report_t r = weather(reader, "c");
+    CU_ASSERT_FALSE(r.has_latest);
+    r = weather(reader, "c"); /* answered from the cache */
+    CU_ASSERT_FALSE(r.has_latest);
+
+    nimbus_observation_t o = nimbus_test_obs(1000, 5);
+    CU_ASSERT_EQUAL(nimbus_test_record(writer, "c", &o, 1, &rres, &err), 0);
+    r = weather(reader, "c");
+    CU_ASSERT_TRUE(r.has_latest);
+    CU_ASSERT_EQUAL(r.latest.temperature.value, 5);
+
+    o.temperature.value = 6; /* correction */
+    CU_ASSERT_EQUAL(nimbus_test_record(writer, "c", &o, 1, &rres, &err), 0);
+    r = weather(reader, "c");
+    CU_ASSERT_EQUAL(r.latest.temperature.value, 6);
+    CU_ASSERT_EQUAL(r.latest.seq, 2);
+
+    nimbus_update_station_request_t ureq = {"c", nimbus_test_station("c", "Hamburg", "DE")};
+    nimbus_update_station_response_t ures = {0};
+    CU_ASSERT_EQUAL(nimbus_service_update_station(writer, T, &ureq, &ures, &err), 0);
+    r = weather(reader, "c");
+    CU_ASSERT_STRING_EQUAL(r.station.city, "Hamburg");
+
+    /* Another station never gets this one's report. */
+    nimbus_test_create(writer, "d", "Berlin", "DE");
+    r = weather(reader, "d");
+    CU_ASSERT_STRING_EQUAL(r.station.id, "d");
+    CU_ASSERT_FALSE(r.has_latest);
+
+    nimbus_delete_station_request_t dreq = {"c"};
+    nimbus_delete_station_response_t dres = {0};
+    CU_ASSERT_EQUAL(nimbus_service_delete_station(writer, T, &dreq, &dres, &err), 0);
+    nimbus_get_weather_request_t req = {"c"};
+    nimbus_get_weather_response_t res = {0};
+    CU_ASSERT_EQUAL(nimbus_service_get_weather(reader, T, &req, &res, &err), -1);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_NOT_FOUND);
+    nimbus_service_free(writer);
+    nimbus_test_close(core, reader);
+}
+
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
@@ -157,6 +209,7 @@ int main(void)
         {"24 hour window edges", test_window_edges},
         {"no temperatures, no precipitation", test_no_temperatures},
         {"city weather", test_city},
+        {"cached reports follow writes", test_cached_reports_follow_writes},
         {NULL, NULL},
     };
     return nimbus_test_run("weather", cases);
