@@ -4,6 +4,7 @@ unmasked frames, hand-made fragments) or for a peer that never answers."""
 
 import asyncio
 import base64
+import datetime
 import json
 import os
 import socket
@@ -103,12 +104,11 @@ def station(sid, city="Springfield", country="US"):
 
 def observations(n, start=0, temperature=None):
     """n observations one minute apart from 2024-05-01T00:00:00Z + start min."""
+    base = datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc)
     out = []
     for i in range(start, start + n):
-        t = i * 60
-        out.append({"observedAt": "2024-05-%02dT%02d:%02d:00Z" % (1 + t // 86400,
-                                                                   t % 86400 // 3600,
-                                                                   t % 3600 // 60),
+        at = base + datetime.timedelta(minutes=i)
+        out.append({"observedAt": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "temperature": temperature if temperature is not None else (i % 50) - 10.5})
     return out
 
