@@ -2,7 +2,8 @@
  * Number formatting shared by every encoder, so SOAP and JSON print the same
  * digits for the same stored double: the shortest of %.15g, %.16g and %.17g
  * that strtod reads back as exactly the same value. Negative zero prints as
- * "0" (storage does not keep the sign of zero, so neither does the output).
+ * "0": it compares equal to 0 (a duplicate, not a correction), so printing
+ * a sign would only make equal values look different.
  * Inputs are validated finite; a non-finite value prints as "0" rather than
  * as text no client could parse.
  */

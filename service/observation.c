@@ -13,6 +13,7 @@
  * order of applying them is obviously what the client meant. The call
  * returns after COMMIT (synchronous=FULL), so what it reports is durable.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,14 +298,20 @@ int nimbus_service_get_observations(nimbus_service_t *svc, const nimbus_credenti
             lower = after.int_key + 1;
         }
     }
+    /* The station check and the page in one snapshot. */
+    if (nimbus__read_begin(svc, err) != 0) {
+        return -1;
+    }
     int found = nimbus__station_get(svc, req->station_id, NULL, err);
     if (found <= 0) {
+        nimbus__read_end(svc);
         return found < 0 ? -1
                          : nimbus_error_set(err, NIMBUS_NOT_FOUND, "station %s does not exist",
                                             req->station_id);
     }
     sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_RANGE, err);
     if (st == NULL) {
+        nimbus__read_end(svc);
         return -1;
     }
     sqlite3_bind_text(st, 1, req->station_id, -1, SQLITE_STATIC);
@@ -313,7 +320,9 @@ int nimbus_service_get_observations(nimbus_service_t *svc, const nimbus_credenti
     sqlite3_bind_int64(st, 4, limit + 1);
     nimbus_observation_t *rows;
     size_t count;
-    if (collect(svc, st, &rows, &count, err) != 0) {
+    int rc = collect(svc, st, &rows, &count, err);
+    nimbus__read_end(svc);
+    if (rc != 0) {
         return -1;
     }
     res->next_cursor[0] = '\0';
@@ -348,6 +357,9 @@ int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *
     } else {
         /* Ids are passed as one JSON array; only valid ids (which need no
          * escaping) can name a station, so the others are left out. */
+        if (station_count > SIZE_MAX / (2 * (NIMBUS_STATION_ID_MAX + 3))) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "too many stations");
+        }
         json = malloc(station_count * (NIMBUS_STATION_ID_MAX + 3) + 3);
         if (json == NULL) {
             return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
