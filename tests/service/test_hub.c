@@ -150,6 +150,48 @@ static void test_concurrent_order(void)
     nimbus_test_close(core, svc);
 }
 
+/* Registering while writers run: the head seq reported splits the stream
+ * exactly, the listener's first seq is head + 1 and nothing is missing
+ * after it (what a stream subscriber's replay-then-live relies on). */
+static void test_listen_during_writes(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    for (int i = 0; i < WRITERS; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "w%d", i);
+        nimbus_test_create(svc, id, "Berlin", "DE");
+    }
+    nimbus_error_t err;
+    pthread_t threads[WRITERS];
+    writer_t writers[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        writers[i] = (writer_t){core, i, 0};
+        pthread_create(&threads[i], NULL, write_batches, &writers[i]);
+    }
+    for (int wait = 0; wait < 100000 && nimbus_core_head_seq(core) < 50; wait++) {
+        usleep(100); /* bounded: a failed writer must not hang the test */
+    }
+    collected_t *c = calloc(1, sizeof(*c));
+    int64_t head = -1;
+    int id = nimbus_core_listen(core, collect, c, &head, &err);
+    CU_ASSERT_TRUE(id > 0);
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    nimbus_core_unlisten(core, id);
+    int64_t final = nimbus_core_head_seq(core);
+    CU_ASSERT_EQUAL(final, WRITERS * BATCHES * 5);
+    CU_ASSERT_TRUE(head >= 50);
+    CU_ASSERT_EQUAL_FATAL(c->count, (size_t)(final - head));
+    for (size_t i = 0; i < c->count; i++) {
+        CU_ASSERT_EQUAL(c->seqs[i], head + 1 + (int64_t)i);
+    }
+    free(c);
+    nimbus_test_close(core, svc);
+}
+
 typedef struct slow {
     atomic_int calls;
     atomic_int after_unlisten;
@@ -187,9 +229,10 @@ static void test_unlisten_waits(void)
     pthread_t thread;
     writer_t w = {core, 1, 0};
     pthread_create(&thread, NULL, write_batches, &w);
-    while (atomic_load(&s.calls) < 3) {
+    for (int wait = 0; wait < 20000 && atomic_load(&s.calls) < 3; wait++) {
         usleep(500);
     }
+    CU_ASSERT_TRUE(atomic_load(&s.calls) >= 3);
     nimbus_core_unlisten(core, id);
     atomic_store(&s.unlistened, true);
     int calls = atomic_load(&s.calls);
@@ -234,6 +277,7 @@ int main(void)
     static const nimbus_test_case_t cases[] = {
         {"delivery, duplicates and head seq", test_delivery},
         {"seq order across concurrent writers", test_concurrent_order},
+        {"listen while writers run", test_listen_during_writes},
         {"unlisten waits for a running listener", test_unlisten_waits},
         {"listener limit", test_listener_limit},
         {NULL, NULL},

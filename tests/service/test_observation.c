@@ -4,6 +4,8 @@
  * stationId rules), GetObservations (window, paging across many pages,
  * errors) and the seq-ordered replay of nimbus_service_observations_since.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -335,6 +337,72 @@ static void test_since(void)
     nimbus_test_close(core, svc);
 }
 
+typedef struct reader {
+    nimbus_core_t *core;
+    atomic_bool *stop;
+    int bad;
+    int reads;
+} reader_t;
+
+/* Reads the whole station over and over: a batch is visible all at once
+ * or not at all, so the count is always a multiple of the batch size. */
+static void *read_loop(void *arg)
+{
+    reader_t *r = arg;
+    nimbus_error_t err;
+    nimbus_service_t *svc = nimbus_service_new(r->core, &err);
+    if (svc == NULL) {
+        r->bad++;
+        return NULL;
+    }
+    do {
+        nimbus_get_observations_request_t req = {
+            .station_id = "a", .has_limit = true, .limit = 1000};
+        nimbus_get_observations_response_t res = {0};
+        if (nimbus_service_get_observations(svc, T, &req, &res, &err) != 0 || res.count % 5 != 0) {
+            r->bad++;
+        }
+        for (size_t i = 0; i < res.count; i++) {
+            r->bad += res.observations[i].observed_at != (int64_t)i;
+        }
+        nimbus_get_observations_response_cleanup(&res);
+        r->reads++;
+    } while (!atomic_load(r->stop));
+    nimbus_service_free(svc);
+    return NULL;
+}
+
+static void test_batches_visible_whole(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    atomic_bool stop;
+    atomic_init(&stop, false);
+    reader_t readers[2] = {{core, &stop, 0, 0}, {core, &stop, 0, 0}};
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        pthread_create(&threads[i], NULL, read_loop, &readers[i]);
+    }
+    nimbus_error_t err;
+    nimbus_record_observations_response_t res;
+    for (int b = 0; b < 100; b++) {
+        nimbus_observation_t obs[5];
+        for (int i = 0; i < 5; i++) {
+            obs[i] = nimbus_test_obs(b * 5 + i, 1);
+        }
+        CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, 5, &res, &err), 0);
+    }
+    atomic_store(&stop, true);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+        CU_ASSERT_EQUAL(readers[i].bad, 0);
+        CU_ASSERT_TRUE(readers[i].reads > 0);
+    }
+    nimbus_test_close(core, svc);
+}
+
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
@@ -344,6 +412,7 @@ int main(void)
         {"batch size limits", test_batch_limits},
         {"GetObservations window and paging", test_get_paging},
         {"observations since a seq", test_since},
+        {"batches become visible whole", test_batches_visible_whole},
         {NULL, NULL},
     };
     return nimbus_test_run("observation", cases);
