@@ -80,8 +80,8 @@ static int fetch_page(nimbus_stream_call_t *c, nimbus_error_t *err)
         break;
     }
     case NIMBUS_OP_GetObservations: {
-        nimbus_get_observations_request_t req = {c->a,   c->has_from, c->from, c->has_to,
-                                                 c->to,  true,        limit,   cursor};
+        nimbus_get_observations_request_t req = {c->a,  c->has_from, c->from, c->has_to,
+                                                 c->to, true,        limit,   cursor};
         rc = nimbus_service_get_observations(c->svc, c->creds, &req, &c->observations, err);
         next = c->observations.next_cursor;
         break;
@@ -106,9 +106,12 @@ static int fetch_page(nimbus_stream_call_t *c, nimbus_error_t *err)
 static size_t page_count(const nimbus_stream_call_t *c)
 {
     switch (c->op) {
-    case NIMBUS_OP_ListStations: return c->stations.count;
-    case NIMBUS_OP_GetObservations: return c->observations.count;
-    default: return c->reports.count;
+    case NIMBUS_OP_ListStations:
+        return c->stations.count;
+    case NIMBUS_OP_GetObservations:
+        return c->observations.count;
+    default:
+        return c->reports.count;
     }
 }
 
@@ -116,11 +119,15 @@ static char *page_item(const nimbus_stream_call_t *c, size_t i)
 {
     nimbus_strbuf_t sb = {0};
     switch (c->op) {
-    case NIMBUS_OP_ListStations: nimbus__codec_station(&sb, &c->stations.stations[i]); break;
+    case NIMBUS_OP_ListStations:
+        nimbus__codec_station(&sb, &c->stations.stations[i]);
+        break;
     case NIMBUS_OP_GetObservations:
         nimbus__codec_observation(&sb, &c->observations.observations[i]);
         break;
-    default: nimbus__codec_report(&sb, &c->reports.reports[i]); break;
+    default:
+        nimbus__codec_report(&sb, &c->reports.reports[i]);
+        break;
     }
     return nimbus__sb_take(&sb, NULL);
 }

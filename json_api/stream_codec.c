@@ -147,7 +147,8 @@ static int copy_field(json_t *obj, const char *what, const char *key, char *dst,
     snprintf(name, sizeof name, "%s.%s", what, key);
     json_t *holder = json_object_get(obj, key);
     if (holder && !json_is_null(holder) &&
-        (!json_is_string(holder) || strlen(json_string_value(holder)) != json_string_length(holder)))
+        (!json_is_string(holder) ||
+         strlen(json_string_value(holder)) != json_string_length(holder)))
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be a string", name);
     v = holder ? json_string_value(holder) : NULL;
     if (v && strlen(v) >= size)
@@ -167,8 +168,7 @@ static int read_number(json_t *obj, const char *what, const char *key, bool requ
         return 0;
     }
     if (!json_is_number(v))
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s.%s must be a number", what,
-                                key);
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s.%s must be a number", what, key);
     out->present = true;
     out->value = json_number_value(v);
     return 0;
@@ -207,8 +207,7 @@ static int observation_from_json(json_t *obj, size_t index, nimbus_observation_t
     char name[64];
     snprintf(name, sizeof name, "%s.observedAt", what);
     if (!json_is_string(at))
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s is required (a dateTime)",
-                                name);
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s is required (a dateTime)", name);
     if (nimbus_time_parse(json_string_value(at), name, &o->observed_at, err) != 0)
         return -1;
     return read_number(obj, what, "temperature", false, &o->temperature, err) != 0 ||

@@ -85,8 +85,8 @@ static int send_message(nimbus_stream_session_t *s, const char *type, const char
 
 /* Sends {"type":"observation","id":ID,"observation":JSON} from the
  * subscription's prefix and the observation's encoded text. */
-static int send_observation(nimbus_stream_session_t *s, const subscription_t *sub,
-                            const char *json, size_t json_len)
+static int send_observation(nimbus_stream_session_t *s, const subscription_t *sub, const char *json,
+                            size_t json_len)
 {
     size_t need = sub->prefix_len + json_len + 2;
     if (need > s->scratch_size) {
@@ -254,8 +254,7 @@ static int read_from_seq(json_t *value, bool *has, int64_t *from, nimbus_error_t
     if (!value || json_is_null(value))
         return 0;
     if (!json_is_integer(value) || json_integer_value(value) < 0)
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "fromSeq must be an integer >= 0");
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "fromSeq must be an integer >= 0");
     *has = true;
     *from = json_integer_value(value);
     return 0;
@@ -281,8 +280,7 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
     int64_t from = 0;
     subscription_t *sub = NULL;
     if (s->sub_count >= NIMBUS_STREAM_SUBSCRIPTIONS_MAX) {
-        nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED,
-                         "at most %d subscriptions per connection",
+        nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED, "at most %d subscriptions per connection",
                          NIMBUS_STREAM_SUBSCRIPTIONS_MAX);
         goto fail;
     }
@@ -310,8 +308,8 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
         if (--sh->subscriptions == 0 && sh->activate)
             sh->activate(sh->activate_arg, false);
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
-                         "fromSeq %lld is greater than the newest seq %lld",
-                         (long long)from, (long long)head);
+                         "fromSeq %lld is greater than the newest seq %lld", (long long)from,
+                         (long long)head);
         goto fail;
     }
     sub->through = has_from ? from : head;
@@ -420,8 +418,8 @@ int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text,
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "type must be a string");
         rc = send_error(s, id, &err);
     } else if (!id) {
-        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
-                         "id must be a string of 1-%d characters", NIMBUS_STREAM_ID_MAX);
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id must be a string of 1-%d characters",
+                         NIMBUS_STREAM_ID_MAX);
         rc = send_error(s, NULL, &err);
     } else if (strcmp(type, "subscribe") == 0) {
         rc = handle_subscribe(s, id, msg);

@@ -119,8 +119,8 @@ nimbus_stream_worker_t *nimbus_stream_worker_new(nimbus_worker_t *w, nimbus_erro
         nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         goto fail;
     }
-    int id = nimbus_core_listen(w->core, nimbus__stream_hub_publish, sw->hub, &sw->shared.head,
-                                err);
+    int id =
+        nimbus_core_listen(w->core, nimbus__stream_hub_publish, sw->hub, &sw->shared.head, err);
     if (id < 0)
         goto fail;
     sw->listener_id = id;
@@ -224,6 +224,13 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
     int status = nimbus__ws_upgrade_check(&h, &err);
     if (status != 0) {
         refuse(w, req, status, &err, &log);
+        return;
+    }
+    if (!nimbus__ws_origin_allowed(evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"),
+                                   w->config->cors_origins)) {
+        nimbus_error_set(&err, NIMBUS_PERMISSION_DENIED,
+                         "this page's origin may not open a stream (see --cors-origin)");
+        refuse(w, req, 403, &err, &log);
         return;
     }
     nimbus_credentials_t creds;

@@ -31,6 +31,7 @@
 #include <wslay/wslay.h>
 
 #include "stream_internal.h"
+#include "ws_frame.h"
 
 struct nimbus_ws_conn {
     nimbus_stream_worker_t *sw;
@@ -102,7 +103,8 @@ void nimbus__ws_conn_close(nimbus_ws_conn_t *c, uint16_t code, const char *reaso
         abort_conn(c);
         return;
     }
-    struct timeval tv = {NIMBUS_WS_CLOSE_TIMEOUT_MS / 1000, NIMBUS_WS_CLOSE_TIMEOUT_MS % 1000 * 1000};
+    struct timeval tv = {NIMBUS_WS_CLOSE_TIMEOUT_MS / 1000,
+                         NIMBUS_WS_CLOSE_TIMEOUT_MS % 1000 * 1000};
     event_del(c->keepalive);
     event_add(c->keepalive, &tv);
     nimbus__ws_conn_run(c);
@@ -110,41 +112,17 @@ void nimbus__ws_conn_close(nimbus_ws_conn_t *c, uint16_t code, const char *reaso
 
 /* ---- wslay callbacks ------------------------------------------------------ */
 
-/* Peeks at the frame header at the front of the input. Returns the bytes
- * of header (with mask key) plus payload, 0 when the header is not complete
- * yet, or -1 for what wslay's frame layer would refuse without a status
- * code: a fragmented or oversized control frame, or a 64-bit length with
- * the top bit set (RFC 6455 5.2, 5.5). */
 static int64_t frame_size(struct evbuffer *in)
 {
-    unsigned char h[14];
+    unsigned char h[NIMBUS_WS_FRAME_HEADER_MAX];
     ev_ssize_t avail = evbuffer_copyout(in, h, sizeof h);
-    if (avail < 2)
-        return 0;
-    unsigned opcode = h[0] & 0x0fu, len7 = h[1] & 0x7fu;
-    if ((opcode & 0x8u) && (!(h[0] & 0x80u) || len7 > 125))
-        return -1;
-    size_t head = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((h[1] & 0x80u) ? 4 : 0);
-    if ((size_t)avail < head)
-        return 0;
-    uint64_t len = len7;
-    if (len7 == 126)
-        len = (uint64_t)h[2] << 8 | h[3];
-    if (len7 == 127) {
-        len = 0;
-        for (int i = 2; i < 10; i++)
-            len = len << 8 | h[i];
-        if (len >> 62) /* top bit must be 0; the rest would overflow int64 */
-            return -1;
-    }
-    return (int64_t)(head + len);
+    return avail < 0 ? 0 : nimbus__ws_frame_size(h, (size_t)avail);
 }
 
 /* Feeds wslay from the input buffer, frame by frame, so that frame-level
  * protocol errors are caught here and answered with 1002 (wslay would close
  * without a status code). */
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-                       void *arg)
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *arg)
 {
     (void)flags;
     nimbus_ws_conn_t *c = arg;
@@ -201,11 +179,12 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
     case WSLAY_TEXT_FRAME:
         if (c->closing)
             return;
-        if (nimbus_utf8_length((const char *)arg->msg, arg->msg_length) < 0) {
+        if (!nimbus__ws_text_valid(arg->msg, arg->msg_length)) {
             fail_conn(c, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, "invalid UTF-8 in a text message");
             return;
         }
-        if (nimbus__stream_session_on_text(c->session, (const char *)arg->msg, arg->msg_length) != 0)
+        if (nimbus__stream_session_on_text(c->session, (const char *)arg->msg, arg->msg_length) !=
+            0)
             fail_conn(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, "internal error");
         return;
     case WSLAY_BINARY_FRAME:

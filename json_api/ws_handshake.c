@@ -84,3 +84,18 @@ int nimbus__ws_upgrade_check(const nimbus_ws_upgrade_headers_t *h, nimbus_error_
     }
     return 0;
 }
+
+bool nimbus__ws_origin_allowed(const char *origin, const char *host, const char *allowed)
+{
+    if (!origin)
+        return true;
+    if (allowed &&
+        (nimbus__ws_header_has_token(allowed, "*") || nimbus__ws_header_has_token(allowed, origin)))
+        return true;
+    const char *rest = NULL;
+    if (strncasecmp(origin, "http://", 7) == 0)
+        rest = origin + 7;
+    else if (strncasecmp(origin, "https://", 8) == 0)
+        rest = origin + 8;
+    return rest && host && *host && strcasecmp(rest, host) == 0;
+}

@@ -37,6 +37,15 @@ int nimbus__ws_upgrade_check(const nimbus_ws_upgrade_headers_t *h, nimbus_error_
  * surrounding blanks ignored). NULL value: false. */
 bool nimbus__ws_header_has_token(const char *value, const char *token);
 
+/*
+ * Cross-site WebSocket hijacking guard. Browsers always send Origin on an
+ * upgrade; other clients usually do not. Returns true when origin is NULL,
+ * names the same host:port as the Host header (http or https), or is listed
+ * in `allowed` (comma-separated origins as in --cors-origin; "*" allows
+ * every origin).
+ */
+bool nimbus__ws_origin_allowed(const char *origin, const char *host, const char *allowed);
+
 /* Writes the Sec-WebSocket-Accept value for key into out. Returns 0, or -1
  * when key is not base64 of exactly 16 bytes (out is then ""). */
 int nimbus__ws_accept_key(const char *key, char out[NIMBUS_WS_ACCEPT_SIZE]);

@@ -181,7 +181,8 @@ static int collect(nimbus_stream_session_t *s, const char *id, int64_t *expect, 
     for (int rounds = 0; rounds < 10000; rounds++) {
         while (sent_read < sent_count) {
             json_t *m = next("observation", id);
-            int64_t seq = json_integer_value(json_object_get(json_object_get(m, "observation"), "seq"));
+            int64_t seq =
+                json_integer_value(json_object_get(json_object_get(m, "observation"), "seq"));
             CU_ASSERT_EQUAL(seq, *expect);
             *expect = seq + 1;
             got++;
@@ -204,7 +205,8 @@ static void test_subscribe_replay_live(void)
     nimbus_stream_session_t *s = nimbus__stream_session_new(&shared, &admin, &OUT);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     char msg[128];
-    snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"id\":\"r\",\"stations\":[\"A\"],\"fromSeq\":%lld}",
+    snprintf(msg, sizeof msg,
+             "{\"type\":\"subscribe\",\"id\":\"r\",\"stations\":[\"A\"],\"fromSeq\":%lld}",
              (long long)first + 2);
     CU_ASSERT_EQUAL(nimbus__stream_session_on_text(s, msg, strlen(msg)), 0);
     CU_ASSERT_EQUAL(activations, 1);
@@ -311,12 +313,14 @@ static void test_errors(void)
     expect_error(s, "{\"type\":\"subscribe\",\"id\":7}", NULL, "INVALID_ARGUMENT");
     expect_error(s, "{\"type\":\"dance\",\"id\":\"d\"}", "d", "INVALID_ARGUMENT");
     expect_error(s, "{\"type\":\"unsubscribe\",\"id\":\"u\"}", "u", "NOT_FOUND");
-    expect_error(s, "{\"type\":\"subscribe\",\"id\":\"n\",\"stations\":[\"ZZ\"]}", "n", "NOT_FOUND");
+    expect_error(s, "{\"type\":\"subscribe\",\"id\":\"n\",\"stations\":[\"ZZ\"]}", "n",
+                 "NOT_FOUND");
     expect_error(s, "{\"type\":\"subscribe\",\"id\":\"f\",\"fromSeq\":99999999}", "f",
                  "INVALID_ARGUMENT");
     expect_error(s, "{\"type\":\"call\",\"id\":\"o\",\"op\":\"Nope\"}", "o", "INVALID_ARGUMENT");
-    expect_error(s, "{\"type\":\"call\",\"id\":\"g\",\"op\":\"GetStation\",\"params\":{\"id\":\"ZZ\"}}",
-                 "g", "NOT_FOUND");
+    expect_error(
+        s, "{\"type\":\"call\",\"id\":\"g\",\"op\":\"GetStation\",\"params\":{\"id\":\"ZZ\"}}", "g",
+        "NOT_FOUND");
     const char *sub = "{\"type\":\"subscribe\",\"id\":\"dup\"}";
     CU_ASSERT_EQUAL(nimbus__stream_session_on_text(s, sub, strlen(sub)), 0);
     next("subscribed", "dup");

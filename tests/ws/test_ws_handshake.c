@@ -19,8 +19,12 @@ static void test_accept_rfc_example(void)
 static void test_accept_bad_keys(void)
 {
     char out[NIMBUS_WS_ACCEPT_SIZE];
-    const char *bad[] = {"", "abc", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ===",
-                         "dGhlIHNhbXBsZSBub25j!Q==", "dGhlIHNhbXBsZSBub25jZQAA"};
+    const char *bad[] = {"",
+                         "abc",
+                         "dGhlIHNhbXBsZSBub25jZQ=",
+                         "dGhlIHNhbXBsZSBub25jZQ===",
+                         "dGhlIHNhbXBsZSBub25j!Q==",
+                         "dGhlIHNhbXBsZSBub25jZQAA"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CU_ASSERT_EQUAL(nimbus__ws_accept_key(bad[i], out), -1);
         CU_ASSERT_STRING_EQUAL(out, "");
@@ -42,8 +46,8 @@ static void test_tokens(void)
 static void test_upgrade_check(void)
 {
     nimbus_error_t err;
-    nimbus_ws_upgrade_headers_t ok = {true, "websocket", "Upgrade", "dGhlIHNhbXBsZSBub25jZQ==",
-                                      "13"};
+    nimbus_ws_upgrade_headers_t ok = {true, "websocket", "Upgrade",
+                                      "dGhlIHNhbXBsZSBub25jZQ==", "13"};
     CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&ok, &err), 0);
 
     nimbus_ws_upgrade_headers_t h = ok;
@@ -72,6 +76,20 @@ static void test_upgrade_check(void)
     CU_ASSERT_EQUAL(nimbus__ws_upgrade_check(&h, &err), 400);
 }
 
+static void test_origin(void)
+{
+    CU_ASSERT_TRUE(nimbus__ws_origin_allowed(NULL, "127.0.0.1:8080", ""));
+    CU_ASSERT_TRUE(nimbus__ws_origin_allowed("http://127.0.0.1:8080", "127.0.0.1:8080", ""));
+    CU_ASSERT_TRUE(nimbus__ws_origin_allowed("https://Nimbus.example", "nimbus.example", ""));
+    CU_ASSERT_FALSE(nimbus__ws_origin_allowed("http://evil.example", "127.0.0.1:8080", ""));
+    CU_ASSERT_FALSE(nimbus__ws_origin_allowed("http://127.0.0.1:9999", "127.0.0.1:8080", ""));
+    CU_ASSERT_FALSE(nimbus__ws_origin_allowed("null", "127.0.0.1:8080", ""));
+    CU_ASSERT_FALSE(nimbus__ws_origin_allowed("http://127.0.0.1:8080", NULL, ""));
+    CU_ASSERT_TRUE(nimbus__ws_origin_allowed("http://app.example", "api.example",
+                                             "http://x.example, http://app.example"));
+    CU_ASSERT_TRUE(nimbus__ws_origin_allowed("http://evil.example", "api.example", "*"));
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -81,6 +99,7 @@ int main(void)
     CU_add_test(suite, "bad keys are refused", test_accept_bad_keys);
     CU_add_test(suite, "header token lists", test_tokens);
     CU_add_test(suite, "upgrade checks and their statuses", test_upgrade_check);
+    CU_add_test(suite, "Origin: same host, listed, or none", test_origin);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

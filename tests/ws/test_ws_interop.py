@@ -86,6 +86,18 @@ class Stream(unittest.TestCase):
             self.assertEqual(RawReader(s).until_close(), 1000)
             s.close()
 
+    def test_cross_origin_upgrade_is_refused(self):
+        q = "?access_token=reader-secret"
+        s, status, head, _ = raw_upgrade(self.srv.port, q, {"Origin": "http://evil.example"},
+                                         key=b64key())
+        self.assertEqual(status, 403, head)
+        self.assertIn("application/problem+json", head)
+        s.close()
+        same = "http://127.0.0.1:%d" % self.srv.port
+        s, status, head, _ = raw_upgrade(self.srv.port, q, {"Origin": same}, key=b64key())
+        self.assertEqual(status, 101, head)
+        s.close()
+
     def test_not_an_upgrade(self):
         status, headers, _ = http(self.srv, "GET", "/v1/stream",
                                   {"Authorization": "Bearer reader-secret"})
