@@ -9,8 +9,6 @@
  * the proleptic Gregorian one, computed here with integer arithmetic so the
  * result never depends on the C library's timegm or the process's TZ.
  */
-#include <stdio.h>
-
 #include "nimbus_types.h"
 
 #define SECONDS_PER_DAY 86400
@@ -160,8 +158,25 @@ int nimbus_time_parse(const char *text, const char *what, int64_t *out, nimbus_e
     return 0;
 }
 
+/* Writes v as exactly n decimal digits at p. */
+static char *put_digits(char *p, int64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
 char *nimbus_time_format(int64_t t, char buf[NIMBUS_TIME_TEXT_SIZE])
 {
+    /* Stored values are validated; anything else is clamped into range so
+     * the output keeps its fixed shape. */
+    if (t < TIME_MIN) {
+        t = TIME_MIN;
+    } else if (t > TIME_MAX) {
+        t = TIME_MAX;
+    }
     int64_t days = t / SECONDS_PER_DAY;
     int64_t rem = t % SECONDS_PER_DAY;
     if (rem < 0) {
@@ -171,9 +186,18 @@ char *nimbus_time_format(int64_t t, char buf[NIMBUS_TIME_TEXT_SIZE])
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    /* Out-of-range values (never stored: input is validated) are truncated
-     * by snprintf rather than overflowing buf. */
-    snprintf(buf, NIMBUS_TIME_TEXT_SIZE, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+    char *p = put_digits(buf, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, rem / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, rem / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, rem % 60, 2);
+    *p++ = 'Z';
+    *p = '\0';
     return buf;
 }
