@@ -112,8 +112,8 @@ int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t 
     if (core->key_count == 0) {
         return 0;
     }
-    if (creds == NULL || creds->kind == NIMBUS_CRED_NONE || creds->secret == NULL ||
-        (creds->kind == NIMBUS_CRED_NAMED && creds->name == NULL)) {
+    if (creds == NULL || (creds->kind != NIMBUS_CRED_SECRET && creds->kind != NIMBUS_CRED_NAMED) ||
+        creds->secret == NULL || (creds->kind == NIMBUS_CRED_NAMED && creds->name == NULL)) {
         return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "an API key is required");
     }
     unsigned char padded[NIMBUS_KEY_SECRET_MAX + 1];

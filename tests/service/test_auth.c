@@ -245,6 +245,14 @@ static void test_open_server(void)
     CU_ASSERT_EQUAL(nimbus_core_authorize(core, NULL, NIMBUS_ROLE_READ, &err), -1);
     CU_ASSERT_EQUAL(err.code, NIMBUS_UNAUTHENTICATED);
     CU_ASSERT_EQUAL(nimbus_core_authorize(core, T, NIMBUS_ROLE_ADMIN, &err), 0);
+    /* A kind outside the enum proves nothing, even with a valid secret. */
+    nimbus_credentials_t odd = {(nimbus_credential_kind_t)42, "r", "x"};
+    CU_ASSERT_EQUAL(nimbus_core_authorize(core, &odd, NIMBUS_ROLE_READ, &err), -1);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_UNAUTHENTICATED);
+    nimbus_credentials_t good = {NIMBUS_CRED_SECRET, NULL, "x"};
+    CU_ASSERT_EQUAL(nimbus_core_authorize(core, &good, NIMBUS_ROLE_READ, &err), 0);
+    CU_ASSERT_EQUAL(nimbus_core_authorize(core, &good, NIMBUS_ROLE_WRITE, &err), -1);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_PERMISSION_DENIED);
     nimbus_test_close(core, svc);
 }
 
