@@ -528,18 +528,19 @@ static int replay_batch(nimbus_stream_session_t *s, subscription_t *sub)
 
 static int pump_replays(nimbus_stream_session_t *s)
 {
+    int reads = 0;
     bool progressed = true;
-    while (progressed && has_room(s)) {
+    while (progressed && has_room(s) && reads < NIMBUS_STREAM_PUMP_READS) {
         progressed = false;
         subscription_t *next;
         for (subscription_t *sub = s->subs; sub && has_room(s); sub = next) {
             next = sub->next;
             if (sub->state != SUB_REPLAY)
                 continue;
-            int rc = replay_batch(s, sub);
-            if (rc < 0)
+            if (replay_batch(s, sub) < 0)
                 return -1;
             progressed = true;
+            reads++;
         }
     }
     return 0;
@@ -547,7 +548,7 @@ static int pump_replays(nimbus_stream_session_t *s)
 
 static int pump_calls(nimbus_stream_session_t *s)
 {
-    while (s->calls && has_room(s)) {
+    for (int items = 0; s->calls && has_room(s) && items < NIMBUS_STREAM_PUMP_ITEMS; items++) {
         pending_call_t *c = s->calls;
         nimbus_error_t err;
         nimbus_error_clear(&err);

@@ -45,6 +45,10 @@
 #define NIMBUS_STREAM_STATIONS_MAX 1000    /* stations in one subscribe */
 #define NIMBUS_STREAM_CALLS_MAX 16         /* streamed calls in flight per connection */
 #define NIMBUS_STREAM_REPLAY_BATCH 256     /* observations read from storage at a time */
+/* Work one pump call may do before it yields to the event loop, so one
+ * connection catching up cannot stall the others on its worker. */
+#define NIMBUS_STREAM_PUMP_READS 8
+#define NIMBUS_STREAM_PUMP_ITEMS 1000
 
 /* Where a session's messages go. */
 typedef struct nimbus_stream_out {
@@ -95,7 +99,9 @@ int nimbus__stream_session_on_live(nimbus_stream_session_t *s, const nimbus_obse
 void nimbus__stream_session_on_lost(nimbus_stream_session_t *s, int64_t lost_through);
 
 /* Makes progress on replays and streamed calls while the connection has
- * room. Returns 1 when work remains for when the connection drains, 0 when
+ * room, up to NIMBUS_STREAM_PUMP_READS storage reads and
+ * NIMBUS_STREAM_PUMP_ITEMS call items. Returns 1 when work remains (call
+ * again soon if there is room, else once the connection drains), 0 when
  * idle, -1 when the connection failed. */
 int nimbus__stream_session_pump(nimbus_stream_session_t *s);
 

@@ -158,7 +158,9 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
     (void)flags;
     nimbus_ws_conn_t *c = arg;
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) >= NIMBUS_WS_OUTPUT_CHUNK) {
+    size_t chunk = c->sw->shared.queue_max < NIMBUS_WS_OUTPUT_CHUNK ? c->sw->shared.queue_max
+                                                                    : NIMBUS_WS_OUTPUT_CHUNK;
+    if (evbuffer_get_length(out) >= chunk) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
@@ -247,13 +249,18 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
     }
     if (c->proto_error)
         fail_conn(c, WSLAY_CODE_PROTOCOL_ERROR, "protocol error");
-    if (!c->closing && nimbus__stream_session_pump(c->session) < 0)
+    int more = c->closing ? 0 : nimbus__stream_session_pump(c->session);
+    if (more < 0)
         fail_conn(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, "internal error");
     if (wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx) != 0) {
         abort_conn(c);
         return;
     }
     update_backpressure(c);
+    /* The session yielded with room left: continue on the next loop
+     * iteration, after the other connections had their turn. */
+    if (more > 0 && queued_bytes(c) < c->sw->shared.queue_max)
+        schedule(c);
     /* Both directions finished (close frames exchanged, or we failed the
      * connection and our close frame is queued): close once it is out. */
     if (!wslay_event_want_read(c->ctx) && !wslay_event_want_write(c->ctx) &&

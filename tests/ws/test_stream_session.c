@@ -14,6 +14,7 @@
 
 #include <CUnit/Basic.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "nimbus_service.h"
 #include "stream_call.h"
@@ -288,6 +289,46 @@ static void test_streamed_call_waits_for_room(void)
     nimbus__stream_session_free(s);
 }
 
+static void exec_sql(const char *sql)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/t.db", dir);
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    CU_ASSERT_EQUAL(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Storage fails while a subscriber is being caught up: the subscription
+ * ends with `lagged` naming the seq to resume from, and resuming there
+ * loses nothing. */
+static void test_lagged_when_storage_fails(void)
+{
+    reset_sent();
+    int64_t first = record("A", 3, 20000);
+    nimbus_stream_session_t *s = nimbus__stream_session_new(&shared, &admin, &OUT);
+    char msg[128];
+    snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"id\":\"lag\",\"fromSeq\":%lld}",
+             (long long)first - 1);
+    exec_sql("ALTER TABLE observations RENAME TO observations_away");
+    CU_ASSERT_EQUAL(nimbus__stream_session_on_text(s, msg, strlen(msg)), 0);
+    next("subscribed", "lag");
+    CU_ASSERT_EQUAL(nimbus__stream_session_pump(s), 0);
+    json_t *lagged = next("lagged", "lag");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(lagged, "lastSeq")), first - 1);
+    CU_ASSERT_EQUAL(nimbus__stream_session_subscription_count(s), 0);
+    CU_ASSERT_EQUAL(activations, 0);
+    exec_sql("ALTER TABLE observations_away RENAME TO observations");
+    snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"id\":\"lag\",\"fromSeq\":%lld}",
+             (long long)first - 1);
+    CU_ASSERT_EQUAL(nimbus__stream_session_on_text(s, msg, strlen(msg)), 0);
+    next("subscribed", "lag");
+    int64_t expect = first;
+    CU_ASSERT_EQUAL(collect(s, "lag", &expect, first + 2), 3);
+    nimbus__stream_session_free(s);
+}
+
 static void expect_error(nimbus_stream_session_t *s, const char *text, const char *id,
                          const char *code)
 {
@@ -344,6 +385,8 @@ int main(void)
                 test_slow_reader_catches_up_from_storage);
     CU_add_test(suite, "a streamed call waits for room", test_streamed_call_waits_for_room);
     CU_add_test(suite, "bad messages get errors", test_errors);
+    CU_add_test(suite, "storage failure during catch-up ends with lagged",
+                test_lagged_when_storage_fails);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
