@@ -153,6 +153,44 @@ class Stream(unittest.TestCase):
             await w.close()
         run(go())
 
+    def test_soap_write_reaches_subscribers_on_every_worker(self):
+        """An observation recorded over SOAP reaches WebSocket subscribers,
+        whichever worker each of them (and the SOAP request) landed on."""
+        async def go():
+            w = await Client.open(self.srv, "writer-secret")
+            await w.call("CreateStation", {"station": station("soap-1")})
+            subs = []
+            for i in range(8):  # SO_REUSEPORT spreads them over both workers
+                c = await Client.open(self.srv, "reader-secret")
+                await c.send({"type": "subscribe", "id": "s%d" % i, "stations": ["soap-1"]})
+                await c.recv_type("subscribed", "s%d" % i)
+                subs.append(c)
+            body = ('<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://schemas'
+                    '.xmlsoap.org/soap/envelope/" xmlns:n="urn:nimbus:weather:v1"><s:Body>'
+                    "<n:RecordObservations><n:stationId>soap-1</n:stationId><n:observation>"
+                    "<n:observedAt>2024-05-01T20:00:00+08:00</n:observedAt>"
+                    "<n:temperature>0.1</n:temperature></n:observation>"
+                    "</n:RecordObservations></s:Body></s:Envelope>").encode()
+            loop = asyncio.get_running_loop()
+
+            def post():
+                req = urllib.request.Request(
+                    self.srv.base_url + "/soap", data=body, method="POST",
+                    headers={"Content-Type": "text/xml; charset=utf-8",
+                             "SOAPAction": '"urn:nimbus:weather:v1/RecordObservations"',
+                             "Authorization": "Bearer writer-secret"})
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    return r.status, r.read()
+            status, data = await loop.run_in_executor(None, post)
+            self.assertEqual(status, 200, data)
+            for i, c in enumerate(subs):
+                o = (await c.recv_type("observation", "s%d" % i))["observation"]
+                self.assertEqual((o["stationId"], o["observedAt"], o["temperature"]),
+                                 ("soap-1", "2024-05-01T12:00:00Z", 0.1))
+                await c.close()
+            await w.close()
+        run(go())
+
     def test_resume_from_seq(self):
         async def go():
             w = await Client.open(self.srv, "writer-secret")
@@ -262,6 +300,12 @@ class Stream(unittest.TestCase):
             self.assertEqual(items[0]["latest"]["observedAt"], observations(1250)[-1]["observedAt"])
             got = await a.call("GetStation", {"id": "list-007"})
             self.assertEqual(got, {"station": station("list-007", city="Listville")})
+            renamed = dict(station("list-007", city="Listville"), name="Renamed", elevation=12.5)
+            got = await a.call("UpdateStation", {"id": "list-007", "station": renamed})
+            self.assertEqual(got, {"station": renamed})
+            weather = await a.call("GetWeather", {"stationId": "list-000"})
+            self.assertEqual(weather["report"]["station"]["id"], "list-000")
+            self.assertEqual(weather["report"]["last24h"]["count"], 1250)  # all within 24 h
             self.assertEqual(await a.call("DeleteStation", {"id": "list-229"}), {})
             for op, params, code in (("NoSuchOp", {}, "INVALID_ARGUMENT"),
                                      ("GetStation", {"id": "list-229"}, "NOT_FOUND"),
