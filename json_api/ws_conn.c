@@ -249,6 +249,10 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
     }
     if (c->proto_error)
         fail_conn(c, WSLAY_CODE_PROTOCOL_ERROR, "protocol error");
+    if (!wslay_event_want_read(c->ctx)) { /* whatever the peer still sends is ignored */
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+    }
     int more = c->closing ? 0 : nimbus__stream_session_pump(c->session);
     if (more < 0)
         fail_conn(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, "internal error");
