@@ -327,6 +327,44 @@ class Stream(unittest.TestCase):
             await a.close()
         run(go())
 
+    def test_hostile_params_for_every_operation(self):
+        """Every operation, fed wrong types and edge values, answers with a
+        result or an error message; the connection and the server stay up."""
+        ops = ["ListStations", "GetStation", "CreateStation", "UpdateStation", "DeleteStation",
+               "RecordObservations", "GetObservations", "GetWeather", "GetCityWeather"]
+        junk = [None, {}, {"id": 5}, {"id": ""}, {"id": "x" * 5000}, {"stationId": ["a"]},
+                {"station": "s"}, {"station": {"id": "h1", "latitude": "north"}},
+                {"station": {"id": "h1", "name": "\u0001", "city": "c", "country": "NZ",
+                             "latitude": 1e308, "longitude": -1e308}},
+                {"stationId": "h1", "observations": "many"},
+                {"stationId": "h1", "observations": [None, 1, "x"]},
+                {"stationId": "h1", "observations": [{"observedAt": "yesterday"}]},
+                {"stationId": "h1", "observations": [{"observedAt": "2024-05-01T00:00:00Z",
+                                                      "temperature": "hot"}]},
+                {"stationId": "h1", "observations": [{"observedAt": "2024-05-01T00:00:00Z"}] * 1001},
+                {"limit": -1}, {"limit": 2 ** 62}, {"limit": 1.5}, {"cursor": "garbage"},
+                {"cursor": "c" * 500}, {"from": 12}, {"to": "2024-13-45T99:00:00Z"},
+                {"city": {"a": 1}}, {"city": "", "country": "xx"}]
+
+        async def go():
+            a = await Client.open(self.srv, "admin-secret")
+            n = 0
+            for op in ops:
+                for params in junk:
+                    n += 1
+                    await a.send({"type": "call", "id": "h%d" % n, "op": op, "params": params})
+                    while True:
+                        m = await a.recv()
+                        self.assertEqual(m["id"], "h%d" % n, m)
+                        if m["type"] in ("result", "error", "done"):
+                            break
+                        self.assertEqual(m["type"], "item", m)
+                    if m["type"] == "error":
+                        self.assertIn(m["code"], ("INVALID_ARGUMENT", "NOT_FOUND"), (op, params, m))
+            items, _ = await a.stream("ListStations", {"limit": 1})
+            await a.close()
+        run(go())
+
     def test_malformed_messages_get_errors_and_the_connection_stays(self):
         async def go():
             r = await Client.open(self.srv, "reader-secret")
@@ -337,7 +375,11 @@ class Stream(unittest.TestCase):
                      (json.dumps({"type": "subscribe", "id": ""}), None),
                      (json.dumps({"type": "subscribe", "id": "i" * 65}), None),
                      (json.dumps({"type": "call", "id": "z"}), "z"),
-                     ('{"type":"call","type":"call","id":"d"}', None)]
+                     ('{"type":"call","type":"call","id":"d"}', None),
+                     ('{"type":"call","id":"n","op":"GetStation","params":{"id":"a\\u0000"}}',
+                      None),  # U+0000 in a string is refused as malformed
+                     ('{"type":"call","id":"b","op":"ListStations","params":{"limit":%d}}'
+                      % 10 ** 30, None)]  # so is an integer past 64 bits
             for text, id_ in cases:
                 await r.send(text)
                 err = await r.recv_type("error")
