@@ -25,6 +25,7 @@ typedef struct subscription {
     char **stations; /* NULL: every station */
     size_t station_count;
     int64_t through;
+    int64_t last_sent; /* seq of the last observation sent (start: through) */
     sub_state_t state;
     char *prefix; /* {"type":"observation","id":ID,"observation": */
     size_t prefix_len;
@@ -313,6 +314,7 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
         goto fail;
     }
     sub->through = has_from ? from : head;
+    sub->last_sent = sub->through;
     sub->state = has_from && from < head ? SUB_REPLAY : SUB_LIVE;
     sub->next = s->subs;
     s->subs = sub;
@@ -464,6 +466,7 @@ int nimbus__stream_session_on_live(nimbus_stream_session_t *s, const nimbus_obse
                 }
                 if (send_observation(s, sub, json[i], strlen(json[i])) != 0)
                     return -1;
+                sub->last_sent = obs[i].seq;
             }
             sub->through = obs[i].seq;
         }
@@ -478,14 +481,15 @@ void nimbus__stream_session_on_lost(nimbus_stream_session_t *s, int64_t lost_thr
             sub->state = SUB_REPLAY;
 }
 
-/* Ends sub with `lagged` (storage failed while catching it up); through is
- * where the client resumes with fromSeq. */
+/* Ends sub with `lagged` (storage failed while catching it up), naming the
+ * last seq sent: every matching observation up to `through` was sent, so
+ * resuming with fromSeq = last_sent misses nothing and repeats nothing. */
 static int end_lagged(nimbus_stream_session_t *s, subscription_t *sub)
 {
     char id[4 * NIMBUS_STREAM_ID_MAX + 1];
     snprintf(id, sizeof id, "%s", sub->id);
     char seq[24];
-    snprintf(seq, sizeof seq, "%lld", (long long)sub->through);
+    snprintf(seq, sizeof seq, "%lld", (long long)sub->last_sent);
     subscription_remove(s, sub);
     return send_message(s, "lagged", id, "lastSeq", seq);
 }
@@ -513,7 +517,7 @@ static int replay_batch(nimbus_stream_session_t *s, subscription_t *sub)
             free(obs);
             return -1;
         }
-        sub->through = obs[i].seq;
+        sub->through = sub->last_sent = obs[i].seq;
     }
     if (i == n && n < NIMBUS_STREAM_REPLAY_BATCH) {
         /* A short read saw everything committed, which includes all the
