@@ -242,8 +242,10 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
     if (c->dead)
         return;
     if (!c->read_paused && wslay_event_want_read(c->ctx) && wslay_event_recv(c->ctx) != 0) {
-        /* wslay may have queued a close frame (1002) before failing; send
-         * it, then close. */
+        /* wslay queued a close frame (without a status code) before
+         * failing: send it, then close. The frame pre-check (ws_frame.c)
+         * answers the protocol errors that lead here with 1002 first, so
+         * what is left is a failing callback or no memory. */
         c->closing = true;
         wslay_event_shutdown_read(c->ctx);
     }
