@@ -1,135 +1,105 @@
 /*
- * `call` over WebSocket (see stream_call.h): params -> request, the core's
- * nimbus_service_<op>, response -> JSON; LIST operations as cursors that
- * fetch one page at a time. The request fields and their JSON spelling are
- * the REST API's; the rules are the core's (limit range, ids, values), so
- * this file only checks JSON types.
+ * `call` over WebSocket (see stream_call.h), on top of the JSON codecs'
+ * table-driven call (nimbus_json.h): a SINGLE operation is one
+ * nimbus_json_call; a LIST operation walks nimbus_json_list_page page by
+ * page, keeping only the current page's items (at most
+ * NIMBUS_LIST_LIMIT_MAX) and fetching the next page only when the session
+ * asks for the next item, i.e. when the connection has room. The params'
+ * `limit` caps the total: the first page asks for it (so the core checks its
+ * range), later pages for what remains.
  */
 #include "stream_call.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "stream_codec.h"
+#include "nimbus_json.h"
 
-/* Results fetched per page when the caller gave no limit (or more remain). */
+/* Results fetched per page after the first (or when no limit was given). */
 #define STREAM_CALL_PAGE 100
 
 struct nimbus_stream_call {
     nimbus_service_t *svc;
     const nimbus_credentials_t *creds;
     nimbus_op_t op;
-    char *a; /* city (ListStations, GetCityWeather) or stationId */
-    char *b; /* country */
+    json_t *params; /* a reference we hold; NULL for none */
     char cursor[NIMBUS_CURSOR_SIZE];
-    bool has_from, has_to;
-    int64_t from, to;
+    size_t pages; /* fetched so far */
+    bool last_page;
     bool has_limit;
     int64_t remaining; /* with has_limit: results still allowed */
-    bool loaded, last_page;
-    nimbus_list_stations_response_t stations;
-    nimbus_get_observations_response_t observations;
-    nimbus_get_city_weather_response_t reports;
-    size_t index;
+    char **items;      /* the current page's items, as JSON object text */
+    size_t count, cap, index;
+    bool out_of_memory; /* collecting a page failed */
     size_t given;
-    size_t pages; /* fetched so far */
 };
 
-/* Copies the optional string params[key] into *out (NULL when absent). */
-static int dup_param(json_t *params, const char *key, char **out, nimbus_error_t *err)
+/* Heap copy of an evbuffer's contents, NUL-terminated; the buffer is
+ * drained. NULL when out of memory. */
+static char *take_text(struct evbuffer *buf, size_t *len)
 {
-    const char *v = NULL;
-    *out = NULL;
-    if (nimbus__codec_string(params, key, false, &v, err) != 0)
-        return -1;
-    if (v && !(*out = strdup(v)))
-        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    size_t n = evbuffer_get_length(buf);
+    char *text = malloc(n + 1);
+    if (!text)
+        return NULL;
+    evbuffer_remove(buf, text, n);
+    text[n] = '\0';
+    if (len)
+        *len = n;
+    return text;
+}
+
+static void page_clear(nimbus_stream_call_t *c)
+{
+    for (size_t i = c->index; i < c->count; i++)
+        free(c->items[i]);
+    c->count = c->index = 0;
+}
+
+static int collect_item(void *arg, const char *text, size_t len)
+{
+    nimbus_stream_call_t *c = arg;
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        char **bigger = realloc(c->items, cap * sizeof *bigger);
+        if (!bigger) {
+            c->out_of_memory = true;
+            return 1;
+        }
+        c->items = bigger;
+        c->cap = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        c->out_of_memory = true;
+        return 1;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    c->items[c->count++] = copy;
     return 0;
 }
 
-static void page_cleanup(nimbus_stream_call_t *c)
-{
-    nimbus_list_stations_response_cleanup(&c->stations);
-    nimbus_get_observations_response_cleanup(&c->observations);
-    nimbus_get_city_weather_response_cleanup(&c->reports);
-    memset(&c->stations, 0, sizeof c->stations);
-    memset(&c->observations, 0, sizeof c->observations);
-    memset(&c->reports, 0, sizeof c->reports);
-    c->index = 0;
-    c->loaded = false;
-}
-
-/* Fetches the next page into c. The first page asks for the caller's own
- * limit (so the core checks its range); later ones for what remains. */
 static int fetch_page(nimbus_stream_call_t *c, nimbus_error_t *err)
 {
     bool first = c->pages++ == 0;
-    int64_t limit = STREAM_CALL_PAGE;
-    if (c->has_limit)
-        limit = first ? c->remaining : (c->remaining < limit ? c->remaining : limit);
-    const char *cursor = c->cursor[0] ? c->cursor : NULL;
-    page_cleanup(c);
-    int rc;
-    const char *next = "";
-    switch (c->op) {
-    case NIMBUS_OP_ListStations: {
-        nimbus_list_stations_request_t req = {c->a, c->b, true, limit, cursor};
-        rc = nimbus_service_list_stations(c->svc, c->creds, &req, &c->stations, err);
-        next = c->stations.next_cursor;
-        break;
-    }
-    case NIMBUS_OP_GetObservations: {
-        nimbus_get_observations_request_t req = {c->a,  c->has_from, c->from, c->has_to,
-                                                 c->to, true,        limit,   cursor};
-        rc = nimbus_service_get_observations(c->svc, c->creds, &req, &c->observations, err);
-        next = c->observations.next_cursor;
-        break;
-    }
-    default: {
-        nimbus_get_city_weather_request_t req = {c->a, c->b};
-        rc = nimbus_service_get_city_weather(c->svc, c->creds, &req, &c->reports, err);
-        break;
-    }
-    }
+    int64_t limit = 0; /* the first page: the params' own limit */
+    if (!first)
+        limit = c->has_limit && c->remaining < STREAM_CALL_PAGE ? c->remaining : STREAM_CALL_PAGE;
+    page_clear(c);
+    char next[NIMBUS_CURSOR_SIZE];
+    int rc = nimbus_json_list_page(c->svc, c->creds, c->op, c->params, first ? NULL : c->cursor,
+                                   limit, collect_item, c, next, err);
+    if (rc == 0 && c->out_of_memory)
+        rc = nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
     if (rc != 0) {
-        page_cleanup(c);
+        page_clear(c);
         c->last_page = true;
         return -1;
     }
-    c->loaded = true;
-    snprintf(c->cursor, sizeof c->cursor, "%s", next ? next : "");
+    memcpy(c->cursor, next, sizeof c->cursor);
     c->last_page = c->cursor[0] == '\0';
     return 0;
-}
-
-static size_t page_count(const nimbus_stream_call_t *c)
-{
-    switch (c->op) {
-    case NIMBUS_OP_ListStations:
-        return c->stations.count;
-    case NIMBUS_OP_GetObservations:
-        return c->observations.count;
-    default:
-        return c->reports.count;
-    }
-}
-
-static char *page_item(const nimbus_stream_call_t *c, size_t i)
-{
-    nimbus_strbuf_t sb = {0};
-    switch (c->op) {
-    case NIMBUS_OP_ListStations:
-        nimbus__codec_station(&sb, &c->stations.stations[i]);
-        break;
-    case NIMBUS_OP_GetObservations:
-        nimbus__codec_observation(&sb, &c->observations.observations[i]);
-        break;
-    default:
-        nimbus__codec_report(&sb, &c->reports.reports[i]);
-        break;
-    }
-    return nimbus__sb_take(&sb, NULL);
 }
 
 int nimbus__stream_call_next(nimbus_stream_call_t *c, char **item, nimbus_error_t *err)
@@ -138,15 +108,8 @@ int nimbus__stream_call_next(nimbus_stream_call_t *c, char **item, nimbus_error_
     for (;;) {
         if (c->has_limit && c->remaining <= 0)
             return 0;
-        if (c->loaded && c->index < page_count(c)) {
-            *item = page_item(c, c->index);
-            if (!*item) {
-                c->last_page = true;
-                c->remaining = 0;
-                c->has_limit = true;
-                return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
-            }
-            c->index++;
+        if (c->index < c->count) {
+            *item = c->items[c->index++]; /* ownership passes to the caller */
             c->given++;
             if (c->has_limit)
                 c->remaining--;
@@ -168,50 +131,10 @@ void nimbus__stream_call_free(nimbus_stream_call_t *c)
 {
     if (!c)
         return;
-    page_cleanup(c);
-    free(c->a);
-    free(c->b);
+    page_clear(c);
+    free(c->items);
+    json_decref(c->params);
     free(c);
-}
-
-/* Reads the parameters of a LIST operation and fetches its first page, so
- * that a bad request is an `error` before any `item`. */
-static int start_list(nimbus_service_t *svc, const nimbus_credentials_t *creds, nimbus_op_t op,
-                      json_t *params, nimbus_stream_call_t **out, nimbus_error_t *err)
-{
-    nimbus_stream_call_t *c = calloc(1, sizeof *c);
-    if (!c)
-        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
-    c->svc = svc;
-    c->creds = creds;
-    c->op = op;
-    const char *cursor = NULL;
-    if (op == NIMBUS_OP_GetObservations) {
-        if (dup_param(params, "stationId", &c->a, err) != 0 ||
-            nimbus__codec_time(params, "from", &c->has_from, &c->from, err) != 0 ||
-            nimbus__codec_time(params, "to", &c->has_to, &c->to, err) != 0)
-            goto fail;
-    } else if (dup_param(params, "city", &c->a, err) != 0 ||
-               dup_param(params, "country", &c->b, err) != 0) {
-        goto fail;
-    }
-    if (op != NIMBUS_OP_GetCityWeather) {
-        if (nimbus__codec_integer(params, "limit", &c->has_limit, &c->remaining, err) != 0 ||
-            nimbus__codec_string(params, "cursor", false, &cursor, err) != 0)
-            goto fail;
-        if (cursor && strlen(cursor) >= sizeof c->cursor) {
-            nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "cursor is not valid");
-            goto fail;
-        }
-        snprintf(c->cursor, sizeof c->cursor, "%s", cursor ? cursor : "");
-    }
-    if (fetch_page(c, err) != 0)
-        goto fail;
-    *out = c;
-    return 0;
-fail:
-    nimbus__stream_call_free(c);
-    return -1;
 }
 
 int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t *creds,
@@ -223,17 +146,58 @@ int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t 
     const nimbus_op_info_t *info = nimbus_op_find(op);
     if (!info)
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "unknown operation \"%.64s\"", op);
-    json_t *empty = NULL;
-    if (!params) {
-        params = empty = json_object();
-        if (!params)
+    if (info->kind == NIMBUS_OP_KIND_SINGLE) {
+        struct evbuffer *out = evbuffer_new();
+        if (!out)
             return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        int rc = nimbus_json_call(svc, creds, info->op, params, NIMBUS_JSON_FIELDS, out, err);
+        if (rc == 0 && !(*result = take_text(out, NULL)))
+            rc = nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        evbuffer_free(out);
+        return rc;
     }
-    int rc;
-    if (info->kind == NIMBUS_OP_KIND_LIST)
-        rc = start_list(svc, creds, info->op, params, call, err);
-    else
-        rc = nimbus__codec_call_single(svc, creds, info->op, params, result, err);
-    json_decref(empty);
-    return rc;
+    nimbus_stream_call_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    c->svc = svc;
+    c->creds = creds;
+    c->op = info->op;
+    c->params = params ? json_incref(params) : NULL;
+    json_t *limit = params ? json_object_get(params, "limit") : NULL;
+    if (json_is_integer(limit)) { /* any other type is refused by the decoder */
+        c->has_limit = true;
+        c->remaining = json_integer_value(limit);
+    }
+    /* The first page now, so that bad params are an `error` before any
+     * `item`. */
+    if (fetch_page(c, err) != 0) {
+        nimbus__stream_call_free(c);
+        return -1;
+    }
+    *call = c;
+    return 0;
+}
+
+char *nimbus__stream_observation_text(const nimbus_observation_t *obs, size_t *len)
+{
+    struct evbuffer *out = evbuffer_new();
+    char *text = NULL;
+    if (out && nimbus_json_observation_encode(out, obs) == 0)
+        text = take_text(out, len);
+    if (out)
+        evbuffer_free(out);
+    return text;
+}
+
+void nimbus__stream_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                                  const nimbus_error_t *err, const nimbus_request_log_t *log)
+{
+    struct evbuffer *body = evbuffer_new();
+    if (body)
+        nimbus_json_problem_encode(body, err);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      NIMBUS_JSON_PROBLEM_TYPE);
+    nimbus_http_reply(w, req, status, body, log);
+    if (body)
+        evbuffer_free(body);
 }

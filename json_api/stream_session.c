@@ -13,8 +13,8 @@
 
 #include <jansson.h>
 
+#include "nimbus_json.h"
 #include "stream_call.h"
-#include "stream_codec.h"
 #include "stream_wire.h"
 
 typedef enum sub_state { SUB_REPLAY, SUB_LIVE } sub_state_t;
@@ -263,11 +263,8 @@ static int read_from_seq(json_t *value, bool *has, int64_t *from, nimbus_error_t
 
 static int make_prefix(subscription_t *sub)
 {
-    nimbus_strbuf_t sb = {0};
-    nimbus__sb_cstr(&sb, "{\"type\":\"observation\",\"id\":");
-    nimbus__sb_json_string(&sb, sub->id);
-    nimbus__sb_cstr(&sb, ",\"observation\":");
-    sub->prefix = nimbus__sb_take(&sb, &sub->prefix_len);
+    sub->prefix =
+        nimbus__stream_prefix_text("observation", sub->id, "observation", &sub->prefix_len);
     return sub->prefix ? 0 : -1;
 }
 
@@ -404,12 +401,9 @@ int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text,
 {
     nimbus_error_t err;
     nimbus_error_clear(&err);
-    json_error_t jerr;
-    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!msg) {
-        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "malformed JSON: %s", jerr.text);
+    json_t *msg = nimbus_json_parse(text, len, &err);
+    if (!msg)
         return send_error(s, NULL, &err);
-    }
     int rc;
     const char *id = json_is_object(msg) ? read_id(msg) : NULL;
     const char *type = json_string_value(json_object_get(msg, "type"));

@@ -1,9 +1,10 @@
 /*
  * The server's messages on /v1/stream as text. nimbus__stream_error_text is
  * THE one place a nimbus_error_t becomes a WebSocket `error` message; every
- * other server message is built by nimbus__stream_message_text, so ids are
- * always echoed the same way (a JSON string, or null when none could be
- * read) and `type` always comes first.
+ * other server message is built by nimbus__stream_message_text (or starts
+ * with nimbus__stream_prefix_text), so ids are always echoed the same way (a
+ * JSON string, or null when none could be read) and `type` comes first.
+ * Strings are escaped by the JSON codecs (nimbus_json_string_encode).
  */
 #ifndef NIMBUS_STREAM_WIRE_H
 #define NIMBUS_STREAM_WIRE_H
@@ -22,5 +23,10 @@ char *nimbus__stream_error_text(const char *id, const nimbus_error_t *err, size_
  * when out of memory. */
 char *nimbus__stream_message_text(const char *type, const char *id, const char *key,
                                   const char *value, size_t *len);
+
+/* The start of such a message up to and including `"key":`, for messages
+ * sent many times with different values (a subscription's observations):
+ * prefix + VALUE + "}" is the whole message. Heap text, as above. */
+char *nimbus__stream_prefix_text(const char *type, const char *id, const char *key, size_t *len);
 
 #endif
