@@ -215,18 +215,29 @@ const char *nimbus_json_problem_title(nimbus_code_t code)
 
 int nimbus_json_problem_encode(struct evbuffer *out, const nimbus_error_t *err)
 {
+    return nimbus_json_problem_encode_status(out, err, 0);
+}
+
+int nimbus_json_problem_encode_status(struct evbuffer *out, const nimbus_error_t *err, int status)
+{
     /* A success code here is a caller's bug; report it as one rather than
      * send a 200 that carries an error. */
     nimbus_code_t code = err && err->code > NIMBUS_OK && err->code < NIMBUS_CODE_COUNT
                              ? err->code
                              : NIMBUS_INTERNAL;
-    int status = nimbus_code_http_status(code);
-    const char *detail = err && err->message[0] ? err->message : nimbus_json_problem_title(code);
+    const char *title = nimbus_json_problem_title(code);
+    if (status == 405)
+        title = "Method not allowed";
+    else if (status == 415)
+        title = "Unsupported media type";
+    else
+        status = nimbus_code_http_status(code);
+    const char *detail = err && err->message[0] ? err->message : title;
     writer_t w = {out, 0};
     bool first = true;
     put(&w, "{", 1);
     put_str(&w, &first, "type", nimbus_json_problem_type(code));
-    put_str(&w, &first, "title", nimbus_json_problem_title(code));
+    put_str(&w, &first, "title", title);
     put_int(&w, &first, "status", status);
     put_str(&w, &first, "detail", detail);
     put_str(&w, &first, "code", nimbus_code_name(code));

@@ -90,6 +90,11 @@ int nimbus_json_string_encode(struct evbuffer *out, const char *s);
 #define NIMBUS_JSON_PROBLEM_TYPE "application/problem+json"
 int nimbus_json_problem_encode(struct evbuffer *out, const nimbus_error_t *err);
 
+/* The same document for an HTTP status that has no code of its own (405,
+ * 415): `status` and `title` follow that status, `code` stays err's. status
+ * 0 means the code's own. Returns the status to send. */
+int nimbus_json_problem_encode_status(struct evbuffer *out, const nimbus_error_t *err, int status);
+
 /* The problem `type` URI and the short title of code (static storage). */
 const char *nimbus_json_problem_type(nimbus_code_t code);
 const char *nimbus_json_problem_title(nimbus_code_t code);
