@@ -8,9 +8,36 @@
  * nimbus_core_unlisten has taken the lock, no publication is running, so
  * the listener is never called again.
  */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "service_internal.h"
+
+static bool id_in_use(const nimbus_core_t *core, int id)
+{
+    for (size_t i = 0; i < core->listener_count; i++) {
+        if (core->listeners[i].id == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The next id > 0 that no registered listener holds. Ids wrap from INT_MAX
+ * back to 1 without a signed overflow, and after a wrap an id still held by
+ * a long-lived listener is skipped: unlistening the newcomer must never
+ * remove the old one. There are at most NIMBUS__LISTENER_MAX listeners, so
+ * a free id is always found. Caller holds the write lock. */
+static int next_free_id(nimbus_core_t *core)
+{
+    for (;;) {
+        int id = core->next_listener_id;
+        core->next_listener_id = id == INT_MAX ? 1 : id + 1;
+        if (!id_in_use(core, id)) {
+            return id;
+        }
+    }
+}
 
 int nimbus_core_listen(nimbus_core_t *core, nimbus_hub_listener_fn fn, void *arg, int64_t *head_seq,
                        nimbus_error_t *err)
@@ -32,10 +59,7 @@ int nimbus_core_listen(nimbus_core_t *core, nimbus_hub_listener_fn fn, void *arg
         core->listeners = grown;
         core->listener_cap = cap;
     }
-    int id = core->next_listener_id++;
-    if (core->next_listener_id <= 0) {
-        core->next_listener_id = 1; /* ids stay > 0 even after wrapping */
-    }
+    int id = next_free_id(core);
     core->listeners[core->listener_count++] = (nimbus__listener_t){id, fn, arg};
     if (head_seq != NULL) {
         *head_seq = atomic_load(&core->head_seq);

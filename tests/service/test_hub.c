@@ -5,6 +5,7 @@
  * registration splits what a listener sees from what it does not; and once
  * nimbus_core_unlisten returns, the listener is never called again.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -272,6 +273,47 @@ static void test_listener_limit(void)
     nimbus_test_close(core, svc);
 }
 
+static void count_calls(void *arg, const nimbus_observation_t *obs, size_t count)
+{
+    (void)obs;
+    (void)count;
+    (*(int *)arg)++;
+}
+
+/* Listener ids stay > 0 and unique when the counter wraps: no signed
+ * overflow at INT_MAX (UBSan), and an id still held by a long-lived
+ * listener is never handed out again, or unlistening the newcomer would
+ * silently unsubscribe the old one. */
+static void test_listener_ids_wrap(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    nimbus_error_t err;
+    int calls[3] = {0, 0, 0};
+    core->next_listener_id = INT_MAX;
+    int first = nimbus_core_listen(core, count_calls, &calls[0], NULL, &err);
+    int second = nimbus_core_listen(core, count_calls, &calls[1], NULL, &err);
+    CU_ASSERT_EQUAL(first, INT_MAX);
+    CU_ASSERT_EQUAL(second, 1);
+    core->next_listener_id = INT_MAX; /* as if 2^31 listeners had come and gone */
+    int third = nimbus_core_listen(core, count_calls, &calls[2], NULL, &err);
+    CU_ASSERT_TRUE(third > 0);
+    CU_ASSERT_NOT_EQUAL(third, first);
+    CU_ASSERT_NOT_EQUAL(third, second);
+    nimbus_core_unlisten(core, third);
+    nimbus_record_observations_response_t res;
+    nimbus_observation_t obs = nimbus_test_obs(1, 1);
+    CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", &obs, 1, &res, &err), 0);
+    CU_ASSERT_EQUAL(calls[0], 1);
+    CU_ASSERT_EQUAL(calls[1], 1);
+    CU_ASSERT_EQUAL(calls[2], 0);
+    nimbus_core_unlisten(core, first);
+    nimbus_core_unlisten(core, second);
+    nimbus_test_close(core, svc);
+}
+
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
@@ -280,6 +322,7 @@ int main(void)
         {"listen while writers run", test_listen_during_writes},
         {"unlisten waits for a running listener", test_unlisten_waits},
         {"listener limit", test_listener_limit},
+        {"listener ids wrap without overflow or reuse", test_listener_ids_wrap},
         {NULL, NULL},
     };
     return nimbus_test_run("hub", cases);
