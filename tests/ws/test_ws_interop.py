@@ -99,10 +99,14 @@ class Stream(unittest.TestCase):
         s.close()
 
     def test_not_an_upgrade(self):
-        status, headers, _ = http(self.srv, "GET", "/v1/stream",
-                                  {"Authorization": "Bearer reader-secret"})
+        status, headers, body = http(self.srv, "GET", "/v1/stream",
+                                     {"Authorization": "Bearer reader-secret"})
         self.assertEqual(status, 426)
         self.assertEqual(headers.get("Sec-WebSocket-Version"), "13")
+        self.assertEqual(json.loads(body)["code"], "INVALID_ARGUMENT")
+        status, headers, body = http(self.srv, "POST", "/v1/stream",
+                                     {"Authorization": "Bearer reader-secret"})
+        self.assertEqual((status, json.loads(body)["status"]), (405, 405))
         s, status, head, _ = raw_upgrade(self.srv.port, "?access_token=reader-secret",
                                          key="not-a-key")
         self.assertEqual(status, 400, head)
