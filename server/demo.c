@@ -9,7 +9,8 @@
  * The demo goes through the same core operations as any client, with
  * NIMBUS_CRED_TRUSTED credentials, so it obeys every rule and its
  * observations are streamed like everyone else's. It never touches a
- * database that already holds stations unless --demo-reseed asks it to.
+ * database that already holds stations unless --demo-reseed asks it to:
+ * not to seed, and not to feed (the feeder starts only after a seed).
  */
 #include <math.h>
 #include <stdio.h>
@@ -159,15 +160,19 @@ static int seed_site(nimbus_service_t *svc, const demo_site_t *site, bool force,
     return rc;
 }
 
-int nimbus__demo_seed(nimbus_core_t *core, bool force, nimbus_error_t *err)
+int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *seeded, nimbus_error_t *err)
 {
+    *seeded = false;
     int64_t existing = 0;
     if (nimbus_core_station_count(core, &existing, err) != 0)
         return -1;
     if (existing > 0 && !force) {
+        /* Feeding would write into whichever of those stations share a demo
+         * id (someone's real "cairo"), so the feeder stays off too. */
         fprintf(stderr,
-                "nimbus: demo: the database already holds %lld stations; leaving them alone "
-                "(--demo-reseed to add the demo stations anyway)\n",
+                "nimbus: demo: the database already holds %lld stations; leaving it alone, "
+                "with no demo stations and no demo feed (--demo-reseed to add them "
+                "anyway)\n",
                 (long long)existing);
         return 0;
     }
@@ -180,6 +185,7 @@ int nimbus__demo_seed(nimbus_core_t *core, bool force, nimbus_error_t *err)
     for (size_t i = 0; i < DEMO_SITE_COUNT && rc == 0; i++)
         rc = seed_site(svc, &demo_sites[i], force, now, &rng, err);
     nimbus_service_free(svc);
+    *seeded = rc == 0;
     if (rc == 0)
         fprintf(stderr, "nimbus: demo: seeded %zu stations with %d hours of history\n",
                 DEMO_SITE_COUNT, DEMO_HISTORY_HOURS);

@@ -44,9 +44,12 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
 int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, int key_count);
 
 /* Demo data: seeds stations into an empty database (or any, with force) and
- * feeds observations every few seconds on worker 0's loop. */
+ * feeds observations every few seconds on worker 0's loop. *seeded says
+ * whether the database was seeded; when it was not (it already held
+ * stations and force was off) the feeder must not start either, since a
+ * database that holds stations is left alone. Returns 0 or -1 with err. */
 typedef struct nimbus_demo nimbus_demo_t;
-int nimbus__demo_seed(nimbus_core_t *core, bool force, nimbus_error_t *err);
+int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *seeded, nimbus_error_t *err);
 nimbus_demo_t *nimbus__demo_start(nimbus_worker_t *w, nimbus_error_t *err);
 void nimbus__demo_stop(nimbus_demo_t *demo); /* NULL-safe; on w's thread */
 

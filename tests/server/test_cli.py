@@ -2,12 +2,14 @@
 options refused with exit 2, a keyless server refused beyond loopback, the
 health endpoint, the access log, and a clean stop on SIGTERM and SIGINT."""
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import urllib.request
 
@@ -114,6 +116,56 @@ class Running(unittest.TestCase):
                 if line.startswith("access w="):
                     served_by.add(line.split()[1])
             self.assertGreater(len(served_by), 1, "SO_REUSEPORT should spread connections")
+
+
+class Demo(unittest.TestCase):
+    """Contract (operations.md): --demo never touches a database that already
+    holds stations unless --demo-reseed is given: no seeding, and no feeding
+    either, even into a station that happens to share a demo station's id."""
+
+    def _seq(self, srv):
+        with urllib.request.urlopen(srv.base_url + "/healthz") as resp:
+            return json.loads(resp.read())["seq"]
+
+    def test_demo_leaves_a_database_with_stations_alone(self):
+        srv = NimbusServer(BINARY, args=["--quiet"])
+        try:
+            srv.start()
+            soap_create(srv.port, "cairo")  # shares an id with a demo site
+            srv.stop()
+            srv.args = ["--quiet", "--demo"]
+            srv.start()
+            self.assertEqual(self._seq(srv), 0)
+            # The feeder visits every demo site within about 6 s.
+            time.sleep(7)
+            self.assertEqual(self._seq(srv), 0, "the demo fed a database that held stations")
+            srv.stop()
+            self.assertIn("leaving it alone", srv.log_text())
+        finally:
+            if srv.proc is not None:
+                srv.kill9()
+            srv.cleanup()
+
+    def test_demo_seeds_and_feeds_an_empty_database(self):
+        with NimbusServer(BINARY, args=["--quiet", "--demo"]) as srv:
+            seeded = self._seq(srv)
+            self.assertGreater(seeded, 0)
+            deadline = time.monotonic() + 10
+            while self._seq(srv) == seeded and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.assertGreater(self._seq(srv), seeded, "the demo feeder never recorded")
+
+
+def soap_create(port, station_id):
+    body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"'
+            ' xmlns:n="urn:nimbus:weather:v1"><s:Body><n:CreateStation><n:station>'
+            '<n:id>%s</n:id><n:name>Mine</n:name><n:city>Cairo</n:city><n:country>EG</n:country>'
+            '<n:latitude>30</n:latitude><n:longitude>31</n:longitude>'
+            '</n:station></n:CreateStation></s:Body></s:Envelope>' % station_id).encode()
+    req = urllib.request.Request("http://127.0.0.1:%d/soap" % port, data=body,
+                                 headers={"Content-Type": "text/xml; charset=utf-8"})
+    with urllib.request.urlopen(req) as resp:
+        assert resp.status == 200, resp.status
 
 
 if __name__ == "__main__":
