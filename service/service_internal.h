@@ -122,6 +122,10 @@ sqlite3_stmt *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_e
  * safe after a failed read_begin. */
 int nimbus__read_begin(nimbus_service_t *svc, nimbus_error_t *err);
 void nimbus__read_end(nimbus_service_t *svc);
+/* Ends whatever transaction is open on svc's connection by rolling it back
+ * (never committing it); a no-op when none is. Needs no memory when the
+ * cached ROLLBACK statement is usable, and falls back to sqlite3_exec. */
+void nimbus__rollback(nimbus_service_t *svc);
 /* Maps a failed SQLite result to UNAVAILABLE or INTERNAL in err; returns
  * -1. `doing` says what failed ("reading the station"). */
 int nimbus__store_error(sqlite3 *db, int rc, const char *doing, nimbus_error_t *err);

@@ -279,19 +279,26 @@ int nimbus__read_begin(nimbus_service_t *svc, nimbus_error_t *err)
     return 0;
 }
 
-void nimbus__read_end(nimbus_service_t *svc)
+void nimbus__rollback(nimbus_service_t *svc)
 {
     if (sqlite3_get_autocommit(svc->db)) {
         return;
     }
-    /* Reads wrote nothing; ROLLBACK ends the snapshot, and it also undoes
-     * (never commits) a write a failure could have left open. */
     sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_ROLLBACK, NULL);
     if (st != NULL) {
         sqlite3_step(st);
         sqlite3_reset(st);
     }
     if (!sqlite3_get_autocommit(svc->db)) {
+        /* The cached statement could not be used (e.g. out of memory): a
+         * transaction must not stay open on this connection. */
         sqlite3_exec(svc->db, "ROLLBACK", NULL, NULL, NULL);
     }
+}
+
+void nimbus__read_end(nimbus_service_t *svc)
+{
+    /* Reads wrote nothing; ROLLBACK ends the snapshot, and it also undoes
+     * (never commits) a write a failure could have left open. */
+    nimbus__rollback(svc);
 }

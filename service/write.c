@@ -34,29 +34,16 @@ static int step_done(nimbus_service_t *svc, nimbus__stmt_id_t id, const char *do
 
 void nimbus__write_abort(nimbus_service_t *svc)
 {
-    if (!sqlite3_get_autocommit(svc->db)) {
-        sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_ROLLBACK, NULL);
-        if (st != NULL) {
-            sqlite3_step(st);
-            sqlite3_reset(st);
-        }
-        if (!sqlite3_get_autocommit(svc->db)) {
-            /* The cached statement could not be used (e.g. out of memory):
-             * a transaction must not stay open on this connection. */
-            sqlite3_exec(svc->db, "ROLLBACK", NULL, NULL, NULL);
-        }
-    }
+    nimbus__rollback(svc);
     pthread_mutex_unlock(&svc->core->write_lock);
 }
 
 int nimbus__write_begin(nimbus_service_t *svc, int64_t *seq, nimbus_error_t *err)
 {
     pthread_mutex_lock(&svc->core->write_lock);
-    if (!sqlite3_get_autocommit(svc->db)) {
-        /* A transaction left open by an earlier failure that could not even
-         * roll back (out of memory): end it rather than fail forever. */
-        sqlite3_exec(svc->db, "ROLLBACK", NULL, NULL, NULL);
-    }
+    /* A transaction left open by an earlier failure that could not even
+     * roll back (out of memory): end it rather than fail forever. */
+    nimbus__rollback(svc);
     if (step_done(svc, NIMBUS__STMT_BEGIN, "starting a write", err) != 0) {
         nimbus__write_abort(svc);
         return -1;
