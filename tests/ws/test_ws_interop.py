@@ -365,7 +365,8 @@ class Stream(unittest.TestCase):
                         self.assertEqual(m["type"], "item", m)
                     if m["type"] == "error":
                         self.assertIn(m["code"], ("INVALID_ARGUMENT", "NOT_FOUND"), (op, params, m))
-            items, _ = await a.stream("ListStations", {"limit": 1})
+            await a.send({"type": "unsubscribe", "id": "probe"})  # still serving
+            self.assertEqual((await a.recv_type("error", "probe"))["code"], "NOT_FOUND")
             await a.close()
         run(go())
 
@@ -477,7 +478,8 @@ class Stream(unittest.TestCase):
             # Idle for several keepalive intervals: websockets answers the
             # server's pings, so the connection lives on.
             await asyncio.sleep(PING_MS * 4 / 1000)
-            items, _ = await r.stream("ListStations", {"limit": 1})
+            await r.send({"type": "unsubscribe", "id": "probe"})  # still serving
+            self.assertEqual((await r.recv_type("error", "probe"))["code"], "NOT_FOUND")
             await r.close()
         run(go())
         # A peer that never answers gets pinged, then dropped.
