@@ -130,7 +130,9 @@ int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t 
             match = key;
         }
     }
-    memset(padded, 0, sizeof(padded));
+    /* Not memset: the buffer is dead after this, so the store could be
+     * optimised away and leave the presented secret on the stack. */
+    OPENSSL_cleanse(padded, sizeof(padded));
     if (match == NULL) {
         return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "the API key is not valid");
     }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "service_internal.h"
 
 nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
@@ -61,8 +63,9 @@ void nimbus_core_free(nimbus_core_t *core)
     pthread_mutex_destroy(&core->write_lock);
     free(core->listeners);
     free(core->path);
-    /* Secrets should not linger in freed memory. */
-    memset(core->keys, 0, sizeof(core->keys));
+    /* Secrets should not linger in freed memory. OPENSSL_cleanse, because
+     * a memset right before free is a dead store the optimiser may drop. */
+    OPENSSL_cleanse(core->keys, sizeof(core->keys));
     free(core);
 }
 
