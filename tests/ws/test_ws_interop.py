@@ -22,6 +22,7 @@ from ws_util import (Client, NimbusServer, RawReader, b64key, close_code,  # noq
                      encode_frame, observations, raw_upgrade, run, station, ws_url)
 
 import websockets  # noqa: E402
+import websockets.exceptions  # noqa: E402
 
 BINARY = sys.argv.pop(1)
 KEYS = ["--api-key", "reader:reader-secret:read", "--api-key", "writer:writer-secret:write",
