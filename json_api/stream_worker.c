@@ -68,7 +68,8 @@ static void hub_ready(evutil_socket_t fd, short what, void *arg)
     if (encoded < count) {
         /* Out of memory: treat the whole take as lost; sessions catch up
          * from storage, which costs a read but no observation. */
-        lost = items[count - 1].seq;
+        if (items[count - 1].seq > lost)
+            lost = items[count - 1].seq;
         count = 0;
     }
     for (nimbus_ws_conn_t *c = sw->conns; c; c = nimbus__ws_conn_next(c)) {
