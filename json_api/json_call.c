@@ -347,12 +347,13 @@ static int emit(struct evbuffer *scratch, nimbus_json_item_fn item, void *arg, i
 {
     if (encoded != 0)
         return -2;
+    /* NUL-terminated as well as counted, for callers that want a C string. */
     size_t len = evbuffer_get_length(scratch);
-    unsigned char *text = evbuffer_pullup(scratch, -1);
+    unsigned char *text = evbuffer_add(scratch, "", 1) == 0 ? evbuffer_pullup(scratch, -1) : NULL;
     if (!text)
         return -2;
     int rc = item(arg, (const char *)text, len);
-    evbuffer_drain(scratch, len);
+    evbuffer_drain(scratch, len + 1);
     return rc;
 }
 

@@ -34,7 +34,7 @@ static json_t *text(int lo, int hi)
 static json_t *schemas(void)
 {
     json_t *station = json_pack(
-        "{s:s,s:b,s:[sssss],s:{s:{s:s,s:s},s:o,s:o,s:{s:s,s:s},s:o,s:o,s:o}}", "type", "object",
+        "{s:s,s:b,s:[ssssss],s:{s:{s:s,s:s},s:o,s:o,s:{s:s,s:s},s:o,s:o,s:o}}", "type", "object",
         "additionalProperties", 0, "required", "id", "name", "city", "country", "latitude",
         "longitude", "properties", "id", "type", "string", "pattern", "^[A-Za-z0-9_-]{1,32}$",
         "name", text(1, NIMBUS_STATION_NAME_MAX), "city", text(1, NIMBUS_CITY_MAX), "country",
