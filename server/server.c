@@ -12,7 +12,9 @@
  * the worker closes its WebSocket sessions with 1001, stops accepting, and
  * leaves its loop after a short grace period so close frames and in-flight
  * replies are flushed. Every acknowledged write is already committed, so
- * stopping loses nothing.
+ * stopping loses nothing. The signals are blocked from the first line of
+ * nimbus__server_run, so a stop during start-up is a clean stop once the
+ * workers run; a second signal during the stop ends the process at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -105,7 +107,12 @@ static void stop_requested(evutil_socket_t fd, short what, void *arg)
     if (w->stream)
         nimbus_stream_worker_shutdown(w->stream);
     struct timeval grace = {0, NIMBUS_SHUTDOWN_GRACE_MS * 1000};
-    event_base_once(w->base, -1, EV_TIMEOUT, stop_grace_elapsed, w, &grace);
+    if (event_base_once(w->base, -1, EV_TIMEOUT, stop_grace_elapsed, w, &grace) != 0) {
+        /* Without the timer nothing would ever end this loop (open
+         * connections keep it busy) and the stop would hang: skip the
+         * grace period rather than never stop. */
+        event_base_loopbreak(w->base);
+    }
 }
 
 static void *worker_main(void *arg)
@@ -258,6 +265,15 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     s->worker_count = config->workers;
 
     signal(SIGPIPE, SIG_IGN);
+    /* Blocked from the start, not just before the threads: a stop asked for
+     * while the database opens or the demo seeds is then held and honoured
+     * by sigwait below as a clean stop, instead of killing the process
+     * halfway through start-up. Workers inherit this mask. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     if (evthread_use_pthreads() != 0) {
         fprintf(stderr, "nimbus: libevent has no thread support\n");
         goto done;
@@ -329,12 +345,6 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
         }
     }
 
-    /* Workers inherit this mask: only sigwait below sees the signals. */
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     for (; started < s->worker_count; started++) {
         if (pthread_create(&s->threads[started], NULL, worker_main, &s->workers[started]) != 0) {
             fprintf(stderr, "nimbus: cannot start worker thread\n");
@@ -351,9 +361,17 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
                 NIMBUS_VERSION, s->authority, s->worker_count, config->db_path,
                 key_count ? "API keys required" : "open: no API keys");
         int sig = 0;
-        sigwait(&stop_signals, &sig);
+        while (sigwait(&stop_signals, &sig) != 0) {
+        }
         fprintf(stderr, "nimbus: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
         exit_code = 0;
+        /* A second signal stops at once (the default action), should a
+         * worker fail to leave its loop; every acknowledged write is
+         * already committed, so nothing is lost. Workers keep them
+         * blocked, so only this thread can take it. */
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
     }
     for (int i = 0; i < started; i++)
         event_active(stop_events[i], EV_READ, 0);

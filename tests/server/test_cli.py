@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -105,6 +106,32 @@ class Running(unittest.TestCase):
                 srv.stop(sig=sig)  # asserts exit code 0 and no sanitizer report
                 self.assertIn("stopped", srv.log_text())
                 srv.cleanup()
+
+    def test_sigterm_during_start_up_is_a_clean_stop(self):
+        # Another process holds the database, so start-up waits on SQLite's
+        # busy timeout; a SIGTERM arriving then must not kill the process
+        # halfway: it is held, and honoured as a clean stop once running.
+        with tempfile.TemporaryDirectory() as d:
+            db = os.path.join(d, "x.db")
+            holder = sqlite3.connect(db, isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")
+            proc = subprocess.Popen([BINARY, "--listen", "127.0.0.1:0", "--db", db, "--quiet"],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            try:
+                time.sleep(1.0)  # well inside the 5 s busy timeout
+                proc.send_signal(signal.SIGTERM)
+                time.sleep(0.2)
+                holder.execute("ROLLBACK")
+                holder.close()
+                _, err = proc.communicate(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            self.assertEqual(proc.returncode, 0, err)
+            self.assertIn("SIGTERM received", err)
+            self.assertIn("stopped", err)
 
     def test_workers_share_one_port(self):
         with NimbusServer(BINARY, workers=4) as srv:
