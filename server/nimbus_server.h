@@ -34,13 +34,13 @@ typedef struct nimbus_config {
     int listen_port;       /* 0: ephemeral; the chosen port is printed */
     int workers;           /* event loops (threads) */
     char db_path[4096];
-    size_t max_body;       /* request bodies above this: PAYLOAD_TOO_LARGE */
-    size_t max_ws_message; /* WebSocket messages above this: close 1009 */
-    size_t ws_queue_max;   /* bytes queued per WebSocket before it lags */
-    bool demo;             /* seed stations if the database has none, feed observations */
-    bool demo_force;       /* seed even when the database holds stations */
-    bool open;             /* keyless server may listen beyond loopback */
-    bool access_log;       /* one line per request on stderr */
+    size_t max_body;         /* request bodies above this: PAYLOAD_TOO_LARGE */
+    size_t max_ws_message;   /* WebSocket messages above this: close 1009 */
+    size_t ws_queue_max;     /* bytes queued per WebSocket before it lags */
+    bool demo;               /* seed stations if the database has none, feed observations */
+    bool demo_force;         /* seed even when the database holds stations */
+    bool open;               /* keyless server may listen beyond loopback */
+    bool access_log;         /* one line per request on stderr */
     char cors_origins[1024]; /* comma-separated allowed origins for GET; "" none; "*" any */
     char static_dir[4096];   /* dashboard files (GET /) */
     char port_file[4096];    /* when set, the bound port is written here once listening */

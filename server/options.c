@@ -15,32 +15,33 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: nimbus [OPTIONS]\n"
-            "Weather-station observation service: SOAP (POST /soap, WSDL at GET /soap?wsdl),\n"
-            "REST + JSON (/v1/...), WebSocket streaming (GET /v1/stream) on one HTTP port.\n"
-            "\n"
-            "  --listen HOST:PORT     address to listen on (default " NIMBUS_DEFAULT_LISTEN ");\n"
-            "                         port 0 picks a free port; IPv6 as [::1]:8080\n"
-            "  --workers N            event loops, one per thread (default: number of cores)\n"
-            "  --db PATH              SQLite database file (default " NIMBUS_DEFAULT_DB ")\n"
-            "  --max-body BYTES       largest request body (default 1048576)\n"
-            "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
-            "  --ws-queue BYTES       output a WebSocket may queue before it lags (default 4194304)\n"
-            "  --api-key NAME:SECRET:ROLE\n"
-            "                         add an API key (role: read, write or admin); repeatable.\n"
-            "                         With no keys the server is open to everyone.\n"
-            "  --open                 allow a server without keys to listen beyond loopback\n"
-            "  --cors-origin LIST     origins allowed to GET cross-site, comma-separated, or *\n"
-            "  --static-dir DIR       dashboard files served at / (default: the built-in ones)\n"
-            "  --demo                 seed demo stations if the database has none, then\n"
-            "                         record plausible observations every few seconds\n"
-            "                         (a database that holds stations is left alone)\n"
-            "  --demo-reseed          with --demo: seed even if the database holds stations\n"
-            "  --port-file FILE       write the bound port to FILE once listening\n"
-            "  --quiet                no access log\n"
-            "  --help                 this text\n"
-            "  --version              the version\n");
+    fprintf(
+        out,
+        "Usage: nimbus [OPTIONS]\n"
+        "Weather-station observation service: SOAP (POST /soap, WSDL at GET /soap?wsdl),\n"
+        "REST + JSON (/v1/...), WebSocket streaming (GET /v1/stream) on one HTTP port.\n"
+        "\n"
+        "  --listen HOST:PORT     address to listen on (default " NIMBUS_DEFAULT_LISTEN ");\n"
+        "                         port 0 picks a free port; IPv6 as [::1]:8080\n"
+        "  --workers N            event loops, one per thread (default: number of cores)\n"
+        "  --db PATH              SQLite database file (default " NIMBUS_DEFAULT_DB ")\n"
+        "  --max-body BYTES       largest request body (default 1048576)\n"
+        "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
+        "  --ws-queue BYTES       output a WebSocket may queue before it lags (default 4194304)\n"
+        "  --api-key NAME:SECRET:ROLE\n"
+        "                         add an API key (role: read, write or admin); repeatable.\n"
+        "                         With no keys the server is open to everyone.\n"
+        "  --open                 allow a server without keys to listen beyond loopback\n"
+        "  --cors-origin LIST     origins allowed to GET cross-site, comma-separated, or *\n"
+        "  --static-dir DIR       dashboard files served at / (default: the built-in ones)\n"
+        "  --demo                 seed demo stations if the database has none, then\n"
+        "                         record plausible observations every few seconds\n"
+        "                         (a database that holds stations is left alone)\n"
+        "  --demo-reseed          with --demo: seed even if the database holds stations\n"
+        "  --port-file FILE       write the bound port to FILE once listening\n"
+        "  --quiet                no access log\n"
+        "  --help                 this text\n"
+        "  --version              the version\n");
 }
 
 static int parse_size(const char *opt, const char *text, size_t min, size_t *out)
@@ -89,7 +90,8 @@ static int parse_listen(const char *text, nimbus_config_t *config)
     config->listen_port = (int)port;
     return 0;
 bad:
-    fprintf(stderr, "nimbus: --listen needs HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), not '%s'\n",
+    fprintf(stderr,
+            "nimbus: --listen needs HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), not '%s'\n",
             text);
     return -1;
 }
@@ -149,7 +151,8 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     *key_count = 0;
     (void)parse_listen(NIMBUS_DEFAULT_LISTEN, config);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    config->workers = cores > 0 ? (int)(cores < NIMBUS_MAX_WORKERS ? cores : NIMBUS_MAX_WORKERS) : 1;
+    config->workers =
+        cores > 0 ? (int)(cores < NIMBUS_MAX_WORKERS ? cores : NIMBUS_MAX_WORKERS) : 1;
     strcpy(config->db_path, NIMBUS_DEFAULT_DB);
     config->max_body = NIMBUS_DEFAULT_MAX_BODY;
     config->max_ws_message = NIMBUS_DEFAULT_MAX_WS_MESSAGE;

@@ -50,8 +50,8 @@ static void health_handle(nimbus_worker_t *w, struct evhttp_request *req)
         nimbus_http_reply(w, req, 500, NULL, &log);
         return;
     }
-    evbuffer_add_printf(body, "{\"status\":\"ok\",\"version\":\"%s\",\"seq\":%lld}\n", NIMBUS_VERSION,
-                        (long long)nimbus_core_head_seq(w->core));
+    evbuffer_add_printf(body, "{\"status\":\"ok\",\"version\":\"%s\",\"seq\":%lld}\n",
+                        NIMBUS_VERSION, (long long)nimbus_core_head_seq(w->core));
     evhttp_add_header(out, "Content-Type", "application/json");
     evhttp_add_header(out, "Cache-Control", "no-store");
     nimbus_http_reply(w, req, 200, body, &log);

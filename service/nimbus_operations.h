@@ -176,7 +176,7 @@ typedef struct nimbus_get_city_weather_response {
     size_t count;
 } nimbus_get_city_weather_response_t;
 
-#define NIMBUS_X_CLEANUP_DECL(Name, snake, role, kind, method, path, status)                      \
+#define NIMBUS_X_CLEANUP_DECL(Name, snake, role, kind, method, path, status)                       \
     void nimbus_##snake##_response_cleanup(nimbus_##snake##_response_t *res);
 NIMBUS_OPERATIONS(NIMBUS_X_CLEANUP_DECL)
 #undef NIMBUS_X_CLEANUP_DECL

@@ -91,7 +91,7 @@ nimbus_core_t *nimbus_service_core(nimbus_service_t *svc);
  * nimbus_<snake>_response_cleanup(response) afterwards.
  * response must be zeroed (or cleaned up) before the call.
  */
-#define NIMBUS_X_SERVICE_DECL(Name, snake, role, kind, method, path, status)                      \
+#define NIMBUS_X_SERVICE_DECL(Name, snake, role, kind, method, path, status)                       \
     int nimbus_service_##snake(nimbus_service_t *svc, const nimbus_credentials_t *caller,          \
                                const nimbus_##snake##_request_t *request,                          \
                                nimbus_##snake##_response_t *response, nimbus_error_t *err);
@@ -124,8 +124,8 @@ typedef void (*nimbus_hub_listener_fn)(void *arg, const nimbus_observation_t *ob
  * with RESOURCE_EXHAUSTED. Thread-safe. The head seq at registration is
  * written to *head_seq (may be NULL) atomically with the registration, so a
  * listener misses nothing after it and sees nothing before it. */
-int nimbus_core_listen(nimbus_core_t *core, nimbus_hub_listener_fn fn, void *arg,
-                       int64_t *head_seq, nimbus_error_t *err);
+int nimbus_core_listen(nimbus_core_t *core, nimbus_hub_listener_fn fn, void *arg, int64_t *head_seq,
+                       nimbus_error_t *err);
 /* Removes a listener; once it returns, fn is not running and will not be
  * called again. Thread-safe; must not be called from inside a listener. */
 void nimbus_core_unlisten(nimbus_core_t *core, int id);

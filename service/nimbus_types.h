@@ -50,7 +50,7 @@ typedef struct nimbus_station {
 
 typedef struct nimbus_observation {
     char station_id[NIMBUS_STATION_ID_MAX + 1]; /* "" when omitted in a batch */
-    int64_t observed_at;                       /* seconds since 1970-01-01T00:00:00Z */
+    int64_t observed_at;                        /* seconds since 1970-01-01T00:00:00Z */
     nimbus_opt_double_t temperature;
     nimbus_opt_double_t humidity;
     nimbus_opt_double_t pressure;
