@@ -19,7 +19,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "nimbus_json.h"
+#include "json_internal.h"
 #include "nimbus_server.h"
 #include "openapi.h"
 #include "rest_route.h"
@@ -239,6 +239,13 @@ static json_t *build_params(rest_req_t *r, const nimbus_op_info_t *op,
         if (!body)
             return NULL;
         if (op->op == NIMBUS_OP_RecordObservations) {
+            /* Checked here too so that the message speaks of the body,
+             * not of WebSocket-style params. */
+            static const char *const members[] = {"observations", "stationId", NULL};
+            if (nimbus__json_check_members(body, "request body", members, err) != 0) {
+                json_decref(body);
+                return NULL;
+            }
             params = body;
         } else {
             params = json_object();
