@@ -375,6 +375,56 @@ static void test_errors(void)
     nimbus__stream_session_free(s);
 }
 
+/* Every per-connection limit at the limit and one past it. */
+static void test_limits(void)
+{
+    reset_sent();
+    nimbus_stream_session_t *s = nimbus__stream_session_new(&shared, &admin, &OUT);
+    char msg[256];
+    for (int i = 0; i < NIMBUS_STREAM_SUBSCRIPTIONS_MAX; i++) {
+        snprintf(msg, sizeof msg, "{\"type\":\"subscribe\",\"id\":\"s%d\"}", i);
+        CU_ASSERT_EQUAL(nimbus__stream_session_on_text(s, msg, strlen(msg)), 0);
+        next("subscribed", NULL);
+    }
+    expect_error(s, "{\"type\":\"subscribe\",\"id\":\"one-more\"}", "one-more",
+                 "RESOURCE_EXHAUSTED");
+    CU_ASSERT_EQUAL(nimbus__stream_session_subscription_count(s), NIMBUS_STREAM_SUBSCRIPTIONS_MAX);
+    nimbus__stream_session_free(s);
+    CU_ASSERT_EQUAL(activations, 0);
+
+    /* Streamed calls stay in flight while the connection is full. */
+    s = nimbus__stream_session_new(&shared, &admin, &OUT);
+    queued = QUEUE_MAX;
+    for (int i = 0; i < NIMBUS_STREAM_CALLS_MAX; i++) {
+        snprintf(msg, sizeof msg, "{\"type\":\"call\",\"id\":\"c%d\",\"op\":\"ListStations\"}", i);
+        CU_ASSERT_EQUAL(nimbus__stream_session_on_text(s, msg, strlen(msg)), 0);
+    }
+    CU_ASSERT_EQUAL(sent_count, sent_read); /* nothing sent: no room */
+    expect_error(s, "{\"type\":\"call\",\"id\":\"c-more\",\"op\":\"ListStations\"}", "c-more",
+                 "RESOURCE_EXHAUSTED");
+    nimbus__stream_session_free(s);
+    reset_sent();
+
+    /* Station lists: NIMBUS_STREAM_STATIONS_MAX ids are fine, one more is not. */
+    s = nimbus__stream_session_new(&shared, &admin, &OUT);
+    for (int n = NIMBUS_STREAM_STATIONS_MAX; n <= NIMBUS_STREAM_STATIONS_MAX + 1; n++) {
+        size_t size = 64 + (size_t)n * 4;
+        char *big = malloc(size);
+        int at = snprintf(big, size, "{\"type\":\"subscribe\",\"id\":\"n%d\",\"stations\":[", n);
+        for (int i = 0; i < n; i++)
+            at += snprintf(big + at, size - (size_t)at, "%s\"A\"", i ? "," : "");
+        snprintf(big + at, size - (size_t)at, "]}");
+        CU_ASSERT_EQUAL(nimbus__stream_session_on_text(s, big, strlen(big)), 0);
+        free(big);
+        json_t *m = next(n == NIMBUS_STREAM_STATIONS_MAX ? "subscribed" : "error", NULL);
+        if (n > NIMBUS_STREAM_STATIONS_MAX) {
+            CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "code")),
+                                   "INVALID_ARGUMENT");
+        }
+    }
+    nimbus__stream_session_free(s);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -385,6 +435,7 @@ int main(void)
                 test_slow_reader_catches_up_from_storage);
     CU_add_test(suite, "a streamed call waits for room", test_streamed_call_waits_for_room);
     CU_add_test(suite, "bad messages get errors", test_errors);
+    CU_add_test(suite, "per-connection limits, at and past each", test_limits);
     CU_add_test(suite, "storage failure during catch-up ends with lagged",
                 test_lagged_when_storage_fails);
     CU_basic_set_mode(CU_BRM_VERBOSE);
