@@ -180,6 +180,17 @@
     }
   }
 
+  // The measured values of an observation as text, leaving out absent ones.
+  function summary(o) {
+    const parts = [];
+    if (typeof o.temperature === 'number') parts.push(fmt(o.temperature, 1, '°C'));
+    if (typeof o.humidity === 'number') parts.push(fmt(o.humidity, 0, '%'));
+    if (typeof o.pressure === 'number') parts.push(fmt(o.pressure, 1, 'hPa'));
+    if (typeof o.windSpeed === 'number') parts.push('wind ' + fmtWind(o));
+    if (typeof o.precipitation === 'number') parts.push(fmt(o.precipitation, 1, 'mm'));
+    return parts.length ? parts.join(' · ') : 'no values';
+  }
+
   function addFeed(o) {
     const entry = state.stations.get(o.stationId);
     const li = document.createElement('li');
@@ -188,19 +199,28 @@
     const head = document.createElement('div');
     head.className = 'feed-head';
     const who = document.createElement('strong');
+    who.className = 'feed-station';
     who.textContent = entry ? entry.station.name : o.stationId;
     const seq = document.createElement('span');
     seq.className = 'feed-seq';
-    seq.textContent = '#' + o.seq;
-    head.append(who, timeNode(o.observedAt), seq);
+    seq.textContent = 'seq ' + o.seq;
+    head.append(who, seq);
     const body = document.createElement('div');
     body.className = 'feed-body';
-    body.textContent = [fmt(o.temperature, 1, '°C'), fmt(o.humidity, 0, '%'),
-      fmt(o.pressure, 1, 'hPa'), fmtWind(o)].join(' · ');
-    li.append(head, body);
+    body.textContent = summary(o);
+    const when = document.createElement('div');
+    when.className = 'feed-time';
+    when.appendChild(timeNode(o.observedAt));
+    li.append(head, body, when);
     el.feed.prepend(li);
     while (el.feed.children.length > FEED_MAX) el.feed.lastElementChild.remove();
     el.feedEmpty.hidden = true;
+  }
+
+  // Feed lines written before their station was known showed its id.
+  function renameFeed(s) {
+    for (const li of el.feed.children)
+      if (li.dataset.stationId === s.id) li.querySelector('.feed-station').textContent = s.name;
   }
 
   /* ---- data ---- */
@@ -301,6 +321,7 @@
       const s = await api('/v1/stations/' + encodeURIComponent(o.stationId));
       const entry = upsertStation(s);
       renderCount();
+      renameFeed(s);
       if (!entry.latest || entry.latest.observedAt <= o.observedAt) applyLatest(o);
     } catch (e) {
       if (isAuthError(e)) unauthorized();

@@ -105,6 +105,9 @@ async function liveAndRestart(context, srv) {
   await page.waitForSelector(feedItem(s3), { timeout: WAIT_MS });
   await page.waitForSelector(`${row('T-HAM-01')}[data-seq="${s3}"]`, { timeout: WAIT_MS });
   assert.match(await cellText(page, 'T-HAM-01', 'name'), /Hamburg Test/);
+  // Its feed line showed the id until the station was fetched.
+  await page.waitForFunction((sel) => /Hamburg Test/.test(document.querySelector(sel).textContent),
+    feedItem(s3), { timeout: WAIT_MS });
   assert.strictEqual(await page.textContent('#last-seq'), String(s3));
   assert.strictEqual(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
 
@@ -137,8 +140,11 @@ async function liveAndRestart(context, srv) {
   fs.mkdirSync(outDir, { recursive: true });
   const shot = path.join(outDir, 'dashboard.png');
   await page.setViewportSize({ width: 1280, height: 720 });
-  await page.screenshot({ path: shot, fullPage: true });
-  console.log(`screenshot: ${shot}`);
+  await page.screenshot({ path: shot, fullPage: true, animations: 'disabled' });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const dark = path.join(outDir, 'dashboard-dark.png');
+  await page.screenshot({ path: dark, fullPage: true, animations: 'disabled' });
+  console.log(`screenshots: ${shot} ${dark}`);
   await page.close();
   assert.deepStrictEqual(errors, []);
   return s5;
