@@ -1,9 +1,10 @@
 /*
  * The session state machine (see stream_session.h for the REPLAY/LIVE
  * states and the `through` invariant that keeps the replay -> live hand-over
- * free of gaps and duplicates). Client messages are parsed here with
- * jansson; operations go through stream_call.c; every server message is
- * built by stream_wire.c.
+ * free of gaps and duplicates). Client messages are parsed here
+ * (nimbus_json_parse: duplicate keys, NUL and excessive nesting refused);
+ * operations go through stream_call.c; every server message is built by
+ * stream_wire.c.
  */
 #include "stream_session.h"
 
