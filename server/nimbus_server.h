@@ -104,7 +104,9 @@ void nimbus_http_request_authority(nimbus_worker_t *w, struct evhttp_request *re
 
 /* ---- entry points the server calls; each front-end implements its own --- */
 
-/* SOAP binding (soap/). POST /soap and GET /soap?wsdl. */
+/* SOAP binding (soap/). POST /soap and GET /soap?wsdl. The worker state
+ * nimbus_soap_worker_new returns belongs to the server, which frees it with
+ * nimbus_soap_worker_free after w's loop has ended; NULL with err. */
 nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t *err);
 void nimbus_soap_worker_free(nimbus_soap_worker_t *soap);
 void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req);
@@ -113,8 +115,11 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req);
 void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req);
 
 /* WebSocket endpoint and dashboard (json_api/). GET /v1/stream and GET /
- * with its static files. nimbus_stream_worker_shutdown closes every session
- * with 1001 and is called on the worker's thread before its loop ends. */
+ * with its static files. nimbus_stream_worker_new returns state the server
+ * owns and frees with nimbus_stream_worker_free once every worker's loop
+ * has ended (other workers' writes publish to it until then); NULL with
+ * err. nimbus_stream_worker_shutdown closes every session with 1001 and is
+ * called on the worker's thread before its loop ends. */
 nimbus_stream_worker_t *nimbus_stream_worker_new(nimbus_worker_t *w, nimbus_error_t *err);
 void nimbus_stream_worker_shutdown(nimbus_stream_worker_t *stream);
 void nimbus_stream_worker_free(nimbus_stream_worker_t *stream);

@@ -50,6 +50,9 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
  * database that holds stations is left alone. Returns 0 or -1 with err. */
 typedef struct nimbus_demo nimbus_demo_t;
 int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *seeded, nimbus_error_t *err);
+/* Starts the feeder on w's loop. Returns it, owned by the caller, who stops
+ * and frees it with nimbus__demo_stop on w's thread (or before w's loop
+ * runs); NULL with err on failure. */
 nimbus_demo_t *nimbus__demo_start(nimbus_worker_t *w, nimbus_error_t *err);
 void nimbus__demo_stop(nimbus_demo_t *demo); /* NULL-safe; on w's thread */
 

@@ -78,6 +78,7 @@ int nimbus_core_station_count(nimbus_core_t *core, int64_t *count, nimbus_error_
  * nimbus_service_free (NULL-safe). NULL with err set on failure. */
 nimbus_service_t *nimbus_service_new(nimbus_core_t *core, nimbus_error_t *err);
 void nimbus_service_free(nimbus_service_t *svc);
+/* The core svc was made from: borrowed, valid as long as the core. */
 nimbus_core_t *nimbus_service_core(nimbus_service_t *svc);
 
 /* ---- operations -------------------------------------------------------- */
