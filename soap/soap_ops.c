@@ -51,11 +51,21 @@ static int caller_of(struct soap *soap, nimbus_credentials_t *out, nimbus_error_
     return 0;
 }
 
-/* Common opening of every operation: log name, credentials. */
+/* Common opening of every operation: log name, credentials, and the
+ * request itself. gSOAP hands in a NULL request when the wrapper element is
+ * <Op xsi:nil="true"/>, which SOAP::Lite sends for a call without
+ * arguments; it is read as the empty element, every field absent (so
+ * ListStations lists, and a missing required field is the core's
+ * INVALID_ARGUMENT as usual). */
 #define OP_BEGIN(Name)                                                                             \
     nimbus_soap_worker_t *ws = soap->user;                                                         \
     nimbus_error_t err;                                                                            \
     nimbus_credentials_t creds;                                                                    \
+    struct _nimbus__##Name nil_request;                                                            \
+    if (!in) {                                                                                     \
+        soap_default__nimbus__##Name(soap, &nil_request);                                          \
+        in = &nil_request;                                                                         \
+    }                                                                                              \
     nimbus_error_clear(&err);                                                                      \
     ws->operation = #Name;                                                                         \
     if (caller_of(soap, &creds, &err) != 0)                                                        \
