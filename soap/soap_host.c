@@ -10,8 +10,9 @@
  * memory stays flat however many requests a worker serves.
  *
  * Refused before gSOAP sees them: bodies over config->max_body
- * (PAYLOAD_TOO_LARGE), and any DTD or nesting deeper than
- * NIMBUS_SOAP_MAX_DEPTH (INVALID_ARGUMENT; see soap_scan.c). Bounded by
+ * (PAYLOAD_TOO_LARGE), and any DTD, nesting deeper than
+ * NIMBUS_SOAP_MAX_DEPTH or binary xsi:type in the Body (INVALID_ARGUMENT;
+ * see soap_scan.c). Bounded by
  * gSOAP: nesting depth again (maxlevel), element counts (maxoccurs) and the
  * message length.
  *
@@ -162,7 +163,8 @@ static void serve(nimbus_soap_worker_t *ws)
         refuse(ws, &err);
         return;
     }
-    switch (nimbus__soap_scan(text, len, NIMBUS_SOAP_MAX_DEPTH)) {
+    nimbus_soap_scan_info_t where;
+    switch (nimbus__soap_scan(text, len, NIMBUS_SOAP_MAX_DEPTH, &where)) {
     case NIMBUS_SOAP_SCAN_DECLARATION:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "DTDs and entity declarations are not allowed in SOAP messages");
@@ -171,6 +173,15 @@ static void serve(nimbus_soap_worker_t *ws)
     case NIMBUS_SOAP_SCAN_TOO_DEEP:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "XML elements are nested deeper than %d levels", NIMBUS_SOAP_MAX_DEPTH);
+        refuse(ws, &err);
+        return;
+    case NIMBUS_SOAP_SCAN_BINARY_TYPE:
+        /* Names stay short in the message whatever the client sent. */
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "element %.*s has xsi:type=\"%.*s\", but no Nimbus field is binary: send "
+                         "the text itself, without xsi:type or as xsd:string",
+                         (int)(where.element_len < 64 ? where.element_len : 64), where.element,
+                         (int)(where.type_len < 64 ? where.type_len : 64), where.type);
         refuse(ws, &err);
         return;
     case NIMBUS_SOAP_SCAN_OK:

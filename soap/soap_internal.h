@@ -55,12 +55,25 @@ void nimbus__soap_fault_from_gsoap(struct soap *soap);
 typedef enum nimbus_soap_scan {
     NIMBUS_SOAP_SCAN_OK,
     NIMBUS_SOAP_SCAN_DECLARATION, /* <!DOCTYPE, <!ENTITY, ... */
-    NIMBUS_SOAP_SCAN_TOO_DEEP     /* elements nested deeper than max_depth */
+    NIMBUS_SOAP_SCAN_TOO_DEEP,    /* elements nested deeper than max_depth */
+    NIMBUS_SOAP_SCAN_BINARY_TYPE  /* a Body element with xsi:type base64Binary/hexBinary */
 } nimbus_soap_scan_t;
 
-/* Scans body[0..len) for markup declarations and excess nesting. Text in
- * comments, CDATA sections and processing instructions is not markup. */
-nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth);
+/* Where NIMBUS_SOAP_SCAN_BINARY_TYPE was found: the element's qualified
+ * name and the xsi:type value, both pointing into the scanned body. */
+typedef struct nimbus_soap_scan_info {
+    const char *element;
+    size_t element_len;
+    const char *type;
+    size_t type_len;
+} nimbus_soap_scan_info_t;
+
+/* Scans body[0..len) for markup declarations, excess nesting and binary
+ * xsi:types in the Body. Text in comments, CDATA sections and processing
+ * instructions is not markup. info (may be NULL) is filled for
+ * NIMBUS_SOAP_SCAN_BINARY_TYPE. */
+nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth,
+                                     nimbus_soap_scan_info_t *info);
 
 /* ---- soap_convert.c ---------------------------------------------------- */
 

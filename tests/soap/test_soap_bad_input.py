@@ -145,6 +145,12 @@ def cases():
             ("huge element count", envelope(v, "<n:GetStation>" + "<n:id>a</n:id>" * 15000
                                             + "</n:GetStation>"), v),
             ("truncated body", good[: len(good) // 2], v),
+            # SOAP::Lite's autotyping sends text outside ASCII as base64; gSOAP
+            # would store the base64 text as the name.
+            ("binary xsi:type on a text field",
+             envelope(v, create_body("b64-1").replace(
+                 "<n:name>Raw</n:name>", '<n:name xmlns:i="http://www.w3.org/2001/XMLSchema-'
+                 'instance" i:type="xsd:base64Binary">WsO8cmljaA==</n:name>')), v),
             ("mustUnderstand header",
              envelope(v, "<n:ListStations/>",
                       header='<s:Header><z:Secret xmlns:z="urn:z" s:mustUnderstand="%s">1</z:Secret>'
@@ -169,6 +175,29 @@ def test_faults(port):
                   "</w:UsernameToken></w:Security></s:Header>")
         expect_fault(conn, envelope(v, "<n:ListStations/>", header=digest), "UNAUTHENTICATED", v,
                      label="PasswordDigest")
+    conn.close()
+
+
+XSI = 'xmlns:i="http://www.w3.org/2001/XMLSchema-instance"'
+OPERATIONS = ("ListStations", "GetStation", "CreateStation", "UpdateStation", "DeleteStation",
+              "RecordObservations", "GetObservations", "GetWeather", "GetCityWeather")
+
+
+def test_nil_request(port):
+    """<Op xsi:nil="true"/>, what SOAP::Lite sends for a call without
+    arguments (gSOAP hands the service a NULL request; this once crashed the
+    server): read as the empty element, so ListStations lists and the others
+    lack a required field."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for v in (1, 2):
+        for op in OPERATIONS:
+            body = envelope(v, '<n:%s %s i:nil="true"/>' % (op, XSI))
+            if op == "ListStations":
+                resp, data = post(conn, body, v)
+                assert resp.status == 200 and b"ListStationsResponse" in data, (v, data[:400])
+            else:
+                expect_fault(conn, body, "INVALID_ARGUMENT", v, label="nil " + op)
+            alive(port)
     conn.close()
 
 
@@ -300,6 +329,8 @@ def main():
     with NimbusServer(sys.argv[1], args=["--max-body", str(MAX_BODY)]) as srv:
         test_faults(srv.port)
         print("ok: every hostile input got its Fault and the server kept serving")
+        test_nil_request(srv.port)
+        print("ok: a nil request element of every operation")
         test_half_sent_request(srv.port)
         test_answers(srv.port)
         print("ok: number and time formats, Expect: 100-continue")
