@@ -74,7 +74,8 @@ static int decode_observations(json_t *p, request_t *r, nimbus_error_t *err)
      * for a batch it will refuse. */
     if (n < 1 || n > NIMBUS_RECORD_BATCH_MAX) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "observations must hold 1-%d observations", NIMBUS_RECORD_BATCH_MAX);
+                                "observations must hold 1-%d observations",
+                                NIMBUS_RECORD_BATCH_MAX);
     }
     r->batch = calloc(n, sizeof *r->batch);
     if (!r->batch)
@@ -136,8 +137,7 @@ static int decode_request(nimbus_op_t op, json_t *p, request_t *r, nimbus_error_
                nimbus__json_get_string(p, "", "cursor", false, &q->cursor, err);
     }
     case NIMBUS_OP_GetWeather:
-        return nimbus__json_get_string(p, "", "stationId", true, &r->u.get_weather.station_id,
-                                       err);
+        return nimbus__json_get_string(p, "", "stationId", true, &r->u.get_weather.station_id, err);
     case NIMBUS_OP_GetCityWeather:
         return nimbus__json_get_string(p, "", "city", true, &r->u.get_city_weather.city, err) ||
                nimbus__json_get_string(p, "", "country", false, &r->u.get_city_weather.country,
@@ -173,10 +173,10 @@ static int decode(nimbus_op_t op, json_t *params, request_t *r, nimbus_error_t *
 /* Appends `"name":[items...]` for an array of count items of type T. */
 #define ENCODE_ARRAY(out, name, items, count, encoder)                                             \
     do {                                                                                           \
-        if (evbuffer_add_printf(out, "\"%s\":[", name) < 0)                                      \
+        if (evbuffer_add_printf(out, "\"%s\":[", name) < 0)                                        \
             return -1;                                                                             \
         for (size_t i_ = 0; i_ < (count); i_++) {                                                  \
-            if ((i_ && evbuffer_add(out, ",", 1) != 0) || encoder(out, &(items)[i_]) != 0)        \
+            if ((i_ && evbuffer_add(out, ",", 1) != 0) || encoder(out, &(items)[i_]) != 0)         \
                 return -1;                                                                         \
         }                                                                                          \
         if (evbuffer_add(out, "]", 1) != 0)                                                        \
@@ -227,21 +227,21 @@ static int encode_response(nimbus_op_t op, const void *response, nimbus_json_sha
         return encode_station_field(out, shape,
                                     &((const nimbus_get_station_response_t *)response)->station);
     case NIMBUS_OP_CreateStation:
-        return encode_station_field(
-            out, shape, &((const nimbus_create_station_response_t *)response)->station);
+        return encode_station_field(out, shape,
+                                    &((const nimbus_create_station_response_t *)response)->station);
     case NIMBUS_OP_UpdateStation:
-        return encode_station_field(
-            out, shape, &((const nimbus_update_station_response_t *)response)->station);
+        return encode_station_field(out, shape,
+                                    &((const nimbus_update_station_response_t *)response)->station);
     case NIMBUS_OP_DeleteStation:
         return shape == NIMBUS_JSON_FIELDS ? evbuffer_add(out, "{}", 2) : 0;
     case NIMBUS_OP_RecordObservations: {
         const nimbus_record_observations_response_t *r = response;
         if (r->has_seq) {
-            return evbuffer_add_printf(
-                       out, "{\"accepted\":%lld,\"duplicates\":%lld,\"firstSeq\":%lld,"
-                            "\"lastSeq\":%lld}",
-                       (long long)r->accepted, (long long)r->duplicates, (long long)r->first_seq,
-                       (long long)r->last_seq) < 0
+            return evbuffer_add_printf(out,
+                                       "{\"accepted\":%lld,\"duplicates\":%lld,\"firstSeq\":%lld,"
+                                       "\"lastSeq\":%lld}",
+                                       (long long)r->accepted, (long long)r->duplicates,
+                                       (long long)r->first_seq, (long long)r->last_seq) < 0
                        ? -1
                        : 0;
         }
@@ -357,10 +357,10 @@ static int emit(struct evbuffer *scratch, nimbus_json_item_fn item, void *arg, i
     return rc;
 }
 
-int nimbus_json_list_page(nimbus_service_t *svc, const nimbus_credentials_t *caller,
-                          nimbus_op_t op, json_t *params, const char *cursor, int64_t limit,
-                          nimbus_json_item_fn item, void *arg,
-                          char next_cursor[NIMBUS_CURSOR_SIZE], nimbus_error_t *err)
+int nimbus_json_list_page(nimbus_service_t *svc, const nimbus_credentials_t *caller, nimbus_op_t op,
+                          json_t *params, const char *cursor, int64_t limit,
+                          nimbus_json_item_fn item, void *arg, char next_cursor[NIMBUS_CURSOR_SIZE],
+                          nimbus_error_t *err)
 {
     request_t req;
     response_t res;

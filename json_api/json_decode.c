@@ -22,7 +22,8 @@ static int depth_of(json_t *v, int limit)
     if (json_is_object(v)) {
         const char *k;
         json_t *child;
-        json_object_foreach (v, k, child) {
+        json_object_foreach(v, k, child)
+        {
             int d = depth_of(child, limit - 1);
             if (d > deepest)
                 deepest = d;
@@ -32,7 +33,8 @@ static int depth_of(json_t *v, int limit)
     if (json_is_array(v)) {
         size_t i;
         json_t *child;
-        json_array_foreach (v, i, child) {
+        json_array_foreach(v, i, child)
+        {
             int d = depth_of(child, limit - 1);
             if (d > deepest)
                 deepest = d;
@@ -71,7 +73,8 @@ int nimbus__json_check_members(json_t *obj, const char *what, const char *const 
     }
     const char *key;
     json_t *value;
-    json_object_foreach (obj, key, value) {
+    json_object_foreach(obj, key, value)
+    {
         bool known = false;
         for (size_t i = 0; allowed[i] && !known; i++)
             known = strcmp(allowed[i], key) == 0;
@@ -240,8 +243,7 @@ int nimbus_json_observation_decode(json_t *obj, const char *what, nimbus_observa
         nimbus__json_get_double(obj, what, "windSpeed", false, &out->wind_speed, err) != 0 ||
         nimbus__json_get_double(obj, what, "windDirection", false, &out->wind_direction, err) !=
             0 ||
-        nimbus__json_get_double(obj, what, "precipitation", false, &out->precipitation, err) !=
-            0 ||
+        nimbus__json_get_double(obj, what, "precipitation", false, &out->precipitation, err) != 0 ||
         /* seq is output only: read for its type, then ignored. */
         nimbus__json_get_double(obj, what, "seq", false, &seq, err) != 0) {
         return -1;

@@ -201,15 +201,24 @@ const char *nimbus_json_problem_type(nimbus_code_t code)
 const char *nimbus_json_problem_title(nimbus_code_t code)
 {
     switch (code) {
-    case NIMBUS_INVALID_ARGUMENT: return "Invalid argument";
-    case NIMBUS_UNAUTHENTICATED: return "Authentication required";
-    case NIMBUS_PERMISSION_DENIED: return "Permission denied";
-    case NIMBUS_NOT_FOUND: return "Not found";
-    case NIMBUS_ALREADY_EXISTS: return "Already exists";
-    case NIMBUS_PAYLOAD_TOO_LARGE: return "Payload too large";
-    case NIMBUS_RESOURCE_EXHAUSTED: return "Resource exhausted";
-    case NIMBUS_UNAVAILABLE: return "Service unavailable";
-    default: return "Internal error";
+    case NIMBUS_INVALID_ARGUMENT:
+        return "Invalid argument";
+    case NIMBUS_UNAUTHENTICATED:
+        return "Authentication required";
+    case NIMBUS_PERMISSION_DENIED:
+        return "Permission denied";
+    case NIMBUS_NOT_FOUND:
+        return "Not found";
+    case NIMBUS_ALREADY_EXISTS:
+        return "Already exists";
+    case NIMBUS_PAYLOAD_TOO_LARGE:
+        return "Payload too large";
+    case NIMBUS_RESOURCE_EXHAUSTED:
+        return "Resource exhausted";
+    case NIMBUS_UNAVAILABLE:
+        return "Service unavailable";
+    default:
+        return "Internal error";
     }
 }
 
@@ -222,9 +231,8 @@ int nimbus_json_problem_encode_status(struct evbuffer *out, const nimbus_error_t
 {
     /* A success code here is a caller's bug; report it as one rather than
      * send a 200 that carries an error. */
-    nimbus_code_t code = err && err->code > NIMBUS_OK && err->code < NIMBUS_CODE_COUNT
-                             ? err->code
-                             : NIMBUS_INTERNAL;
+    nimbus_code_t code =
+        err && err->code > NIMBUS_OK && err->code < NIMBUS_CODE_COUNT ? err->code : NIMBUS_INTERNAL;
     const char *title = nimbus_json_problem_title(code);
     if (status == 405)
         title = "Method not allowed";

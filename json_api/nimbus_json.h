@@ -145,9 +145,9 @@ int nimbus_json_call(nimbus_service_t *svc, const nimbus_credentials_t *caller, 
  * GetCityWeather has one page) and returns 0; -1 with err on failure.
  */
 typedef int (*nimbus_json_item_fn)(void *arg, const char *text, size_t len);
-int nimbus_json_list_page(nimbus_service_t *svc, const nimbus_credentials_t *caller,
-                          nimbus_op_t op, json_t *params, const char *cursor, int64_t limit,
-                          nimbus_json_item_fn item, void *arg,
-                          char next_cursor[NIMBUS_CURSOR_SIZE], nimbus_error_t *err);
+int nimbus_json_list_page(nimbus_service_t *svc, const nimbus_credentials_t *caller, nimbus_op_t op,
+                          json_t *params, const char *cursor, int64_t limit,
+                          nimbus_json_item_fn item, void *arg, char next_cursor[NIMBUS_CURSOR_SIZE],
+                          nimbus_error_t *err);
 
 #endif

@@ -38,8 +38,8 @@ static json_t *schemas(void)
         "additionalProperties", 0, "required", "id", "name", "city", "country", "latitude",
         "longitude", "properties", "id", "type", "string", "pattern", "^[A-Za-z0-9_-]{1,32}$",
         "name", text(1, NIMBUS_STATION_NAME_MAX), "city", text(1, NIMBUS_CITY_MAX), "country",
-        "type", "string", "pattern", "^[A-Z]{2}$", "latitude", num(-90, 90, "degrees"),
-        "longitude", num(-180, 180, "degrees"), "elevation", num(-500, 9000, "metres"));
+        "type", "string", "pattern", "^[A-Z]{2}$", "latitude", num(-90, 90, "degrees"), "longitude",
+        num(-180, 180, "degrees"), "elevation", num(-500, 9000, "metres"));
     /* The body of PUT may leave out id (the path carries it). */
     json_t *station_update = json_deep_copy(station);
     if (station_update)
@@ -54,42 +54,42 @@ static json_t *schemas(void)
         num(0, 150, "m/s"), "windDirection", num(0, 360, "degrees"), "precipitation",
         num(0, 1000, "mm since the previous observation"), "seq", "type", "integer", "format",
         "int64", "readOnly", 1, "description", "server-assigned; ignored on input");
-    json_t *summary = json_pack(
-        "{s:s,s:[ss],s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s}}}", "type", "object", "required",
-        "count", "totalPrecipitation", "properties", "count", "type", "integer", "minTemperature",
-        "type", "number", "maxTemperature", "type", "number", "meanTemperature", "type", "number",
-        "totalPrecipitation", "type", "number");
+    json_t *summary =
+        json_pack("{s:s,s:[ss],s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s}}}", "type", "object",
+                  "required", "count", "totalPrecipitation", "properties", "count", "type",
+                  "integer", "minTemperature", "type", "number", "maxTemperature", "type", "number",
+                  "meanTemperature", "type", "number", "totalPrecipitation", "type", "number");
     json_t *report = json_pack("{s:s,s:[s],s:{s:o,s:o,s:o}}", "type", "object", "required",
                                "station", "properties", "station", REF("Station"), "latest",
                                REF("Observation"), "last24h", REF("Summary"));
-    json_t *station_list = json_pack(
-        "{s:s,s:[s],s:{s:{s:s,s:o},s:{s:s}}}", "type", "object", "required", "stations",
-        "properties", "stations", "type", "array", "items", REF("Station"), "nextCursor", "type",
-        "string");
-    json_t *obs_list = json_pack(
-        "{s:s,s:[s],s:{s:{s:s,s:o},s:{s:s}}}", "type", "object", "required", "observations",
-        "properties", "observations", "type", "array", "items", REF("Observation"), "nextCursor",
-        "type", "string");
-    json_t *city = json_pack("{s:s,s:[s],s:{s:{s:s,s:o}}}", "type", "object", "required",
-                             "reports", "properties", "reports", "type", "array", "items",
-                             REF("WeatherReport"));
-    json_t *record_req = json_pack(
-        "{s:s,s:b,s:[s],s:{s:{s:s,s:i,s:i,s:o},s:{s:s}}}", "type", "object",
-        "additionalProperties", 0, "required", "observations", "properties", "observations",
-        "type", "array", "minItems", 1, "maxItems", NIMBUS_RECORD_BATCH_MAX, "items",
-        REF("Observation"), "stationId", "type", "string");
-    json_t *record_res = json_pack(
-        "{s:s,s:[ss],s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s}}}", "type", "object", "required",
-        "accepted", "duplicates", "properties", "accepted", "type", "integer", "duplicates",
-        "type", "integer", "firstSeq", "type", "integer", "lastSeq", "type", "integer");
+    json_t *station_list =
+        json_pack("{s:s,s:[s],s:{s:{s:s,s:o},s:{s:s}}}", "type", "object", "required", "stations",
+                  "properties", "stations", "type", "array", "items", REF("Station"), "nextCursor",
+                  "type", "string");
+    json_t *obs_list =
+        json_pack("{s:s,s:[s],s:{s:{s:s,s:o},s:{s:s}}}", "type", "object", "required",
+                  "observations", "properties", "observations", "type", "array", "items",
+                  REF("Observation"), "nextCursor", "type", "string");
+    json_t *city =
+        json_pack("{s:s,s:[s],s:{s:{s:s,s:o}}}", "type", "object", "required", "reports",
+                  "properties", "reports", "type", "array", "items", REF("WeatherReport"));
+    json_t *record_req = json_pack("{s:s,s:b,s:[s],s:{s:{s:s,s:i,s:i,s:o},s:{s:s}}}", "type",
+                                   "object", "additionalProperties", 0, "required", "observations",
+                                   "properties", "observations", "type", "array", "minItems", 1,
+                                   "maxItems", NIMBUS_RECORD_BATCH_MAX, "items", REF("Observation"),
+                                   "stationId", "type", "string");
+    json_t *record_res = json_pack("{s:s,s:[ss],s:{s:{s:s},s:{s:s},s:{s:s},s:{s:s}}}", "type",
+                                   "object", "required", "accepted", "duplicates", "properties",
+                                   "accepted", "type", "integer", "duplicates", "type", "integer",
+                                   "firstSeq", "type", "integer", "lastSeq", "type", "integer");
     json_t *codes = json_array();
     for (int c = NIMBUS_OK + 1; codes && c < NIMBUS_CODE_COUNT; c++)
         json_array_append_new(codes, json_string(nimbus_code_name((nimbus_code_t)c)));
     json_t *problem = json_pack(
         "{s:s,s:[sssss],s:{s:{s:s,s:s},s:{s:s},s:{s:s},s:{s:s},s:{s:s,s:o}}}", "type", "object",
         "required", "type", "title", "status", "detail", "code", "properties", "type", "type",
-        "string", "format", "uri", "title", "type", "string", "status", "type", "integer",
-        "detail", "type", "string", "code", "type", "string", "enum", codes);
+        "string", "format", "uri", "title", "type", "string", "status", "type", "integer", "detail",
+        "type", "string", "code", "type", "string", "enum", codes);
     return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "Station", station,
                      "StationUpdate", station_update, "Observation", observation, "Summary",
                      summary, "WeatherReport", report, "StationList", station_list,
@@ -107,7 +107,8 @@ static json_t *query_param(const char *name)
         desc = "page size";
     } else if (strcmp(name, "from") == 0 || strcmp(name, "to") == 0) {
         schema = json_pack("{s:s,s:s}", "type", "string", "format", "date-time");
-        desc = name[0] == 'f' ? "observedAt at or after (inclusive)" : "observedAt before (exclusive)";
+        desc =
+            name[0] == 'f' ? "observedAt at or after (inclusive)" : "observedAt before (exclusive)";
     } else if (strcmp(name, "cursor") == 0) {
         schema = json_pack("{s:s}", "type", "string");
         desc = "opaque cursor from the previous page's nextCursor";
@@ -124,7 +125,7 @@ static json_t *parameters(const nimbus_op_info_t *op)
     json_t *list = json_array();
     const char *path_param = strstr(op->rest_path, "{city}") ? "city"
                              : strstr(op->rest_path, "{id}") ? "id"
-                                                              : NULL;
+                                                             : NULL;
     if (path_param)
         json_array_append_new(list, json_pack("{s:s,s:s,s:b,s:{s:s}}", "name", path_param, "in",
                                               "path", "required", 1, "schema", "type", "string"));
@@ -147,27 +148,45 @@ static json_t *content(json_t *schema, const char *type)
 
 static json_t *problem_response(const char *desc)
 {
-    return json_pack("{s:s,s:o}", "description", desc,
-                     "content", content(REF("Problem"), NIMBUS_JSON_PROBLEM_TYPE));
+    return json_pack("{s:s,s:o}", "description", desc, "content",
+                     content(REF("Problem"), NIMBUS_JSON_PROBLEM_TYPE));
 }
 
 static json_t *operation(const nimbus_op_info_t *op)
 {
     json_t *body = NULL, *ok = NULL;
     switch (op->op) {
-    case NIMBUS_OP_ListStations: ok = REF("StationList"); break;
-    case NIMBUS_OP_GetStation: ok = REF("Station"); break;
-    case NIMBUS_OP_CreateStation: body = REF("Station"); ok = REF("Station"); break;
-    case NIMBUS_OP_UpdateStation: body = REF("StationUpdate"); ok = REF("Station"); break;
-    case NIMBUS_OP_DeleteStation: break;
+    case NIMBUS_OP_ListStations:
+        ok = REF("StationList");
+        break;
+    case NIMBUS_OP_GetStation:
+        ok = REF("Station");
+        break;
+    case NIMBUS_OP_CreateStation:
+        body = REF("Station");
+        ok = REF("Station");
+        break;
+    case NIMBUS_OP_UpdateStation:
+        body = REF("StationUpdate");
+        ok = REF("Station");
+        break;
+    case NIMBUS_OP_DeleteStation:
+        break;
     case NIMBUS_OP_RecordObservations:
         body = REF("RecordObservations");
         ok = REF("RecordObservationsResult");
         break;
-    case NIMBUS_OP_GetObservations: ok = REF("ObservationList"); break;
-    case NIMBUS_OP_GetWeather: ok = REF("WeatherReport"); break;
-    case NIMBUS_OP_GetCityWeather: ok = REF("CityWeather"); break;
-    default: break;
+    case NIMBUS_OP_GetObservations:
+        ok = REF("ObservationList");
+        break;
+    case NIMBUS_OP_GetWeather:
+        ok = REF("WeatherReport");
+        break;
+    case NIMBUS_OP_GetCityWeather:
+        ok = REF("CityWeather");
+        break;
+    default:
+        break;
     }
     json_t *responses = json_object();
     json_t *success = json_pack("{s:s}", "description", "success");
@@ -196,24 +215,23 @@ static json_t *operation(const nimbus_op_info_t *op)
         json_object_set_new(responses, "409", problem_response("ALREADY_EXISTS"));
     if (body) {
         json_object_set_new(responses, "413", problem_response("PAYLOAD_TOO_LARGE"));
-        json_object_set_new(responses, "415",
-                            problem_response("the body is not application/json"));
+        json_object_set_new(responses, "415", problem_response("the body is not application/json"));
     }
     json_object_set_new(responses, "429", problem_response("RESOURCE_EXHAUSTED"));
     json_object_set_new(responses, "500", problem_response("INTERNAL"));
     json_object_set_new(responses, "503", problem_response("UNAVAILABLE"));
     json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "operationId", op->name, "summary", op->name,
-                          "description", nimbus_role_name(op->role), "parameters",
-                          parameters(op), "responses", responses);
+                          "description", nimbus_role_name(op->role), "parameters", parameters(op),
+                          "responses", responses);
     if (o) {
         char desc[96];
         snprintf(desc, sizeof desc, "SOAP operation %s; needs the %s role.", op->name,
                  nimbus_role_name(op->role));
         json_object_set_new(o, "description", json_string(desc));
         if (body)
-            json_object_set_new(
-                o, "requestBody",
-                json_pack("{s:b,s:o}", "required", 1, "content", content(body, "application/json")));
+            json_object_set_new(o, "requestBody",
+                                json_pack("{s:b,s:o}", "required", 1, "content",
+                                          content(body, "application/json")));
     }
     return o;
 }

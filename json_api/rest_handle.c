@@ -37,14 +37,22 @@ typedef struct rest_req {
 static const char *method_name(enum evhttp_cmd_type cmd)
 {
     switch (cmd) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_PATCH: return "PATCH";
-    default: return "OTHER";
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    default:
+        return "OTHER";
     }
 }
 
@@ -153,11 +161,12 @@ static int merge_query(const char *query, const nimbus_op_info_t *op, json_t *pa
     const char *const *allowed = nimbus_json_op_params(op->op);
     int rc = 0;
     struct evkeyval *e;
-    TAILQ_FOREACH (e, &kv, next) {
+    TAILQ_FOREACH(e, &kv, next)
+    {
         if (!query_allowed(allowed, e->key) ||
             (op->op == NIMBUS_OP_GetCityWeather && strcmp(e->key, "city") == 0)) {
-            rc = nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                  "unknown query parameter \"%.64s\"", e->key);
+            rc = nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "unknown query parameter \"%.64s\"",
+                                  e->key);
             break;
         }
         if (json_object_get(params, e->key)) {
@@ -203,8 +212,9 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
     *status = 400;
     if (len > r->w->config->max_body) {
         *status = 413;
-        nimbus_error_set(err, NIMBUS_PAYLOAD_TOO_LARGE, "request body of %zu bytes is over the %zu byte limit",
-                         len, r->w->config->max_body);
+        nimbus_error_set(err, NIMBUS_PAYLOAD_TOO_LARGE,
+                         "request body of %zu bytes is over the %zu byte limit", len,
+                         r->w->config->max_body);
         return NULL;
     }
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Type");
@@ -214,8 +224,7 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
                         strncasecmp(ct + n - 5, "+json", 5) == 0));
     if (!json) {
         *status = 415;
-        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                         "the request body must be application/json");
+        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "the request body must be application/json");
         return NULL;
     }
     unsigned char *text = evbuffer_pullup(in, -1);
@@ -229,8 +238,8 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
 }
 
 /* Builds the params object of op from path parameter, query and body. */
-static json_t *build_params(rest_req_t *r, const nimbus_op_info_t *op,
-                            const nimbus_rest_match_t *m, int *status, nimbus_error_t *err)
+static json_t *build_params(rest_req_t *r, const nimbus_op_info_t *op, const nimbus_rest_match_t *m,
+                            int *status, nimbus_error_t *err)
 {
     *status = 400;
     json_t *params = NULL;
@@ -312,8 +321,7 @@ static void etag_of(struct evbuffer *body, char out[24])
 /* true when If-None-Match lists tag (or is "*"). */
 static bool none_match(rest_req_t *r, const char *tag)
 {
-    const char *inm =
-        evhttp_find_header(evhttp_request_get_input_headers(r->req), "If-None-Match");
+    const char *inm = evhttp_find_header(evhttp_request_get_input_headers(r->req), "If-None-Match");
     if (!inm)
         return false;
     if (strcmp(inm, "*") == 0)
@@ -469,8 +477,8 @@ void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req)
         /* 405 is not a code of the contract; the problem says
          * INVALID_ARGUMENT with the status HTTP requires. */
         nimbus_error_t err;
-        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "method %s is not allowed on %.200s; allowed: %s",
-                         r.method, path, allow);
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "method %s is not allowed on %.200s; allowed: %s", r.method, path, allow);
         evhttp_add_header(out_headers(&r), "Allow", allow);
         reply_problem_status(&r, &err, 405);
         return;

@@ -92,8 +92,7 @@ size_t nimbus__rest_match(const char *path, nimbus_rest_match_t *m)
     return m->count;
 }
 
-const nimbus_op_info_t *nimbus__rest_match_method(const nimbus_rest_match_t *m,
-                                                  const char *method)
+const nimbus_op_info_t *nimbus__rest_match_method(const nimbus_rest_match_t *m, const char *method)
 {
     if (strcmp(method, "HEAD") == 0)
         method = "GET";

@@ -32,8 +32,7 @@ typedef struct nimbus_rest_match {
 size_t nimbus__rest_match(const char *path, nimbus_rest_match_t *m);
 
 /* The row of m for method ("GET"; HEAD is looked up as GET), or NULL. */
-const nimbus_op_info_t *nimbus__rest_match_method(const nimbus_rest_match_t *m,
-                                                  const char *method);
+const nimbus_op_info_t *nimbus__rest_match_method(const nimbus_rest_match_t *m, const char *method);
 
 /* Writes the Allow header value for m ("GET, HEAD, PUT, DELETE, OPTIONS"). */
 void nimbus__rest_allow(const nimbus_rest_match_t *m, char *buf, size_t size);

@@ -36,7 +36,7 @@ static json_t *parse(const char *text)
 }
 
 static const nimbus_station_t BERLIN = {"ber-1", "Berlin \"Mitte\"\n", "Berlin", "DE", 40.0801,
-                                        0.1, {true, -0.5}};
+                                        0.1,     {true, -0.5}};
 
 static void test_station_round_trip(void)
 {
@@ -72,8 +72,8 @@ static void test_station_round_trip(void)
 
 static void test_observation_round_trip(void)
 {
-    nimbus_observation_t o = {"s1", 1714564800, {true, 12.25}, {false, 0}, {true, 1013.25},
-                              {false, 0},  {true, 360},     {true, 0},  42};
+    nimbus_observation_t o = {"s1",       1714564800,  {true, 12.25}, {false, 0}, {true, 1013.25},
+                              {false, 0}, {true, 360}, {true, 0},     42};
     struct evbuffer *b = evbuffer_new();
     CU_ASSERT_EQUAL(nimbus_json_observation_encode(b, &o), 0);
     char *text = take(b);
@@ -139,7 +139,8 @@ static void station_refused(const char *text, const char *want)
 static void test_input_rules(void)
 {
     station_refused(S_HEAD ",\"latitude\":1,\"longitude\":2,\"Elevation\":3}", "\"Elevation\"");
-    station_refused(S_HEAD ",\"latitude\":\"1\",\"longitude\":2}", "station.latitude must be a number");
+    station_refused(S_HEAD ",\"latitude\":\"1\",\"longitude\":2}",
+                    "station.latitude must be a number");
     station_refused(S_HEAD ",\"latitude\":true,\"longitude\":2}", "station.latitude");
     station_refused(S_HEAD ",\"latitude\":1}", "station.longitude is required");
     station_refused(S_HEAD ",\"latitude\":1,\"longitude\":null}", "station.longitude is required");
@@ -264,9 +265,8 @@ static void test_problem(void)
         CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(v, "code")),
                                nimbus_code_name((nimbus_code_t)c));
         CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_object_get(v, "detail")), "why"));
-        CU_ASSERT_EQUAL(strncmp(json_string_value(json_object_get(v, "type")),
-                                "urn:nimbus:problem:", 19),
-                        0);
+        CU_ASSERT_EQUAL(
+            strncmp(json_string_value(json_object_get(v, "type")), "urn:nimbus:problem:", 19), 0);
         json_decref(v);
         free(text);
     }
@@ -324,20 +324,18 @@ static void test_call(void)
         CU_ASSERT_EQUAL(strncmp(out, "{\"station\":{\"id\":\"s", 19), 0);
         free(out);
     }
-    CU_ASSERT_EQUAL(call_text(NIMBUS_OP_GetStation, "{\"id\":\"s1\"}", NIMBUS_JSON_REST_BODY, &out,
-                              &err),
-                    0);
-    CU_ASSERT_STRING_EQUAL(out, "{\"id\":\"s1\",\"name\":\"S\",\"city\":\"Oslo\",\"country\":\"NO\","
-                                "\"latitude\":59.9,\"longitude\":10.75}");
+    CU_ASSERT_EQUAL(
+        call_text(NIMBUS_OP_GetStation, "{\"id\":\"s1\"}", NIMBUS_JSON_REST_BODY, &out, &err), 0);
+    CU_ASSERT_STRING_EQUAL(out,
+                           "{\"id\":\"s1\",\"name\":\"S\",\"city\":\"Oslo\",\"country\":\"NO\","
+                           "\"latitude\":59.9,\"longitude\":10.75}");
     free(out);
-    CU_ASSERT_EQUAL(call_text(NIMBUS_OP_DeleteStation, "{\"id\":\"s4\"}", NIMBUS_JSON_FIELDS, &out,
-                              &err),
-                    0);
+    CU_ASSERT_EQUAL(
+        call_text(NIMBUS_OP_DeleteStation, "{\"id\":\"s4\"}", NIMBUS_JSON_FIELDS, &out, &err), 0);
     CU_ASSERT_STRING_EQUAL(out, "{}");
     free(out);
-    CU_ASSERT_EQUAL(call_text(NIMBUS_OP_GetStation, "{\"id\":\"s4\"}", NIMBUS_JSON_FIELDS, &out,
-                              &err),
-                    -1);
+    CU_ASSERT_EQUAL(
+        call_text(NIMBUS_OP_GetStation, "{\"id\":\"s4\"}", NIMBUS_JSON_FIELDS, &out, &err), -1);
     CU_ASSERT_EQUAL(err.code, NIMBUS_NOT_FOUND);
     CU_ASSERT_STRING_EQUAL(out, ""); /* nothing written on failure */
     free(out);
@@ -356,9 +354,8 @@ static void test_call(void)
                     0);
     CU_ASSERT_STRING_EQUAL(out, "{\"accepted\":1,\"duplicates\":0,\"firstSeq\":1,\"lastSeq\":1}");
     free(out);
-    CU_ASSERT_EQUAL(call_text(NIMBUS_OP_ListStations, "{\"limit\":2.5}", NIMBUS_JSON_FIELDS, &out,
-                              &err),
-                    -1);
+    CU_ASSERT_EQUAL(
+        call_text(NIMBUS_OP_ListStations, "{\"limit\":2.5}", NIMBUS_JSON_FIELDS, &out, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "limit must be an integer"));
     free(out);
 
