@@ -21,7 +21,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { chromium } = require('playwright-core');
-const { NimbusServer, request } = require('./nimbus_launcher');
+const { NimbusServer, request, sleep } = require('./nimbus_launcher');
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
@@ -65,6 +65,16 @@ async function feedSeqs(page) {
 function assertFeedOrdered(seqs) {
   for (let i = 1; i < seqs.length; i++)
     assert.ok(seqs[i - 1] > seqs[i], `feed out of order or duplicated: ${seqs}`);
+}
+
+// Polls a node-side condition (e.g. frames seen by routeWebSocket, which
+// arrive after the page's DOM changed).
+async function until(cond, what) {
+  const deadline = Date.now() + WAIT_MS;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(what);
+    await sleep(20);
+  }
 }
 
 function watchErrors(page, errors) {
@@ -170,12 +180,14 @@ async function lagged(context, srv, head) {
   });
   await page.goto(srv.baseUrl + '/');
   await page.waitForSelector('#conn-state[data-state="live"]', { timeout: WAIT_MS });
+  await until(() => sent.length >= 1, 'no subscribe seen');
   assert.strictEqual(sent.length, 1);
   assert.strictEqual(sent[0].type, 'subscribe');
   assert.strictEqual(sent[0].fromSeq, undefined);
   toPage.send(JSON.stringify({ type: 'lagged', id: sent[0].id, lastSeq: head }));
   await page.waitForFunction(() => document.getElementById('conn-state').dataset.resumeFrom !== '',
     null, { timeout: WAIT_MS });
+  await until(() => sent.length >= 2, 'the page did not resubscribe after lagged');
   assert.strictEqual(sent.length, 2);
   assert.strictEqual(sent[1].type, 'subscribe');
   assert.strictEqual(sent[1].fromSeq, head);
