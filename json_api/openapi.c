@@ -220,14 +220,13 @@ static json_t *operation(const nimbus_op_info_t *op)
     json_object_set_new(responses, "429", problem_response("RESOURCE_EXHAUSTED"));
     json_object_set_new(responses, "500", problem_response("INTERNAL"));
     json_object_set_new(responses, "503", problem_response("UNAVAILABLE"));
-    json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o}", "operationId", op->name, "summary", op->name,
-                          "description", nimbus_role_name(op->role), "parameters", parameters(op),
-                          "responses", responses);
+    char desc[96];
+    snprintf(desc, sizeof desc, "SOAP operation %s; needs the %s role.", op->name,
+             nimbus_role_name(op->role));
+    json_t *o =
+        json_pack("{s:s,s:s,s:s,s:o,s:o}", "operationId", op->name, "summary", op->name,
+                  "description", desc, "parameters", parameters(op), "responses", responses);
     if (o) {
-        char desc[96];
-        snprintf(desc, sizeof desc, "SOAP operation %s; needs the %s role.", op->name,
-                 nimbus_role_name(op->role));
-        json_object_set_new(o, "description", json_string(desc));
         if (body)
             json_object_set_new(o, "requestBody",
                                 json_pack("{s:b,s:o}", "required", 1, "content",
