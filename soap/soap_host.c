@@ -9,6 +9,11 @@
  * request soap_destroy + soap_end release everything gSOAP allocated, so
  * memory stays flat however many requests a worker serves.
  *
+ * A request body sent with Content-Encoding gzip or deflate (PHP's
+ * SoapClient does so with its `compression` option) is decompressed first,
+ * never beyond config->max_body; gSOAP's own zlib support is not in
+ * Debian's libgsoap. Answers are never compressed.
+ *
  * Refused before gSOAP sees them: bodies over config->max_body
  * (PAYLOAD_TOO_LARGE), and any DTD, nesting deeper than
  * NIMBUS_SOAP_MAX_DEPTH or binary xsi:type in the Body (INVALID_ARGUMENT;
@@ -23,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <zlib.h>
 
 #include "nimbus_soap_namespaces.h"
 #include "soap_internal.h"
@@ -69,13 +76,14 @@ nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t 
         goto fail;
     ws->w = w;
     ws->out = evbuffer_new();
+    ws->inflated = evbuffer_new();
     /* Strict: a missing required element or an unknown one is refused rather
      * than read as 0 or skipped. UTF-8 strings pass through unchanged. Tree
      * mode: no id/href graphs in or out (plain document/literal). */
     ws->soap = soap_new2(SOAP_ENC_PLAIN | SOAP_XML_STRICT | SOAP_XML_TREE | SOAP_C_UTFSTRING,
                          SOAP_ENC_PLAIN | SOAP_IO_BUFFER | SOAP_XML_TREE | SOAP_XML_NOTYPE |
                              SOAP_C_UTFSTRING);
-    if (!ws->out || !ws->soap)
+    if (!ws->out || !ws->inflated || !ws->soap)
         goto fail;
     struct soap *soap = ws->soap;
     soap->user = ws;
@@ -104,6 +112,8 @@ void nimbus_soap_worker_free(nimbus_soap_worker_t *ws)
     }
     if (ws->out)
         evbuffer_free(ws->out);
+    if (ws->inflated)
+        evbuffer_free(ws->inflated);
     free(ws);
 }
 
@@ -122,6 +132,7 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     ws->version = v12 ? 2 : 1;
     ws->content_type = v12 || content_type_is(ct, "text/xml") ? ct : NULL;
     ws->soap_action = evhttp_find_header(headers, "SOAPAction");
+    ws->content_encoding = evhttp_find_header(headers, "Content-Encoding");
     ws->in = evhttp_request_get_input_buffer(req);
     ws->operation = "-";
     ws->fault_code = NIMBUS_OK;
@@ -132,6 +143,78 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     /* The first namespace-table entry decides the SOAP version of a Fault
      * for a body gSOAP cannot read at all. */
     soap_set_namespaces(ws->soap, v12 ? nimbus_soap12_namespaces : nimbus_soap11_namespaces);
+}
+
+static bool token_is(const char *s, const char *token)
+{
+    size_t n = strlen(token);
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (strncasecmp(s, token, n) != 0)
+        return false;
+    for (s += n; *s == ' ' || *s == '\t'; s++)
+        ;
+    return *s == '\0';
+}
+
+/* Replaces a gzip- or deflate-encoded ws->in by its decompressed bytes,
+ * stopping as soon as they pass max_body. Returns 0, or -1 with err. */
+static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
+{
+    const char *enc = ws->content_encoding;
+    if (!enc || token_is(enc, "identity"))
+        return 0;
+    if (!token_is(enc, "gzip") && !token_is(enc, "x-gzip") && !token_is(enc, "deflate"))
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "Content-Encoding %.32s is not supported: send gzip, deflate or an "
+                                "uncompressed body",
+                                enc);
+    size_t max = ws->w->config->max_body;
+    size_t len = evbuffer_get_length(ws->in);
+    unsigned char *src = len ? evbuffer_pullup(ws->in, -1) : NULL;
+    if (len && !src)
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading the request");
+    evbuffer_drain(ws->inflated, evbuffer_get_length(ws->inflated));
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    /* 15 + 32: either a gzip or a zlib header (what "deflate" means in HTTP). */
+    if (inflateInit2(&zs, 15 + 32) != Z_OK)
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot start decompressing the request");
+    zs.next_in = src;
+    zs.avail_in = (uInt)len; /* evhttp caps bodies far below 4 GiB */
+    unsigned char chunk[16384];
+    int rc = 0;
+    for (;;) {
+        zs.next_out = chunk;
+        zs.avail_out = sizeof chunk;
+        int z = inflate(&zs, Z_NO_FLUSH);
+        size_t got = sizeof chunk - zs.avail_out;
+        if (got > max - evbuffer_get_length(ws->inflated)) {
+            rc = nimbus_error_set(err, NIMBUS_PAYLOAD_TOO_LARGE,
+                                  "request body exceeds the limit of %zu bytes once decompressed",
+                                  max);
+            break;
+        }
+        if (got && evbuffer_add(ws->inflated, chunk, got) != 0) {
+            rc = nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading the request");
+            break;
+        }
+        if (z == Z_STREAM_END)
+            break;
+        /* Z_OK with output room left means every input byte was used
+         * before the stream ended: truncated. */
+        if (z != Z_OK || zs.avail_out > 0) {
+            rc = nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                  "the request body is not valid, complete %s data "
+                                  "(Content-Encoding: %.32s)",
+                                  token_is(enc, "deflate") ? "deflate" : "gzip", enc);
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    if (rc == 0)
+        ws->in = ws->inflated;
+    return rc;
 }
 
 /* Answers with err without parsing the body. */
@@ -147,8 +230,12 @@ static void refuse(nimbus_soap_worker_t *ws, const nimbus_error_t *err)
 static void serve(nimbus_soap_worker_t *ws)
 {
     struct soap *soap = ws->soap;
-    size_t len = evbuffer_get_length(ws->in);
     nimbus_error_t err;
+    if (decode_body(ws, &err) != 0) {
+        refuse(ws, &err);
+        return;
+    }
+    size_t len = evbuffer_get_length(ws->in);
     if (len > ws->w->config->max_body) {
         nimbus_error_set(&err, NIMBUS_PAYLOAD_TOO_LARGE,
                          "request body of %zu bytes exceeds the limit of %zu bytes", len,
@@ -283,6 +370,8 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
           soap->version == 2 ? "application/soap+xml; charset=utf-8" : "text/xml; charset=utf-8",
           ws->out, &log);
     ws->in = NULL;
+    /* A large decompressed body is not kept for the next request. */
+    evbuffer_drain(ws->inflated, evbuffer_get_length(ws->inflated));
     soap_destroy(soap);
     soap_end(soap);
 }

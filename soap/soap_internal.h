@@ -25,10 +25,12 @@
 struct nimbus_soap_worker {
     nimbus_worker_t *w;
     struct soap *soap;
-    struct evbuffer *out; /* the reply being written by gSOAP; owned */
+    struct evbuffer *out;      /* the reply being written by gSOAP; owned */
+    struct evbuffer *inflated; /* a compressed request body, decompressed; owned */
     /* Per request; reset by nimbus_soap_handle before serving. */
-    struct evbuffer *in;      /* the request body, borrowed from evhttp */
-    const char *content_type; /* borrowed from the request headers */
+    struct evbuffer *in;          /* the request body, borrowed from evhttp (or inflated) */
+    const char *content_type;     /* borrowed from the request headers */
+    const char *content_encoding; /* borrowed from the request headers */
     const char *soap_action;  /* borrowed from the request headers */
     int version;              /* 1 or 2, from the Content-Type */
     const char *operation;    /* contract name for the access log (static) */

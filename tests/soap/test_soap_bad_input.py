@@ -10,12 +10,14 @@ of requests on one connection, Expect: 100-continue, the WSDL endpoint, the
 
 Usage: test_soap_bad_input.py NIMBUS_BINARY
 """
+import gzip
 import http.client
 import os
 import socket
 import subprocess
 import sys
 import time
+import zlib
 
 from lxml import etree
 
@@ -201,6 +203,32 @@ def test_nil_request(port):
     conn.close()
 
 
+def test_compressed(port):
+    """gzip and deflate request bodies (PHP's `compression` option) are
+    decompressed, never beyond --max-body; broken or unknown encodings are
+    INVALID_ARGUMENT Faults."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for v in (1, 2):
+        body = envelope(v, "<n:GetStation><n:id>fmt-1</n:id></n:GetStation>")
+        for name, data in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body)),
+                           ("x-gzip", gzip.compress(body)), ("identity", body)):
+            resp, out = post(conn, data, v, {"Content-Encoding": name})
+            assert resp.status == 200 and b"GetStationResponse" in out, (name, out[:400])
+        expect_fault(conn, gzip.compress(body)[:-12], "INVALID_ARGUMENT", v,
+                     {"Content-Encoding": "gzip"}, label="truncated gzip")
+        expect_fault(conn, body, "INVALID_ARGUMENT", v, {"Content-Encoding": "gzip"},
+                     label="not gzip at all")
+        expect_fault(conn, body, "INVALID_ARGUMENT", v, {"Content-Encoding": "br"},
+                     label="unsupported encoding")
+        # A small body that inflates past --max-body (a "zip bomb").
+        bomb = envelope(v, "<n:ListStations><n:city>%s</n:city></n:ListStations>"
+                        % ("x" * (MAX_BODY * 4)))
+        expect_fault(conn, gzip.compress(bomb), "PAYLOAD_TOO_LARGE", v, {"Content-Encoding": "gzip"},
+                     label="inflates past max-body")
+        alive(port)
+    conn.close()
+
+
 def test_half_sent_request(port):
     """A client that promises more body than it sends, then hangs up."""
     body = envelope(1, create_body("half"))
@@ -333,6 +361,8 @@ def main():
         print("ok: a nil request element of every operation")
         test_half_sent_request(srv.port)
         test_answers(srv.port)
+        test_compressed(srv.port)
+        print("ok: gzip and deflate request bodies")
         print("ok: number and time formats, Expect: 100-continue")
         test_keep_alive(srv.port)
         print("ok: 400 requests on one keep-alive connection")

@@ -231,6 +231,22 @@ function exercise(int $version): void
     check(is_array($singleArr->report) && $singleArr->report[0]->station->id === $p . 'c', 'one report: array', $singleArr);
     expect_fault(fn() => $admin->GetCityWeather(['city' => "Nowhere$v"]), 'NOT_FOUND', $version, 'unknown city');
 
+    // The `compression` option with a level compresses every request
+    // (Content-Encoding gzip or deflate): the server decompresses it.
+    foreach (['gzip' => SOAP_COMPRESSION_GZIP, 'deflate' => SOAP_COMPRESSION_DEFLATE] as $name => $method) {
+        $zipped = client($version, bearer('adm1n-secret') + ['compression' => SOAP_COMPRESSION_ACCEPT | $method | 9]);
+        $batch = [];
+        for ($i = 0; $i < 28; $i++) {
+            $batch[] = ['observedAt' => sprintf('2024-04-%02dT00:00:00Z', $i + 1), 'temperature' => $i / 4];
+        }
+        $res = $zipped->RecordObservations(['stationId' => $p . 'c', 'observation' => $batch]);
+        check(stripos($zipped->__getLastRequestHeaders(), "Content-Encoding: $name") !== false,
+            "$name request sent", $zipped->__getLastRequestHeaders());
+        check($res->accepted + $res->duplicates === 28, "$name request decoded", $res);
+    }
+    $back = $admin->GetObservations(['stationId' => $p . 'c']);
+    check(count($back->observation) === 28 && $back->observation[27]->temperature === 6.75, 'compressed data stored', $back);
+
     // HTTP Basic through login/password: a reader reads, cannot delete.
     $reader = client($version, ['login' => 'reader', 'password' => 're4der-secret']);
     check($reader->GetStation(['id' => $p . 'b'])->station->id === $p . 'b', 'Basic reader reads');
