@@ -115,26 +115,38 @@ static void *write_batches(void *arg)
     return NULL;
 }
 
+/* A fresh core and service with one station per writer ("w0", "w1", ...). */
+static void open_with_writer_stations(nimbus_core_t **core, nimbus_service_t **svc)
+{
+    nimbus_test_open(core, svc);
+    for (int i = 0; i < WRITERS; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "w%d", i);
+        nimbus_test_create(*svc, id, "Berlin", "DE");
+    }
+}
+
+static void start_writers(nimbus_core_t *core, pthread_t threads[WRITERS],
+                          writer_t writers[WRITERS])
+{
+    for (int i = 0; i < WRITERS; i++) {
+        writers[i] = (writer_t){core, i, 0};
+        pthread_create(&threads[i], NULL, write_batches, &writers[i]);
+    }
+}
+
 static void test_concurrent_order(void)
 {
     nimbus_core_t *core;
     nimbus_service_t *svc;
-    nimbus_test_open(&core, &svc);
-    for (int i = 0; i < WRITERS; i++) {
-        char id[8];
-        snprintf(id, sizeof(id), "w%d", i);
-        nimbus_test_create(svc, id, "Berlin", "DE");
-    }
+    open_with_writer_stations(&core, &svc);
     nimbus_error_t err;
     collected_t *c = calloc(1, sizeof(*c));
     int id = nimbus_core_listen(core, collect, c, NULL, &err);
     CU_ASSERT_TRUE_FATAL(id > 0);
     pthread_t threads[WRITERS];
     writer_t writers[WRITERS];
-    for (int i = 0; i < WRITERS; i++) {
-        writers[i] = (writer_t){core, i, 0};
-        pthread_create(&threads[i], NULL, write_batches, &writers[i]);
-    }
+    start_writers(core, threads, writers);
     for (int i = 0; i < WRITERS; i++) {
         pthread_join(threads[i], NULL);
         CU_ASSERT_EQUAL(writers[i].failures, 0);
@@ -158,19 +170,11 @@ static void test_listen_during_writes(void)
 {
     nimbus_core_t *core;
     nimbus_service_t *svc;
-    nimbus_test_open(&core, &svc);
-    for (int i = 0; i < WRITERS; i++) {
-        char id[8];
-        snprintf(id, sizeof(id), "w%d", i);
-        nimbus_test_create(svc, id, "Berlin", "DE");
-    }
+    open_with_writer_stations(&core, &svc);
     nimbus_error_t err;
     pthread_t threads[WRITERS];
     writer_t writers[WRITERS];
-    for (int i = 0; i < WRITERS; i++) {
-        writers[i] = (writer_t){core, i, 0};
-        pthread_create(&threads[i], NULL, write_batches, &writers[i]);
-    }
+    start_writers(core, threads, writers);
     for (int wait = 0; wait < 100000 && nimbus_core_head_seq(core) < 50; wait++) {
         usleep(100); /* bounded: a failed writer must not hang the test */
     }
@@ -215,12 +219,7 @@ static void test_unlisten_waits(void)
 {
     nimbus_core_t *core;
     nimbus_service_t *svc;
-    nimbus_test_open(&core, &svc);
-    for (int i = 0; i < WRITERS; i++) {
-        char id[8];
-        snprintf(id, sizeof(id), "w%d", i);
-        nimbus_test_create(svc, id, "Berlin", "DE");
-    }
+    open_with_writer_stations(&core, &svc);
     nimbus_error_t err;
     slow_t s;
     atomic_init(&s.calls, 0);
