@@ -7,6 +7,7 @@ them. Usage: test_rest_routes.py NIMBUS_BINARY
 """
 
 import os
+import socket
 import sys
 import urllib.parse
 
@@ -207,6 +208,33 @@ def http_manners(c):
     assert c.get("/v1/stations/p-1").status == 200
 
 
+def head_on_the_wire(port):
+    """HEAD answers carry the GET's Content-Length but no body bytes, so the
+    next response on the same connection starts right after the headers
+    (evhttp itself would write the body). Checked on a raw socket, since
+    http.client never reads a HEAD body."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    for path in ("/v1/openapi.json", "/v1/stations/p-1", "/v1/stations/ghost"):
+        s.sendall(("HEAD %s HTTP/1.1\r\nHost: t\r\n\r\n" % path).encode())
+    s.sendall(b"GET /v1/stations/p-1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    rest = data
+    for status in (b"200", b"200", b"404"):
+        head, sep, rest = rest.partition(b"\r\n\r\n")
+        assert sep and head.startswith(b"HTTP/1.1 " + status), data[:400]
+        length = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:")]
+        assert length and length[0] > 0, head
+    head, sep, body = rest.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and body.startswith(b'{"id":"p-1"'), rest[:400]
+
+
 def main():
     binary = sys.argv[1]
     with NimbusServer(binary, workers=2) as srv:
@@ -216,6 +244,7 @@ def main():
         weather(c)
         delete(c)
         http_manners(c)
+        head_on_the_wire(srv.port)
         c.close()
     print("rest_routes: ok")
 
