@@ -81,15 +81,19 @@ static bool origin_allowed(const char *list, const char *origin)
     return false;
 }
 
+/* CORS headers for a GET/HEAD/OPTIONS answer. With a list of origins the
+ * answer depends on Origin whether or not this one is allowed, so a shared
+ * cache must key on it (Vary); with "*" it does not. */
 static void add_cors(rest_req_t *r)
 {
+    const char *list = r->w->config->cors_origins;
+    bool any = strcmp(list, "*") == 0;
+    if (*list && !any)
+        evhttp_add_header(out_headers(r), "Vary", "Origin");
     if (!r->cors)
         return;
     const char *origin = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Origin");
-    bool any = strcmp(r->w->config->cors_origins, "*") == 0;
     evhttp_add_header(out_headers(r), "Access-Control-Allow-Origin", any ? "*" : origin);
-    if (!any)
-        evhttp_add_header(out_headers(r), "Vary", "Origin");
     evhttp_add_header(out_headers(r), "Access-Control-Expose-Headers", "ETag, Location");
 }
 
@@ -127,6 +131,9 @@ static void reply_problem_status(rest_req_t *r, const nimbus_error_t *err, int s
     evhttp_remove_header(h, "Location");
     evhttp_add_header(h, "Content-Type", NIMBUS_JSON_PROBLEM_TYPE);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    /* A page from an allowed origin may read why its GET failed. */
+    if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+        add_cors(r);
     if (err && err->code == NIMBUS_UNAUTHENTICATED)
         evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"nimbus\", Basic realm=\"nimbus\"");
     reply(r, status, body);

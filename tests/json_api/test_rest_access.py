@@ -69,8 +69,11 @@ def cors(port):
     assert "ETag" in r.header("Access-Control-Expose-Headers")
     r = c.get("/v1/stations/s1", headers={"Origin": "https://evil.example"})
     assert r.status == 200 and r.header("Access-Control-Allow-Origin") is None
+    assert r.header("Vary") == "Origin" 
     r = c.get("/v1/stations/s1")
     assert r.header("Access-Control-Allow-Origin") is None
+    r = c.get("/v1/stations/ghost", headers={"Origin": ORIGIN})
+    assert r.status == 404 and r.header("Access-Control-Allow-Origin") == ORIGIN
     r = c.request("OPTIONS", "/v1/stations/s1", headers={
         "Origin": ORIGIN, "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "authorization"})
