@@ -157,6 +157,15 @@ sub exercise {
     $som = call_ok($auto, 'GetStation', el(id => "${p}c"));
     check($som->valueof('//GetStationResponse/station/country') eq 'BE', 'autotyped request');
 
+    # The shorter form: a default namespace that the unprefixed children
+    # inherit, and the operation called as a method.
+    SOAP::Lite->soapversion($version);
+    my $short = SOAP::Lite->new->proxy("$base/soap", timeout => 30)->default_ns($NS)->autotype(0);
+    $short->transport->http_request->header(Authorization => 'Bearer re4der-secret');
+    $som = $short->GetStation(SOAP::Data->name(id => "${p}a"));
+    check(!$som->fault && $som->valueof('//GetStationResponse/station/name') eq 'Genève-Cointrin Aéroport',
+          'default_ns form', $som->fault);
+
     # GetStation: optional elevation absent, numbers as text.
     my $b = call_ok($admin, 'GetStation', el(id => "${p}b"))->valueof('//GetStationResponse/station');
     check($b->{name} eq 'Perl station' && !exists $b->{elevation}, 'absent elevation', $b);
