@@ -6,6 +6,7 @@
 //   - after the server restarts on the same port and database, the page
 //     reconnects and resumes from the last seq it saw (`fromSeq`), showing
 //     an observation recorded while it was disconnected exactly once;
+//   - more stations than one REST page are all listed (nextCursor);
 //   - a `lagged` message makes it resubscribe from lastSeq (injected with
 //     page.routeWebSocket, since the server sends lagged only when storage
 //     fails);
@@ -201,6 +202,35 @@ async function lagged(context, srv, head) {
   assert.deepStrictEqual(errors, []);
 }
 
+// More stations than one REST page (limit 1000): the page follows
+// nextCursor to the end.
+async function paging(context, srv) {
+  const total = 1003;
+  const ids = Array.from({ length: total }, (_, i) => `P-${String(i).padStart(4, '0')}`);
+  const queue = ids.slice();
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (queue.length) {
+      const id = queue.shift();
+      await createStation(srv, station(id, `Paged ${id}`, 'Pagetown'));
+    }
+  }));
+  const last = ids[total - 1];
+  await record(srv, last, { observedAt: '2026-01-02T00:00:00Z', temperature: -4.5 });
+  const errors = [];
+  const page = await context.newPage();
+  watchErrors(page, errors);
+  await page.goto(srv.baseUrl + '/');
+  await page.waitForSelector(row(last), { timeout: WAIT_MS });
+  await page.waitForFunction((n) => document.getElementById('station-count').textContent === n,
+    String(total + 2), { timeout: WAIT_MS }); // + T-BER-01 and T-HAM-01
+  assert.strictEqual(await page.$$eval('#station-rows tr[data-station-id]', (r) => r.length), total + 2);
+  const seq = await record(srv, last, { observedAt: '2026-01-02T00:10:00Z', temperature: -3.5 });
+  await page.waitForSelector(`${row(last)}[data-seq="${seq}"]`, { timeout: WAIT_MS });
+  assert.match(await cellText(page, last, 'temperature'), /-3\.5/);
+  await page.close();
+  assert.deepStrictEqual(errors, []);
+}
+
 // A server with keys: the page asks for one, says when it is refused, and
 // works with a valid read key.
 async function withKey(context, binary) {
@@ -260,6 +290,7 @@ async function main() {
     });
     const head = await liveAndRestart(context, srv);
     await lagged(context, srv, head);
+    await paging(context, srv);
     await srv.stop();
     srv.cleanup();
     await withKey(context, binary);
