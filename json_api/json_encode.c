@@ -29,6 +29,22 @@ static void puts_(writer_t *w, const char *s)
     put(w, s, strlen(s));
 }
 
+/* Length of the valid UTF-8 sequence starting at p (a byte >= 0x80), or 0
+ * when it is not one. */
+static size_t utf8_seq(const char *p)
+{
+    unsigned char c = (unsigned char)*p;
+    size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    for (size_t i = 1; i < n; i++) {
+        if (((unsigned char)p[i] & 0xC0) != 0x80)
+            return 0;
+    }
+    return n && nimbus_utf8_length(p, n) == 1 ? n : 0;
+}
+
+/* Writes s as a JSON string. Text that is not UTF-8 (it can only come from
+ * a client's bytes echoed in an error message) is written as U+FFFD, so the
+ * output is always valid JSON. */
 static void put_string(writer_t *w, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -36,6 +52,17 @@ static void put_string(writer_t *w, const char *s)
     const char *run = s;
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
+        if (c >= 0x80) {
+            size_t n = utf8_seq(p);
+            if (n) {
+                p += n - 1;
+                continue;
+            }
+            put(w, run, (size_t)(p - run));
+            puts_(w, "\\ufffd");
+            run = p + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F)
             continue;
         put(w, run, (size_t)(p - run));

@@ -118,6 +118,33 @@ static void test_report_encode(void)
     evbuffer_free(b);
 }
 
+static void test_string_encode(void)
+{
+    struct evbuffer *b = evbuffer_new();
+    /* Valid UTF-8 is copied; bytes that are not UTF-8 (a truncated sequence,
+     * a stray continuation, an overlong, a surrogate) become U+FFFD. */
+    CU_ASSERT_EQUAL(nimbus_json_string_encode(b, "a\xff b\xc3\xa9 \xf0\x9f\x8c\xa7 \x80 "
+                                                 "\xc0\xaf \xed\xa0\x80 \x7f\x01 \xe2\x82"),
+                    0);
+    char *text = take(b);
+    CU_ASSERT_STRING_EQUAL(text, "\"a\\ufffd b\xc3\xa9 \xf0\x9f\x8c\xa7 \\ufffd "
+                                 "\\ufffd\\ufffd \\ufffd\\ufffd\\ufffd \\u007f\\u0001 "
+                                 "\\ufffd\\ufffd\"");
+    json_t *v = parse(text); /* and jansson, a strict parser, agrees it is JSON */
+    CU_ASSERT_PTR_NOT_NULL(v);
+    json_decref(v);
+    free(text);
+    nimbus_error_t err;
+    nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "unknown query parameter \"%s\"", "\xfe");
+    nimbus_json_problem_encode(b, &err);
+    text = take(b);
+    v = parse(text);
+    CU_ASSERT_PTR_NOT_NULL(v);
+    json_decref(v);
+    free(text);
+    evbuffer_free(b);
+}
+
 /* Decodes text as a station and expects INVALID_ARGUMENT mentioning want. */
 static void station_refused(const char *text, const char *want)
 {
@@ -418,6 +445,7 @@ int main(void)
     if (!s || !c || !CU_add_test(s, "station round trip", test_station_round_trip) ||
         !CU_add_test(s, "observation round trip", test_observation_round_trip) ||
         !CU_add_test(s, "report encode", test_report_encode) ||
+        !CU_add_test(s, "string encode", test_string_encode) ||
         !CU_add_test(s, "input rules", test_input_rules) ||
         !CU_add_test(s, "bad JSON", test_bad_json) ||
         !CU_add_test(s, "problem+json", test_problem) || !CU_add_test(c, "call", test_call)) {
