@@ -58,8 +58,9 @@ static void test_binary_type(void)
     CU_ASSERT_EQUAL(memcmp(info.type, "xsd:base64Binary", 16), 0);
     /* hexBinary, SOAP-ENC's base64, a self-closing element, a prefix
      * declared on the element itself, single quotes. */
-    CU_ASSERT_EQUAL(scan(ENV_OPEN "<s:Body><n:A><n:b i:type='hexBinary'>00</n:b></n:A></s:Body>", 8),
-                    NIMBUS_SOAP_SCAN_BINARY_TYPE);
+    CU_ASSERT_EQUAL(
+        scan(ENV_OPEN "<s:Body><n:A><n:b i:type='hexBinary'>00</n:b></n:A></s:Body>", 8),
+        NIMBUS_SOAP_SCAN_BINARY_TYPE);
     CU_ASSERT_EQUAL(scan(ENV_OPEN "<s:Body><n:A><n:b i:type=\"e:base64\"/></n:A></s:Body>", 8),
                     NIMBUS_SOAP_SCAN_BINARY_TYPE);
     CU_ASSERT_EQUAL(scan("<s:Envelope xmlns:s=\"x\"><s:Body><n:A><n:b "
@@ -73,8 +74,9 @@ static void test_binary_type(void)
                                   "<n:c i:type=\"xsd:float\">1.5</n:c></n:A></s:Body></s:Envelope>",
                          8),
                     NIMBUS_SOAP_SCAN_OK);
-    CU_ASSERT_EQUAL(scan(ENV_OPEN "<s:Header><h:T xmlns:h=\"urn:h\" i:type=\"xsd:base64Binary\">AA=="
-                                  "</h:T></s:Header><s:Body><n:A/></s:Body></s:Envelope>",
+    CU_ASSERT_EQUAL(scan(ENV_OPEN
+                         "<s:Header><h:T xmlns:h=\"urn:h\" i:type=\"xsd:base64Binary\">AA=="
+                         "</h:T></s:Header><s:Body><n:A/></s:Body></s:Envelope>",
                          8),
                     NIMBUS_SOAP_SCAN_OK);
     CU_ASSERT_EQUAL(scan(ENV_OPEN "<s:Body><n:A><n:b type=\"xsd:base64Binary\" "
@@ -82,8 +84,9 @@ static void test_binary_type(void)
                          8),
                     NIMBUS_SOAP_SCAN_OK);
     /* A malformed attribute is gSOAP's to refuse. */
-    CU_ASSERT_EQUAL(scan(ENV_OPEN "<s:Body><n:A><n:b i:type=base64Binary>x</n:b></n:A></s:Body>", 8),
-                    NIMBUS_SOAP_SCAN_OK);
+    CU_ASSERT_EQUAL(
+        scan(ENV_OPEN "<s:Body><n:A><n:b i:type=base64Binary>x</n:b></n:A></s:Body>", 8),
+        NIMBUS_SOAP_SCAN_OK);
 }
 
 int main(void)
@@ -92,8 +95,7 @@ int main(void)
         return 1;
     CU_pSuite s = CU_add_suite("soap_scan", NULL, NULL);
     if (!s || !CU_add_test(s, "declarations", test_declarations) ||
-        !CU_add_test(s, "depth", test_depth) ||
-        !CU_add_test(s, "binary_type", test_binary_type)) {
+        !CU_add_test(s, "depth", test_depth) || !CU_add_test(s, "binary_type", test_binary_type)) {
         CU_cleanup_registry();
         return 1;
     }
