@@ -12,7 +12,8 @@
  * A request body sent with Content-Encoding gzip or deflate (PHP's
  * SoapClient does so with its `compression` option) is decompressed first,
  * never beyond config->max_body; gSOAP's own zlib support is not in
- * Debian's libgsoap. Answers are never compressed.
+ * Debian's libgsoap. A build without zlib (NIMBUS_SOAP_ZLIB unset) refuses
+ * such bodies with INVALID_ARGUMENT. Answers are never compressed.
  *
  * Refused before gSOAP sees them: bodies over config->max_body
  * (PAYLOAD_TOO_LARGE), and any DTD, nesting deeper than
@@ -29,7 +30,9 @@
 #include <string.h>
 #include <strings.h>
 
+#ifdef NIMBUS_SOAP_ZLIB
 #include <zlib.h>
+#endif
 
 #include "nimbus_soap_namespaces.h"
 #include "soap_internal.h"
@@ -169,6 +172,12 @@ static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
                                 "Content-Encoding %.32s is not supported: send gzip, deflate or an "
                                 "uncompressed body",
                                 enc);
+#ifndef NIMBUS_SOAP_ZLIB
+    return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                            "Content-Encoding %.32s is not supported by this build (no zlib): "
+                            "send an uncompressed body",
+                            enc);
+#else
     size_t max = ws->w->config->max_body;
     size_t len = evbuffer_get_length(ws->in);
     unsigned char *src = len ? evbuffer_pullup(ws->in, -1) : NULL;
@@ -215,6 +224,7 @@ static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
     if (rc == 0)
         ws->in = ws->inflated;
     return rc;
+#endif
 }
 
 /* Answers with err without parsing the body. */
