@@ -1,7 +1,8 @@
 /*
  * Nimbus live dashboard. Stations come from REST (GET /v1/stations, every
- * page via nextCursor; each station's latest observation from
- * GET /v1/stations/{id}/weather); new observations arrive on the WebSocket
+ * page via nextCursor; a station's latest observation from
+ * GET /v1/stations/{id}/weather once its row comes near the screen); new
+ * observations arrive on the WebSocket
  * (GET /v1/stream, one `subscribe` for all stations).
  *
  * The one guarantee kept here: no observation is missed or shown twice
@@ -26,7 +27,6 @@
   const KEY_STORAGE = 'nimbus.apiKey';
   const FEED_MAX = 50;
   const STATIONS_MAX = 5000;
-  const LATEST_FETCH_MAX = 500;
   const LATEST_FETCH_PARALLEL = 4;
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
@@ -146,6 +146,7 @@
     if (!entry.row) {
       entry.row = row;
       insertSorted(row, s.id);
+      if (!o) watchRow(entry);
     }
   }
 
@@ -239,7 +240,11 @@
 
   function removeStation(id) {
     const entry = state.stations.get(id);
-    if (entry && entry.row) entry.row.remove();
+    if (entry && entry.row) {
+      if (visibility) visibility.unobserve(entry.row);
+      entry.row.remove();
+    }
+    latestRequested.delete(id);
     state.stations.delete(id);
   }
 
@@ -293,23 +298,57 @@
     if (!cursor)
       for (const id of [...state.stations.keys()]) if (!seen.has(id)) removeStation(id);
     renderCount();
-    await loadLatest([...seen].filter((id) => !state.stations.get(id).latest));
+    // Rows whose latest fetch failed earlier (e.g. while offline) get
+    // another chance now.
+    for (const entry of state.stations.values())
+      if (!entry.latest && !latestRequested.has(entry.station.id)) watchRow(entry);
   }
 
-  async function loadLatest(ids) {
-    const queue = ids.slice(0, LATEST_FETCH_MAX);
-    const worker = async () => {
-      while (queue.length) {
-        const id = queue.shift();
-        try {
-          const report = await api('/v1/stations/' + encodeURIComponent(id) + '/weather');
-          if (report && report.latest) applyLatest(report.latest);
-        } catch (e) {
-          if (e.status !== 404) throw e; // deleted meanwhile: nothing to show
-        }
+  // A station's latest observation is fetched (GET .../weather) when its
+  // row first comes near the screen, so a long list costs requests only
+  // for what is looked at; at most LATEST_FETCH_PARALLEL at a time. Later
+  // observations arrive on the stream anyway.
+  const latestRequested = new Set();
+  const latestQueue = [];
+  let latestActive = 0;
+  const visibility = 'IntersectionObserver' in window
+    ? new IntersectionObserver((seen) => {
+      for (const e of seen) {
+        if (!e.isIntersecting) continue;
+        visibility.unobserve(e.target);
+        const entry = state.stations.get(e.target.dataset.stationId);
+        if (entry && !entry.latest) wantLatest(entry.station.id);
       }
-    };
-    await Promise.all(Array.from({ length: LATEST_FETCH_PARALLEL }, worker));
+    }, { rootMargin: '300px' })
+    : null;
+
+  function watchRow(entry) {
+    if (visibility) visibility.observe(entry.row);
+    else wantLatest(entry.station.id);
+  }
+
+  function wantLatest(id) {
+    if (latestRequested.has(id)) return;
+    latestRequested.add(id);
+    latestQueue.push(id);
+    pumpLatest();
+  }
+
+  function pumpLatest() {
+    while (latestActive < LATEST_FETCH_PARALLEL && latestQueue.length) {
+      const id = latestQueue.shift();
+      if (!state.stations.has(id)) continue;
+      latestActive++;
+      api('/v1/stations/' + encodeURIComponent(id) + '/weather').then((report) => {
+        if (report && report.latest) applyLatest(report.latest);
+      }, (e) => {
+        if (isAuthError(e)) unauthorized();
+        else if (e.status !== 404) latestRequested.delete(id); // retried on the next refresh
+      }).finally(() => {
+        latestActive--;
+        pumpLatest();
+      });
+    }
   }
 
   // An observation of a station this page does not know yet (created after

@@ -224,6 +224,12 @@ async function paging(context, srv) {
   await page.waitForFunction((n) => document.getElementById('station-count').textContent === n,
     String(total + 2), { timeout: WAIT_MS }); // + T-BER-01 and T-HAM-01
   assert.strictEqual(await page.$$eval('#station-rows tr[data-station-id]', (r) => r.length), total + 2);
+  // Latest values are fetched for rows near the screen: the last row gets
+  // its own once scrolled to.
+  assert.strictEqual(await cellText(page, last, 'observedAt'), 'no data yet');
+  await page.locator(row(last)).scrollIntoViewIfNeeded();
+  await page.waitForFunction((sel) => /-4\.5/.test(document.querySelector(sel)?.textContent || ''),
+    `${row(last)} [data-field="temperature"]`, { timeout: WAIT_MS });
   const seq = await record(srv, last, { observedAt: '2026-01-02T00:10:00Z', temperature: -3.5 });
   await page.waitForSelector(`${row(last)}[data-seq="${seq}"]`, { timeout: WAIT_MS });
   assert.match(await cellText(page, last, 'temperature'), /-3\.5/);
