@@ -26,6 +26,7 @@
  * 1.2 400 for Sender faults and 500 for Receiver faults (contract,
  * "Errors"). PAYLOAD_TOO_LARGE follows the same SOAP rule, not REST's 413.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -148,6 +149,18 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     soap_set_namespaces(ws->soap, v12 ? nimbus_soap12_namespaces : nimbus_soap11_namespaces);
 }
 
+/* Client text quoted in a Fault message: at most 32 bytes, and only if it
+ * is printable ASCII (the message must stay valid XML text). */
+static int quotable(const char *s, size_t len)
+{
+    if (len > 32)
+        len = 32;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return 0;
+    return (int)len;
+}
+
 static bool token_is(const char *s, const char *token)
 {
     size_t n = strlen(token);
@@ -169,17 +182,20 @@ static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
         return 0;
     if (!token_is(enc, "gzip") && !token_is(enc, "x-gzip") && !token_is(enc, "deflate"))
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "Content-Encoding %.32s is not supported: send gzip, deflate or an "
+                                "Content-Encoding %.*s is not supported: send gzip, deflate or an "
                                 "uncompressed body",
-                                enc);
+                                quotable(enc, strlen(enc)), enc);
 #ifndef NIMBUS_SOAP_ZLIB
     return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                            "Content-Encoding %.32s is not supported by this build (no zlib): "
+                            "Content-Encoding %s is not supported by this build (no zlib): "
                             "send an uncompressed body",
-                            enc);
+                            token_is(enc, "deflate") ? "deflate" : "gzip");
 #else
     size_t max = ws->w->config->max_body;
     size_t len = evbuffer_get_length(ws->in);
+    if (len > UINT_MAX) /* zlib counts input in uInt */
+        return nimbus_error_set(err, NIMBUS_PAYLOAD_TOO_LARGE,
+                                "compressed request body of %zu bytes is too large", len);
     unsigned char *src = len ? evbuffer_pullup(ws->in, -1) : NULL;
     if (len && !src)
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading the request");
@@ -190,7 +206,7 @@ static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
     if (inflateInit2(&zs, 15 + 32) != Z_OK)
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot start decompressing the request");
     zs.next_in = src;
-    zs.avail_in = (uInt)len; /* evhttp caps bodies far below 4 GiB */
+    zs.avail_in = (uInt)len;
     unsigned char chunk[16384];
     int rc = 0;
     for (;;) {
@@ -215,8 +231,8 @@ static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
         if (z != Z_OK || zs.avail_out > 0) {
             rc = nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                   "the request body is not valid, complete %s data "
-                                  "(Content-Encoding: %.32s)",
-                                  token_is(enc, "deflate") ? "deflate" : "gzip", enc);
+                                  "(Content-Encoding)",
+                                  token_is(enc, "deflate") ? "deflate" : "gzip");
             break;
         }
     }
@@ -273,12 +289,11 @@ static void serve(nimbus_soap_worker_t *ws)
         refuse(ws, &err);
         return;
     case NIMBUS_SOAP_SCAN_BINARY_TYPE:
-        /* Names stay short in the message whatever the client sent. */
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "element %.*s has xsi:type=\"%.*s\", but no Nimbus field is binary: send "
                          "the text itself, without xsi:type or as xsd:string",
-                         (int)(where.element_len < 64 ? where.element_len : 64), where.element,
-                         (int)(where.type_len < 64 ? where.type_len : 64), where.type);
+                         quotable(where.element, where.element_len), where.element,
+                         quotable(where.type, where.type_len), where.type);
         refuse(ws, &err);
         return;
     case NIMBUS_SOAP_SCAN_OK:
