@@ -118,6 +118,10 @@ function exercise(int $version): void
         'CreateStation values', $a);
     check($a->elevation === 111.5, 'elevation present', $a);
     check($a->name === 'Frankfurt/Main Flughafen (Zürich-Süd) & <Co>', 'UTF-8 and markup round-trip', $a);
+    // With soap_version, ext/soap uses the WSDL port of that version.
+    $ct = $version === SOAP_1_1 ? 'Content-Type: text/xml' : 'Content-Type: application/soap+xml';
+    check(strpos($admin->__getLastRequestHeaders(), $ct) !== false, 'request version', $admin->__getLastRequestHeaders());
+    check(strpos($admin->__getLastResponseHeaders(), $ct) !== false, 'answer version', $admin->__getLastResponseHeaders());
     $response = $admin->__getLastResponse();
     check(strpos($response, '>50.0379<') !== false, 'shortest double text on the wire', $response);
     check(strpos($response, 'xsi:nil') === false, 'no xsi:nil', $response);
