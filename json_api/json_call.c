@@ -342,16 +342,21 @@ done:
 
 /* ---- list pages ------------------------------------------------------------ */
 
-/* Hands the JSON text of one item to the caller's callback. */
-static int emit(struct evbuffer *scratch, nimbus_json_item_fn item, void *arg, int encoded)
+/* Hands the JSON text of one item to the caller's callback and returns
+ * what it returned; when the item could not be written, sets *oom and
+ * returns non-zero to stop the walk. */
+static int emit(struct evbuffer *scratch, nimbus_json_item_fn item, void *arg, int encoded,
+                bool *oom)
 {
-    if (encoded != 0)
-        return -2;
     /* NUL-terminated as well as counted, for callers that want a C string. */
     size_t len = evbuffer_get_length(scratch);
-    unsigned char *text = evbuffer_add(scratch, "", 1) == 0 ? evbuffer_pullup(scratch, -1) : NULL;
-    if (!text)
-        return -2;
+    unsigned char *text = NULL;
+    if (encoded == 0 && evbuffer_add(scratch, "", 1) == 0)
+        text = evbuffer_pullup(scratch, -1);
+    if (!text) {
+        *oom = true;
+        return 1;
+    }
     int rc = item(arg, (const char *)text, len);
     evbuffer_drain(scratch, len + 1);
     return rc;
@@ -399,24 +404,26 @@ int nimbus_json_list_page(nimbus_service_t *svc, const nimbus_credentials_t *cal
         goto done;
     }
     int stop = 0;
+    bool oom = false;
     if (op == NIMBUS_OP_ListStations) {
         for (size_t i = 0; i < res.list_stations.count && !stop; i++)
             stop = emit(scratch, item, arg,
-                        nimbus_json_station_encode(scratch, &res.list_stations.stations[i]));
+                        nimbus_json_station_encode(scratch, &res.list_stations.stations[i]), &oom);
         memcpy(next_cursor, res.list_stations.next_cursor, NIMBUS_CURSOR_SIZE);
     } else if (op == NIMBUS_OP_GetObservations) {
         for (size_t i = 0; i < res.get_observations.count && !stop; i++)
-            stop = emit(
-                scratch, item, arg,
-                nimbus_json_observation_encode(scratch, &res.get_observations.observations[i]));
+            stop =
+                emit(scratch, item, arg,
+                     nimbus_json_observation_encode(scratch, &res.get_observations.observations[i]),
+                     &oom);
         memcpy(next_cursor, res.get_observations.next_cursor, NIMBUS_CURSOR_SIZE);
     } else {
         for (size_t i = 0; i < res.get_city_weather.count && !stop; i++)
             stop = emit(scratch, item, arg,
-                        nimbus_json_report_encode(scratch, &res.get_city_weather.reports[i]));
+                        nimbus_json_report_encode(scratch, &res.get_city_weather.reports[i]), &oom);
     }
     next_cursor[NIMBUS_CURSOR_SIZE - 1] = '\0';
-    if (stop == -2) {
+    if (oom) {
         nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         goto done;
     }

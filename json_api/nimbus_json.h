@@ -139,10 +139,10 @@ int nimbus_json_call(nimbus_service_t *svc, const nimbus_credentials_t *caller, 
  * params' own) and `limit` (> 0: overrides the params' limit) are given, so
  * the caller can walk the pages. Calls item(arg, text, len) once per result
  * with that result's JSON object text (len bytes, also NUL-terminated;
- * valid only during the call); a
- * non-zero return from item stops the walk and is returned. On success
- * writes the next page's cursor into next_cursor ("" on the last page;
- * GetCityWeather has one page) and returns 0; -1 with err on failure.
+ * valid only during the call). A non-zero return from item stops the walk
+ * and is returned as is, err untouched. Otherwise writes the next page's
+ * cursor into next_cursor ("" on the last page; GetCityWeather has one
+ * page) and returns 0, or -1 with err on failure.
  */
 typedef int (*nimbus_json_item_fn)(void *arg, const char *text, size_t len);
 int nimbus_json_list_page(nimbus_service_t *svc, const nimbus_credentials_t *caller, nimbus_op_t op,

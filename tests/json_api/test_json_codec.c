@@ -337,6 +337,15 @@ static int count_items(void *arg, const char *text, size_t len)
     return 0;
 }
 
+/* Stops the walk after the first item with a caller's own value. */
+static int stop_after_one(void *arg, const char *text, size_t len)
+{
+    (void)text;
+    (void)len;
+    (*(int *)arg)++;
+    return -2;
+}
+
 static void test_call(void)
 {
     char *out;
@@ -408,6 +417,11 @@ static void test_call(void)
                                           count_items, &items, next, &err),
                     0);
     CU_ASSERT_EQUAL(items, 4);
+    items = 0;
+    CU_ASSERT_EQUAL(nimbus_json_list_page(svc, &anyone, NIMBUS_OP_GetCityWeather, p, NULL, 0,
+                                          stop_after_one, &items, next, &err),
+                    -2);
+    CU_ASSERT_EQUAL(items, 1);
     CU_ASSERT_EQUAL(nimbus_json_list_page(svc, &anyone, NIMBUS_OP_GetStation, p, NULL, 0,
                                           count_items, &items, next, &err),
                     -1);
