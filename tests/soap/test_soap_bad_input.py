@@ -200,6 +200,11 @@ def test_nil_request(port):
             else:
                 expect_fault(conn, body, "INVALID_ARGUMENT", v, label="nil " + op)
             alive(port)
+        # On an optional element, nil means absent.
+        resp, data = post(conn, envelope(v, create_body("nil-%d" % v, extra='<n:elevation %s '
+                                                        'i:nil="true"/>' % XSI)), v)
+        assert resp.status == 200 and b"<nimbus:latitude>" in data, data[:400]
+        assert b"elevation" not in data, data
     conn.close()
 
 
