@@ -149,7 +149,12 @@ void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int statu
     struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
     size_t bytes = body ? evbuffer_get_length(body) : 0;
     bool bodyless = status == 204 || status == 304 || (status >= 100 && status < 200);
-    if (bodyless && body)
+    /* A HEAD answer says what a GET would get (its Content-Length) and
+     * sends no body. evhttp 2.1.12 does not drop the body of a HEAD reply
+     * itself; a client never reads one, so those bytes would be taken for
+     * the next response on a kept-alive connection. */
+    bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+    if ((bodyless || head) && body)
         evbuffer_drain(body, bytes);
     if (bodyless)
         bytes = 0;
@@ -159,8 +164,8 @@ void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int statu
         snprintf(len, sizeof len, "%zu", bytes);
         evhttp_add_header(headers, "Content-Length", len);
     }
-    access_log_request(w, req, log, status, bytes);
-    evhttp_send_reply(req, status, nimbus__http_reason(status), bodyless ? NULL : body);
+    access_log_request(w, req, log, status, head ? 0 : bytes);
+    evhttp_send_reply(req, status, nimbus__http_reason(status), bodyless || head ? NULL : body);
 }
 
 /* Standard base64 to bytes; returns the decoded length or -1. */

@@ -76,7 +76,9 @@ uint64_t nimbus_now_us(void);
 
 /* Sends status and body (may be NULL; its contents are drained) as the reply
  * to req, with Content-Length, and writes the access-log line. Headers set
- * on evhttp_request_get_output_headers(req) before the call are kept. */
+ * on evhttp_request_get_output_headers(req) before the call are kept. To a
+ * HEAD request it sends the Content-Length of body but not body itself, so
+ * a HEAD handler may build the same body as for GET. */
 void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
                        struct evbuffer *body, const nimbus_request_log_t *log);
 

@@ -133,6 +133,27 @@ class Running(unittest.TestCase):
             self.assertIn("SIGTERM received", err)
             self.assertIn("stopped", err)
 
+    def test_head_sends_no_body(self):
+        # A HEAD answer has the GET's Content-Length and no body bytes: a
+        # client never reads a HEAD body, so stray bytes would be taken for
+        # the next response on the same kept-alive connection.
+        with NimbusServer(BINARY) as srv:
+            with socket.create_connection(("127.0.0.1", srv.port), 5) as s:
+                s.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                          b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+            head, sep, rest = data.partition(b"\r\n\r\n")
+            self.assertTrue(sep and head.startswith(b"HTTP/1.1 200"), data)
+            self.assertRegex(head.decode(), r"(?i)content-length: [1-9]")
+            self.assertTrue(rest.startswith(b"HTTP/1.1 200"), data)
+            _, _, body = rest.partition(b"\r\n\r\n")
+            self.assertIn(b'"status":"ok"', body)
+
     def test_workers_share_one_port(self):
         with NimbusServer(BINARY, workers=4) as srv:
             for _ in range(40):
