@@ -97,26 +97,11 @@ static void add_cors(rest_req_t *r)
     evhttp_add_header(out_headers(r), "Access-Control-Expose-Headers", "ETag, Location");
 }
 
+/* nimbus_http_reply also answers HEAD as a GET minus the body (evhttp
+ * itself would send the body; rest_routes checks the bytes on the wire). */
 static void reply(rest_req_t *r, int status, struct evbuffer *body)
 {
-    size_t len = body ? evbuffer_get_length(body) : 0;
-    bool bodyless = status == 204 || status == 304;
-    if (evhttp_request_get_command(r->req) != EVHTTP_REQ_HEAD || bodyless || len == 0) {
-        nimbus_http_reply(r->w, r->req, status, body, &r->log);
-        return;
-    }
-    /* evhttp (2.1.12) writes a HEAD reply's body like any other, which the
-     * client does not read and which would then be taken for the next
-     * response on a kept-alive connection. Send what a GET would get, with
-     * its Content-Length, minus the body. */
-    char text[32];
-    snprintf(text, sizeof text, "%zu", len);
-    evbuffer_drain(body, len);
-    struct evkeyvalq *h = out_headers(r);
-    evhttp_remove_header(h, "Content-Length");
-    evhttp_add_header(h, "Content-Length", text);
-    nimbus_access_log(r->w, &r->log, status, 0);
-    evhttp_send_reply(r->req, status, NULL, NULL);
+    nimbus_http_reply(r->w, r->req, status, body, &r->log);
 }
 
 /* The one way an error leaves the REST binding. status 0: the code's own;
