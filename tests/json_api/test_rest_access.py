@@ -32,6 +32,13 @@ def access(port):
         expect_problem(r, "UNAUTHENTICATED")
         assert "Bearer" in r.header("WWW-Authenticate") and "Basic" in r.header("WWW-Authenticate")
     expect_problem(anon.post("/v1/stations", STATION), "UNAUTHENTICATED")
+    # Credentials come before the body: no key, or too small a role, is
+    # refused whatever the body holds.
+    expect_problem(anon.post("/v1/stations", "{not json"), "UNAUTHENTICATED")
+    expect_problem(Client(port, bearer("r-secret")).post("/v1/stations", "{not json"),
+                   "PERMISSION_DENIED")
+    expect_problem(Client(port, bearer("w-secret")).post("/v1/stations", "{not json"),
+                   "INVALID_ARGUMENT", detail_has="malformed JSON")
     for auth in (bearer("nope"), basic("reader", "w-secret"), basic("ghost", "r-secret"),
                  "Basic !!!", "Digest abc", "Bearer"):
         expect_problem(Client(port, auth).get("/v1/stations"), "UNAUTHENTICATED")
