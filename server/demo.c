@@ -10,7 +10,8 @@
  * NIMBUS_CRED_TRUSTED credentials, so it obeys every rule and its
  * observations are streamed like everyone else's. It never touches a
  * database that already holds stations unless --demo-reseed asks it to:
- * not to seed, and not to feed (the feeder starts only after a seed).
+ * not to seed, and not to feed. A database it seeded carries the "demo"
+ * mark (nimbus_core_set_mark), so a later --demo run resumes feeding it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -159,19 +160,30 @@ static int seed_site(nimbus_service_t *svc, const demo_site_t *site, bool force,
     return rc;
 }
 
-int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *seeded, nimbus_error_t *err)
+int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *feed, nimbus_error_t *err)
 {
-    *seeded = false;
+    *feed = false;
     int64_t existing = 0;
-    if (nimbus_core_station_count(core, &existing, err) != 0)
+    bool demo_database = false;
+    if (nimbus_core_station_count(core, &existing, err) != 0 ||
+        nimbus_core_get_mark(core, "demo", &demo_database, err) != 0)
         return -1;
     if (existing > 0 && !force) {
+        if (demo_database) {
+            /* Seeded by an earlier --demo run: carry on feeding it, so that
+             * running scripts/run again shows live data again. */
+            fprintf(stderr,
+                    "nimbus: demo: resuming the feed of the demo database (%lld stations)\n",
+                    (long long)existing);
+            *feed = true;
+            return 0;
+        }
         /* Feeding would write into whichever of those stations share a demo
          * id (someone's real "cairo"), so the feeder stays off too. */
         fprintf(stderr,
-                "nimbus: demo: the database already holds %lld stations; leaving it alone, "
-                "with no demo stations and no demo feed (--demo-reseed to add them "
-                "anyway)\n",
+                "nimbus: demo: the database already holds %lld stations and was not seeded by "
+                "--demo; leaving it alone, with no demo stations and no demo feed "
+                "(--demo-reseed to add them anyway)\n",
                 (long long)existing);
         return 0;
     }
@@ -184,7 +196,9 @@ int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *seeded, nimbus_erro
     for (size_t i = 0; i < DEMO_SITE_COUNT && rc == 0; i++)
         rc = seed_site(svc, &demo_sites[i], force, now, &rng, err);
     nimbus_service_free(svc);
-    *seeded = rc == 0;
+    if (rc == 0)
+        rc = nimbus_core_set_mark(core, "demo", true, err);
+    *feed = rc == 0;
     if (rc == 0)
         fprintf(stderr, "nimbus: demo: seeded %zu stations with %d hours of history\n",
                 DEMO_SITE_COUNT, DEMO_HISTORY_HOURS);

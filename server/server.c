@@ -296,8 +296,8 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
                 config->listen_host);
         goto done;
     }
-    bool demo_seeded = false;
-    if (config->demo && nimbus__demo_seed(s->core, config->demo_force, &demo_seeded, &err) != 0) {
+    bool demo_feed = false;
+    if (config->demo && nimbus__demo_seed(s->core, config->demo_force, &demo_feed, &err) != 0) {
         fprintf(stderr, "nimbus: demo data: %s\n", err.message);
         goto done;
     }
@@ -337,7 +337,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
             goto done;
         }
     }
-    if (demo_seeded) {
+    if (demo_feed) {
         s->demo = nimbus__demo_start(&s->workers[0], &err);
         if (!s->demo) {
             fprintf(stderr, "nimbus: demo feeder: %s\n", err.message);

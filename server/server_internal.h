@@ -43,13 +43,13 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
 /* Runs the server until SIGINT or SIGTERM. Returns the process exit code. */
 int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, int key_count);
 
-/* Demo data: seeds stations into an empty database (or any, with force) and
- * feeds observations every few seconds on worker 0's loop. *seeded says
- * whether the database was seeded; when it was not (it already held
- * stations and force was off) the feeder must not start either, since a
- * database that holds stations is left alone. Returns 0 or -1 with err. */
+/* Demo data: seeds stations into an empty database (or any, with force)
+ * and marks it as a demo database. *feed says whether the feeder may run:
+ * after a seed, or on a database an earlier --demo run seeded; never on a
+ * database that holds other stations (it is left alone). Returns 0 or -1
+ * with err. The feeder records observations on worker 0's loop. */
 typedef struct nimbus_demo nimbus_demo_t;
-int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *seeded, nimbus_error_t *err);
+int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *feed, nimbus_error_t *err);
 /* Starts the feeder on w's loop. Returns it, owned by the caller, who stops
  * and frees it with nimbus__demo_stop on w's thread (or before w's loop
  * runs); NULL with err on failure. */

@@ -74,6 +74,14 @@ int64_t nimbus_core_head_seq(nimbus_core_t *core);
 /* Number of stations stored (for --demo's "leave a used database alone"). */
 int nimbus_core_station_count(nimbus_core_t *core, int64_t *count, nimbus_error_t *err);
 
+/* Named yes/no marks kept in the database itself, so they travel with the
+ * file (e.g. "demo": this database was seeded by --demo and may be fed).
+ * name: 1-32 characters of [a-z0-9_]. get reads false for a mark never set.
+ * Return 0, or -1 with err (INVALID_ARGUMENT for a bad name, UNAVAILABLE
+ * when storage fails). Thread-safe; not for hot paths (own connection). */
+int nimbus_core_get_mark(nimbus_core_t *core, const char *name, bool *value, nimbus_error_t *err);
+int nimbus_core_set_mark(nimbus_core_t *core, const char *name, bool value, nimbus_error_t *err);
+
 /* A per-thread handle with its own SQLite connection. Free with
  * nimbus_service_free (NULL-safe). NULL with err set on failure. */
 nimbus_service_t *nimbus_service_new(nimbus_core_t *core, nimbus_error_t *err);

@@ -167,9 +167,10 @@ class Running(unittest.TestCase):
 
 
 class Demo(unittest.TestCase):
-    """Contract (operations.md): --demo never touches a database that already
-    holds stations unless --demo-reseed is given: no seeding, and no feeding
-    either, even into a station that happens to share a demo station's id."""
+    """Issue: --demo never touches a database that already holds stations
+    unless --demo-reseed is given: no seeding, and no feeding either, even
+    into a station that happens to share a demo station's id. A database an
+    earlier --demo run seeded is the demo's own, and its feed resumes."""
 
     def _seq(self, srv):
         with urllib.request.urlopen(srv.base_url + "/healthz") as resp:
@@ -202,6 +203,27 @@ class Demo(unittest.TestCase):
             while self._seq(srv) == seeded and time.monotonic() < deadline:
                 time.sleep(0.2)
             self.assertGreater(self._seq(srv), seeded, "the demo feeder never recorded")
+
+    def test_demo_resumes_feeding_its_own_database_after_a_restart(self):
+        srv = NimbusServer(BINARY, args=["--quiet", "--demo"])
+        try:
+            srv.start()
+            srv.stop()
+            srv.start()  # same database, seeded by the first run
+            before = self._seq(srv)
+            deadline = time.monotonic() + 10
+            while self._seq(srv) == before and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.assertGreater(self._seq(srv), before, "the demo database was not fed again")
+            with urllib.request.urlopen(srv.base_url + "/v1/stations?limit=1000") as resp:
+                self.assertEqual(len(json.loads(resp.read())["stations"]), 22,
+                                 "a restart must not seed the demo stations twice")
+            srv.stop()
+            self.assertIn("resuming the feed", srv.log_text())
+        finally:
+            if srv.proc is not None:
+                srv.kill9()
+            srv.cleanup()
 
 
 def soap_create(port, station_id):
