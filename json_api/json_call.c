@@ -70,13 +70,9 @@ static int decode_observations(json_t *p, request_t *r, nimbus_error_t *err)
     if (!json_is_array(arr))
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "observations must be an array");
     size_t n = json_array_size(arr);
-    /* The core checks the count too; refusing here first avoids allocating
-     * for a batch it will refuse. */
-    if (n < 1 || n > NIMBUS_RECORD_BATCH_MAX) {
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "observations must hold 1-%d observations",
-                                NIMBUS_RECORD_BATCH_MAX);
-    }
+    /* Refused before allocating for a batch the core would refuse. */
+    if (nimbus_record_batch_validate(n, err) != 0)
+        return -1;
     r->batch = calloc(n, sizeof *r->batch);
     if (!r->batch)
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");

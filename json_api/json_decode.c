@@ -168,20 +168,6 @@ int nimbus__json_get_time(json_t *obj, const char *what, const char *key, bool *
     return 0;
 }
 
-/* Copies text into a fixed field; text that cannot fit breaks the field's
- * length rule, which is reported as the core words it. */
-static int copy_text(char *dst, size_t size, const char *text, const char *what, const char *key,
-                     long max_chars, nimbus_error_t *err)
-{
-    size_t len = text ? strlen(text) : 0;
-    if (len >= size) {
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s.%s must be 1-%ld characters",
-                                what, key, max_chars);
-    }
-    memcpy(dst, text ? text : "", len + 1);
-    return 0;
-}
-
 /* ---- types -------------------------------------------------------------- */
 
 static const char *const station_members[] = {"id",       "name",      "city",      "country",
@@ -203,21 +189,8 @@ int nimbus_json_station_decode(json_t *obj, const char *what, bool id_required,
         nimbus__json_get_double(obj, what, "elevation", false, &out->elevation, err) != 0) {
         return -1;
     }
-    char field[64];
-    snprintf(field, sizeof field, "%s.id", what);
-    if (id && strlen(id) >= sizeof out->id)
-        return nimbus_station_id_validate(id, field, err);
-    snprintf(field, sizeof field, "%s.country", what);
-    if (strlen(country) >= sizeof out->country)
-        return nimbus_country_validate(country, field, err);
-    if (copy_text(out->id, sizeof out->id, id, what, "id", NIMBUS_STATION_ID_MAX, err) != 0 ||
-        copy_text(out->name, sizeof out->name, name, what, "name", NIMBUS_STATION_NAME_MAX, err) !=
-            0 ||
-        copy_text(out->city, sizeof out->city, city, what, "city", NIMBUS_CITY_MAX, err) != 0 ||
-        copy_text(out->country, sizeof out->country, country, what, "country", NIMBUS_COUNTRY_LEN,
-                  err) != 0) {
+    if (nimbus_station_set_text(out, what, id, name, city, country, err) != 0)
         return -1;
-    }
     out->latitude = lat.value;
     out->longitude = lon.value;
     return 0;
@@ -250,11 +223,5 @@ int nimbus_json_observation_decode(json_t *obj, const char *what, nimbus_observa
     }
     if (!has_time)
         return name_error(err, what, "observedAt", "is required");
-    char field[64];
-    snprintf(field, sizeof field, "%s.stationId", what);
-    if (station_id && strlen(station_id) >= sizeof out->station_id)
-        return nimbus_station_id_validate(station_id, field, err);
-    if (station_id)
-        memcpy(out->station_id, station_id, strlen(station_id) + 1);
-    return 0;
+    return nimbus_observation_set_station(out, what, station_id, err);
 }

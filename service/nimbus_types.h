@@ -90,6 +90,22 @@ int nimbus_observation_validate(const nimbus_observation_t *obs, const char *wha
 int nimbus_city_validate(const char *city, const char *what, nimbus_error_t *err);
 int nimbus_country_validate(const char *country, const char *what, nimbus_error_t *err);
 
+/*
+ * Filling core types from a client's strings (NULL reads as ""). A value too
+ * long for its array breaks its field's rule and is refused with that
+ * rule's own message, so no adapter words a rule of its own. `what` names
+ * the value in messages ("station", "observations[3]"). Fields other than
+ * the ones named are left as they are.
+ */
+int nimbus_station_set_text(nimbus_station_t *out, const char *what, const char *id,
+                            const char *name, const char *city, const char *country,
+                            nimbus_error_t *err);
+int nimbus_observation_set_station(nimbus_observation_t *out, const char *what,
+                                   const char *station_id, nimbus_error_t *err);
+/* A RecordObservations batch holds 1..NIMBUS_RECORD_BATCH_MAX observations;
+ * adapters call this before allocating for a batch the core would refuse. */
+int nimbus_record_batch_validate(size_t count, nimbus_error_t *err);
+
 /* true when the two observations carry the same values (seq ignored): a
  * duplicate rather than a correction. */
 bool nimbus_observation_same_values(const nimbus_observation_t *a, const nimbus_observation_t *b);

@@ -199,10 +199,8 @@ int nimbus_service_record_observations(nimbus_service_t *svc, const nimbus_crede
         nimbus_station_id_validate(req->station_id, "stationId", err) != 0) {
         return -1;
     }
-    if (req->count < 1 || req->count > NIMBUS_RECORD_BATCH_MAX || req->observations == NULL) {
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "observations must hold 1-%d observations",
-                                NIMBUS_RECORD_BATCH_MAX);
+    if (nimbus_record_batch_validate(req->observations ? req->count : 0, err) != 0) {
+        return -1;
     }
     bool *dup = calloc(req->count, sizeof(*dup));
     nimbus_observation_t *stored = malloc(req->count * sizeof(*stored));

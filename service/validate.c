@@ -7,6 +7,7 @@
  * XK (docs/data-rules.md lists the choices).
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "service_internal.h"
@@ -185,6 +186,86 @@ int nimbus_country_validate(const char *country, const char *what, nimbus_error_
                                 "%s must be an ISO 3166-1 alpha-2 code of two upper-case "
                                 "letters, such as DE",
                                 what);
+    }
+    return 0;
+}
+
+/* Copies a client's string into a fixed array. A value the array cannot
+ * hold is longer than its field allows, so `refuse` (the field's own
+ * validator, run on the whole string) necessarily fails and words the
+ * refusal exactly as for any other bad value of that field. */
+static int text_set(char *dst, size_t size, const char *src, const char *name,
+                    int (*refuse)(const char *, const char *, long, nimbus_error_t *), long max,
+                    nimbus_error_t *err)
+{
+    if (src == NULL) {
+        src = "";
+    }
+    size_t len = strlen(src);
+    if (len >= size) {
+        if (refuse(src, name, max, err) != 0) {
+            return -1;
+        }
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s is too long", name);
+    }
+    memcpy(dst, src, len + 1);
+    return 0;
+}
+
+static int refuse_text(const char *s, const char *name, long max, nimbus_error_t *err)
+{
+    return text_validate(s, strlen(s) + 1, max, name, err);
+}
+
+static int refuse_id(const char *s, const char *name, long max, nimbus_error_t *err)
+{
+    (void)max;
+    return nimbus_station_id_validate(s, name, err);
+}
+
+static int refuse_country(const char *s, const char *name, long max, nimbus_error_t *err)
+{
+    (void)max;
+    return nimbus_country_validate(s, name, err);
+}
+
+int nimbus_station_set_text(nimbus_station_t *out, const char *what, const char *id,
+                            const char *name, const char *city, const char *country,
+                            nimbus_error_t *err)
+{
+    char field[96];
+    snprintf(field, sizeof field, "%s.id", what);
+    if (text_set(out->id, sizeof out->id, id, field, refuse_id, 0, err) != 0) {
+        return -1;
+    }
+    snprintf(field, sizeof field, "%s.name", what);
+    if (text_set(out->name, sizeof out->name, name, field, refuse_text, NIMBUS_STATION_NAME_MAX,
+                 err) != 0) {
+        return -1;
+    }
+    snprintf(field, sizeof field, "%s.city", what);
+    if (text_set(out->city, sizeof out->city, city, field, refuse_text, NIMBUS_CITY_MAX, err) !=
+        0) {
+        return -1;
+    }
+    snprintf(field, sizeof field, "%s.country", what);
+    return text_set(out->country, sizeof out->country, country, field, refuse_country, 0, err);
+}
+
+int nimbus_observation_set_station(nimbus_observation_t *out, const char *what,
+                                   const char *station_id, nimbus_error_t *err)
+{
+    char field[96];
+    snprintf(field, sizeof field, "%s.stationId", what);
+    return text_set(out->station_id, sizeof out->station_id, station_id, field, refuse_id, 0, err);
+}
+
+int nimbus_record_batch_validate(size_t count, nimbus_error_t *err)
+{
+    if (count < 1 || count > NIMBUS_RECORD_BATCH_MAX) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "observations must hold 1-%d observations",
+                                NIMBUS_RECORD_BATCH_MAX);
     }
     return 0;
 }

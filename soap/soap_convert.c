@@ -10,20 +10,6 @@
 
 #include "soap_internal.h"
 
-/* Copies src into dst[size]; refuses rather than truncates, because a
- * truncated value could pass validation as something the client never sent. */
-static int copy_text(char *dst, size_t size, const char *src, const char *what, const char *field,
-                     nimbus_error_t *err)
-{
-    if (!src)
-        src = "";
-    size_t len = strlen(src);
-    if (len >= size)
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s.%s is too long", what, field);
-    memcpy(dst, src, len + 1);
-    return 0;
-}
-
 static nimbus_opt_double_t opt_in(const double *v)
 {
     nimbus_opt_double_t o = {v != NULL, v ? *v : 0.0};
@@ -36,10 +22,7 @@ int nimbus__soap_station_in(const struct nimbus__Station *in, const char *what,
     memset(out, 0, sizeof *out);
     if (!in)
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s is required", what);
-    if (copy_text(out->id, sizeof out->id, in->id, what, "id", err) ||
-        copy_text(out->name, sizeof out->name, in->name, what, "name", err) ||
-        copy_text(out->city, sizeof out->city, in->city, what, "city", err) ||
-        copy_text(out->country, sizeof out->country, in->country, what, "country", err))
+    if (nimbus_station_set_text(out, what, in->id, in->name, in->city, in->country, err) != 0)
         return -1;
     out->latitude = in->latitude;
     out->longitude = in->longitude;
@@ -64,8 +47,7 @@ int nimbus__soap_observation_in(const struct nimbus__Observation *in, const char
                                 nimbus_observation_t *out, nimbus_error_t *err)
 {
     memset(out, 0, sizeof *out);
-    if (in->stationId &&
-        copy_text(out->station_id, sizeof out->station_id, in->stationId, what, "stationId", err))
+    if (nimbus_observation_set_station(out, what, in->stationId, err) != 0)
         return -1;
     char field[64];
     snprintf(field, sizeof field, "%s.observedAt", what);

@@ -193,12 +193,9 @@ int __nimbus__RecordObservations(struct soap *soap, struct _nimbus__RecordObserv
     OP_BEGIN(RecordObservations)
     nimbus_observation_t *obs = NULL;
     size_t count = in->__sizeobservation > 0 ? (size_t)in->__sizeobservation : 0;
-    if (count > NIMBUS_RECORD_BATCH_MAX) {
-        /* Refused before allocating; the core states the same limit. */
-        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
-                         "observations must hold 1 to %d observations", NIMBUS_RECORD_BATCH_MAX);
+    /* Refused before allocating for a batch the core would refuse. */
+    if (nimbus_record_batch_validate(count, &err) != 0)
         return nimbus__soap_fault(soap, &err);
-    }
     if (count > 0 && !(obs = soap_malloc(soap, count * sizeof *obs)))
         return out_of_memory(soap);
     for (size_t i = 0; i < count; i++) {

@@ -248,6 +248,58 @@ static void test_utf8(void)
     CU_ASSERT_EQUAL(nimbus_utf8_length("\xc3\x41", 2), -1);
 }
 
+/* Text too long for a core array is refused with the field's own rule,
+ * word for word what a short but invalid value of that field gets. */
+static void test_set_text(void)
+{
+    static char big[2048];
+    nimbus_station_t st;
+    nimbus_error_t err;
+    memset(&st, 0, sizeof st);
+    CU_ASSERT_EQUAL(nimbus_station_set_text(&st, "station", "ok-1", "Name", "City", "DE", &err), 0);
+    CU_ASSERT_STRING_EQUAL(st.id, "ok-1");
+    CU_ASSERT_STRING_EQUAL(st.country, "DE");
+    CU_ASSERT_EQUAL(nimbus_station_set_text(&st, "station", NULL, "N", "C", "FR", &err), 0);
+    CU_ASSERT_STRING_EQUAL(st.id, "");
+
+    fill(big, "x", NIMBUS_STATION_ID_MAX + 1);
+    CU_ASSERT_EQUAL(nimbus_station_set_text(&st, "station", big, "N", "C", "DE", &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.message,
+                           "station.id must be 1-32 characters of A-Z, a-z, 0-9, '_' and '-'");
+    /* A name of 513 bytes: more than 128 characters whatever they are. */
+    fill(big, "\xc3\xa9", 256);
+    strcat(big, "x");
+    CU_ASSERT_EQUAL(nimbus_station_set_text(&st, "station", "a", big, "C", "DE", &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.message, "station.name must be 1-128 characters");
+    fill(big, "\xff", 300); /* too long and not UTF-8: the UTF-8 rule speaks */
+    CU_ASSERT_EQUAL(nimbus_station_set_text(&st, "station", "a", "N", big, "DE", &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.message, "station.city must be valid UTF-8");
+    CU_ASSERT_EQUAL(nimbus_station_set_text(&st, "station", "a", "N", "C", "DEU", &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.message, "station.country must be an ISO 3166-1 alpha-2 code of "
+                                        "two upper-case letters, such as DE");
+
+    nimbus_observation_t obs;
+    memset(&obs, 0, sizeof obs);
+    CU_ASSERT_EQUAL(nimbus_observation_set_station(&obs, "observations[0]", "s-1", &err), 0);
+    CU_ASSERT_STRING_EQUAL(obs.station_id, "s-1");
+    fill(big, "y", 40);
+    CU_ASSERT_EQUAL(nimbus_observation_set_station(&obs, "observations[2]", big, &err), -1);
+    CU_ASSERT_STRING_EQUAL(
+        err.message,
+        "observations[2].stationId must be 1-32 characters of A-Z, a-z, 0-9, '_' and '-'");
+}
+
+static void test_batch_size(void)
+{
+    nimbus_error_t err;
+    CU_ASSERT_EQUAL(nimbus_record_batch_validate(1, &err), 0);
+    CU_ASSERT_EQUAL(nimbus_record_batch_validate(NIMBUS_RECORD_BATCH_MAX, &err), 0);
+    CU_ASSERT_EQUAL(nimbus_record_batch_validate(0, &err), -1);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
+    CU_ASSERT_STRING_EQUAL(err.message, "observations must hold 1-1000 observations");
+    CU_ASSERT_EQUAL(nimbus_record_batch_validate(NIMBUS_RECORD_BATCH_MAX + 1, &err), -1);
+}
+
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
@@ -259,6 +311,8 @@ int main(void)
         {"observation ranges", test_observation},
         {"same values", test_same_values},
         {"utf-8", test_utf8},
+        {"text into core arrays", test_set_text},
+        {"batch size", test_batch_size},
         {NULL, NULL},
     };
     return nimbus_test_run("validate", cases);
