@@ -216,46 +216,56 @@ static bool id_in_use(nimbus_stream_session_t *s, const char *id)
 
 /* ---- subscribe / unsubscribe ------------------------------------------ */
 
-/* Reads "stations" into sub (absent or null: every station). Each must be a
- * valid id of an existing station. */
-static int read_stations(nimbus_stream_session_t *s, json_t *list, subscription_t *sub,
-                         nimbus_error_t *err)
+/* Reads "stations" as strings borrowed from list into a new array *ids
+ * (left NULL when the member is absent or null: every station). Only the
+ * types are checked here; the rules are the core's. */
+static int read_stations(json_t *list, const char ***ids, size_t *count, nimbus_error_t *err)
 {
+    *ids = NULL;
+    *count = 0;
     if (!list || json_is_null(list))
         return 0;
-    if (!json_is_array(list) || json_array_size(list) == 0 ||
-        json_array_size(list) > NIMBUS_STREAM_STATIONS_MAX)
+    if (!json_is_array(list))
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "stations must be an array of 1-%d station ids (omit it for "
-                                "every station)",
-                                NIMBUS_STREAM_STATIONS_MAX);
+                                "stations must be an array of station ids (omit it for every "
+                                "station)");
     size_t n = json_array_size(list);
-    sub->stations = calloc(n, sizeof *sub->stations);
-    if (!sub->stations)
+    *ids = calloc(n ? n : 1, sizeof **ids);
+    if (!*ids)
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    *count = n;
     for (size_t i = 0; i < n; i++) {
-        const char *id = json_string_value(json_array_get(list, i));
-        char what[32];
-        snprintf(what, sizeof what, "stations[%zu]", i);
-        if (!id)
-            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be a string", what);
-        if (nimbus_station_id_validate(id, what, err) != 0 ||
-            nimbus_service_station_exists(s->shared->svc, id, err) != 0)
+        (*ids)[i] = json_string_value(json_array_get(list, i));
+        if (!(*ids)[i])
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "stations[%zu] must be a string",
+                                    i);
+    }
+    return 0;
+}
+
+/* Copies the checked station filter into sub. */
+static int copy_stations(subscription_t *sub, const char *const *ids, size_t count)
+{
+    if (!ids)
+        return 0;
+    sub->stations = calloc(count, sizeof *sub->stations);
+    if (!sub->stations)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (!(sub->stations[i] = strdup(ids[i])))
             return -1;
-        sub->stations[i] = strdup(id);
-        if (!sub->stations[i])
-            return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         sub->station_count = i + 1;
     }
     return 0;
 }
 
+/* The type of fromSeq; its range is the core's rule. */
 static int read_from_seq(json_t *value, bool *has, int64_t *from, nimbus_error_t *err)
 {
     *has = false;
     if (!value || json_is_null(value))
         return 0;
-    if (!json_is_integer(value) || json_integer_value(value) < 0)
+    if (!json_is_integer(value))
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "fromSeq must be an integer >= 0");
     *has = true;
     *from = json_integer_value(value);
@@ -274,9 +284,10 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
     nimbus_error_t err;
     nimbus_error_clear(&err);
     nimbus_stream_shared_t *sh = s->shared;
-    nimbus_core_t *core = nimbus_service_core(sh->svc);
-    bool has_from = false;
+    bool has_from = false, active = false;
     int64_t from = 0;
+    const char **stations = NULL;
+    size_t station_count = 0;
     subscription_t *sub = NULL;
     if (s->sub_count >= NIMBUS_STREAM_SUBSCRIPTIONS_MAX) {
         nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED, "at most %d subscriptions per connection",
@@ -287,30 +298,26 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id is already in use on this connection");
         goto fail;
     }
-    if (nimbus_core_authorize(core, &s->creds, NIMBUS_ROLE_READ, &err) != 0 ||
-        read_from_seq(json_object_get(msg, "fromSeq"), &has_from, &from, &err) != 0)
-        goto fail;
-    sub = calloc(1, sizeof *sub);
-    if (!sub || !(sub->id = strdup(id)) || make_prefix(sub) != 0) {
-        nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory");
-        goto fail;
-    }
-    if (read_stations(s, json_object_get(msg, "stations"), sub, &err) != 0)
+    if (read_from_seq(json_object_get(msg, "fromSeq"), &has_from, &from, &err) != 0 ||
+        read_stations(json_object_get(msg, "stations"), &stations, &station_count, &err) != 0)
         goto fail;
     /* The hub must copy for us before we read the head: a write published
      * before activation has a seq <= the head we read, so it is ours to
      * replay or skip, never to miss. */
     if (sh->subscriptions++ == 0 && sh->activate)
         sh->activate(sh->activate_arg, true);
-    int64_t head = nimbus_core_head_seq(core);
-    if (has_from && from > head) {
-        if (--sh->subscriptions == 0 && sh->activate)
-            sh->activate(sh->activate_arg, false);
-        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
-                         "fromSeq %lld is greater than the newest seq %lld", (long long)from,
-                         (long long)head);
+    active = true;
+    int64_t head = nimbus_core_head_seq(nimbus_service_core(sh->svc));
+    if (nimbus_service_subscribe_check(sh->svc, &s->creds, stations, station_count,
+                                       has_from ? &from : NULL, head, &err) != 0)
+        goto fail;
+    sub = calloc(1, sizeof *sub);
+    if (!sub || !(sub->id = strdup(id)) || make_prefix(sub) != 0 ||
+        copy_stations(sub, stations, station_count) != 0) {
+        nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory");
         goto fail;
     }
+    free(stations);
     sub->through = has_from ? from : head;
     sub->last_sent = sub->through;
     sub->state = has_from && from < head ? SUB_REPLAY : SUB_LIVE;
@@ -321,6 +328,9 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
     snprintf(seq, sizeof seq, "%lld", (long long)head);
     return send_message(s, "subscribed", id, "seq", seq);
 fail:
+    if (active && --sh->subscriptions == 0 && sh->activate)
+        sh->activate(sh->activate_arg, false);
+    free(stations);
     subscription_free(sub);
     return send_error(s, id, &err);
 }

@@ -42,7 +42,6 @@
 
 #define NIMBUS_STREAM_ID_MAX 64            /* characters in a client's id */
 #define NIMBUS_STREAM_SUBSCRIPTIONS_MAX 64 /* per connection */
-#define NIMBUS_STREAM_STATIONS_MAX 1000    /* stations in one subscribe */
 #define NIMBUS_STREAM_CALLS_MAX 16         /* streamed calls in flight per connection */
 #define NIMBUS_STREAM_REPLAY_BATCH 256     /* observations read from storage at a time */
 /* Work one pump call may do before it yields to the event loop, so one

@@ -116,6 +116,20 @@ int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *
                                       nimbus_observation_t **out, size_t *out_count,
                                       nimbus_error_t *err);
 
+/* Station filters one subscription may name. */
+#define NIMBUS_SUBSCRIBE_STATIONS_MAX 1000
+
+/* Checks a stream subscription against the contract's rules: the caller may
+ * read; station_ids is NULL (every station) or 1..NIMBUS_SUBSCRIBE_STATIONS_MAX
+ * ids of existing stations; *from_seq, when from_seq is not NULL, lies in
+ * 0..head_seq, head_seq being the newest seq the subscriber's hand-over
+ * starts from (read by the caller once its hub listener is active). Returns
+ * 0, or -1 with err for the first rule broken (UNAUTHENTICATED,
+ * PERMISSION_DENIED, INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE). */
+int nimbus_service_subscribe_check(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                   const char *const *station_ids, size_t station_count,
+                                   const int64_t *from_seq, int64_t head_seq, nimbus_error_t *err);
+
 /* 0 when the station exists, else -1 with NOT_FOUND. */
 int nimbus_service_station_exists(nimbus_service_t *svc, const char *id, nimbus_error_t *err);
 

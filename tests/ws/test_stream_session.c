@@ -405,9 +405,9 @@ static void test_limits(void)
     nimbus__stream_session_free(s);
     reset_sent();
 
-    /* Station lists: NIMBUS_STREAM_STATIONS_MAX ids are fine, one more is not. */
+    /* Station lists: NIMBUS_SUBSCRIBE_STATIONS_MAX ids are fine, one more is not. */
     s = nimbus__stream_session_new(&shared, &admin, &OUT);
-    for (int n = NIMBUS_STREAM_STATIONS_MAX; n <= NIMBUS_STREAM_STATIONS_MAX + 1; n++) {
+    for (int n = NIMBUS_SUBSCRIBE_STATIONS_MAX; n <= NIMBUS_SUBSCRIBE_STATIONS_MAX + 1; n++) {
         size_t size = 64 + (size_t)n * 4;
         char *big = malloc(size);
         int at = snprintf(big, size, "{\"type\":\"subscribe\",\"id\":\"n%d\",\"stations\":[", n);
@@ -416,8 +416,8 @@ static void test_limits(void)
         snprintf(big + at, size - (size_t)at, "]}");
         CU_ASSERT_EQUAL(nimbus__stream_session_on_text(s, big, strlen(big)), 0);
         free(big);
-        json_t *m = next(n == NIMBUS_STREAM_STATIONS_MAX ? "subscribed" : "error", NULL);
-        if (n > NIMBUS_STREAM_STATIONS_MAX) {
+        json_t *m = next(n == NIMBUS_SUBSCRIBE_STATIONS_MAX ? "subscribed" : "error", NULL);
+        if (n > NIMBUS_SUBSCRIBE_STATIONS_MAX) {
             CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "code")),
                                    "INVALID_ARGUMENT");
         }
