@@ -85,7 +85,7 @@ static void not_found(nimbus_worker_t *w, struct evhttp_request *req,
 {
     nimbus_error_t err;
     nimbus_error_set(&err, NIMBUS_NOT_FOUND, "no such file");
-    nimbus__stream_reply_problem(w, req, 404, &err, log);
+    nimbus_http_reply_problem(w, req, 404, &err, log);
 }
 
 void nimbus_dashboard_handle(nimbus_worker_t *w, struct evhttp_request *req)
@@ -96,7 +96,7 @@ void nimbus_dashboard_handle(nimbus_worker_t *w, struct evhttp_request *req)
         nimbus_error_t err;
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "the dashboard is read-only (GET)");
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-        nimbus__stream_reply_problem(w, req, 405, &err, &log);
+        nimbus_http_reply_problem(w, req, 405, &err, &log);
         return;
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -131,7 +131,7 @@ void nimbus_dashboard_handle(nimbus_worker_t *w, struct evhttp_request *req)
             close(fd);
         nimbus_error_t err;
         nimbus_error_set(&err, NIMBUS_INTERNAL, "cannot read %s", name);
-        nimbus__stream_reply_problem(w, req, 500, &err, &log);
+        nimbus_http_reply_problem(w, req, 500, &err, &log);
         return;
     }
     if (st.st_size == 0)

@@ -121,7 +121,29 @@ static void reply_problem_status(rest_req_t *r, const nimbus_error_t *err, int s
         add_cors(r);
     if (err && err->code == NIMBUS_UNAUTHENTICATED)
         evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"nimbus\", Basic realm=\"nimbus\"");
+    /* UNAVAILABLE is storage busy or failing: worth one more try soon. */
+    if (status == 503)
+        evhttp_add_header(h, "Retry-After", "1");
     reply(r, status, body);
+    if (body)
+        evbuffer_free(body);
+}
+
+void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                               const nimbus_error_t *err, const nimbus_request_log_t *log)
+{
+    struct evbuffer *body = evbuffer_new();
+    /* The status sent is always the caller's: 405 and 426 have no code of
+     * their own, and RFC 6455 requires the 426. */
+    if (body)
+        nimbus_json_problem_encode_status(body, err, status);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_remove_header(h, "Content-Type");
+    evhttp_add_header(h, "Content-Type", NIMBUS_JSON_PROBLEM_TYPE);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (status == 503)
+        evhttp_add_header(h, "Retry-After", "1");
+    nimbus_http_reply(w, req, status, body, log);
     if (body)
         evbuffer_free(body);
 }
@@ -156,6 +178,25 @@ static bool query_allowed(const char *const *allowed, const char *key)
     return false;
 }
 
+/* evhttp decodes query values into C strings, so "%00" would silently cut
+ * a value short ("city=a%00b" asking for city "a"). No value of the API
+ * holds NUL; the raw query is checked before it is decoded. */
+static int refuse_encoded_nul(const char *query, nimbus_error_t *err)
+{
+    const char *hit = strstr(query, "%00");
+    if (!hit)
+        return 0;
+    const char *start = hit;
+    while (start > query && start[-1] != '&')
+        start--;
+    size_t key_len = strcspn(start, "=&");
+    if (start + key_len > hit)
+        key_len = (size_t)(hit - start);
+    return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                            "query parameter \"%.*s\" holds an encoded NUL (%%00)",
+                            (int)(key_len > 64 ? 64 : key_len), start);
+}
+
 /* Adds the query's parameters to params. Each must be one the operation
  * takes, at most once; an empty value means absent. */
 static int merge_query(const char *query, const nimbus_op_info_t *op, json_t *params,
@@ -163,6 +204,8 @@ static int merge_query(const char *query, const nimbus_op_info_t *op, json_t *pa
 {
     if (!query || !*query)
         return 0;
+    if (refuse_encoded_nul(query, err) != 0)
+        return -1;
     struct evkeyvalq kv;
     TAILQ_INIT(&kv);
     if (evhttp_parse_query_str(query, &kv) != 0)
@@ -234,6 +277,29 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
     if (!json) {
         *status = 415;
         nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "the request body must be application/json");
+        return NULL;
+    }
+    /* JSON is UTF-8 (RFC 8259); a body declared otherwise would be read as
+     * something its sender did not mean. */
+    const char *charset = strcasestr(ct + n, "charset=");
+    if (charset) {
+        charset += 8;
+        charset += *charset == '"';
+        if (strncasecmp(charset, "utf-8", 5) != 0 || (charset[5] && !strchr("\"; \t", charset[5]))) {
+            *status = 415;
+            nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                             "JSON request bodies are UTF-8; drop the charset parameter or send "
+                             "charset=utf-8");
+            return NULL;
+        }
+    }
+    const char *coding =
+        evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Encoding");
+    if (coding && strcasecmp(coding, "identity") != 0) {
+        *status = 415;
+        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                         "Content-Encoding %.32s is not accepted: send the JSON body uncompressed",
+                         coding);
         return NULL;
     }
     unsigned char *text = evbuffer_pullup(in, -1);
@@ -447,8 +513,8 @@ static void serve_options(rest_req_t *r, const char *allow)
 {
     struct evkeyvalq *h = out_headers(r);
     evhttp_add_header(h, "Allow", allow);
+    add_cors(r); /* Vary: Origin even when this origin is refused */
     if (r->cors) {
-        add_cors(r);
         evhttp_add_header(h, "Access-Control-Allow-Methods", "GET, HEAD");
         evhttp_add_header(h, "Access-Control-Allow-Headers", "Authorization, If-None-Match");
         evhttp_add_header(h, "Access-Control-Max-Age", "600");

@@ -189,17 +189,3 @@ char *nimbus__stream_observation_text(const nimbus_observation_t *obs, size_t *l
     return text;
 }
 
-void nimbus__stream_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
-                                  const nimbus_error_t *err, const nimbus_request_log_t *log)
-{
-    struct evbuffer *body = evbuffer_new();
-    /* 405 and 426 have no code of their own; the renderer knows 405. The
-     * HTTP status sent is always ours (RFC 6455 requires the 426). */
-    if (body)
-        nimbus_json_problem_encode_status(body, err, status);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      NIMBUS_JSON_PROBLEM_TYPE);
-    nimbus_http_reply(w, req, status, body, log);
-    if (body)
-        evbuffer_free(body);
-}

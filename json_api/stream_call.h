@@ -46,9 +46,4 @@ void nimbus__stream_call_free(nimbus_stream_call_t *call); /* NULL-safe */
  * live fan-out. Heap text the caller frees; NULL when out of memory. */
 char *nimbus__stream_observation_text(const nimbus_observation_t *obs, size_t *len);
 
-/* Answers req with status and err as problem+json (the JSON codecs' one
- * renderer), for upgrades refused before the switch. */
-void nimbus__stream_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
-                                  const nimbus_error_t *err, const nimbus_request_log_t *log);
-
 #endif

@@ -168,7 +168,7 @@ static void refuse(nimbus_worker_t *w, struct evhttp_request *req, int status,
     }
     if (status == 401)
         evhttp_add_header(out, "WWW-Authenticate", "Bearer realm=\"nimbus\"");
-    nimbus__stream_reply_problem(w, req, status, err, log);
+    nimbus_http_reply_problem(w, req, status, err, log);
 }
 
 /* Credentials from the Authorization header, else ?access_token= (what a

@@ -82,6 +82,13 @@ uint64_t nimbus_now_us(void);
 void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
                        struct evbuffer *body, const nimbus_request_log_t *log);
 
+/* Answers req with status and err as application/problem+json, the body
+ * the REST binding's own errors carry (json_api/ renders it), so that every
+ * HTTP error outside SOAP Faults reads the same: health checks, the
+ * dashboard, refused WebSocket upgrades, wrong methods on /soap. */
+void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                               const nimbus_error_t *err, const nimbus_request_log_t *log);
+
 /* Writes one access-log line for a request answered some other way (a
  * WebSocket session, say). */
 void nimbus_access_log(nimbus_worker_t *w, const nimbus_request_log_t *log, int status,

@@ -41,8 +41,10 @@ static void health_handle(nimbus_worker_t *w, struct evhttp_request *req)
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        nimbus_error_t err;
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "/healthz answers GET and HEAD");
         evhttp_add_header(out, "Allow", "GET, HEAD");
-        nimbus_http_reply(w, req, 405, NULL, &log);
+        nimbus_http_reply_problem(w, req, 405, &err, &log);
         return;
     }
     struct evbuffer *body = evbuffer_new();

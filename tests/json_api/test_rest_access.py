@@ -76,7 +76,7 @@ def cors(port):
     assert "ETag" in r.header("Access-Control-Expose-Headers")
     r = c.get("/v1/stations/s1", headers={"Origin": "https://evil.example"})
     assert r.status == 200 and r.header("Access-Control-Allow-Origin") is None
-    assert r.header("Vary") == "Origin" 
+    assert r.header("Vary") == "Origin"
     r = c.get("/v1/stations/s1")
     assert r.header("Access-Control-Allow-Origin") is None
     r = c.get("/v1/stations/ghost", headers={"Origin": ORIGIN})
@@ -92,6 +92,7 @@ def cors(port):
     assert r.status == 200 and r.header("Access-Control-Allow-Origin") is None
     r = c.request("OPTIONS", "/v1/stations/s1", headers={"Origin": "https://evil.example"})
     assert r.status == 204 and r.header("Access-Control-Allow-Origin") is None
+    assert r.header("Vary") == "Origin", r.headers  # a cache must not reuse it for ORIGIN
 
 
 def max_body(port):

@@ -199,6 +199,22 @@ def http_manners(c):
     assert p["title"] == "Unsupported media type"
     expect_problem(c.post("/v1/stations", b"{}", ctype=None), "INVALID_ARGUMENT", status=415)
     assert c.post("/v1/stations", {"id": "cs"}, ctype="application/json; charset=utf-8").status == 400
+    assert c.post("/v1/stations", {"id": "cs"}, ctype='application/json;charset="UTF-8"').status == 400
+    # JSON is UTF-8: a body declared otherwise, or compressed, is not guessed at.
+    expect_problem(c.post("/v1/stations", {"id": "cs"}, ctype="application/json; charset=latin1"),
+                   "INVALID_ARGUMENT", status=415, detail_has="UTF-8")
+    expect_problem(c.post("/v1/stations", b"\x1f\x8b\x08\x00", headers={"Content-Encoding": "gzip"}),
+                   "INVALID_ARGUMENT", status=415, detail_has="Content-Encoding gzip")
+    # evhttp decodes query values into C strings: %00 must not cut one short.
+    for query in ("city=Paris%00x", "country=FR%00", "limit=5%00", "cursor=%00"):
+        expect_problem(c.get("/v1/stations?" + query), "INVALID_ARGUMENT",
+                       detail_has='"%s"' % query.split("=")[0])
+    expect_problem(c.get("/v1/stations/p-1/observations?from=2024-01-01T00:00:00Z%00junk"),
+                   "INVALID_ARGUMENT", detail_has='"from"')
+    # Endpoints beside the REST API refuse with problem+json too.
+    r = c.post("/healthz", {})
+    expect_problem(r, "INVALID_ARGUMENT", status=405)
+    assert r.header("Allow") == "GET, HEAD"
     expect_problem(c.post("/v1/stations", '{"id": "x",\n  "name": }'), "INVALID_ARGUMENT",
                    detail_has="line 2, column")
     expect_problem(c.post("/v1/stations", "[1]"), "INVALID_ARGUMENT", detail_has="object")
