@@ -100,7 +100,7 @@ static int validate_batch(const nimbus_record_observations_request_t *req, bool 
     for (size_t i = 0; i < req->count; i++) {
         const nimbus_observation_t *o = &req->observations[i];
         char what[40];
-        snprintf(what, sizeof(what), "observation[%zu]", i);
+        snprintf(what, sizeof(what), "observations[%zu]", i);
         if (o->station_id[0] != '\0' &&
             strncmp(o->station_id, req->station_id, sizeof(o->station_id)) != 0) {
             return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
@@ -129,7 +129,7 @@ static int validate_batch(const nimbus_record_observations_request_t *req, bool 
         if (!nimbus_observation_same_values(&req->observations[first],
                                             &req->observations[order[k].index])) {
             ret = nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                   "observation[%zu] and observation[%zu] have the same "
+                                   "observations[%zu] and observations[%zu] have the same "
                                    "observedAt but different values",
                                    first, order[k].index);
             break;

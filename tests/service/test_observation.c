@@ -105,7 +105,7 @@ static void test_batch_repeats(void)
                                      nimbus_test_obs(400, 3), nimbus_test_obs(300, 9)};
     CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", clash, 4, &res, &err), -1);
     CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
-    CU_ASSERT_STRING_EQUAL(err.message, "observation[1] and observation[3] have the same "
+    CU_ASSERT_STRING_EQUAL(err.message, "observations[1] and observations[3] have the same "
                                         "observedAt but different values");
     CU_ASSERT_EQUAL(count_stored(svc, "a"), 2);
     CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 2);
@@ -127,14 +127,14 @@ static void test_all_or_nothing(void)
     }
     obs[3].humidity = (nimbus_opt_double_t){true, 100.5};
     CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, 5, &res, &err), -1);
-    CU_ASSERT_STRING_EQUAL(err.message, "observation[3].humidity must be between 0 and 100");
+    CU_ASSERT_STRING_EQUAL(err.message, "observations[3].humidity must be between 0 and 100");
     CU_ASSERT_EQUAL(count_stored(svc, "a"), 0);
 
     obs[3].humidity.value = 100;
     strcpy(obs[4].station_id, "b");
     CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, 5, &res, &err), -1);
     CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "observation[4].stationId"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "observations[4].stationId"));
     CU_ASSERT_EQUAL(count_stored(svc, "a"), 0);
 
     strcpy(obs[4].station_id, "a"); /* equal to the call's: allowed */

@@ -168,7 +168,7 @@ static void test_city(void)
 static void expect_obs_bad(const nimbus_observation_t *o, const char *message)
 {
     nimbus_error_t err;
-    CU_ASSERT_EQUAL(nimbus_observation_validate(o, "observation[3]", &err), -1);
+    CU_ASSERT_EQUAL(nimbus_observation_validate(o, "observations[3]", &err), -1);
     CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
     if (strcmp(err.message, message) != 0) {
         fprintf(stderr, "got '%s', want '%s'\n", err.message, message);
@@ -184,21 +184,21 @@ static void test_observation(void)
         double lo, hi;
         const char *message;
     } ranges[] = {
-        {&o.temperature, -100, 70, "observation[3].temperature must be between -100 and 70"},
-        {&o.humidity, 0, 100, "observation[3].humidity must be between 0 and 100"},
-        {&o.pressure, 100, 1100, "observation[3].pressure must be between 100 and 1100"},
-        {&o.wind_speed, 0, 150, "observation[3].windSpeed must be between 0 and 150"},
-        {&o.wind_direction, 0, 360, "observation[3].windDirection must be between 0 and 360"},
-        {&o.precipitation, 0, 1000, "observation[3].precipitation must be between 0 and 1000"},
+        {&o.temperature, -100, 70, "observations[3].temperature must be between -100 and 70"},
+        {&o.humidity, 0, 100, "observations[3].humidity must be between 0 and 100"},
+        {&o.pressure, 100, 1100, "observations[3].pressure must be between 100 and 1100"},
+        {&o.wind_speed, 0, 150, "observations[3].windSpeed must be between 0 and 150"},
+        {&o.wind_direction, 0, 360, "observations[3].windDirection must be between 0 and 360"},
+        {&o.precipitation, 0, 1000, "observations[3].precipitation must be between 0 and 1000"},
     };
     nimbus_error_t err;
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         nimbus_opt_double_t keep = *ranges[i].field;
         ranges[i].field->present = true;
         ranges[i].field->value = ranges[i].lo;
-        CU_ASSERT_EQUAL(nimbus_observation_validate(&o, "observation[3]", &err), 0);
+        CU_ASSERT_EQUAL(nimbus_observation_validate(&o, "observations[3]", &err), 0);
         ranges[i].field->value = ranges[i].hi;
-        CU_ASSERT_EQUAL(nimbus_observation_validate(&o, "observation[3]", &err), 0);
+        CU_ASSERT_EQUAL(nimbus_observation_validate(&o, "observations[3]", &err), 0);
         ranges[i].field->value = nextafter(ranges[i].lo, -INFINITY);
         expect_obs_bad(&o, ranges[i].message);
         ranges[i].field->value = nextafter(ranges[i].hi, INFINITY);
@@ -208,12 +208,12 @@ static void test_observation(void)
         ranges[i].field->value = -INFINITY;
         expect_obs_bad(&o, ranges[i].message);
         ranges[i].field->present = false; /* absent: not checked */
-        CU_ASSERT_EQUAL(nimbus_observation_validate(&o, "observation[3]", &err), 0);
+        CU_ASSERT_EQUAL(nimbus_observation_validate(&o, "observations[3]", &err), 0);
         *ranges[i].field = keep;
     }
     o.observed_at = INT64_C(253402300800);
-    CU_ASSERT_EQUAL(nimbus_observation_validate(&o, "observation[3]", &err), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "observation[3].observedAt"));
+    CU_ASSERT_EQUAL(nimbus_observation_validate(&o, "observations[3]", &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "observations[3].observedAt"));
 }
 
 static void test_same_values(void)
