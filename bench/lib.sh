@@ -1,7 +1,16 @@
-# Shared by the bench/ scripts (sourced, not run): start nimbus on an
-# ephemeral loopback port with a fresh database, seed station bench-1 with a
-# day of observations, and run wrk printing requests/s.
-# Needs: bin, workers, threads, conns, duration set by the caller.
+# Shared by the bench/ scripts (sourced, not run, after `here` is set to
+# bench/): read the knobs, start nimbus on an ephemeral loopback port with a
+# fresh database, seed station bench-1 with a day of observations, and
+# provide run(), which runs wrk and prints requests/s.
+# Knobs: the script's first argument (the nimbus binary, default
+# build/release/server/nimbus), WORKERS (2), THREADS (2), CONNECTIONS (32),
+# DURATION (10s).
+
+bin=${1:-$(dirname "$here")/build/release/server/nimbus}
+workers=${WORKERS:-2}
+threads=${THREADS:-2}
+conns=${CONNECTIONS:-32}
+duration=${DURATION:-10s}
 
 [ -x "$bin" ] || { echo "no nimbus binary at $bin (build the release preset first)" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 2; }

@@ -15,13 +15,6 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
-bin=${1:-$repo/build/release/server/nimbus}
-workers=${WORKERS:-2}
-threads=${THREADS:-2}
-conns=${CONNECTIONS:-32}
-duration=${DURATION:-10s}
-
 . "$here/lib.sh"
 
 base=$(run "GET /healthz" "$url/healthz")
