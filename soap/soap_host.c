@@ -16,9 +16,11 @@
  * such bodies with INVALID_ARGUMENT. Answers are never compressed.
  *
  * Refused before gSOAP sees them: bodies over config->max_body
- * (PAYLOAD_TOO_LARGE), and any DTD, nesting deeper than
- * NIMBUS_SOAP_MAX_DEPTH or binary xsi:type in the Body (INVALID_ARGUMENT;
- * see soap_scan.c). Bounded by
+ * (PAYLOAD_TOO_LARGE), a Content-Type charset other than UTF-8, and
+ * (INVALID_ARGUMENT; see soap_scan.c) another declared encoding, bytes that
+ * are not UTF-8, characters and references XML 1.0 does not allow, any
+ * DTD, nesting deeper than NIMBUS_SOAP_MAX_DEPTH, a binary xsi:type in the
+ * Body and a Body with more than one element child. Bounded by
  * gSOAP: nesting depth again (maxlevel), element counts (maxoccurs) and the
  * message length.
  *
@@ -253,10 +255,54 @@ static void refuse(nimbus_soap_worker_t *ws, const nimbus_error_t *err)
     soap_send_fault(soap);
 }
 
+/* The charset parameter of a SOAP Content-Type, if any: its value (quotes
+ * removed) and length in *len. Parameters are split at ';' outside quotes,
+ * so an action="...;charset=..." URI is not mistaken for one. */
+static const char *content_charset(const char *ct, size_t *len)
+{
+    const char *p = ct ? strchr(ct, ';') : NULL;
+    while (p) {
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *value = strncasecmp(p, "charset=", 8) == 0 ? p + 8 : NULL;
+        char quote = 0;
+        for (; *p && (quote || *p != ';'); p++)
+            if (*p == '"')
+                quote = quote ? 0 : '"';
+        if (value) {
+            const char *end = p;
+            while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+            if (*value == '"' && end > value + 1 && end[-1] == '"') {
+                value++;
+                end--;
+            }
+            *len = (size_t)(end - value);
+            return value;
+        }
+        if (!*p)
+            break;
+    }
+    return NULL;
+}
+
 static void serve(nimbus_soap_worker_t *ws)
 {
     struct soap *soap = ws->soap;
     nimbus_error_t err;
+    size_t charset_len;
+    const char *charset = content_charset(ws->content_type, &charset_len);
+    /* The body is read as UTF-8 whatever the header says (gSOAP ignores the
+     * parameter); saying so beats misreading another charset. */
+    if (charset && !(charset_len == 5 && strncasecmp(charset, "utf-8", 5) == 0)) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "SOAP request bodies are UTF-8, not charset=%.*s: send charset=utf-8 or "
+                         "no charset",
+                         quotable(charset, charset_len), charset);
+        refuse(ws, &err);
+        return;
+    }
     if (decode_body(ws, &err) != 0) {
         refuse(ws, &err);
         return;
@@ -294,6 +340,63 @@ static void serve(nimbus_soap_worker_t *ws)
                          "the text itself, without xsi:type or as xsd:string",
                          quotable(where.element, where.element_len), where.element,
                          quotable(where.type, where.type_len), where.type);
+        refuse(ws, &err);
+        return;
+    case NIMBUS_SOAP_SCAN_ENCODING:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "the XML declaration says encoding=\"%.*s\", but SOAP requests must be "
+                         "UTF-8: send UTF-8 and declare encoding=\"UTF-8\" or no encoding",
+                         quotable(where.text, where.text_len), where.text);
+        refuse(ws, &err);
+        return;
+    case NIMBUS_SOAP_SCAN_BAD_UTF8:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "the request body must be valid UTF-8 (invalid byte sequence at byte %zu)",
+                         where.offset);
+        refuse(ws, &err);
+        return;
+    case NIMBUS_SOAP_SCAN_BAD_CHAR:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "the request body contains U+%04lX at byte %zu, a character XML 1.0 "
+                         "does not allow",
+                         where.code_point, where.offset);
+        refuse(ws, &err);
+        return;
+    case NIMBUS_SOAP_SCAN_BAD_CHAR_REF:
+        if (where.code_point > 0x10FFFF)
+            nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                             "character reference %.*s at byte %zu is past U+10FFFF, the last "
+                             "Unicode character",
+                             quotable(where.text, where.text_len), where.text, where.offset);
+        else
+            nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                             "character reference %.*s at byte %zu is U+%04lX, a character XML "
+                             "1.0 does not allow",
+                             quotable(where.text, where.text_len), where.text, where.offset,
+                             where.code_point);
+        refuse(ws, &err);
+        return;
+    case NIMBUS_SOAP_SCAN_BAD_REFERENCE:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "malformed or undefined reference %.*s at byte %zu: XML defines only "
+                         "&lt; &gt; &amp; &quot; &apos; and character references such as &#160;",
+                         quotable(where.text, where.text_len), where.text, where.offset);
+        refuse(ws, &err);
+        return;
+    case NIMBUS_SOAP_SCAN_LONG_CHAR_REF:
+        nimbus_error_set(
+            &err, NIMBUS_INVALID_ARGUMENT,
+            "character reference %.*s at byte %zu is longer than the SOAP parser reads "
+            "(at most 6 characters between & and ;): send U+%04lX as UTF-8 text",
+            quotable(where.text, where.text_len), where.text, where.offset, where.code_point);
+        refuse(ws, &err);
+        return;
+    case NIMBUS_SOAP_SCAN_BODY_CHILDREN:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "the SOAP Body must hold exactly one operation element, but %.*s "
+                         "follows %.*s",
+                         quotable(where.element, where.element_len), where.element,
+                         quotable(where.first, where.first_len), where.first);
         refuse(ws, &err);
         return;
     case NIMBUS_SOAP_SCAN_OK:

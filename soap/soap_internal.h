@@ -56,24 +56,51 @@ void nimbus__soap_fault_from_gsoap(struct soap *soap);
 
 typedef enum nimbus_soap_scan {
     NIMBUS_SOAP_SCAN_OK,
-    NIMBUS_SOAP_SCAN_DECLARATION, /* <!DOCTYPE, <!ENTITY, ... */
-    NIMBUS_SOAP_SCAN_TOO_DEEP,    /* elements nested deeper than max_depth */
-    NIMBUS_SOAP_SCAN_BINARY_TYPE  /* a Body element with xsi:type base64Binary/hexBinary */
+    NIMBUS_SOAP_SCAN_DECLARATION,   /* <!DOCTYPE, <!ENTITY, ... */
+    NIMBUS_SOAP_SCAN_TOO_DEEP,      /* elements nested deeper than max_depth */
+    NIMBUS_SOAP_SCAN_BINARY_TYPE,   /* a Body element with xsi:type base64Binary/hexBinary */
+    NIMBUS_SOAP_SCAN_ENCODING,      /* an XML declaration naming an encoding other than UTF-8 */
+    NIMBUS_SOAP_SCAN_BAD_UTF8,      /* bytes that are not UTF-8 (overlong, surrogate, ...) */
+    NIMBUS_SOAP_SCAN_BAD_CHAR,      /* a character XML 1.0 does not allow (U+0000, U+FFFE, ...) */
+    NIMBUS_SOAP_SCAN_BAD_CHAR_REF,  /* a character reference to such a character (&#0;) */
+    NIMBUS_SOAP_SCAN_BAD_REFERENCE, /* a malformed or undefined reference (&nbsp;, &#x;, & ) */
+    NIMBUS_SOAP_SCAN_LONG_CHAR_REF, /* a character reference gSOAP cannot read (&#x1F600;) */
+    NIMBUS_SOAP_SCAN_BODY_CHILDREN  /* a Body with more than one element child */
 } nimbus_soap_scan_t;
 
-/* Where NIMBUS_SOAP_SCAN_BINARY_TYPE was found: the element's qualified
- * name and the xsi:type value, both pointing into the scanned body. */
+/* What the scan found, pointing into the scanned body. Each field is set
+ * only for the results named. */
 typedef struct nimbus_soap_scan_info {
+    /* BINARY_TYPE: the element; BODY_CHILDREN: the Body's second child */
     const char *element;
     size_t element_len;
+    /* BINARY_TYPE: the xsi:type value */
     const char *type;
     size_t type_len;
+    /* BODY_CHILDREN: the Body's first child */
+    const char *first;
+    size_t first_len;
+    /* ENCODING: the declared name; BAD_CHAR_REF, BAD_REFERENCE,
+     * LONG_CHAR_REF: the reference as written (up to its ';', at most 32
+     * bytes) */
+    const char *text;
+    size_t text_len;
+    /* BAD_UTF8, BAD_CHAR, *_REF*: byte offset in body */
+    size_t offset;
+    /* BAD_CHAR, BAD_CHAR_REF: the code point (0x110000 for anything past
+     * U+10FFFF) */
+    unsigned long code_point;
 } nimbus_soap_scan_info_t;
 
-/* Scans body[0..len) for markup declarations, excess nesting and binary
- * xsi:types in the Body. Text in comments, CDATA sections and processing
- * instructions is not markup. info (may be NULL) is filled for
- * NIMBUS_SOAP_SCAN_BINARY_TYPE. */
+/* Scans body[0..len) for what gSOAP would accept but must not: a declared
+ * encoding other than UTF-8, bytes that are not UTF-8, characters and
+ * character references XML 1.0 forbids, character references longer than
+ * gSOAP reads whole, references other than XML's five predefined
+ * entities, markup declarations, excess nesting, binary
+ * xsi:types in the Body and a Body with more than one element child. Text
+ * in comments, CDATA sections and processing instructions is not markup
+ * (but must still be UTF-8 made of XML characters). info (may be NULL) is
+ * filled as described above. */
 nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth,
                                      nimbus_soap_scan_info_t *info);
 

@@ -1,7 +1,28 @@
 /*
  * A single pass over a SOAP request body before gSOAP parses it, refusing
- * three things gSOAP would not:
+ * what gSOAP would accept but alter, misread or silently drop:
  *
+ * - an XML declaration naming an encoding other than UTF-8. The service
+ *   speaks UTF-8 only; gSOAP would read a body declared ISO-8859-1 as
+ *   Latin-1 and re-encode every byte above 0x7F;
+ * - bytes that are not UTF-8 (the core's nimbus_utf8_length decides:
+ *   overlong forms, surrogates, past U+10FFFF, truncated). gSOAP reads a
+ *   stray byte as Latin-1 ("a\xff" becomes "a\u00ff") and decodes overlong
+ *   forms ("\xc0\xad" becomes "-"), which would get text past the core's
+ *   checks in a form the client never sent;
+ * - characters XML 1.0 does not allow (C0 controls other than tab, LF and
+ *   CR, U+FFFE, U+FFFF), raw or as character references (&#0;, &#xD800;,
+ *   &#x110000;). gSOAP ends a string at a NUL, so "o1&#0;junk" would read
+ *   as "o1"; it encodes any other number it is given;
+ * - character references longer than gSOAP reads: it takes at most 7 bytes
+ *   after the '&' and leaves the rest as text, so "&#x1F600;" would read as
+ *   U+1F600 followed by ';' (and "&#x000041;" as U+0004 and "1;"). At most
+ *   6 characters between '&' and ';' are read right; that covers every
+ *   character up to U+FFFF in hex and up to U+1869F in decimal. Others must
+ *   be sent as UTF-8, as every SOAP toolkit does;
+ * - references other than XML's five predefined entities and well-formed
+ *   character references: gSOAP expands HTML names (&nbsp;) and guesses at
+ *   unknown ones. Without a DTD (refused, below) XML defines no others;
  * - markup declarations (a DOCTYPE with its ENTITY, ELEMENT or ATTLIST
  *   declarations; gSOAP skips a DTD silently, we refuse it so entity tricks
  *   never look accepted);
@@ -12,19 +33,27 @@
  *   without looking at its xsi:type, so the base64 text itself would be
  *   stored as the value. SOAP::Lite's autotyping sends any text outside
  *   ASCII that way ("Zürich" becomes "WsO8cmljaA=="); refusing it makes the
- *   mistake visible. Other xsi:types are harmless: their text is the value.
+ *   mistake visible. Other xsi:types are harmless: their text is the value;
+ * - a Body with more than one element child. Document/literal wrapped
+ *   means exactly one operation element; gSOAP serves the first and skips
+ *   the rest, so a second operation would look accepted but never run.
  *
  * The scan is linear, allocates nothing and needs only to find markup: in
  * well-formed XML a raw '<' appears only there, except inside comments,
- * CDATA sections and processing instructions, which are skipped whole.
- * Anything it cannot follow (a truncated tag, a malformed attribute) is
- * left for gSOAP to refuse. Namespace prefixes are matched without scoping:
- * a prefix bound to the XML Schema instance namespace anywhere before counts
- * (the schema has no other attribute named `type` in the Body).
+ * CDATA sections and processing instructions, which are skipped whole
+ * (their text is not parsed for references, but is still checked for
+ * UTF-8 and XML characters, which the whole body must be). Anything it
+ * cannot follow (a truncated tag, a malformed attribute) is left for gSOAP
+ * to refuse. Namespace prefixes are matched without scoping: a prefix
+ * bound to the XML Schema instance namespace anywhere before counts (the
+ * schema has no other attribute named `type` in the Body), and the Body is
+ * the Envelope's child whose local name is Body, whatever its prefix.
  */
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
+#include "nimbus_types.h"
 #include "soap_internal.h"
 
 /* The position just past `end` in [p, stop), or NULL. */
@@ -165,28 +194,208 @@ static bool binary_type(const char *attrs, const char *end, const struct xsi_pre
     return false;
 }
 
+/* ---- characters ---------------------------------------------------------- */
+
+/* The offset of the first byte sequence nimbus_utf8_length refuses, in a
+ * body it refused as a whole (the core's validator decides; this only
+ * walks from one sequence to the next to say where). */
+static size_t utf8_error_at(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        size_t n = u[i] < 0x80 ? 1 : u[i] < 0xE0 ? 2 : u[i] < 0xF0 ? 3 : 4;
+        if (n > len - i || nimbus_utf8_length(s + i, n) < 0)
+            return i;
+        i += n;
+    }
+    return len;
+}
+
+/* XML 1.0's Char production: #x9 | #xA | #xD | [#x20-#xD7FF] |
+ * [#xE000-#xFFFD] | [#x10000-#x10FFFF]. */
+static bool xml_char(unsigned long c)
+{
+    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
+           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* The whole body: UTF-8, and only characters XML 1.0 allows. In valid
+ * UTF-8 the only disallowed characters left are C0 controls (one byte)
+ * and U+FFFE, U+FFFF (EF BF BE, EF BF BF). */
+static nimbus_soap_scan_t check_chars(const char *body, size_t len, nimbus_soap_scan_info_t *info)
+{
+    if (nimbus_utf8_length(body, len) < 0) {
+        info->offset = utf8_error_at(body, len);
+        return NIMBUS_SOAP_SCAN_BAD_UTF8;
+    }
+    const unsigned char *u = (const unsigned char *)body;
+    for (size_t i = 0; i < len; i++) {
+        unsigned long c = u[i];
+        if (c < 0x20 && !xml_char(c)) {
+            info->offset = i;
+            info->code_point = c;
+            return NIMBUS_SOAP_SCAN_BAD_CHAR;
+        }
+        if (c == 0xEF && i + 2 < len && u[i + 1] == 0xBF &&
+            (u[i + 2] == 0xBE || u[i + 2] == 0xBF)) {
+            info->offset = i;
+            info->code_point = u[i + 2] == 0xBE ? 0xFFFE : 0xFFFF;
+            return NIMBUS_SOAP_SCAN_BAD_CHAR;
+        }
+    }
+    return NIMBUS_SOAP_SCAN_OK;
+}
+
+/* Sets info->text to the reference at amp as written: up to and including
+ * its ';' if one comes within 32 bytes, else what there is of it. */
+static void note_reference(const char *amp, const char *stop, const char *body,
+                           nimbus_soap_scan_info_t *info)
+{
+    size_t n = 1;
+    while (n < 32 && amp + n < stop && amp[n] != ';' && amp[n] != '<' && amp[n] != '&' &&
+           !is_space(amp[n]))
+        n++;
+    if (n < 32 && amp + n < stop && amp[n] == ';')
+        n++;
+    info->text = amp;
+    info->text_len = n;
+    info->offset = (size_t)(amp - body);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* gSOAP's soap_char reads a reference into char tmp[8]: what lies between
+ * '&' and ';' must fit in 6 bytes for the ';' to be consumed with it. */
+#define GSOAP_REFERENCE_MAX 6
+
+/* The references in [p, stop), text or markup outside comments, CDATA
+ * sections and processing instructions: each '&' must start one of XML's
+ * five predefined entities or a character reference to an XML character
+ * (&#[0-9]+; or &#x[0-9a-fA-F]+; lower-case x, as XML 1.0 writes it) that
+ * gSOAP reads whole. */
+static nimbus_soap_scan_t check_references(const char *p, const char *stop, const char *body,
+                                           nimbus_soap_scan_info_t *info)
+{
+    static const char *const predefined[] = {"&lt;", "&gt;", "&amp;", "&quot;", "&apos;"};
+    while (p < stop && (p = memchr(p, '&', (size_t)(stop - p))) != NULL) {
+        size_t left = (size_t)(stop - p);
+        bool known = false;
+        for (size_t i = 0; i < sizeof predefined / sizeof *predefined && !known; i++) {
+            size_t n = strlen(predefined[i]);
+            if (left >= n && memcmp(p, predefined[i], n) == 0) {
+                p += n;
+                known = true;
+            }
+        }
+        if (known)
+            continue;
+        if (left < 3 || p[1] != '#') {
+            note_reference(p, stop, body, info);
+            return NIMBUS_SOAP_SCAN_BAD_REFERENCE;
+        }
+        bool hex = p[2] == 'x';
+        const char *d = p + (hex ? 3 : 2);
+        unsigned long cp = 0;
+        const char *digits = d;
+        for (; d < stop; d++) {
+            int v = hex ? hex_digit(*d) : (*d >= '0' && *d <= '9' ? *d - '0' : -1);
+            if (v < 0)
+                break;
+            cp = cp * (hex ? 16 : 10) + (unsigned long)v;
+            if (cp > 0x10FFFF)
+                cp = 0x110000; /* stays past the range however many digits follow */
+        }
+        if (d == digits || d >= stop || *d != ';') {
+            note_reference(p, stop, body, info);
+            return NIMBUS_SOAP_SCAN_BAD_REFERENCE;
+        }
+        if (!xml_char(cp)) {
+            note_reference(p, stop, body, info);
+            info->code_point = cp;
+            return NIMBUS_SOAP_SCAN_BAD_CHAR_REF;
+        }
+        if (d - (p + 1) > GSOAP_REFERENCE_MAX) {
+            note_reference(p, stop, body, info);
+            info->code_point = cp;
+            return NIMBUS_SOAP_SCAN_LONG_CHAR_REF;
+        }
+        p = d + 1;
+    }
+    return NIMBUS_SOAP_SCAN_OK;
+}
+
+/* An XML declaration at the start of the body (after a UTF-8 byte order
+ * mark, if any) naming an encoding other than UTF-8. */
+static bool foreign_encoding(const char *body, size_t len, nimbus_soap_scan_info_t *info)
+{
+    const char *p = body;
+    const char *stop = body + len;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    if (stop - p < 6 || memcmp(p, "<?xml", 5) != 0 || !is_space(p[5]))
+        return false;
+    const char *end = memmem(p, (size_t)(stop - p), "?>", 2);
+    if (!end)
+        return false;
+    const char *attrs = p + 5;
+    struct attr a;
+    while (next_attr(&attrs, end, &a)) {
+        if (text_is(a.name, a.name_len, "encoding")) {
+            if (a.value_len == 5 && strncasecmp(a.value, "UTF-8", 5) == 0)
+                return false;
+            info->text = a.value;
+            info->text_len = a.value_len;
+            return true;
+        }
+    }
+    return false;
+}
+
 nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth,
                                      nimbus_soap_scan_info_t *info)
 {
+    nimbus_soap_scan_info_t unused;
+    if (!info)
+        info = &unused;
+    if (foreign_encoding(body, len, info))
+        return NIMBUS_SOAP_SCAN_ENCODING;
+    nimbus_soap_scan_t rc = check_chars(body, len, info);
+    if (rc != NIMBUS_SOAP_SCAN_OK)
+        return rc;
     const char *stop = body + len;
     const char *p = body;
+    const char *unchecked = body; /* references before this are checked */
     int depth = 0;
     bool in_body = false;
+    int body_children = 0;
     struct xsi_prefixes xsi;
     xsi.count = 0;
     while (p && (p = memchr(p, '<', (size_t)(stop - p))) != NULL) {
         size_t left = (size_t)(stop - p);
+        const char *skip_to = NULL; /* past a comment, CDATA section or PI */
         if (left >= 4 && memcmp(p, "<!--", 4) == 0) {
-            p = past(p + 4, stop, "-->");
+            skip_to = past(p + 4, stop, "-->");
         } else if (left >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
-            p = past(p + 9, stop, "]]>");
+            skip_to = past(p + 9, stop, "]]>");
         } else if (left >= 2 && p[1] == '!') {
             return NIMBUS_SOAP_SCAN_DECLARATION;
         } else if (left >= 2 && p[1] == '?') {
-            p = past(p + 2, stop, "?>");
+            skip_to = past(p + 2, stop, "?>");
         } else if (left >= 2 && p[1] == '/') {
-            depth--;
+            if (--depth == 1)
+                in_body = false; /* the Body (or the Header) ended */
             p += 2;
+            continue;
         } else {
             const char *end = tag_end(p + 1, stop);
             if (!end)
@@ -203,20 +412,34 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth
             note_xsi_prefixes(attrs, end, &xsi);
             struct attr type;
             if (in_body && level > 2 && binary_type(attrs, end, &xsi, &type)) {
-                if (info) {
+                info->element = name;
+                info->element_len = name_len;
+                info->type = type.value;
+                info->type_len = type.value_len;
+                return NIMBUS_SOAP_SCAN_BINARY_TYPE;
+            }
+            if (in_body && level == 3) {
+                if (body_children++ > 0) {
                     info->element = name;
                     info->element_len = name_len;
-                    info->type = type.value;
-                    info->type_len = type.value_len;
+                    return NIMBUS_SOAP_SCAN_BODY_CHILDREN;
                 }
-                return NIMBUS_SOAP_SCAN_BINARY_TYPE;
+                info->first = name;
+                info->first_len = name_len;
             }
             size_t local_len;
             const char *local = local_part(name, name_len, &local_len);
-            if (level == 2 && text_is(local, local_len, "Body"))
+            if (level == 2 && !empty && text_is(local, local_len, "Body"))
                 in_body = true;
             p = end + 1;
+            continue;
         }
+        /* A comment, CDATA section or PI: its text holds no references. */
+        rc = check_references(unchecked, p, body, info);
+        if (rc != NIMBUS_SOAP_SCAN_OK)
+            return rc;
+        p = skip_to;
+        unchecked = skip_to ? skip_to : stop;
     }
-    return NIMBUS_SOAP_SCAN_OK;
+    return check_references(unchecked, stop, body, info);
 }

@@ -49,7 +49,7 @@ def post(conn, body, version=1, headers=None):
     return resp, data
 
 
-def fault_of(data, version):
+def fault_of(data, version, with_message=False):
     root = etree.fromstring(data)
     assert root.tag == "{%s}Envelope" % ENV[version], root.tag
     fault = root.find("{%s}Body/{%s}Fault" % (ENV[version], ENV[version]))
@@ -61,17 +61,24 @@ def fault_of(data, version):
         code = fault.findtext("{%s}Code/{%s}Value" % (ENV[2], ENV[2]))
         detail = fault.find("{%s}Detail" % ENV[2])
     sf_code = detail.findtext("{%s}ServiceFault/{%s}code" % (NS, NS)) if detail is not None else None
+    if with_message:
+        sf_message = detail.findtext("{%s}ServiceFault/{%s}message" % (NS, NS)) if detail is not None else None
+        return code, sf_code, sf_message
     return code, sf_code
 
 
-def expect_fault(conn, body, code, version=1, headers=None, label=""):
+def expect_fault(conn, body, code, version=1, headers=None, label="", message=None):
+    """Asserts a Fault with ServiceFault code `code` and, if given, `message`
+    in its message; returns the message."""
     resp, data = post(conn, body, version, headers)
     want_status = 500 if version == 1 else 400
     assert resp.status == want_status, (label, resp.status, data[:500])
     assert resp.getheader("Content-Type", "").startswith(CTYPE[version].split(";")[0]), label
-    fcode, sf = fault_of(data, version)
+    fcode, sf, text = fault_of(data, version, with_message=True)
     assert fcode.endswith("Client" if version == 1 else "Sender"), (label, fcode)
     assert sf == code, (label, sf, code, data[:800])
+    assert message is None or message in text, (label, message, text)
+    return text
 
 
 def alive(base_port):
@@ -205,6 +212,185 @@ def test_nil_request(port):
                                                         'i:nil="true"/>' % XSI)), v)
         assert resp.status == 200 and b"<nimbus:latitude>" in data, data[:400]
         assert b"elevation" not in data, data
+    conn.close()
+
+
+def raw_envelope(version, body, prolog=b'<?xml version="1.0" encoding="UTF-8"?>'):
+    """envelope() for a body given as bytes, which may hold anything."""
+    return (prolog + ('<s:Envelope xmlns:s="%s" xmlns:n="%s"><s:Body>' % (ENV[version], NS)).encode()
+            + body + b"</s:Body></s:Envelope>")
+
+
+def raw_create(sid, name=b"Raw", lon=b"13.4"):
+    return (b"<n:CreateStation><n:station><n:id>" + sid + b"</n:id><n:name>" + name
+            + b"</n:name><n:city>Rawtown</n:city><n:country>DE</n:country><n:latitude>40"
+            b"</n:latitude><n:longitude>" + lon + b"</n:longitude></n:station></n:CreateStation>")
+
+
+def raw_get(sid):
+    return b"<n:GetStation><n:id>" + sid + b"</n:id></n:GetStation>"
+
+
+def test_text_rules(port):
+    """Bytes gSOAP would have read as something the client never sent: not
+    UTF-8 (read as Latin-1, overlong forms decoded: "w\xc0\xad8" became the
+    id "w-8"), characters XML 1.0 forbids, raw or as references (a NUL ended
+    the string: "o1&#0;junk" read as "o1"), undefined entities (HTML's
+    &nbsp; expanded), another declared encoding. Each is an INVALID_ARGUMENT
+    Fault saying why, nothing is stored, and the server keeps serving."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    utf8 = "must be valid UTF-8"
+    for v in (1, 2):
+        refused = [
+            ("stray bytes", raw_create(b"txt-a", name=b"a\xff\xfeb"), utf8),
+            ("overlong '-' in an id", raw_create(b"w\xc0\xad8"), utf8),
+            ("overlong '/'", raw_create(b"txt-b", name=b"a\xc0\xafb"), utf8),
+            ("overlong NUL", raw_create(b"txt-c", name=b"a\xc0\x80b"), utf8),
+            ("3-byte overlong", raw_create(b"txt-d", name=b"a\xe0\x80\xafb"), utf8),
+            ("surrogate", raw_create(b"txt-e", name=b"a\xed\xa0\x80b"), utf8),
+            ("past U+10FFFF", raw_create(b"txt-f", name=b"a\xf4\x90\x80\x80b"), utf8),
+            ("truncated sequence", raw_create(b"txt-g", name=b"a\xe2\x82"), utf8),
+            ("bad bytes in a comment", raw_create(b"txt-h", name=b"a<!-- \xff -->b"), utf8),
+            ("raw NUL", raw_create(b"txt-i", name=b"a\x00b"), "contains U+0000"),
+            ("raw control", raw_create(b"txt-j", name=b"a\x01b"), "contains U+0001"),
+            ("raw U+FFFE", raw_create(b"txt-k", name=b"a\xef\xbf\xbeb"), "contains U+FFFE"),
+            ("undefined entity", raw_create(b"txt-l", name=b"a&nbsp;b"), "reference &nbsp; "),
+            ("malformed reference", raw_create(b"txt-m", name=b"a&#65b"), "reference &#65b"),
+            ("upper-case X", raw_create(b"txt-n", name=b"a&#X41;b"), "reference &#X41;"),
+            ("bare ampersand", raw_create(b"txt-o", name=b"a & b"), "reference &"),
+            # gSOAP reads 7 bytes after '&': "&#x1F600;" became U+1F600 and ";".
+            ("long reference", raw_create(b"txt-p", name=b"a&#x1F600;b"),
+             "&#x1F600; at byte"),
+            ("long decimal reference", raw_create(b"txt-q", name=b"a&#128512;b"),
+             "send U+1F600 as UTF-8"),
+            ("leading zeros", raw_create(b"txt-q", name=b"a&#x00041;b"), "longer than"),
+        ]
+        for ref in (b"&#0;", b"&#x0;", b"&#1;", b"&#8;", b"&#xB;", b"&#xC;", b"&#xE;", b"&#x1F;",
+                    b"&#xD800;", b"&#57343;", b"&#xFFFE;", b"&#xFFFF;", b"&#x110000;",
+                    b"&#99999999999999999999;"):
+            refused.append(("reference " + ref.decode(), raw_create(b"txt-r", name=b"a" + ref + b"b"),
+                            "character reference " + ref.decode()))
+        for label, body, message in refused:
+            text = expect_fault(conn, raw_envelope(v, body), "INVALID_ARGUMENT", v,
+                                label=label, message=message)
+            alive(port)
+        assert "XML 1.0 does not allow" in expect_fault(
+            conn, raw_envelope(v, raw_create(b"txt-r", name=b"a&#0;b")), "INVALID_ARGUMENT", v)
+        assert "past U+10FFFF" in text, text  # the last case
+        # None of them was stored under any reading.
+        for sid in (b"txt-a", b"w-8", b"w\xc0\xad8", b"txt-b", b"txt-c", b"txt-i", b"txt-l", b"txt-p",
+                    b"txt-r"):
+            expect_fault(conn, raw_envelope(v, raw_get(sid)),
+                         "NOT_FOUND" if sid.isascii() and b"-" in sid else "INVALID_ARGUMENT", v,
+                         label="stored? %r" % sid)
+    # A NUL no longer cuts an id short: neither reads nor deletes station o1.
+    resp, data = post(conn, raw_envelope(1, raw_create(b"o1")))
+    assert resp.status == 200, data
+    for v in (1, 2):
+        for junk in (b"o1&#0;junk", b"o1&#x0;", b"o1\x00junk", b"o1\xc0\x80junk"):
+            for op in (b"GetStation", b"DeleteStation"):
+                expect_fault(conn, raw_envelope(v, b"<n:%s><n:id>%s</n:id></n:%s>" % (op, junk, op)),
+                             "INVALID_ARGUMENT", v, label=repr((op, junk)))
+    resp, data = post(conn, raw_envelope(1, raw_get(b"o1")))
+    assert resp.status == 200 and b"<nimbus:id>o1</nimbus:id>" in data, data
+    # Another declared encoding: gSOAP would re-encode every byte above 0x7F.
+    for v in (1, 2):
+        for enc in (b"ISO-8859-1", b"UTF-16", b"windows-1252"):
+            expect_fault(conn, raw_envelope(v, raw_get(b"o1"),
+                                            prolog=b'<?xml version="1.0" encoding="%s"?>' % enc),
+                         "INVALID_ARGUMENT", v, label=enc,
+                         message='encoding="%s", but SOAP requests must be UTF-8' % enc.decode())
+        utf16 = raw_envelope(v, raw_get(b"o1"), prolog=b'<?xml version="1.0" encoding="UTF-16"?>')
+        expect_fault(conn, utf16.decode().encode("utf-16"), "INVALID_ARGUMENT", v,
+                     label="UTF-16 body", message=utf8)
+        ct = CTYPE[v].replace("utf-8", "iso-8859-1")
+        expect_fault(conn, raw_envelope(v, raw_get(b"o1")), "INVALID_ARGUMENT", v,
+                     headers={"Content-Type": ct}, label="charset",
+                     message="not charset=iso-8859-1")
+        alive(port)
+    # What real clients send is read as sent: either case of UTF-8, no
+    # declaration, a byte order mark, quoted charset, non-ASCII text raw or
+    # as references to XML characters.
+    for i, (prolog, ct_extra) in enumerate(((b'<?xml version="1.0" encoding="UTF-8"?>', ""),
+                                            (b'<?xml version="1.0" encoding="utf-8"?>', ""),
+                                            (b"<?xml version='1.0' encoding='utf-8'?>", ""),
+                                            (b"", ""), (b"\xef\xbb\xbf<?xml version=\"1.0\"?>", ""),
+                                            (b"", '; action="urn:x;charset=latin1"'))):
+        for v in (1, 2):
+            sid = b"txt-ok-%d-%d" % (i, v)
+            name = b"Z\xc3\xbcrich &#252;&#xFC;&#x20AC;&#99999;\xf0\x9f\x98\x80&lt;&amp;"
+            h = {"Content-Type": CTYPE[v] + ct_extra}
+            if i == 5:
+                h = {"Content-Type": CTYPE[v].split(";")[0] + ct_extra}
+            resp, data = post(conn, raw_envelope(v, raw_create(sid, name=name), prolog=prolog), v, h)
+            assert resp.status == 200, (i, v, data[:600])
+            assert ((b"<nimbus:name>Z\xc3\xbcrich \xc3\xbc\xc3\xbc\xe2\x82\xac" + chr(99999).encode()
+                    + b"\xf0\x9f\x98\x80&lt;&amp;</nimbus:name>")
+                    in data), data
+    conn.close()
+
+
+def test_double_syntax(port):
+    """xsd:double is decimal only (XSD 1.0: optional sign, digits, optional
+    fraction and exponent, or exactly INF, -INF, NaN), with surrounding
+    whitespace. gSOAP's strtod read "0x10" as 16."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for v in (1, 2):
+        for i, text in enumerate((b"0x10", b"0X10", b"0x1p4", b"1e", b"e5", b"1e+", b".", b"+", b"-",
+                                  b"1.2.3", b"1,5", b"1 5", b"infinity", b"inf", b"+INF", b"nan",
+                                  b"NAN", b"nan(1)", b"1d5", b"\xc2\xa01", b" ")):
+            expect_fault(conn, raw_envelope(v, raw_create(b"dbl-x", lon=text)), "INVALID_ARGUMENT",
+                         v, label=text, message="n:longitude")
+        for text in (b"INF", b"-INF", b"NaN", b"1e400"):  # doubles, refused by the core's range
+            expect_fault(conn, raw_envelope(v, raw_create(b"dbl-x", lon=text)), "INVALID_ARGUMENT",
+                         v, label=text, message="station.longitude must be between -180 and 180")
+        for i, (text, shown) in enumerate(((b"13", b"13"), (b"+13.5", b"13.5"), (b"-1.5E1", b"-15"),
+                                           (b".5", b"0.5"), (b"5.", b"5"), (b"1e2", b"100"),
+                                           (b"1E-2", b"0.01"), (b" \n 7.25\t", b"7.25"),
+                                           (b"-0", b"0"), (b"007", b"7"))):
+            resp, data = post(conn, raw_envelope(v, raw_create(b"dbl-%d-%d" % (i, v), lon=text)), v)
+            assert resp.status == 200, (text, data[:500])
+            assert b"<nimbus:longitude>%s</nimbus:longitude>" % shown in data, (text, data)
+        # xsd:int (limit) and xsd:long (seq) come from gSOAP's base-10 parsers.
+        expect_fault(conn, raw_envelope(v, b"<n:ListStations><n:limit>0x10</n:limit></n:ListStations>"),
+                     "INVALID_ARGUMENT", v, label="hex limit", message="n:limit")
+        expect_fault(conn, raw_envelope(v, b"<n:RecordObservations><n:stationId>dbl-0-1</n:stationId>"
+                                           b"<n:observation><n:seq>0x10</n:seq><n:observedAt>"
+                                           b"2024-01-01T00:00:00Z</n:observedAt></n:observation>"
+                                           b"</n:RecordObservations>"),
+                     "INVALID_ARGUMENT", v, label="hex seq", message="n:seq")
+        alive(port)
+    conn.close()
+
+
+def test_one_operation(port):
+    """A Body holds exactly one operation element. gSOAP served the first
+    and skipped the rest, so a DeleteStation after a GetStation looked
+    accepted and never ran."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    resp, data = post(conn, raw_envelope(1, raw_create(b"one-1")))
+    assert resp.status == 200, data
+    message = "the SOAP Body must hold exactly one operation element"
+    for v in (1, 2):
+        two = raw_get(b"one-1") + b"<n:DeleteStation><n:id>one-1</n:id></n:DeleteStation>"
+        text = expect_fault(conn, raw_envelope(v, two), "INVALID_ARGUMENT", v, message=message)
+        assert "n:DeleteStation follows n:GetStation" in text, text
+        expect_fault(conn, raw_envelope(v, b"\n <n:ListStations/>\n <!-- c -->\n <n:ListStations/>\n"),
+                     "INVALID_ARGUMENT", v, message=message)
+        other_prefix = ('<?xml version="1.0" encoding="utf-8"?><soapenv:Envelope xmlns:soapenv="%s">'
+                        "<soapenv:Body><GetStation xmlns=\"%s\"><id>one-1</id></GetStation>"
+                        "<GetStation xmlns=\"%s\"><id>one-1</id></GetStation></soapenv:Body>"
+                        "</soapenv:Envelope>" % (ENV[v], NS, NS)).encode()
+        expect_fault(conn, other_prefix, "INVALID_ARGUMENT", v, message=message)
+        # One operation with whitespace, comments and several header
+        # elements around it is fine.
+        one = ('<?xml version="1.0" encoding="utf-8"?>\n<e:Envelope xmlns:e="%s">\n <e:Header>'
+               '<a:x xmlns:a="urn:a">1</a:x><a:y xmlns:a="urn:a"/></e:Header>\n <e:Body>\n  <!-- op -->\n'
+               '  <GetStation xmlns="%s"><id>one-1</id></GetStation>\n  <!-- end -->\n </e:Body>\n'
+               "</e:Envelope>\n" % (ENV[v], NS)).encode()
+        resp, data = post(conn, one, v)
+        assert resp.status == 200 and b"<nimbus:id>one-1</nimbus:id>" in data, data
+        alive(port)
     conn.close()
 
 
@@ -364,6 +550,12 @@ def main():
         print("ok: every hostile input got its Fault and the server kept serving")
         test_nil_request(srv.port)
         print("ok: a nil request element of every operation")
+        test_text_rules(srv.port)
+        print("ok: UTF-8 only, XML 1.0 characters and references only")
+        test_double_syntax(srv.port)
+        print("ok: xsd:double is decimal only")
+        test_one_operation(srv.port)
+        print("ok: exactly one operation element in the Body")
         test_half_sent_request(srv.port)
         test_answers(srv.port)
         test_compressed(srv.port)

@@ -2,9 +2,12 @@
  * soap/soap_scan.c: the pre-parse scan that refuses markup declarations and
  * excess nesting. Cases at the limit and one past it, and the places where
  * a '<' is data (comments, CDATA, processing instructions) or a '>' is
- * inside an attribute value; binary xsi:types in the Body and only there.
+ * inside an attribute value; binary xsi:types in the Body and only there;
+ * bytes that are not UTF-8, characters and references XML 1.0 forbids, a
+ * declared encoding other than UTF-8, and a Body with more than one child.
  */
 #include <CUnit/Basic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "soap_internal.h"
@@ -89,13 +92,248 @@ static void test_binary_type(void)
         NIMBUS_SOAP_SCAN_OK);
 }
 
+/* Scans a body that may hold NUL bytes (len given), filling info. */
+static nimbus_soap_scan_t scan_n(const char *text, size_t len, nimbus_soap_scan_info_t *info)
+{
+    memset(info, 0, sizeof *info);
+    return nimbus__soap_scan(text, len, 8, info);
+}
+
+#define SCAN_LIT(lit, info) scan_n(lit, sizeof(lit) - 1, info)
+
+static void test_utf8(void)
+{
+    nimbus_soap_scan_info_t info;
+    /* gSOAP read these as Latin-1 ("a\u00ff\u00feb"). */
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>a\xff\xfe"
+                             "b</a>",
+                             &info),
+                    NIMBUS_SOAP_SCAN_BAD_UTF8);
+    CU_ASSERT_EQUAL(info.offset, 4);
+    /* Overlong forms gSOAP decoded: "-", "/", NUL, and a 3-byte "-". */
+    const char *overlong[] = {"<a>w\xc0\xad"
+                              "8</a>",
+                              "<a>a\xc0\xaf"
+                              "b</a>",
+                              "<a>a\xc0\x80"
+                              "b</a>",
+                              "<a>a\xe0\x80\xad</a>", "<a>\xf0\x80\x80\xaf</a>"};
+    for (size_t i = 0; i < sizeof overlong / sizeof *overlong; i++) {
+        CU_ASSERT_EQUAL(scan_n(overlong[i], strlen(overlong[i]), &info), NIMBUS_SOAP_SCAN_BAD_UTF8);
+    }
+    /* Surrogates, past U+10FFFF, a lone continuation byte, a truncated
+     * sequence at the end, and bad bytes where gSOAP never looks (a
+     * comment). */
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>\xed\xa0\x80</a>", &info), NIMBUS_SOAP_SCAN_BAD_UTF8);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>\xed\xbf\xbf</a>", &info), NIMBUS_SOAP_SCAN_BAD_UTF8);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>\xf4\x90\x80\x80</a>", &info), NIMBUS_SOAP_SCAN_BAD_UTF8);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>\x80</a>", &info), NIMBUS_SOAP_SCAN_BAD_UTF8);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a/>\xe2\x82", &info), NIMBUS_SOAP_SCAN_BAD_UTF8);
+    CU_ASSERT_EQUAL(info.offset, 4);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a><!-- \xff --></a>", &info), NIMBUS_SOAP_SCAN_BAD_UTF8);
+    CU_ASSERT_EQUAL(info.offset, 8);
+    /* A UTF-16 byte order mark is not UTF-8 either. */
+    CU_ASSERT_EQUAL(SCAN_LIT("\xff\xfe<\0a\0/\0>\0", &info), NIMBUS_SOAP_SCAN_BAD_UTF8);
+    CU_ASSERT_EQUAL(info.offset, 0);
+    /* Valid: 2, 3 and 4 bytes, U+10FFFF, a UTF-8 byte order mark. */
+    CU_ASSERT_EQUAL(SCAN_LIT("\xef\xbb\xbf<a>Z\xc3\xbcrich \xe2\x82\xac \xf0\x9d\x84\x9e "
+                             "\xf4\x8f\xbf\xbf</a>",
+                             &info),
+                    NIMBUS_SOAP_SCAN_OK);
+}
+
+static void test_xml_chars(void)
+{
+    nimbus_soap_scan_info_t info;
+    /* A raw NUL ended the string in gSOAP: "a\0b" was stored as "a". */
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>a\0b</a>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR);
+    CU_ASSERT_EQUAL(info.offset, 4);
+    CU_ASSERT_EQUAL(info.code_point, 0);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>\x01</a>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR);
+    CU_ASSERT_EQUAL(info.code_point, 1);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a x='\x0b'/>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR);
+    CU_ASSERT_EQUAL(info.code_point, 0xB);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a><![CDATA[\x1f]]></a>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>\xef\xbf\xbe</a>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR);
+    CU_ASSERT_EQUAL(info.code_point, 0xFFFE);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>\xef\xbf\xbf</a>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR);
+    CU_ASSERT_EQUAL(info.code_point, 0xFFFF);
+    /* Tab, LF, CR, DEL and U+FFFD are XML characters (the core refuses
+     * controls in names; that is its rule, not XML's). */
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>\t\n\r\x7f\xef\xbf\xbd</a>", &info), NIMBUS_SOAP_SCAN_OK);
+}
+
+static void test_references(void)
+{
+    nimbus_soap_scan_info_t info;
+    /* gSOAP read "o1&#0;junk" as "o1". */
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>o1&#0;junk</a>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR_REF);
+    CU_ASSERT_EQUAL(info.offset, 5);
+    CU_ASSERT_EQUAL(info.text_len, 4);
+    CU_ASSERT_EQUAL(memcmp(info.text, "&#0;", 4), 0);
+    CU_ASSERT_EQUAL(info.code_point, 0);
+    struct {
+        const char *ref;
+        unsigned long cp;
+    } bad[] = {{"&#x0;", 0},
+               {"&#1;", 1},
+               {"&#8;", 8},
+               {"&#xB;", 0xB},
+               {"&#xC;", 0xC},
+               {"&#xE;", 0xE},
+               {"&#x1F;", 0x1F},
+               {"&#31;", 31},
+               {"&#xD800;", 0xD800},
+               {"&#xdfff;", 0xDFFF},
+               {"&#55296;", 0xD800},
+               {"&#xFFFE;", 0xFFFE},
+               {"&#xFFFF;", 0xFFFF},
+               {"&#65535;", 0xFFFF},
+               {"&#x110000;", 0x110000},
+               {"&#1114112;", 0x110000},
+               {"&#x0000000000000000000001;", 1},
+               {"&#99999999999999999999999;", 0x110000},
+               {"&#xFFFFFFFFFFFFFFFF00000041;", 0x110000}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "<a>x%sy</a>", bad[i].ref);
+        CU_ASSERT_EQUAL(scan_n(body, strlen(body), &info), NIMBUS_SOAP_SCAN_BAD_CHAR_REF);
+        CU_ASSERT_EQUAL(info.code_point, bad[i].cp);
+        CU_ASSERT_EQUAL(info.offset, 4);
+    }
+    /* In an attribute value too. */
+    CU_ASSERT_EQUAL(SCAN_LIT("<a b=\"&#0;\"/>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR_REF);
+    /* The edges of XML's ranges, and the predefined entities, pass. */
+    CU_ASSERT_EQUAL(SCAN_LIT("<a b='&amp;&#x9;'>&#9;&#xA;&#13;&#32;&#xD7FF;&#xE000;&#xFFFD;"
+                             "&#65536;&#99999;&#x0041;&lt;&gt;&amp;&quot;&apos;</a>",
+                             &info),
+                    NIMBUS_SOAP_SCAN_OK);
+    /* References gSOAP reads only in part (7 bytes after the '&'): it
+     * read "&#x1F600;" as U+1F600 and ";". */
+    const char *long_refs[] = {"&#x1F600;",  "&#128512;", "&#x10000;", "&#x10FFFF;",
+                               "&#1114111;", "&#x00041;", "&#0000065;"};
+    for (size_t i = 0; i < sizeof long_refs / sizeof *long_refs; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "<a>%s</a>", long_refs[i]);
+        CU_ASSERT_EQUAL(scan_n(body, strlen(body), &info), NIMBUS_SOAP_SCAN_LONG_CHAR_REF);
+        CU_ASSERT_EQUAL(info.text_len, strlen(long_refs[i]));
+    }
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>&#x1F600;</a>", &info), NIMBUS_SOAP_SCAN_LONG_CHAR_REF);
+    CU_ASSERT_EQUAL(info.code_point, 0x1F600);
+    /* Undefined entities (gSOAP expanded HTML's &nbsp;) and malformed
+     * references. */
+    const char *malformed[] = {"&nbsp;", "&bogus;", "&#;", "&#x;", "&#X41;", "&#65",
+                               "&#x4G;", "& ",      "&",   "&lt",  "&#-1;"};
+    for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
+        char body[64];
+        snprintf(body, sizeof body, "<a>%s</a>", malformed[i]);
+        CU_ASSERT_EQUAL(scan_n(body, strlen(body), &info), NIMBUS_SOAP_SCAN_BAD_REFERENCE);
+        CU_ASSERT_EQUAL(info.offset, 3);
+    }
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>&nbsp;</a>", &info), NIMBUS_SOAP_SCAN_BAD_REFERENCE);
+    CU_ASSERT_EQUAL(info.text_len, 6);
+    CU_ASSERT_EQUAL(memcmp(info.text, "&nbsp;", 6), 0);
+    /* Comments, CDATA sections and PIs hold no references: data. */
+    CU_ASSERT_EQUAL(
+        SCAN_LIT("<a><!-- &#0; &nbsp; & --><![CDATA[&#0; &]]><?pi &#0;?>&#65;</a>", &info),
+        NIMBUS_SOAP_SCAN_OK);
+    /* ...but references around them are read. */
+    CU_ASSERT_EQUAL(SCAN_LIT("<a><!-- x -->&#0;</a>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR_REF);
+    CU_ASSERT_EQUAL(info.offset, 13);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>&#0;<!-- x --></a>", &info), NIMBUS_SOAP_SCAN_BAD_CHAR_REF);
+    CU_ASSERT_EQUAL(SCAN_LIT("<a>&#0;<!-- never closed", &info), NIMBUS_SOAP_SCAN_BAD_CHAR_REF);
+}
+
+static void test_encoding(void)
+{
+    nimbus_soap_scan_info_t info;
+    const char *utf8[] = {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>",
+        "<?xml version='1.0' encoding='Utf-8' standalone='yes'?><a/>",
+        "<?xml version=\"1.0\"?><a/>",
+        "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>",
+        "<a/>",
+        "<?xml-stylesheet href=\"x\" encoding=\"latin1\"?><a/>", /* not the declaration */
+    };
+    for (size_t i = 0; i < sizeof utf8 / sizeof *utf8; i++)
+        CU_ASSERT_EQUAL(scan_n(utf8[i], strlen(utf8[i]), &info), NIMBUS_SOAP_SCAN_OK);
+    const char *other[] = {"ISO-8859-1", "UTF-16", "utf8", "US-ASCII", "windows-1252", ""};
+    for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "<?xml version=\"1.0\" encoding=\"%s\"?><a/>", other[i]);
+        CU_ASSERT_EQUAL(scan_n(body, strlen(body), &info), NIMBUS_SOAP_SCAN_ENCODING);
+        CU_ASSERT_EQUAL(info.text_len, strlen(other[i]));
+        CU_ASSERT_EQUAL(memcmp(info.text, other[i], info.text_len), 0);
+    }
+    CU_ASSERT_EQUAL(
+        SCAN_LIT("\xef\xbb\xbf<?xml version='1.0' encoding = 'ISO-8859-1' ?><a/>", &info),
+        NIMBUS_SOAP_SCAN_ENCODING);
+}
+
+#define ENV12_OPEN                                                                                 \
+    "<env:Envelope xmlns:env=\"http://www.w3.org/2003/05/soap-envelope\" "                         \
+    "xmlns:n=\"urn:nimbus:weather:v1\">"
+
+static void test_body_children(void)
+{
+    nimbus_soap_scan_info_t info;
+    /* gSOAP answered the first and skipped the second. */
+    const char *two = ENV_OPEN "<s:Body><n:GetStation><n:id>o1</n:id></n:GetStation>"
+                               "<n:DeleteStation><n:id>o1</n:id></n:DeleteStation></s:Body>"
+                               "</s:Envelope>";
+    CU_ASSERT_EQUAL(scan_n(two, strlen(two), &info), NIMBUS_SOAP_SCAN_BODY_CHILDREN);
+    CU_ASSERT_EQUAL(info.element_len, 15);
+    CU_ASSERT_EQUAL(memcmp(info.element, "n:DeleteStation", 15), 0);
+    CU_ASSERT_EQUAL(info.first_len, 12);
+    CU_ASSERT_EQUAL(memcmp(info.first, "n:GetStation", 12), 0);
+    /* SOAP 1.2, other prefixes, default namespaces, empty elements,
+     * whitespace, comments and PIs between them. */
+    CU_ASSERT_EQUAL(scan(ENV12_OPEN "<env:Body>\n  <n:ListStations/>\n  <!-- x -->\n  "
+                                    "<n:ListStations/>\n</env:Body></env:Envelope>",
+                         8),
+                    NIMBUS_SOAP_SCAN_BODY_CHILDREN);
+    CU_ASSERT_EQUAL(scan("<Envelope xmlns=\"http://schemas.xmlsoap.org/soap/envelope/\"><Body>"
+                         "<GetStation xmlns=\"urn:nimbus:weather:v1\"><id>a</id></GetStation>"
+                         "<?pi?><x/></Body></Envelope>",
+                         8),
+                    NIMBUS_SOAP_SCAN_BODY_CHILDREN);
+    /* One child, however many grandchildren; Header children do not count;
+     * whitespace and comments around the one child. */
+    CU_ASSERT_EQUAL(scan(ENV12_OPEN
+                         "<env:Header><a:x xmlns:a=\"urn:a\"/><a:y xmlns:a=\"urn:a\">1</a:y>"
+                         "</env:Header>\n<env:Body>\n <!-- one --> <n:RecordObservations>"
+                         "<n:stationId>a</n:stationId><n:observation><n:temperature>1"
+                         "</n:temperature></n:observation><n:observation/><n:observation/>"
+                         "</n:RecordObservations>\n <!-- end --> \n</env:Body></env:Envelope>",
+                         8),
+                    NIMBUS_SOAP_SCAN_OK);
+    CU_ASSERT_EQUAL(scan("<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/"
+                         "envelope/\"><soapenv:Body><n:ListStations xmlns:n=\"urn:nimbus:weather:"
+                         "v1\"/></soapenv:Body></soapenv:Envelope>",
+                         8),
+                    NIMBUS_SOAP_SCAN_OK);
+    /* An empty Body is gSOAP's to refuse; a Body that is not the
+     * Envelope's child is no Body. */
+    CU_ASSERT_EQUAL(scan(ENV_OPEN "<s:Body></s:Body></s:Envelope>", 8), NIMBUS_SOAP_SCAN_OK);
+    CU_ASSERT_EQUAL(scan(ENV_OPEN "<s:Body/><n:a/></s:Envelope>", 8), NIMBUS_SOAP_SCAN_OK);
+    CU_ASSERT_EQUAL(scan(ENV_OPEN "<s:Header><h:Body xmlns:h=\"urn:h\"><h:a/><h:b/></h:Body>"
+                                  "</s:Header><s:Body><n:A/></s:Body></s:Envelope>",
+                         8),
+                    NIMBUS_SOAP_SCAN_OK);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("soap_scan", NULL, NULL);
     if (!s || !CU_add_test(s, "declarations", test_declarations) ||
-        !CU_add_test(s, "depth", test_depth) || !CU_add_test(s, "binary_type", test_binary_type)) {
+        !CU_add_test(s, "depth", test_depth) || !CU_add_test(s, "binary_type", test_binary_type) ||
+        !CU_add_test(s, "utf8", test_utf8) || !CU_add_test(s, "xml_chars", test_xml_chars) ||
+        !CU_add_test(s, "references", test_references) ||
+        !CU_add_test(s, "encoding", test_encoding) ||
+        !CU_add_test(s, "body_children", test_body_children)) {
         CU_cleanup_registry();
         return 1;
     }
