@@ -261,10 +261,14 @@ int nimbus_json_problem_encode_status(struct evbuffer *out, const nimbus_error_t
     nimbus_code_t code =
         err && err->code > NIMBUS_OK && err->code < NIMBUS_CODE_COUNT ? err->code : NIMBUS_INTERNAL;
     const char *title = nimbus_json_problem_title(code);
+    /* Statuses HTTP needs that no code of the contract has: the body says
+     * the status the response carries (RFC 9457 3.1.3). */
     if (status == 405)
         title = "Method not allowed";
     else if (status == 415)
         title = "Unsupported media type";
+    else if (status == 426)
+        title = "Upgrade required";
     else
         status = nimbus_code_http_status(code);
     const char *detail = err && err->message[0] ? err->message : title;

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "json_internal.h"
 #include "nimbus_json.h"
 #include "stream_call.h"
 #include "stream_wire.h"
@@ -408,6 +409,13 @@ static const char *read_id(json_t *msg)
     return text;
 }
 
+/* Members each message type may carry. A stranger is refused, as in
+ * every JSON the API reads: a misspelt "fromseq" must not silently mean
+ * "live from now". */
+static const char *const subscribe_members[] = {"type", "id", "stations", "fromSeq", NULL};
+static const char *const unsubscribe_members[] = {"type", "id", NULL};
+static const char *const call_members[] = {"type", "id", "op", "params", NULL};
+
 int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text, size_t len)
 {
     nimbus_error_t err;
@@ -429,11 +437,17 @@ int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text,
                          NIMBUS_STREAM_ID_MAX);
         rc = send_error(s, NULL, &err);
     } else if (strcmp(type, "subscribe") == 0) {
-        rc = handle_subscribe(s, id, msg);
+        rc = nimbus__json_check_members(msg, "subscribe", subscribe_members, &err) != 0
+                 ? send_error(s, id, &err)
+                 : handle_subscribe(s, id, msg);
     } else if (strcmp(type, "unsubscribe") == 0) {
-        rc = handle_unsubscribe(s, id);
+        rc = nimbus__json_check_members(msg, "unsubscribe", unsubscribe_members, &err) != 0
+                 ? send_error(s, id, &err)
+                 : handle_unsubscribe(s, id);
     } else if (strcmp(type, "call") == 0) {
-        rc = handle_call(s, id, msg);
+        rc = nimbus__json_check_members(msg, "call", call_members, &err) != 0
+                 ? send_error(s, id, &err)
+                 : handle_call(s, id, msg);
     } else {
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "unknown message type (use subscribe, unsubscribe or call)");

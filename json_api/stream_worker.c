@@ -227,18 +227,20 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
         refuse(w, req, status, &err, &log);
         return;
     }
-    if (!nimbus__ws_origin_allowed(evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"),
-                                   w->config->cors_origins)) {
-        nimbus_error_set(&err, NIMBUS_PERMISSION_DENIED,
-                         "this page's origin may not open a stream (see --cors-origin)");
-        refuse(w, req, 403, &err, &log);
-        return;
-    }
+    /* The key first: the contract answers an upgrade without a valid key
+     * with 401, whatever page it comes from. */
     nimbus_credentials_t creds;
     char buf[NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8];
     if (read_credentials(req, &creds, buf, sizeof buf, &err) != 0 ||
         nimbus_core_authorize(w->core, &creds, NIMBUS_ROLE_READ, &err) != 0) {
         refuse(w, req, nimbus_code_http_status(err.code), &err, &log);
+        return;
+    }
+    if (!nimbus__ws_origin_allowed(evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"),
+                                   w->config->cors_origins)) {
+        nimbus_error_set(&err, NIMBUS_PERMISSION_DENIED,
+                         "this page's origin may not open a stream (see --cors-origin)");
+        refuse(w, req, 403, &err, &log);
         return;
     }
     char accept[NIMBUS_WS_ACCEPT_SIZE];

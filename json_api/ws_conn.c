@@ -222,14 +222,21 @@ void nimbus__ws_conn_lost(nimbus_ws_conn_t *c, int64_t lost_through)
 
 /* ---- running ---------------------------------------------------------------- */
 
+/* Two limits on what a connection may queue. Replays and streamed calls
+ * fill it only up to queue_max (the session's has_room). Reading goes on
+ * past that, so a ping, an unsubscribe or a short call is answered behind
+ * at most queue_max bytes instead of after a whole replay; only a client
+ * that keeps sending while it does not read pushes the queue on to twice
+ * queue_max, where reading stops until it has drained below queue_max.
+ * One run adds at most a read's worth of small answers on top. */
 static void update_backpressure(nimbus_ws_conn_t *c)
 {
     size_t queued = queued_bytes(c);
     size_t limit = c->sw->shared.queue_max;
-    if (!c->read_paused && queued >= limit) {
+    if (!c->read_paused && queued >= 2 * limit) {
         c->read_paused = true;
         bufferevent_disable(c->bev, EV_READ);
-    } else if (c->read_paused && queued < limit / 2) {
+    } else if (c->read_paused && queued < limit) {
         c->read_paused = false;
         bufferevent_enable(c->bev, EV_READ);
         if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
@@ -285,7 +292,9 @@ static void write_cb(struct bufferevent *bev, void *arg)
     (void)bev;
     nimbus_ws_conn_t *c = arg;
     /* While we do not read (backpressure), a peer that drains our output
-     * counts as alive; otherwise only what it sends does. */
+     * counts as alive; otherwise only what it sends does (a drained buffer
+     * alone proves little: the kernel takes bytes a dead peer never reads,
+     * our own ping included). */
     if (c->read_paused)
         c->alive = true;
     nimbus__ws_conn_run(c);

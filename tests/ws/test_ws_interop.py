@@ -98,13 +98,21 @@ class Stream(unittest.TestCase):
         s, status, head, _ = raw_upgrade(self.srv.port, q, {"Origin": same}, key=b64key())
         self.assertEqual(status, 101, head)
         s.close()
+        # Without a valid key the answer is 401 from any page (the contract's
+        # rule for upgrades comes before the origin check).
+        s, status, head, _ = raw_upgrade(self.srv.port, "", {"Origin": "http://evil.example"},
+                                         key=b64key())
+        self.assertEqual(status, 401, head)
+        s.close()
 
     def test_not_an_upgrade(self):
         status, headers, body = http(self.srv, "GET", "/v1/stream",
                                      {"Authorization": "Bearer reader-secret"})
         self.assertEqual(status, 426)
         self.assertEqual(headers.get("Sec-WebSocket-Version"), "13")
-        self.assertEqual(json.loads(body)["code"], "INVALID_ARGUMENT")
+        problem = json.loads(body)
+        self.assertEqual((problem["code"], problem["status"], problem["title"]),
+                         ("INVALID_ARGUMENT", 426, "Upgrade required"))
         status, headers, body = http(self.srv, "POST", "/v1/stream",
                                      {"Authorization": "Bearer reader-secret"})
         self.assertEqual((status, json.loads(body)["status"]), (405, 405))
@@ -381,6 +389,12 @@ class Stream(unittest.TestCase):
                      (json.dumps({"type": "subscribe", "id": ""}), None),
                      (json.dumps({"type": "subscribe", "id": "i" * 65}), None),
                      (json.dumps({"type": "call", "id": "z"}), "z"),
+                     # A misspelt member must not silently mean something else
+                     # ("fromseq" would otherwise subscribe live from now).
+                     (json.dumps({"type": "subscribe", "id": "u", "fromseq": 0}), "u"),
+                     (json.dumps({"type": "unsubscribe", "id": "v", "extra": 1}), "v"),
+                     (json.dumps({"type": "call", "id": "w", "op": "ListStations",
+                                  "parms": {}}), "w"),
                      ('{"type":"call","type":"call","id":"d"}', None),
                      ('{"type":"call","id":"n","op":"GetStation","params":{"id":"a\\u0000"}}',
                       None),  # U+0000 in a string is refused as malformed
@@ -423,10 +437,10 @@ class Stream(unittest.TestCase):
     def test_too_big_closes_1009(self):
         async def go():
             r = await Client.open(self.srv, "reader-secret")
-            base = {"type": "call", "id": "big", "op": "GetStation", "params": {"id": "nope"},
-                    "pad": ""}
-            base["pad"] = "x" * (MAX_MSG - len(json.dumps(base)))
-            self.assertEqual(len(json.dumps(base)), MAX_MSG)
+            base = json.dumps({"type": "call", "id": "big", "op": "GetStation",
+                               "params": {"id": "nope"}})
+            base += " " * (MAX_MSG - len(base))  # JSON whitespace: no unknown member
+            self.assertEqual(len(base), MAX_MSG)
             await r.send(base)  # exactly at the limit: served
             self.assertEqual((await r.recv_type("error", "big"))["code"], "NOT_FOUND")
             await r.send("x" * (MAX_MSG + 1))

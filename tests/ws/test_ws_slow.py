@@ -127,6 +127,49 @@ class SlowConsumer(unittest.TestCase):
         await fast.close()
         await w.close()
 
+    def test_a_replaying_connection_still_reads(self):
+        """A long replay keeps the connection's queue full; the server must
+        still read the client: a ping is answered and an unsubscribe takes
+        effect behind what is already queued, not after the whole replay."""
+        total = 40000
+        with NimbusServer(BINARY, args=["--ws-queue", "65536"], workers=1) as srv:
+            run(self.record(srv, total))
+            s, rd = slow_client(srv.port)
+            send_json(s, {"type": "subscribe", "id": "r", "fromSeq": 0})
+            self.assertEqual(next_message(s, rd)["type"], "subscribed")
+            for _ in range(10):
+                self.assertEqual(next_message(s, rd)["type"], "observation")
+            s.sendall(encode_frame(9, b"are-you-there"))
+            send_json(s, {"type": "unsubscribe", "id": "r"})
+            seen, pong_after = 10, None
+            while True:
+                fin, op, payload = rd.frame()
+                if op == 10:
+                    self.assertEqual(payload, b"are-you-there")
+                    pong_after = seen
+                    continue
+                self.assertEqual(op, 1, op)
+                m = json.loads(payload)
+                if m["type"] == "unsubscribed":
+                    break
+                self.assertEqual(m["type"], "observation", m)
+                seen += 1
+            # Behind the queue (64 KiB, about 350 messages, doubled at most)
+            # and the kernel's socket buffers, not behind 40,000 messages.
+            print("pong after %s and unsubscribed after %d of %d replayed observations"
+                  % (pong_after, seen, total))
+            self.assertIsNotNone(pong_after)
+            self.assertLess(seen, total // 2)
+            s.close()
+
+    async def record(self, srv, total):
+        w = await Client.open(srv)
+        await w.call("CreateStation", {"station": station("replay-1")})
+        for i in range(total // 1000):
+            await w.call("RecordObservations", {"stationId": "replay-1",
+                                                "observations": observations(1000, i * 1000)})
+        await w.close()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
