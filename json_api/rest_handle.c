@@ -285,7 +285,8 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
     if (charset) {
         charset += 8;
         charset += *charset == '"';
-        if (strncasecmp(charset, "utf-8", 5) != 0 || (charset[5] && !strchr("\"; \t", charset[5]))) {
+        if (strncasecmp(charset, "utf-8", 5) != 0 ||
+            (charset[5] && !strchr("\"; \t", charset[5]))) {
             *status = 415;
             nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                              "JSON request bodies are UTF-8; drop the charset parameter or send "

@@ -188,4 +188,3 @@ char *nimbus__stream_observation_text(const nimbus_observation_t *obs, size_t *l
         evbuffer_free(out);
     return text;
 }
-
