@@ -323,45 +323,40 @@ static void serve(nimbus_soap_worker_t *ws)
         return;
     }
     nimbus_soap_scan_info_t where;
-    switch (nimbus__soap_scan(text, len, NIMBUS_SOAP_MAX_DEPTH, &where)) {
+    nimbus_soap_scan_t scan = nimbus__soap_scan(text, len, NIMBUS_SOAP_MAX_DEPTH, &where);
+    switch (scan) {
     case NIMBUS_SOAP_SCAN_DECLARATION:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "DTDs and entity declarations are not allowed in SOAP messages");
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_TOO_DEEP:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "XML elements are nested deeper than %d levels", NIMBUS_SOAP_MAX_DEPTH);
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_BINARY_TYPE:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "element %.*s has xsi:type=\"%.*s\", but no Nimbus field is binary: send "
                          "the text itself, without xsi:type or as xsd:string",
                          quotable(where.element, where.element_len), where.element,
                          quotable(where.type, where.type_len), where.type);
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_ENCODING:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "the XML declaration says encoding=\"%.*s\", but SOAP requests must be "
                          "UTF-8: send UTF-8 and declare encoding=\"UTF-8\" or no encoding",
                          quotable(where.text, where.text_len), where.text);
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_BAD_UTF8:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "the request body must be valid UTF-8 (invalid byte sequence at byte %zu)",
                          where.offset);
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_BAD_CHAR:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "the request body contains U+%04lX at byte %zu, a character XML 1.0 "
                          "does not allow",
                          where.code_point, where.offset);
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_BAD_CHAR_REF:
         if (where.code_point > 0x10FFFF)
             nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
@@ -374,33 +369,33 @@ static void serve(nimbus_soap_worker_t *ws)
                              "1.0 does not allow",
                              quotable(where.text, where.text_len), where.text, where.offset,
                              where.code_point);
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_BAD_REFERENCE:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "malformed or undefined reference %.*s at byte %zu: XML defines only "
                          "&lt; &gt; &amp; &quot; &apos; and character references such as &#160;",
                          quotable(where.text, where.text_len), where.text, where.offset);
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_LONG_CHAR_REF:
         nimbus_error_set(
             &err, NIMBUS_INVALID_ARGUMENT,
             "character reference %.*s at byte %zu is longer than the SOAP parser reads "
             "(at most 6 characters between & and ;): send U+%04lX as UTF-8 text",
             quotable(where.text, where.text_len), where.text, where.offset, where.code_point);
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_BODY_CHILDREN:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "the SOAP Body must hold exactly one operation element, but %.*s "
                          "follows %.*s",
                          quotable(where.element, where.element_len), where.element,
                          quotable(where.first, where.first_len), where.first);
-        refuse(ws, &err);
-        return;
+        break;
     case NIMBUS_SOAP_SCAN_OK:
         break;
+    }
+    if (scan != NIMBUS_SOAP_SCAN_OK) {
+        refuse(ws, &err);
+        return;
     }
     int rc = soap_begin_serve(soap);
     if (rc == SOAP_OK)
