@@ -15,6 +15,9 @@ int64_t nimbus__ws_frame_size(const unsigned char *h, size_t avail)
     bool fin = (h[0] & 0x80u) != 0, masked = (h[1] & 0x80u) != 0;
     if ((opcode & 0x8u) && (!fin || len7 > 125))
         return -1;
+    /* A close body, when there is one, starts with a 2-byte code (5.5.1). */
+    if (opcode == 0x8u && len7 == 1)
+        return -1;
     size_t head = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (masked ? 4 : 0);
     if (avail < head)
         return 0;

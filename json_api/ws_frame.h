@@ -20,8 +20,9 @@
  * NIMBUS_WS_FRAME_HEADER_MAX are read). Returns the whole frame's size
  * (header, mask key and payload), 0 when the header is not complete yet, or
  * -1 for a protocol violation: a control frame that is fragmented or has
- * more than 125 bytes of payload (5.5), or a 64-bit length with the most
- * significant bit set (5.2).
+ * more than 125 bytes of payload (5.5), a close frame whose body is one
+ * byte (too short for its status code, 5.5.1), or a 64-bit length with the
+ * most significant bit set (5.2).
  */
 int64_t nimbus__ws_frame_size(const unsigned char *head, size_t avail);
 

@@ -39,6 +39,10 @@ static void test_violations(void)
     CU_ASSERT_EQUAL(nimbus__ws_frame_size(long_close, 2), -1); /* known from 2 bytes */
     const unsigned char ping126[] = {0x89, 0xfe, 0x00, 0x7e, 1, 2, 3, 4};
     CU_ASSERT_EQUAL(nimbus__ws_frame_size(ping126, sizeof ping126), -1);
+    const unsigned char close1[] = {0x88, 0x81, 1, 2, 3, 4, 0x03};
+    CU_ASSERT_EQUAL(nimbus__ws_frame_size(close1, sizeof close1), -1);
+    const unsigned char close0[] = {0x88, 0x80, 1, 2, 3, 4};
+    CU_ASSERT_EQUAL(nimbus__ws_frame_size(close0, sizeof close0), 2 + 4);
     const unsigned char msb[] = {0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4};
     CU_ASSERT_EQUAL(nimbus__ws_frame_size(msb, sizeof msb), -1);
 }

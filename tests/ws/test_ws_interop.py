@@ -463,7 +463,8 @@ class Stream(unittest.TestCase):
                       encode_frame(1, b"{}", rsv=4),  # no extension negotiated
                       encode_frame(0, b"{}"),  # continuation with nothing to continue
                       encode_frame(9, b"p", fin=False),  # fragmented control frame
-                      encode_frame(3, b"")):  # reserved opcode
+                      encode_frame(3, b""),  # reserved opcode
+                      encode_frame(8, b"\x03")):  # close body too short for its code
             s, rd = self._raw()
             s.sendall(frame)
             self.assertEqual(rd.until_close(), 1002, frame)
