@@ -34,28 +34,6 @@ typedef struct rest_req {
     bool cors; /* the Origin is allowed: add CORS headers to GET answers */
 } rest_req_t;
 
-static const char *method_name(enum evhttp_cmd_type cmd)
-{
-    switch (cmd) {
-    case EVHTTP_REQ_GET:
-        return "GET";
-    case EVHTTP_REQ_HEAD:
-        return "HEAD";
-    case EVHTTP_REQ_POST:
-        return "POST";
-    case EVHTTP_REQ_PUT:
-        return "PUT";
-    case EVHTTP_REQ_DELETE:
-        return "DELETE";
-    case EVHTTP_REQ_OPTIONS:
-        return "OPTIONS";
-    case EVHTTP_REQ_PATCH:
-        return "PATCH";
-    default:
-        return "OTHER";
-    }
-}
-
 static struct evkeyvalq *out_headers(rest_req_t *r)
 {
     return evhttp_request_get_output_headers(r->req);
@@ -526,7 +504,7 @@ static void serve_options(rest_req_t *r, const char *allow)
 void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
     rest_req_t r = {w, req, {"rest", "-", nimbus_now_us()}, NULL, false};
-    r.method = method_name(evhttp_request_get_command(req));
+    r.method = nimbus_http_method_name(evhttp_request_get_command(req));
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path || !*path)

@@ -72,7 +72,7 @@ const char *nimbus__http_reason(int status)
     }
 }
 
-static const char *method_name(enum evhttp_cmd_type cmd)
+const char *nimbus_http_method_name(enum evhttp_cmd_type cmd)
 {
     switch (cmd) {
     case EVHTTP_REQ_GET:
@@ -137,7 +137,7 @@ static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
                  "access w=%d peer=%s proto=%s op=%s method=%s path=%s status=%d bytes=%zu "
                  "us=%llu\n",
                  w->index, peer ? peer : "-", log->protocol, log->operation ? log->operation : "-",
-                 method_name(evhttp_request_get_command(req)), path, status, bytes,
+                 nimbus_http_method_name(evhttp_request_get_command(req)), path, status, bytes,
                  (unsigned long long)elapsed);
     if (n > 0)
         (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);

@@ -74,6 +74,9 @@ typedef struct nimbus_request_log {
 /* Monotonic microseconds. */
 uint64_t nimbus_now_us(void);
 
+/* The request method's name ("GET"; "?" for one evhttp has no name for). */
+const char *nimbus_http_method_name(enum evhttp_cmd_type cmd);
+
 /* Sends status and body (may be NULL; its contents are drained) as the reply
  * to req, with Content-Length, and writes the access-log line. Headers set
  * on evhttp_request_get_output_headers(req) before the call are kept. To a
