@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 
 #include "nimbus_json.h"
 
@@ -452,23 +452,21 @@ static int teardown(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite s = CU_add_suite("json_codec", NULL, NULL);
-    CU_pSuite c = CU_add_suite("json_call", setup, teardown);
-    if (!s || !c || !CU_add_test(s, "station round trip", test_station_round_trip) ||
-        !CU_add_test(s, "observation round trip", test_observation_round_trip) ||
-        !CU_add_test(s, "report encode", test_report_encode) ||
-        !CU_add_test(s, "string encode", test_string_encode) ||
-        !CU_add_test(s, "input rules", test_input_rules) ||
-        !CU_add_test(s, "bad JSON", test_bad_json) ||
-        !CU_add_test(s, "problem+json", test_problem) || !CU_add_test(c, "call", test_call)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const nimbus_test_case_t codec[] = {
+        {"station round trip", test_station_round_trip},
+        {"observation round trip", test_observation_round_trip},
+        {"report encode", test_report_encode},
+        {"string encode", test_string_encode},
+        {"input rules", test_input_rules},
+        {"bad JSON", test_bad_json},
+        {"problem+json", test_problem},
+        {NULL, NULL},
+    };
+    static const nimbus_test_case_t call[] = {{"call", test_call}, {NULL, NULL}};
+    static const nimbus_test_suite_t suites[] = {
+        {"json_codec", NULL, NULL, codec},
+        {"json_call", setup, teardown, call},
+        {NULL, NULL, NULL, NULL},
+    };
+    return nimbus_test_run_suites(suites);
 }

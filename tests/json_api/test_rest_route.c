@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 
 #include "rest_route.h"
 
@@ -98,19 +98,12 @@ static void test_methods(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite s = CU_add_suite("rest_route", NULL, NULL);
-    if (!s || !CU_add_test(s, "every row", test_every_row) ||
-        !CU_add_test(s, "path parameters", test_params) ||
-        !CU_add_test(s, "unknown paths", test_unknown) ||
-        !CU_add_test(s, "methods and Allow", test_methods)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const nimbus_test_case_t cases[] = {
+        {"every row", test_every_row},
+        {"path parameters", test_params},
+        {"unknown paths", test_unknown},
+        {"methods and Allow", test_methods},
+        {NULL, NULL},
+    };
+    return nimbus_test_run("rest_route", cases);
 }

@@ -6,7 +6,6 @@
 #define _XOPEN_SOURCE 700
 #include "test_util.h"
 
-#include <CUnit/Basic.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,28 +115,4 @@ int nimbus_test_record(nimbus_service_t *svc, const char *id, const nimbus_obser
     int rc = nimbus_service_record_observations(svc, &nimbus_test_trusted, &req, res, err);
     nimbus_record_observations_response_cleanup(res);
     return rc;
-}
-
-int nimbus_test_run(const char *suite_name, const nimbus_test_case_t *cases)
-{
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        return 2;
-    }
-    CU_pSuite suite = CU_add_suite(suite_name, NULL, NULL);
-    if (suite == NULL) {
-        CU_cleanup_registry();
-        return 2;
-    }
-    for (const nimbus_test_case_t *c = cases; c->name != NULL; c++) {
-        if (CU_add_test(suite, c->name, c->fn) == NULL) {
-            CU_cleanup_registry();
-            return 2;
-        }
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    unsigned ran = CU_get_number_of_tests_run();
-    CU_cleanup_registry();
-    return failed == 0 && ran > 0 ? 0 : 1;
 }

@@ -1,23 +1,14 @@
 /*
  * Helpers shared by the core's unit tests: a scratch directory per test
  * program (removed at exit), an open core and service on a real SQLite file
- * in it, ready-made valid stations and observations, and a CUnit runner
- * that exits non-zero on any failure.
+ * in it, and ready-made valid stations and observations. The CUnit runner
+ * is tests/lib/nimbus_cunit.h, included here for every core test.
  */
 #ifndef NIMBUS_TEST_UTIL_H
 #define NIMBUS_TEST_UTIL_H
 
-#include <CUnit/CUnit.h>
-
+#include "nimbus_cunit.h"
 #include "nimbus_service.h"
-
-typedef struct nimbus_test_case {
-    const char *name;
-    void (*fn)(void);
-} nimbus_test_case_t;
-
-/* Runs the cases as one suite; returns the process exit status. */
-int nimbus_test_run(const char *suite, const nimbus_test_case_t *cases);
 
 /* A fresh database path inside the scratch directory ("<dir>/<n>/db.sqlite",
  * its directory not yet created). Static storage, valid until the next call. */

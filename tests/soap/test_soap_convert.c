@@ -4,7 +4,7 @@
  * optional fields stay absent both ways; time text goes through the core's
  * parser and formatter.
  */
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 #include <string.h>
 
 #include "nimbus_soap_namespaces.h"
@@ -97,22 +97,18 @@ static void test_report_out(void)
 int main(void)
 {
     soap = soap_new();
-    if (!soap || CU_initialize_registry() != CUE_SUCCESS)
+    if (!soap)
         return 1;
     soap_set_namespaces(soap, nimbus_soap11_namespaces);
-    CU_pSuite s = CU_add_suite("soap_convert", NULL, NULL);
-    if (!s || !CU_add_test(s, "station in", test_station_in) ||
-        !CU_add_test(s, "observation in", test_observation_in) ||
-        !CU_add_test(s, "report out", test_report_out)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
+    static const nimbus_test_case_t cases[] = {
+        {"station in", test_station_in},
+        {"observation in", test_observation_in},
+        {"report out", test_report_out},
+        {NULL, NULL},
+    };
+    int status = nimbus_test_run("soap_convert", cases);
     soap_destroy(soap);
     soap_end(soap);
     soap_free(soap);
-    return failed == 0 ? 0 : 1;
+    return status;
 }

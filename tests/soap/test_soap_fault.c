@@ -6,7 +6,7 @@
  * the Server/Receiver side cannot be provoked from outside, so it is
  * checked here.
  */
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 #include <string.h>
 
 #include "nimbus_soap_namespaces.h"
@@ -67,21 +67,17 @@ static void test_gsoap_errors(void)
 int main(void)
 {
     soap = soap_new();
-    if (!soap || CU_initialize_registry() != CUE_SUCCESS)
+    if (!soap)
         return 1;
     soap_set_namespaces(soap, nimbus_soap11_namespaces);
-    CU_pSuite s = CU_add_suite("soap_fault", NULL, NULL);
-    if (!s || !CU_add_test(s, "each code's side per version", test_sides) ||
-        !CU_add_test(s, "gSOAP's own errors", test_gsoap_errors)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
+    static const nimbus_test_case_t cases[] = {
+        {"each code's side per version", test_sides},
+        {"gSOAP's own errors", test_gsoap_errors},
+        {NULL, NULL},
+    };
+    int status = nimbus_test_run("soap_fault", cases);
     soap_destroy(soap);
     soap_end(soap);
     soap_free(soap);
-    return failed == 0 ? 0 : 1;
+    return status;
 }

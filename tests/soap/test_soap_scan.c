@@ -6,7 +6,7 @@
  * bytes that are not UTF-8, characters and references XML 1.0 forbids, a
  * declared encoding other than UTF-8, and a Body with more than one child.
  */
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -325,21 +325,16 @@ static void test_body_children(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite s = CU_add_suite("soap_scan", NULL, NULL);
-    if (!s || !CU_add_test(s, "declarations", test_declarations) ||
-        !CU_add_test(s, "depth", test_depth) || !CU_add_test(s, "binary_type", test_binary_type) ||
-        !CU_add_test(s, "utf8", test_utf8) || !CU_add_test(s, "xml_chars", test_xml_chars) ||
-        !CU_add_test(s, "references", test_references) ||
-        !CU_add_test(s, "encoding", test_encoding) ||
-        !CU_add_test(s, "body_children", test_body_children)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-    return failed == 0 ? 0 : 1;
+    static const nimbus_test_case_t cases[] = {
+        {"declarations", test_declarations},
+        {"depth", test_depth},
+        {"binary_type", test_binary_type},
+        {"utf8", test_utf8},
+        {"xml_chars", test_xml_chars},
+        {"references", test_references},
+        {"encoding", test_encoding},
+        {"body_children", test_body_children},
+        {NULL, NULL},
+    };
+    return nimbus_test_run("soap_scan", cases);
 }

@@ -9,7 +9,7 @@
  * NIMBUS_ERROR_CODES the same way. Reads the WSDL text embedded in the
  * server (nimbus_wsdl_text), i.e. the one it serves.
  */
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -74,18 +74,11 @@ static void test_error_codes_match(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite s = CU_add_suite("operation table vs WSDL", NULL, NULL);
-    if (!s || !CU_add_test(s, "every row is in the WSDL", test_every_row_is_in_the_wsdl) ||
-        !CU_add_test(s, "no operation beyond the table", test_no_operation_beyond_the_table) ||
-        !CU_add_test(s, "error codes match", test_error_codes_match)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-    return failed == 0 ? 0 : 1;
+    static const nimbus_test_case_t cases[] = {
+        {"every row is in the WSDL", test_every_row_is_in_the_wsdl},
+        {"no operation beyond the table", test_no_operation_beyond_the_table},
+        {"error codes match", test_error_codes_match},
+        {NULL, NULL},
+    };
+    return nimbus_test_run("operation table vs WSDL", cases);
 }

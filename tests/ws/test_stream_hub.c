@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 
 #include "stream_hub.h"
 
@@ -176,17 +176,12 @@ static void test_threads(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite suite = CU_add_suite("stream_hub", NULL, NULL);
-    CU_add_test(suite, "order and wake-ups", test_order_and_wake);
-    CU_add_test(suite, "a full queue keeps a prefix and marks a lost tail",
-                test_overflow_is_a_lost_tail);
-    CU_add_test(suite, "inactive queue and publishes after a loss", test_inactive_and_after_loss);
-    CU_add_test(suite, "publishers on three threads, one taker", test_threads);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const nimbus_test_case_t cases[] = {
+        {"order and wake-ups", test_order_and_wake},
+        {"a full queue keeps a prefix and marks a lost tail", test_overflow_is_a_lost_tail},
+        {"inactive queue and publishes after a loss", test_inactive_and_after_loss},
+        {"publishers on three threads, one taker", test_threads},
+        {NULL, NULL},
+    };
+    return nimbus_test_run("stream_hub", cases);
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -427,22 +427,20 @@ static void test_limits(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite suite = CU_add_suite("stream_session", setup, teardown);
-    CU_add_test(suite, "subscribe, replay from fromSeq, then live", test_subscribe_replay_live);
-    CU_add_test(suite, "a slow reader is caught up from storage",
-                test_slow_reader_catches_up_from_storage);
-    CU_add_test(suite, "a streamed call waits for room", test_streamed_call_waits_for_room);
-    CU_add_test(suite, "bad messages get errors", test_errors);
-    CU_add_test(suite, "per-connection limits, at and past each", test_limits);
-    CU_add_test(suite, "storage failure during catch-up ends with lagged",
-                test_lagged_when_storage_fails);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
-                      CU_get_number_of_suites_failed();
+    static const nimbus_test_case_t cases[] = {
+        {"subscribe, replay from fromSeq, then live", test_subscribe_replay_live},
+        {"a slow reader is caught up from storage", test_slow_reader_catches_up_from_storage},
+        {"a streamed call waits for room", test_streamed_call_waits_for_room},
+        {"bad messages get errors", test_errors},
+        {"per-connection limits, at and past each", test_limits},
+        {"storage failure during catch-up ends with lagged", test_lagged_when_storage_fails},
+        {NULL, NULL},
+    };
+    static const nimbus_test_suite_t suites[] = {
+        {"stream_session", setup, teardown, cases},
+        {NULL, NULL, NULL, NULL},
+    };
+    int status = nimbus_test_run_suites(suites);
     reset_sent();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    return status;
 }

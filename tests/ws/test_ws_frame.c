@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 
 #include "ws_frame.h"
 
@@ -71,15 +71,11 @@ static void test_utf8(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite suite = CU_add_suite("ws_frame", NULL, NULL);
-    CU_add_test(suite, "frame sizes and incomplete headers", test_sizes);
-    CU_add_test(suite, "RFC 6455 5.2/5.5 violations", test_violations);
-    CU_add_test(suite, "UTF-8 of text messages", test_utf8);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const nimbus_test_case_t cases[] = {
+        {"frame sizes and incomplete headers", test_sizes},
+        {"RFC 6455 5.2/5.5 violations", test_violations},
+        {"UTF-8 of text messages", test_utf8},
+        {NULL, NULL},
+    };
+    return nimbus_test_run("ws_frame", cases);
 }

@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include <CUnit/Basic.h>
+#include "nimbus_cunit.h"
 
 #include "ws_handshake.h"
 
@@ -92,17 +92,13 @@ static void test_origin(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite suite = CU_add_suite("ws_handshake", NULL, NULL);
-    CU_add_test(suite, "accept value of RFC 6455 1.3", test_accept_rfc_example);
-    CU_add_test(suite, "bad keys are refused", test_accept_bad_keys);
-    CU_add_test(suite, "header token lists", test_tokens);
-    CU_add_test(suite, "upgrade checks and their statuses", test_upgrade_check);
-    CU_add_test(suite, "Origin: same host, listed, or none", test_origin);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const nimbus_test_case_t cases[] = {
+        {"accept value of RFC 6455 1.3", test_accept_rfc_example},
+        {"bad keys are refused", test_accept_bad_keys},
+        {"header token lists", test_tokens},
+        {"upgrade checks and their statuses", test_upgrade_check},
+        {"Origin: same host, listed, or none", test_origin},
+        {NULL, NULL},
+    };
+    return nimbus_test_run("ws_handshake", cases);
 }
