@@ -357,6 +357,19 @@ static void evhttp_closed(struct evhttp_connection *evcon, void *arg)
 
 /* ---- lifecycle ---------------------------------------------------------------- */
 
+/* What a connection owns besides the evhttp connection and itself; a
+ * half-made connection holds NULL in what it did not get. */
+static void release_parts(nimbus_ws_conn_t *c)
+{
+    nimbus__stream_session_free(c->session);
+    if (c->deferred)
+        event_free(c->deferred);
+    if (c->keepalive)
+        event_free(c->keepalive);
+    if (c->ctx)
+        wslay_event_context_free(c->ctx);
+}
+
 void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
 {
     if (!c)
@@ -370,13 +383,7 @@ void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
         c->next->prev = c->prev;
     sw->conn_count--;
     nimbus_access_log(sw->w, &c->log, 101, c->bytes_out);
-    nimbus__stream_session_free(c->session);
-    if (c->deferred)
-        event_free(c->deferred);
-    if (c->keepalive)
-        event_free(c->keepalive);
-    if (c->ctx)
-        wslay_event_context_free(c->ctx);
+    release_parts(c);
     if (c->evcon) {
         evhttp_connection_set_closecb(c->evcon, NULL, NULL);
         evhttp_connection_free(c->evcon); /* closes the socket */
@@ -432,13 +439,7 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
     schedule(c); /* bytes behind the handshake are already buffered */
     return 0;
 fail:
-    nimbus__stream_session_free(c->session);
-    if (c->deferred)
-        event_free(c->deferred);
-    if (c->keepalive)
-        event_free(c->keepalive);
-    if (c->ctx)
-        wslay_event_context_free(c->ctx);
+    release_parts(c);
     free(c);
     return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
 }
