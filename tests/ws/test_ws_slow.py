@@ -15,21 +15,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from ws_util import (Client, NimbusServer, RawReader, b64key, encode_frame,  # noqa: E402
-                     observations, run, station)
+                     observations, rss_mb, run, station)
 
 BINARY = sys.argv.pop(1)
 with open(BINARY, "rb") as _f:
     ASAN = b"__asan_init" in _f.read()
 TOTAL = 100000
 BATCH = 500
-
-
-def rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
 
 
 def slow_client(port):

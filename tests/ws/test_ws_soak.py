@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ws_util import Client, NimbusServer, observations, run, station  # noqa: E402
+from ws_util import Client, NimbusServer, observations, rss_mb, run, station  # noqa: E402
 
 BINARY = sys.argv.pop(1)
 STATIONS = 20
@@ -21,14 +21,6 @@ ALL = 4  # subscribers to every station
 BATCHES = 150  # per writer
 BATCH = 100  # observations per batch: 2 writers x 150 x 100 = 30,000
 RSS_LIMIT_MB = 600
-
-
-def rss_mb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
 
 
 class Soak(unittest.TestCase):

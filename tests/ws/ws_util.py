@@ -102,6 +102,15 @@ def station(sid, city="Springfield", country="US"):
             "latitude": 10.5, "longitude": -20.25}
 
 
+def rss_mb(pid):
+    """Resident memory of process pid in MB (0 when /proc does not say)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0
+
+
 def observations(n, start=0, temperature=None):
     """n observations one minute apart from 2024-05-01T00:00:00Z + start min."""
     base = datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc)
