@@ -156,25 +156,6 @@ static bool query_allowed(const char *const *allowed, const char *key)
     return false;
 }
 
-/* evhttp decodes query values into C strings, so "%00" would silently cut
- * a value short ("city=a%00b" asking for city "a"). No value of the API
- * holds NUL; the raw query is checked before it is decoded. */
-static int refuse_encoded_nul(const char *query, nimbus_error_t *err)
-{
-    const char *hit = strstr(query, "%00");
-    if (!hit)
-        return 0;
-    const char *start = hit;
-    while (start > query && start[-1] != '&')
-        start--;
-    size_t key_len = strcspn(start, "=&");
-    if (start + key_len > hit)
-        key_len = (size_t)(hit - start);
-    return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                            "query parameter \"%.*s\" holds an encoded NUL (%%00)",
-                            (int)(key_len > 64 ? 64 : key_len), start);
-}
-
 /* Adds the query's parameters to params. Each must be one the operation
  * takes, at most once; an empty value means absent. */
 static int merge_query(const char *query, const nimbus_op_info_t *op, json_t *params,
@@ -182,12 +163,9 @@ static int merge_query(const char *query, const nimbus_op_info_t *op, json_t *pa
 {
     if (!query || !*query)
         return 0;
-    if (refuse_encoded_nul(query, err) != 0)
-        return -1;
     struct evkeyvalq kv;
-    TAILQ_INIT(&kv);
-    if (evhttp_parse_query_str(query, &kv) != 0)
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "malformed query string");
+    if (nimbus_http_parse_query(query, &kv, err) != 0)
+        return -1;
     const char *const *allowed = nimbus_json_op_params(op->op);
     int rc = 0;
     struct evkeyval *e;

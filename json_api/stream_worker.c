@@ -185,8 +185,10 @@ static int read_credentials(struct evhttp_request *req, nimbus_credentials_t *cr
     if (!query)
         return 0;
     struct evkeyvalq params;
-    if (evhttp_parse_query_str(query, &params) != 0)
-        return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed query string");
+    if (nimbus_http_parse_query(query, &params, err) != 0) {
+        err->code = NIMBUS_UNAUTHENTICATED; /* no usable access_token */
+        return -1;
+    }
     const char *token = evhttp_find_header(&params, "access_token");
     int rc = 0;
     if (token) {

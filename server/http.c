@@ -72,6 +72,25 @@ const char *nimbus__http_reason(int status)
     }
 }
 
+int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err)
+{
+    const char *hit = strstr(query, "%00");
+    if (hit) {
+        const char *start = hit;
+        while (start > query && start[-1] != '&')
+            start--;
+        size_t key_len = strcspn(start, "=&");
+        if (start + key_len > hit)
+            key_len = (size_t)(hit - start);
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "query parameter \"%.*s\" holds an encoded NUL (%%00)",
+                                (int)(key_len > 64 ? 64 : key_len), start);
+    }
+    if (evhttp_parse_query_str(query, out) != 0)
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "malformed query string");
+    return 0;
+}
+
 const char *nimbus_http_method_name(enum evhttp_cmd_type cmd)
 {
     switch (cmd) {

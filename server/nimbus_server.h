@@ -74,6 +74,14 @@ typedef struct nimbus_request_log {
 /* Monotonic microseconds. */
 uint64_t nimbus_now_us(void);
 
+/* Parses a URI query string into out (free with evhttp_clear_headers after
+ * a 0 return; nothing to free after -1). evhttp decodes values into C
+ * strings, so an encoded NUL would silently cut one short ("city=a%00b"
+ * asking for city "a", "access_token=secret%00x" for "secret"); no value
+ * of the API holds NUL, so the raw query is refused before decoding.
+ * Returns 0, or -1 with INVALID_ARGUMENT naming the parameter. */
+int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err);
+
 /* The request method's name ("GET"; "?" for one evhttp has no name for). */
 const char *nimbus_http_method_name(enum evhttp_cmd_type cmd);
 

@@ -86,6 +86,10 @@ class Stream(unittest.TestCase):
             s.sendall(encode_frame(8, struct.pack("!H", 1000)))
             self.assertEqual(RawReader(s).until_close(), 1000)
             s.close()
+        # An encoded NUL must not cut the token down to a valid key.
+        s, status, head, _ = raw_upgrade(self.srv.port, "?access_token=reader-secret%00junk")
+        self.assertEqual(status, 401, head)
+        s.close()
 
     def test_cross_origin_upgrade_is_refused(self):
         q = "?access_token=reader-secret"
