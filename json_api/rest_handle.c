@@ -86,39 +86,29 @@ static void reply(rest_req_t *r, int status, struct evbuffer *body)
  * else 405 or 415, which the contract's codes do not have. */
 static void reply_problem_status(rest_req_t *r, const nimbus_error_t *err, int status)
 {
-    struct evbuffer *body = evbuffer_new();
-    status = body ? nimbus_json_problem_encode_status(body, err, status) : 500;
     struct evkeyvalq *h = out_headers(r);
-    evhttp_remove_header(h, "Content-Type");
     evhttp_remove_header(h, "ETag");
     evhttp_remove_header(h, "Location");
-    evhttp_add_header(h, "Content-Type", NIMBUS_JSON_PROBLEM_TYPE);
-    evhttp_add_header(h, "Cache-Control", "no-store");
     /* A page from an allowed origin may read why its GET failed. */
     if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
         add_cors(r);
-    if (err && err->code == NIMBUS_UNAUTHENTICATED)
-        evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"nimbus\", Basic realm=\"nimbus\"");
-    /* UNAVAILABLE is storage busy or failing: worth one more try soon. */
-    if (status == 503)
-        evhttp_add_header(h, "Retry-After", "1");
-    reply(r, status, body);
-    if (body)
-        evbuffer_free(body);
+    nimbus_http_reply_problem(r->w, r->req, status, err, &r->log);
 }
 
 void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
                                const nimbus_error_t *err, const nimbus_request_log_t *log)
 {
     struct evbuffer *body = evbuffer_new();
-    /* The status sent is always the caller's: 405 and 426 have no code of
-     * their own, and RFC 6455 requires the 426. */
-    if (body)
-        nimbus_json_problem_encode_status(body, err, status);
+    /* The renderer settles the status: the code's own, or the caller's 405,
+     * 415 or 426, which no code has (RFC 6455 requires the 426). */
+    status = body ? nimbus_json_problem_encode_status(body, err, status) : 500;
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_remove_header(h, "Content-Type");
     evhttp_add_header(h, "Content-Type", NIMBUS_JSON_PROBLEM_TYPE);
     evhttp_add_header(h, "Cache-Control", "no-store");
+    if (err && err->code == NIMBUS_UNAUTHENTICATED)
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"nimbus\", Basic realm=\"nimbus\"");
+    /* UNAVAILABLE is storage busy or failing: worth one more try soon. */
     if (status == 503)
         evhttp_add_header(h, "Retry-After", "1");
     nimbus_http_reply(w, req, status, body, log);

@@ -166,8 +166,6 @@ static void refuse(nimbus_worker_t *w, struct evhttp_request *req, int status,
         evhttp_add_header(out, "Upgrade", "websocket");
         evhttp_add_header(out, "Sec-WebSocket-Version", "13");
     }
-    if (status == 401)
-        evhttp_add_header(out, "WWW-Authenticate", "Bearer realm=\"nimbus\"");
     nimbus_http_reply_problem(w, req, status, err, log);
 }
 
