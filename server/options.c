@@ -28,6 +28,8 @@ static void usage(FILE *out)
         "  --max-body BYTES       largest request body (default 1048576)\n"
         "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
         "  --ws-queue BYTES       output a WebSocket may queue before it lags (default 4194304)\n"
+        "  --ws-ping-interval MS  ping a silent WebSocket after MS milliseconds; drop it\n"
+        "                         after two silent intervals (default 30000)\n"
         "  --api-key NAME:SECRET:ROLE\n"
         "                         add an API key (role: read, write or admin); repeatable.\n"
         "                         With no keys the server is open to everyone.\n"
@@ -113,6 +115,7 @@ enum {
     OPT_MAX_BODY,
     OPT_MAX_WS,
     OPT_WS_QUEUE,
+    OPT_WS_PING,
     OPT_KEY,
     OPT_OPEN,
     OPT_CORS,
@@ -135,6 +138,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
         {"max-ws-message", required_argument, NULL, OPT_MAX_WS},
         {"ws-queue", required_argument, NULL, OPT_WS_QUEUE},
+        {"ws-ping-interval", required_argument, NULL, OPT_WS_PING},
         {"api-key", required_argument, NULL, OPT_KEY},
         {"open", no_argument, NULL, OPT_OPEN},
         {"cors-origin", required_argument, NULL, OPT_CORS},
@@ -156,7 +160,8 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     strcpy(config->db_path, NIMBUS_DEFAULT_DB);
     config->max_body = NIMBUS_DEFAULT_MAX_BODY;
     config->max_ws_message = NIMBUS_DEFAULT_MAX_WS_MESSAGE;
-    config->ws_queue_max = 4 * 1024 * 1024;
+    config->ws_queue_max = NIMBUS_DEFAULT_WS_QUEUE;
+    config->ws_ping_interval_ms = NIMBUS_DEFAULT_WS_PING_INTERVAL_MS;
     config->access_log = true;
 
     optind = 1;
@@ -196,6 +201,19 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             if (parse_size("--ws-queue", arg, 4096, &config->ws_queue_max))
                 return -1;
             break;
+        case OPT_WS_PING: {
+            char *end = NULL;
+            errno = 0;
+            long ms = strtol(arg, &end, 10);
+            if (errno || !end || *end || arg[0] == '\0' || ms < NIMBUS_WS_PING_INTERVAL_MIN_MS ||
+                ms > NIMBUS_WS_PING_INTERVAL_MAX_MS) {
+                fprintf(stderr, "nimbus: --ws-ping-interval needs %d..%d milliseconds, not '%s'\n",
+                        NIMBUS_WS_PING_INTERVAL_MIN_MS, NIMBUS_WS_PING_INTERVAL_MAX_MS, arg);
+                return -1;
+            }
+            config->ws_ping_interval_ms = ms;
+            break;
+        }
         case OPT_KEY:
             if (*key_count >= NIMBUS_MAX_KEYS) {
                 fprintf(stderr, "nimbus: at most %d --api-key options\n", NIMBUS_MAX_KEYS);

@@ -30,6 +30,7 @@
 
 #include <event2/thread.h>
 
+#include "nimbus_json.h"
 #include "server_internal.h"
 
 /* Time a stopping worker keeps running to flush replies and close frames. */
@@ -47,17 +48,18 @@ static void health_handle(nimbus_worker_t *w, struct evhttp_request *req)
         nimbus_http_reply_problem(w, req, 405, &err, &log);
         return;
     }
-    struct evbuffer *body = evbuffer_new();
-    if (!body) {
-        nimbus_http_reply(w, req, 500, NULL, &log);
-        return;
-    }
-    evbuffer_add_printf(body, "{\"status\":\"ok\",\"version\":\"%s\",\"seq\":%lld}\n",
-                        NIMBUS_VERSION, (long long)nimbus_core_head_seq(w->core));
-    evhttp_add_header(out, "Content-Type", "application/json");
+    nimbus_json_writer_t jw;
+    nimbus_json_writer_init(&jw);
+    nimbus_json_object_begin(&jw);
+    nimbus_json_member_string(&jw, "status", "ok");
+    nimbus_json_member_string(&jw, "version", NIMBUS_VERSION);
+    nimbus_json_member_int(&jw, "seq", nimbus_core_head_seq(w->core));
+    nimbus_json_object_end(&jw);
+    nimbus_json_raw(&jw, "\n", 1);
+    size_t len = 0;
+    char *text = nimbus_json_writer_steal(&jw, &len);
     evhttp_add_header(out, "Cache-Control", "no-store");
-    nimbus_http_reply(w, req, 200, body, &log);
-    evbuffer_free(body);
+    nimbus_http_reply_owned(w, req, 200, "application/json", text, len, &log);
 }
 
 static void dispatch(struct evhttp_request *req, void *arg)
@@ -182,6 +184,7 @@ static int worker_init(nimbus_server_t *s, nimbus_worker_t *w, int index, int fd
 {
     w->index = index;
     w->server = s;
+    w->authority = s->authority;
     w->core = s->core;
     w->config = &s->config;
     struct event_config *cfg = event_config_new();

@@ -1,14 +1,19 @@
 /*
  * Internals shared by the files of server/: the server object that owns the
  * workers, and the pieces main.c drives. Nothing outside server/ includes
- * this; the front-ends see only nimbus_server.h.
+ * this; the front-ends see only the HTTP host's nimbus_http.h, and the
+ * server sees each front-end only through its entry header.
  */
 #ifndef NIMBUS_SERVER_INTERNAL_H
 #define NIMBUS_SERVER_INTERNAL_H
 
 #include <pthread.h>
 
-#include "nimbus_server.h"
+#include "nimbus_dashboard.h"
+#include "nimbus_http.h"
+#include "nimbus_rest.h"
+#include "nimbus_soap.h"
+#include "nimbus_stream.h"
 
 /* Extra room evhttp reads past --max-body before it gives up on a request
  * by itself (with its own 413 and a closed connection). Bodies between
@@ -55,8 +60,5 @@ int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *feed, nimbus_error_
  * runs); NULL with err on failure. */
 nimbus_demo_t *nimbus__demo_start(nimbus_worker_t *w, nimbus_error_t *err);
 void nimbus__demo_stop(nimbus_demo_t *demo); /* NULL-safe; on w's thread */
-
-/* The reason phrase for an HTTP status ("Not Found"). */
-const char *nimbus__http_reason(int status);
 
 #endif

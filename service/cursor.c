@@ -26,8 +26,6 @@
 #define TAG_SIZE 16
 #define RAW_MAX 64
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 static int tag(const nimbus_core_t *core, const unsigned char *raw, size_t n, const char *scope,
                unsigned char out[TAG_SIZE])
 {
@@ -75,59 +73,24 @@ int nimbus__cursor_encode(const nimbus_core_t *core, const nimbus__cursor_t *c, 
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot sign the cursor");
     }
     n += TAG_SIZE;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        acc = (acc << 8) | raw[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[o++] = b64[(acc >> bits) & 0x3F];
-        }
+    if (nimbus_base64_encode(raw, n, out, NIMBUS_CURSOR_SIZE, NIMBUS_BASE64_URL) < 0) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "cursor too long");
     }
-    if (bits > 0) {
-        out[o++] = b64[(acc << (6 - bits)) & 0x3F];
-    }
-    out[o] = '\0';
     return 0;
-}
-
-static int b64_value(char c)
-{
-    const char *p = c == '\0' ? NULL : strchr(b64, c);
-    return p == NULL ? -1 : (int)(p - b64);
 }
 
 int nimbus__cursor_decode(const nimbus_core_t *core, const char *text, nimbus__cursor_kind_t kind,
                           const char *scope, nimbus__cursor_t *out, nimbus_error_t *err)
 {
     unsigned char raw[RAW_MAX];
-    size_t n = 0;
-    uint32_t acc = 0;
-    int bits = 0;
     size_t text_len = strnlen(text, NIMBUS_CURSOR_SIZE);
-    if (text_len == NIMBUS_CURSOR_SIZE || text_len % 4 == 1) {
+    long decoded = text_len == NIMBUS_CURSOR_SIZE
+                       ? -1
+                       : nimbus_base64_decode(text, text_len, raw, sizeof raw, NIMBUS_BASE64_URL);
+    if (decoded < 0) {
         goto invalid;
     }
-    for (size_t i = 0; i < text_len; i++) {
-        int v = b64_value(text[i]);
-        if (v < 0) {
-            goto invalid;
-        }
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n == RAW_MAX) {
-                goto invalid;
-            }
-            raw[n++] = (unsigned char)(acc >> bits);
-        }
-    }
-    if ((acc & ((1u << bits) - 1)) != 0) {
-        goto invalid; /* non-canonical trailing bits */
-    }
+    size_t n = (size_t)decoded;
     if (n < 2 + TAG_SIZE) {
         goto invalid;
     }

@@ -46,19 +46,16 @@ int nimbus_core_listen(nimbus_core_t *core, nimbus_hub_listener_fn fn, void *arg
         return nimbus_error_set(err, NIMBUS_INTERNAL, "listener function is required");
     }
     pthread_mutex_lock(&core->write_lock);
-    if (core->listener_count == core->listener_cap) {
-        size_t cap = core->listener_cap == 0 ? 16 : core->listener_cap * 2;
-        nimbus__listener_t *grown = NULL;
-        if (cap <= NIMBUS__LISTENER_MAX) {
-            grown = realloc(core->listeners, cap * sizeof(*grown));
-        }
-        if (grown == NULL) {
-            pthread_mutex_unlock(&core->write_lock);
-            return nimbus_error_set(err, NIMBUS_RESOURCE_EXHAUSTED, "too many stream listeners");
-        }
-        core->listeners = grown;
-        core->listener_cap = cap;
+    nimbus__listener_t *grown = NULL;
+    if (core->listener_count < NIMBUS__LISTENER_MAX) {
+        grown = nimbus_grow(core->listeners, &core->listener_cap, core->listener_count + 1,
+                            sizeof(*grown), 16);
     }
+    if (grown == NULL) {
+        pthread_mutex_unlock(&core->write_lock);
+        return nimbus_error_set(err, NIMBUS_RESOURCE_EXHAUSTED, "too many stream listeners");
+    }
+    core->listeners = grown;
     int id = next_free_id(core);
     core->listeners[core->listener_count++] = (nimbus__listener_t){id, fn, arg};
     if (head_seq != NULL) {

@@ -29,8 +29,12 @@ typedef enum nimbus_code {
 #define NIMBUS_X_ENUM(name, status, server) NIMBUS_##name,
     NIMBUS_ERROR_CODES(NIMBUS_X_ENUM)
 #undef NIMBUS_X_ENUM
-        NIMBUS_CODE_COUNT
 } nimbus_code_t;
+
+/* NIMBUS_OK and the codes: a constant rather than an enumerator, so that a
+ * switch over nimbus_code_t names every code and nothing else. */
+#define NIMBUS_X_CODE_ONE(name, status, server) +1
+#define NIMBUS_CODE_COUNT (1 NIMBUS_ERROR_CODES(NIMBUS_X_CODE_ONE))
 
 #define NIMBUS_ERROR_MESSAGE_MAX 256
 

@@ -1,43 +1,64 @@
 /*
  * The operation table: the one list of what Nimbus does. Every operation of
- * the contract is one row of NIMBUS_OPERATIONS; REST routing, the OpenAPI
- * document, WebSocket `call` dispatch, role checks and the parity tests are
- * all generated from it, and a test compares it with the WSDL's portType, so
- * the three protocols cannot drift apart.
+ * the contract is one row of NIMBUS_OPERATIONS, and the row holds only what
+ * is true whatever the protocol: the name, the role, the kind. Each
+ * protocol binds the rows in its own folder (the REST binding table in
+ * json_api/rest/rest_binding.c, the WSDL and soap/soap_ops.c for SOAP); the
+ * WebSocket `call`, the OpenAPI document and the parity tests are generated
+ * from the rows and their field tables, and a test compares the rows with
+ * the WSDL's portType.
  *
- * A row is X(Name, snake, ROLE, KIND, "METHOD", "/rest/path", success status):
+ * A row is X(Name, snake, ROLE, KIND):
  *   Name    the contract's operation name (SOAP element, WebSocket `op`)
  *   snake   names the C pieces: nimbus_<snake>_request_t,
- *           nimbus_<snake>_response_t, nimbus_<snake>_response_cleanup()
- *           and nimbus_service_<snake>() (see nimbus_service.h)
+ *           nimbus_<snake>_response_t, nimbus_<snake>_response_cleanup(),
+ *           nimbus_service_<snake>() (see nimbus_service.h) and the field
+ *           tables nimbus__<snake>_request_type / _response_type
+ *           (service/op_fields.c)
  *   ROLE    the least role a caller needs (READ, WRITE, ADMIN)
  *   KIND    SINGLE (one result) or LIST (results a WebSocket call streams
- *           as `item` messages)
- *   path    the REST path; {id} and {city} are path-escaped parameters
+ *           as `item` messages, page after page)
+ *
+ * Switches over nimbus_op_t have no `default:` and the build uses
+ * -Wswitch-enum, so a new row fails to compile until every adapter
+ * handles it (docs/architecture.md, "Adding an operation").
  */
 #ifndef NIMBUS_OPERATIONS_H
 #define NIMBUS_OPERATIONS_H
 
+#include "nimbus_fields.h"
 #include "nimbus_types.h"
 
+#ifdef NIMBUS_SCRATCH_OP
+/* A test-only row (tests/service/test_scratch_row.py): compiling the
+ * adapters with it proves that each one names what it is missing. */
+#define NIMBUS_OPERATIONS_SCRATCH(X) X(ScratchOp, scratch_op, READ, SINGLE)
+#else
+#define NIMBUS_OPERATIONS_SCRATCH(X)
+#endif
+
 #define NIMBUS_OPERATIONS(X)                                                                       \
-    X(ListStations, list_stations, READ, LIST, "GET", "/v1/stations", 200)                         \
-    X(GetStation, get_station, READ, SINGLE, "GET", "/v1/stations/{id}", 200)                      \
-    X(CreateStation, create_station, WRITE, SINGLE, "POST", "/v1/stations", 201)                   \
-    X(UpdateStation, update_station, WRITE, SINGLE, "PUT", "/v1/stations/{id}", 200)               \
-    X(DeleteStation, delete_station, ADMIN, SINGLE, "DELETE", "/v1/stations/{id}", 204)            \
-    X(RecordObservations, record_observations, WRITE, SINGLE, "POST",                              \
-      "/v1/stations/{id}/observations", 200)                                                       \
-    X(GetObservations, get_observations, READ, LIST, "GET", "/v1/stations/{id}/observations", 200) \
-    X(GetWeather, get_weather, READ, SINGLE, "GET", "/v1/stations/{id}/weather", 200)              \
-    X(GetCityWeather, get_city_weather, READ, LIST, "GET", "/v1/cities/{city}/weather", 200)
+    X(ListStations, list_stations, READ, LIST)                                                     \
+    X(GetStation, get_station, READ, SINGLE)                                                       \
+    X(CreateStation, create_station, WRITE, SINGLE)                                                \
+    X(UpdateStation, update_station, WRITE, SINGLE)                                                \
+    X(DeleteStation, delete_station, ADMIN, SINGLE)                                                \
+    X(RecordObservations, record_observations, WRITE, SINGLE)                                      \
+    X(GetObservations, get_observations, READ, LIST)                                               \
+    X(GetWeather, get_weather, READ, SINGLE)                                                       \
+    X(GetCityWeather, get_city_weather, READ, LIST)                                                \
+    NIMBUS_OPERATIONS_SCRATCH(X)
 
 typedef enum nimbus_op {
-#define NIMBUS_X_OP_ENUM(Name, snake, role, kind, method, path, status) NIMBUS_OP_##Name,
+#define NIMBUS_X_OP_ENUM(Name, snake, role, kind) NIMBUS_OP_##Name,
     NIMBUS_OPERATIONS(NIMBUS_X_OP_ENUM)
 #undef NIMBUS_X_OP_ENUM
-        NIMBUS_OP_COUNT
 } nimbus_op_t;
+
+/* The number of rows: a constant, not an enumerator, so that a switch over
+ * nimbus_op_t names every operation and nothing else. */
+#define NIMBUS_X_OP_ONE(Name, snake, role, kind) +1
+#define NIMBUS_OP_COUNT (0 NIMBUS_OPERATIONS(NIMBUS_X_OP_ONE))
 
 /* Roles nest: each includes the ones before it. */
 typedef enum nimbus_role {
@@ -51,12 +72,14 @@ typedef enum nimbus_op_kind { NIMBUS_OP_KIND_SINGLE, NIMBUS_OP_KIND_LIST } nimbu
 
 typedef struct nimbus_op_info {
     nimbus_op_t op;
-    const char *name;        /* "ListStations" */
-    nimbus_role_t role;      /* least role needed */
-    nimbus_op_kind_t kind;   /* SINGLE or LIST */
-    const char *http_method; /* "GET" */
-    const char *rest_path;   /* "/v1/stations/{id}" */
-    int success_status;      /* 200, 201 or 204 */
+    const char *name;      /* "ListStations" */
+    nimbus_role_t role;    /* least role needed */
+    nimbus_op_kind_t kind; /* SINGLE or LIST */
+    /* The fields of nimbus_<snake>_request_t and _response_t, in the
+     * contract's order (nimbus_fields.h). Their names are the contract's
+     * request and response fields, as JSON members and XML elements. */
+    const nimbus_type_t *request;
+    const nimbus_type_t *response;
 } nimbus_op_info_t;
 
 /* The table as data, NIMBUS_OP_COUNT rows in table order. Static storage. */
@@ -176,9 +199,36 @@ typedef struct nimbus_get_city_weather_response {
     size_t count;
 } nimbus_get_city_weather_response_t;
 
-#define NIMBUS_X_CLEANUP_DECL(Name, snake, role, kind, method, path, status)                       \
+#ifdef NIMBUS_SCRATCH_OP
+typedef struct nimbus_scratch_op_request {
+    const char *id;
+} nimbus_scratch_op_request_t;
+typedef struct nimbus_scratch_op_response {
+    nimbus_station_t station;
+} nimbus_scratch_op_response_t;
+#endif
+
+#define NIMBUS_X_CLEANUP_DECL(Name, snake, role, kind)                                             \
     void nimbus_##snake##_response_cleanup(nimbus_##snake##_response_t *res);
 NIMBUS_OPERATIONS(NIMBUS_X_CLEANUP_DECL)
 #undef NIMBUS_X_CLEANUP_DECL
+
+/* Any operation's request and response, for adapters that handle every
+ * operation the same way (the JSON call, REST). Zero a response before the
+ * call; free it with nimbus_response_cleanup. */
+typedef union nimbus_request {
+#define NIMBUS_X_REQUEST_MEMBER(Name, snake, role, kind) nimbus_##snake##_request_t snake;
+    NIMBUS_OPERATIONS(NIMBUS_X_REQUEST_MEMBER)
+#undef NIMBUS_X_REQUEST_MEMBER
+} nimbus_request_t;
+
+typedef union nimbus_response {
+#define NIMBUS_X_RESPONSE_MEMBER(Name, snake, role, kind) nimbus_##snake##_response_t snake;
+    NIMBUS_OPERATIONS(NIMBUS_X_RESPONSE_MEMBER)
+#undef NIMBUS_X_RESPONSE_MEMBER
+} nimbus_response_t;
+
+/* Frees what op's response owns (nimbus_<snake>_response_cleanup). */
+void nimbus_response_cleanup(nimbus_op_t op, nimbus_response_t *res);
 
 #endif

@@ -100,12 +100,19 @@ nimbus_core_t *nimbus_service_core(nimbus_service_t *svc);
  * nimbus_<snake>_response_cleanup(response) afterwards.
  * response must be zeroed (or cleaned up) before the call.
  */
-#define NIMBUS_X_SERVICE_DECL(Name, snake, role, kind, method, path, status)                       \
+#define NIMBUS_X_SERVICE_DECL(Name, snake, role, kind)                                             \
     int nimbus_service_##snake(nimbus_service_t *svc, const nimbus_credentials_t *caller,          \
                                const nimbus_##snake##_request_t *request,                          \
                                nimbus_##snake##_response_t *response, nimbus_error_t *err);
 NIMBUS_OPERATIONS(NIMBUS_X_SERVICE_DECL)
 #undef NIMBUS_X_SERVICE_DECL
+
+/* nimbus_service_<snake> for the row `op`, with the request and response
+ * as the member of the unions that op names: the one entry point of the
+ * adapters that treat every operation alike. Same contract as above. */
+int nimbus_service_call(nimbus_service_t *svc, const nimbus_credentials_t *caller, nimbus_op_t op,
+                        const nimbus_request_t *request, nimbus_response_t *response,
+                        nimbus_error_t *err);
 
 /* Observations of the given stations (all when station_count is 0) with
  * seq > after_seq, in seq order, at most `limit`; for stream replay.

@@ -3,8 +3,9 @@
  * Summary) as plain C values, and the rules each field must keep. These are
  * the only types the core works on: the SOAP binding and the JSON codecs
  * convert to and from them and never check a rule themselves; every check
- * lives in the nimbus_*_validate functions below, so all three protocols
- * refuse the same input with the same message.
+ * lives in the nimbus_*_validate functions below, generated from the field
+ * tables of nimbus_fields.h, so all three protocols refuse the same input
+ * with the same message.
  *
  * Strings live in fixed arrays sized for the contract's longest value (in
  * UTF-8 bytes, four per character), so these structs own no heap memory and
@@ -31,6 +32,10 @@
 #define NIMBUS_CURSOR_SIZE 96
 /* "YYYY-MM-DDThh:mm:ssZ" plus NUL. */
 #define NIMBUS_TIME_TEXT_SIZE 21
+/* The dateTimes the contract's output form can write: 0001-01-01T00:00:00Z
+ * and 9999-12-31T23:59:59Z, in seconds since the epoch. */
+#define NIMBUS_TIME_MIN INT64_C(-62135596800)
+#define NIMBUS_TIME_MAX INT64_C(253402300799)
 
 /* A double the contract marks optional: absent unless `present`. */
 typedef struct nimbus_opt_double {

@@ -54,18 +54,15 @@ static int collect(nimbus_service_t *svc, sqlite3_stmt *st, nimbus_observation_t
     *rows = NULL;
     *count = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*count == cap) {
-            size_t new_cap = cap == 0 ? 16 : cap * 2;
-            nimbus_observation_t *grown = realloc(*rows, new_cap * sizeof(**rows));
-            if (grown == NULL) {
-                sqlite3_reset(st);
-                free(*rows);
-                *rows = NULL;
-                return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading observations");
-            }
-            *rows = grown;
-            cap = new_cap;
+        nimbus_observation_t *grown = nimbus_grow(*rows, &cap, *count + 1, sizeof(**rows), 16);
+        if (grown == NULL) {
+            sqlite3_reset(st);
+            free(*rows);
+            *rows = NULL;
+            *count = 0;
+            return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading observations");
         }
+        *rows = grown;
         nimbus__observation_from_row(st, 0, &(*rows)[(*count)++]);
     }
     sqlite3_reset(st);

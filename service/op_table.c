@@ -1,15 +1,26 @@
 /*
  * The operation table as data (nimbus_op_table), built from the
- * NIMBUS_OPERATIONS X-macro so it cannot drift from the declarations, and the
- * role names. Role checks, REST routing, WebSocket dispatch and the OpenAPI
- * document all read this one table.
+ * NIMBUS_OPERATIONS X-macro so it cannot drift from the declarations; the
+ * one dispatch from a row to its nimbus_service_<snake>; and the role
+ * names. Role checks, the JSON call, REST, WebSocket dispatch and the
+ * OpenAPI document all read this one table.
+ *
+ * Each row names its request and response field tables
+ * (nimbus__<snake>_request_type, service/op_fields.c) and its service
+ * function: a row added without them fails to compile or link here,
+ * naming what is missing.
  */
 #include <string.h>
 
-#include "nimbus_operations.h"
+#include "service_internal.h"
 
-#define NIMBUS_X_ROW(Name, snake, role, kind, method, path, status)                                \
-    {NIMBUS_OP_##Name, #Name, NIMBUS_ROLE_##role, NIMBUS_OP_KIND_##kind, method, path, status},
+#define NIMBUS_X_ROW(Name, snake, role, kind)                                                      \
+    {NIMBUS_OP_##Name,                                                                             \
+     #Name,                                                                                        \
+     NIMBUS_ROLE_##role,                                                                           \
+     NIMBUS_OP_KIND_##kind,                                                                        \
+     &nimbus__##snake##_request_type,                                                              \
+     &nimbus__##snake##_response_type},
 
 const nimbus_op_info_t nimbus_op_table[NIMBUS_OP_COUNT] = {NIMBUS_OPERATIONS(NIMBUS_X_ROW)};
 
@@ -26,6 +37,32 @@ const nimbus_op_info_t *nimbus_op_find(const char *name)
         }
     }
     return NULL;
+}
+
+int nimbus_service_call(nimbus_service_t *svc, const nimbus_credentials_t *caller, nimbus_op_t op,
+                        const nimbus_request_t *request, nimbus_response_t *response,
+                        nimbus_error_t *err)
+{
+    switch (op) {
+#define NIMBUS_X_CALL(Name, snake, role, kind)                                                     \
+    case NIMBUS_OP_##Name:                                                                         \
+        return nimbus_service_##snake(svc, caller, &request->snake, &response->snake, err);
+        NIMBUS_OPERATIONS(NIMBUS_X_CALL)
+#undef NIMBUS_X_CALL
+    }
+    return nimbus_error_set(err, NIMBUS_INTERNAL, "no operation %d", (int)op);
+}
+
+void nimbus_response_cleanup(nimbus_op_t op, nimbus_response_t *res)
+{
+    switch (op) {
+#define NIMBUS_X_CLEANUP(Name, snake, role, kind)                                                  \
+    case NIMBUS_OP_##Name:                                                                         \
+        nimbus_##snake##_response_cleanup(&res->snake);                                            \
+        return;
+        NIMBUS_OPERATIONS(NIMBUS_X_CLEANUP)
+#undef NIMBUS_X_CLEANUP
+    }
 }
 
 const char *nimbus_role_name(nimbus_role_t role)

@@ -17,7 +17,9 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 
+#include "nimbus_fields.h"
 #include "nimbus_service.h"
+#include "nimbus_util.h"
 
 /* Current schema version, kept in PRAGMA user_version. */
 #define NIMBUS__SCHEMA_VERSION 1
@@ -103,6 +105,13 @@ struct nimbus_service {
     sqlite3_stmt *stmts[NIMBUS__STMT_COUNT];
     nimbus__weather_slot_t weather_cache[NIMBUS__WEATHER_CACHE_SLOTS];
 };
+
+/* The field tables of each row's request and response (op_fields.c). */
+#define NIMBUS_X_OP_TYPES(Name, snake, role, kind)                                                 \
+    extern const nimbus_type_t nimbus__##snake##_request_type;                                     \
+    extern const nimbus_type_t nimbus__##snake##_response_type;
+NIMBUS_OPERATIONS(NIMBUS_X_OP_TYPES)
+#undef NIMBUS_X_OP_TYPES
 
 /* The least role operation Name needs, from the operation table. */
 #define NIMBUS__ROLE(Name) (nimbus_op_table[NIMBUS_OP_##Name].role)
@@ -193,5 +202,62 @@ int nimbus__cursor_decode(const nimbus_core_t *core, const char *text, nimbus__c
 
 /* true when code is an assigned ISO 3166-1 alpha-2 code (or XK). */
 bool nimbus__country_is_assigned(const char *code);
+
+/* A free-text field of 1..max code points held in at most `size` bytes (a
+ * struct's char array, or a borrowed string: strnlen never reads past its
+ * NUL): valid UTF-8 without control characters, U+FFFE or U+FFFF. `name` is
+ * the field's full name for the message. 0 or -1 with INVALID_ARGUMENT. */
+int nimbus__text_validate(const char *s, size_t size, long max, const char *name,
+                          nimbus_error_t *err);
+
+/* ---- fields.c / op_fields.c: building the field tables ------------------ */
+
+/* One row of a field table (nimbus_fields.h) for member `member` of struct
+ * T; Rule is a NIMBUS_RULES name. Each macro fixes what its kind needs. */
+#define NIMBUS__ROW(T, name, item, kind, member, size, aux, flags, rule, type, min, max, doc)      \
+    {                                                                                              \
+        name, item, kind, offsetof(T, member), size, aux, flags, rule, type, doc, min, max         \
+    }
+#define NIMBUS__CHARS(T, name, member, flags, Rule)                                                \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_CHARS, member, sizeof(((T *)0)->member),               \
+                NIMBUS_FIELD_NO_AUX, flags, NIMBUS_RULE(Rule), NULL, 0, 0, NULL)
+#define NIMBUS__STRING(T, name, member, flags, Rule, doc)                                          \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_STRING, member, 0, NIMBUS_FIELD_NO_AUX, flags,         \
+                NIMBUS_RULE(Rule), NULL, 0, 0, doc)
+#define NIMBUS__DOUBLE(T, name, member, Rule)                                                      \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_DOUBLE, member, 0, NIMBUS_FIELD_NO_AUX,                \
+                NIMBUS_FIELD_REQUIRED, NIMBUS_RULE(Rule), NULL, 0, 0, NULL)
+#define NIMBUS__DOUBLE_FREE(T, name, member)                                                       \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_DOUBLE, member, 0, NIMBUS_FIELD_NO_AUX,                \
+                NIMBUS_FIELD_REQUIRED, NULL, NULL, 0, 0, NULL)
+#define NIMBUS__OPT_DOUBLE(T, name, member, Rule)                                                  \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_OPT_DOUBLE, member, 0, NIMBUS_FIELD_NO_AUX, 0,         \
+                NIMBUS_RULE(Rule), NULL, 0, 0, NULL)
+#define NIMBUS__OPT_DOUBLE_FREE(T, name, member)                                                   \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_OPT_DOUBLE, member, 0, NIMBUS_FIELD_NO_AUX, 0, NULL,   \
+                NULL, 0, 0, NULL)
+#define NIMBUS__TIME(T, name, member, aux, flags, doc)                                             \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_TIME, member, 0, aux, flags, NULL, NULL, 0, 0, doc)
+#define NIMBUS__INT64(T, name, member, aux, flags)                                                 \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_INT64, member, 0, aux, flags, NULL, NULL, 0, 0, NULL)
+#define NIMBUS__INT64_RULE(T, name, member, aux, flags, Rule, doc)                                 \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_INT64, member, 0, aux, flags, NIMBUS_RULE(Rule), NULL, \
+                0, 0, doc)
+#define NIMBUS__INT(T, name, member)                                                               \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_INT, member, 0, NIMBUS_FIELD_NO_AUX,                   \
+                NIMBUS_FIELD_REQUIRED, NULL, NULL, 0, 0, NULL)
+#define NIMBUS__OBJECT(T, name, member, aux, flags, Type)                                          \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_OBJECT, member, 0, aux, flags, NULL, &Type, 0, 0, NULL)
+#define NIMBUS__ARRAY(T, name, item, member, count_member, flags, Type, min, max)                  \
+    NIMBUS__ROW(T, name, item, NIMBUS_FIELD_ARRAY, member, 0, offsetof(T, count_member), flags,    \
+                NULL, &Type, min, max, NULL)
+#define NIMBUS__TYPE(Name, T, rows)                                                                \
+    {                                                                                              \
+        Name, sizeof(T), rows, sizeof(rows) / sizeof(rows[0])                                      \
+    }
+#define NIMBUS__TYPE_EMPTY(Name, T)                                                                \
+    {                                                                                              \
+        Name, sizeof(T), NULL, 0                                                                   \
+    }
 
 #endif

@@ -310,17 +310,13 @@ int nimbus_service_list_stations(nimbus_service_t *svc, const nimbus_credentials
     nimbus_station_t *rows = NULL;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t new_cap = cap == 0 ? 16 : cap * 2;
-            nimbus_station_t *grown = realloc(rows, new_cap * sizeof(*rows));
-            if (grown == NULL) {
-                sqlite3_reset(st);
-                free(rows);
-                return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory listing stations");
-            }
-            rows = grown;
-            cap = new_cap;
+        nimbus_station_t *grown = nimbus_grow(rows, &cap, count + 1, sizeof(*rows), 16);
+        if (grown == NULL) {
+            sqlite3_reset(st);
+            free(rows);
+            return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory listing stations");
         }
+        rows = grown;
         nimbus__station_from_row(st, 0, &rows[count++]);
     }
     sqlite3_reset(st);

@@ -1,12 +1,13 @@
 /*
  * The contract's field rules, enforced here and nowhere else, so SOAP, REST
- * and WebSocket refuse the same input with the same message. Text must be
+ * and WebSocket refuse the same input with the same message. The bounds
+ * come from the rule table (nimbus_fields.h) and the checks run over the
+ * type tables (fields.c); this file holds what a table cannot: text must be
  * valid UTF-8 without control characters (they cannot travel in XML 1.0),
- * lengths count code points, numbers must be finite and inside the
- * contract's range, and country is an assigned ISO 3166-1 alpha-2 code or
- * XK (docs/data-rules.md lists the choices).
+ * lengths count code points, a station id's alphabet, and country is an
+ * assigned ISO 3166-1 alpha-2 code or XK (docs/data-rules.md lists the
+ * choices).
  */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -100,11 +101,8 @@ long nimbus_utf8_length(const char *s, size_t len)
     return count;
 }
 
-/* Checks a free-text field of 1..max code points held in at most `size`
- * bytes (the char array of a struct, or a borrowed string: strnlen never
- * reads past its NUL). `name` is the field's full name for the message. */
-static int text_validate(const char *s, size_t size, long max, const char *name,
-                         nimbus_error_t *err)
+int nimbus__text_validate(const char *s, size_t size, long max, const char *name,
+                          nimbus_error_t *err)
 {
     size_t len = s == NULL ? 0 : strnlen(s, size);
     if (len == size) {
@@ -135,29 +133,15 @@ static int text_validate(const char *s, size_t size, long max, const char *name,
     return 0;
 }
 
-static int range_validate(double v, double lo, double hi, const char *what, const char *field,
-                          nimbus_error_t *err)
-{
-    if (!isfinite(v) || v < lo || v > hi) {
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s%s%s must be between %g and %g",
-                                what, *what ? "." : "", field, lo, hi);
-    }
-    return 0;
-}
-
-static int opt_range_validate(const nimbus_opt_double_t *v, double lo, double hi, const char *what,
-                              const char *field, nimbus_error_t *err)
-{
-    return v->present ? range_validate(v->value, lo, hi, what, field, err) : 0;
-}
-
 int nimbus_station_id_validate(const char *id, const char *what, nimbus_error_t *err)
 {
+    const nimbus_rule_t *rule = NIMBUS_RULE(StationId);
     if (what == NULL) {
         what = "id";
     }
-    size_t len = id == NULL ? 0 : strnlen(id, NIMBUS_STATION_ID_MAX + 1);
-    bool ok = len >= 1 && len <= NIMBUS_STATION_ID_MAX;
+    size_t max = (size_t)rule->max;
+    size_t len = id == NULL ? 0 : strnlen(id, max + 1);
+    bool ok = len >= (size_t)rule->min && len <= max;
     for (size_t i = 0; ok && i < len; i++) {
         char c = id[i];
         ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
@@ -165,15 +149,15 @@ int nimbus_station_id_validate(const char *id, const char *what, nimbus_error_t 
     }
     if (!ok) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "%s must be 1-%d characters of A-Z, a-z, 0-9, '_' and '-'", what,
-                                NIMBUS_STATION_ID_MAX);
+                                "%s must be 1-%zu characters of A-Z, a-z, 0-9, '_' and '-'", what,
+                                max);
     }
     return 0;
 }
 
 int nimbus_city_validate(const char *city, const char *what, nimbus_error_t *err)
 {
-    return text_validate(city, NIMBUS_CITY_MAX * 4 + 1, NIMBUS_CITY_MAX, what ? what : "city", err);
+    return nimbus_rule_check_text(NIMBUS_RULE(City), city, what ? what : "city", err);
 }
 
 int nimbus_country_validate(const char *country, const char *what, nimbus_error_t *err)
@@ -190,84 +174,48 @@ int nimbus_country_validate(const char *country, const char *what, nimbus_error_
     return 0;
 }
 
-/* Copies a client's string into a fixed array. A value the array cannot
- * hold is longer than its field allows, so `refuse` (the field's own
- * validator, run on the whole string) necessarily fails and words the
- * refusal exactly as for any other bad value of that field. */
-static int text_set(char *dst, size_t size, const char *src, const char *name,
-                    int (*refuse)(const char *, const char *, long, nimbus_error_t *), long max,
-                    nimbus_error_t *err)
+/* Sets the CHARS field `name` of type from text, naming it "what.name". */
+static int set_text(const nimbus_type_t *type, void *value, const char *what, const char *name,
+                    const char *text, nimbus_error_t *err)
 {
-    if (src == NULL) {
-        src = "";
-    }
-    size_t len = strlen(src);
-    if (len >= size) {
-        if (refuse(src, name, max, err) != 0) {
-            return -1;
-        }
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s is too long", name);
-    }
-    memcpy(dst, src, len + 1);
-    return 0;
-}
-
-static int refuse_text(const char *s, const char *name, long max, nimbus_error_t *err)
-{
-    return text_validate(s, strlen(s) + 1, max, name, err);
-}
-
-static int refuse_id(const char *s, const char *name, long max, nimbus_error_t *err)
-{
-    (void)max;
-    return nimbus_station_id_validate(s, name, err);
-}
-
-static int refuse_country(const char *s, const char *name, long max, nimbus_error_t *err)
-{
-    (void)max;
-    return nimbus_country_validate(s, name, err);
+    char full[160];
+    snprintf(full, sizeof full, "%s.%s", what, name);
+    return nimbus_field_set_text(nimbus_type_field(type, name), value, full, text, err);
 }
 
 int nimbus_station_set_text(nimbus_station_t *out, const char *what, const char *id,
                             const char *name, const char *city, const char *country,
                             nimbus_error_t *err)
 {
-    char field[96];
-    snprintf(field, sizeof field, "%s.id", what);
-    if (text_set(out->id, sizeof out->id, id, field, refuse_id, 0, err) != 0) {
+    const nimbus_type_t *t = &nimbus_station_type;
+    if (set_text(t, out, what, "id", id, err) != 0 || set_text(t, out, what, "name", name, err) ||
+        set_text(t, out, what, "city", city, err) != 0 ||
+        set_text(t, out, what, "country", country, err) != 0) {
         return -1;
     }
-    snprintf(field, sizeof field, "%s.name", what);
-    if (text_set(out->name, sizeof out->name, name, field, refuse_text, NIMBUS_STATION_NAME_MAX,
-                 err) != 0) {
-        return -1;
-    }
-    snprintf(field, sizeof field, "%s.city", what);
-    if (text_set(out->city, sizeof out->city, city, field, refuse_text, NIMBUS_CITY_MAX, err) !=
-        0) {
-        return -1;
-    }
-    snprintf(field, sizeof field, "%s.country", what);
-    return text_set(out->country, sizeof out->country, country, field, refuse_country, 0, err);
+    return 0;
 }
 
 int nimbus_observation_set_station(nimbus_observation_t *out, const char *what,
                                    const char *station_id, nimbus_error_t *err)
 {
-    char field[96];
-    snprintf(field, sizeof field, "%s.stationId", what);
-    return text_set(out->station_id, sizeof out->station_id, station_id, field, refuse_id, 0, err);
+    return set_text(&nimbus_observation_type, out, what, "stationId", station_id, err);
+}
+
+int nimbus_array_count_validate(const nimbus_field_t *field, size_t count, nimbus_error_t *err)
+{
+    if (count < field->min_items || (field->max_items != 0 && count > field->max_items)) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must hold %zu-%zu %s",
+                                field->name, field->min_items, field->max_items, field->name);
+    }
+    return 0;
 }
 
 int nimbus_record_batch_validate(size_t count, nimbus_error_t *err)
 {
-    if (count < 1 || count > NIMBUS_RECORD_BATCH_MAX) {
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "observations must hold 1-%d observations",
-                                NIMBUS_RECORD_BATCH_MAX);
-    }
-    return 0;
+    return nimbus_array_count_validate(
+        nimbus_type_field(nimbus_op_table[NIMBUS_OP_RecordObservations].request, "observations"),
+        count, err);
 }
 
 int nimbus_station_validate(const nimbus_station_t *s, nimbus_error_t *err)
@@ -275,17 +223,7 @@ int nimbus_station_validate(const nimbus_station_t *s, nimbus_error_t *err)
     if (s == NULL) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "station is required");
     }
-    if (nimbus_station_id_validate(s->id, "station.id", err) != 0 ||
-        text_validate(s->name, sizeof(s->name), NIMBUS_STATION_NAME_MAX, "station.name", err) !=
-            0 ||
-        text_validate(s->city, sizeof(s->city), NIMBUS_CITY_MAX, "station.city", err) != 0 ||
-        nimbus_country_validate(s->country, "station.country", err) != 0 ||
-        range_validate(s->latitude, -90, 90, "station", "latitude", err) != 0 ||
-        range_validate(s->longitude, -180, 180, "station", "longitude", err) != 0 ||
-        opt_range_validate(&s->elevation, -500, 9000, "station", "elevation", err) != 0) {
-        return -1;
-    }
-    return 0;
+    return nimbus_type_validate(&nimbus_station_type, s, "station", err);
 }
 
 int nimbus_observation_validate(const nimbus_observation_t *o, const char *what,
@@ -297,21 +235,7 @@ int nimbus_observation_validate(const nimbus_observation_t *o, const char *what,
     if (o == NULL) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s is required", what);
     }
-    if (o->observed_at < INT64_C(-62135596800) || o->observed_at > INT64_C(253402300799)) {
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "%s.observedAt must be between 0001-01-01T00:00:00Z and "
-                                "9999-12-31T23:59:59Z",
-                                what);
-    }
-    if (opt_range_validate(&o->temperature, -100, 70, what, "temperature", err) != 0 ||
-        opt_range_validate(&o->humidity, 0, 100, what, "humidity", err) != 0 ||
-        opt_range_validate(&o->pressure, 100, 1100, what, "pressure", err) != 0 ||
-        opt_range_validate(&o->wind_speed, 0, 150, what, "windSpeed", err) != 0 ||
-        opt_range_validate(&o->wind_direction, 0, 360, what, "windDirection", err) != 0 ||
-        opt_range_validate(&o->precipitation, 0, 1000, what, "precipitation", err) != 0) {
-        return -1;
-    }
-    return 0;
+    return nimbus_type_validate(&nimbus_observation_type, o, what, err);
 }
 
 static bool opt_same(const nimbus_opt_double_t *a, const nimbus_opt_double_t *b)

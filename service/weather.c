@@ -143,17 +143,13 @@ int nimbus_service_get_city_weather(nimbus_service_t *svc, const nimbus_credenti
         sqlite3_bind_text(st, 2, country, -1, SQLITE_STATIC);
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (count == cap) {
-            size_t new_cap = cap == 0 ? 8 : cap * 2;
-            nimbus_weather_report_t *grown = realloc(reports, new_cap * sizeof(*reports));
-            if (grown == NULL) {
-                sqlite3_reset(st);
-                nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading reports");
-                goto fail;
-            }
-            reports = grown;
-            cap = new_cap;
+        nimbus_weather_report_t *grown = nimbus_grow(reports, &cap, count + 1, sizeof(*reports), 8);
+        if (grown == NULL) {
+            sqlite3_reset(st);
+            nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading reports");
+            goto fail;
         }
+        reports = grown;
         memset(&reports[count], 0, sizeof(reports[count]));
         nimbus__station_from_row(st, 0, &reports[count++].station);
     }

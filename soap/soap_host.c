@@ -123,20 +123,16 @@ void nimbus_soap_worker_free(nimbus_soap_worker_t *ws)
     free(ws);
 }
 
-static bool content_type_is(const char *ct, const char *type)
-{
-    size_t n = strlen(type);
-    return ct && strncasecmp(ct, type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /* Reads what the request says about itself into ws. */
 static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
 {
     struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
     const char *ct = evhttp_find_header(headers, "Content-Type");
-    bool v12 = content_type_is(ct, "application/soap+xml");
+    nimbus_media_type_t mt;
+    nimbus_http_media_type(ct, &mt);
+    bool v12 = nimbus_http_media_type_is(&mt, "application/soap+xml");
     ws->version = v12 ? 2 : 1;
-    ws->content_type = v12 || content_type_is(ct, "text/xml") ? ct : NULL;
+    ws->content_type = v12 || nimbus_http_media_type_is(&mt, "text/xml") ? ct : NULL;
     ws->soap_action = evhttp_find_header(headers, "SOAPAction");
     ws->content_encoding = evhttp_find_header(headers, "Content-Encoding");
     ws->in = evhttp_request_get_input_buffer(req);
@@ -255,51 +251,19 @@ static void refuse(nimbus_soap_worker_t *ws, const nimbus_error_t *err)
     soap_send_fault(soap);
 }
 
-/* The charset parameter of a SOAP Content-Type, if any: its value (quotes
- * removed) and length in *len. Parameters are split at ';' outside quotes,
- * so an action="...;charset=..." URI is not mistaken for one. */
-static const char *content_charset(const char *ct, size_t *len)
-{
-    const char *p = ct ? strchr(ct, ';') : NULL;
-    while (p) {
-        p++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *value = strncasecmp(p, "charset=", 8) == 0 ? p + 8 : NULL;
-        char quote = 0;
-        for (; *p && (quote || *p != ';'); p++)
-            if (*p == '"')
-                quote = quote ? 0 : '"';
-        if (value) {
-            const char *end = p;
-            while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
-                end--;
-            if (*value == '"' && end > value + 1 && end[-1] == '"') {
-                value++;
-                end--;
-            }
-            *len = (size_t)(end - value);
-            return value;
-        }
-        if (!*p)
-            break;
-    }
-    return NULL;
-}
-
 static void serve(nimbus_soap_worker_t *ws)
 {
     struct soap *soap = ws->soap;
     nimbus_error_t err;
-    size_t charset_len;
-    const char *charset = content_charset(ws->content_type, &charset_len);
+    nimbus_media_type_t mt;
+    nimbus_http_media_type(ws->content_type, &mt);
     /* The body is read as UTF-8 whatever the header says (gSOAP ignores the
      * parameter); saying so beats misreading another charset. */
-    if (charset && !(charset_len == 5 && strncasecmp(charset, "utf-8", 5) == 0)) {
+    if (!nimbus_http_charset_is_utf8(&mt)) {
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "SOAP request bodies are UTF-8, not charset=%.*s: send charset=utf-8 or "
                          "no charset",
-                         quotable(charset, charset_len), charset);
+                         quotable(mt.charset, mt.charset_len), mt.charset);
         refuse(ws, &err);
         return;
     }

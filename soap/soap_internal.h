@@ -12,8 +12,9 @@
 
 #include "soapH.h"
 
-#include "nimbus_server.h"
+#include "nimbus_http.h"
 #include "nimbus_service.h"
+#include "nimbus_soap.h"
 
 /* XML nesting deeper than this is refused: the deepest legitimate request
  * (Envelope/Body/RecordObservations/observation/temperature, or

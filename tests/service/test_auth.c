@@ -136,8 +136,6 @@ static int call(nimbus_service_t *svc, nimbus_op_t op, const nimbus_credentials_
         nimbus_get_city_weather_response_cleanup(&res);
         break;
     }
-    case NIMBUS_OP_COUNT:
-        break;
     }
     return rc;
 }

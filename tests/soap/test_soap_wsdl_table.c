@@ -27,7 +27,7 @@ static size_t count(const char *haystack, const char *needle)
     return n;
 }
 
-#define NIMBUS_X_GENERATED(Name, snake, role, kind, method, path, status)                          \
+#define NIMBUS_X_GENERATED(Name, snake, role, kind)                                                \
     (void)sizeof(struct _nimbus__##Name);                                                          \
     (void)sizeof(struct _nimbus__##Name##Response);
 

@@ -1,0 +1,16 @@
+/*
+ * The OpenAPI 3.1 document of the REST API (GET /v1/openapi.json),
+ * written from the binding table, the operation table and the field tables,
+ * so the document lists exactly the routes the router serves and the
+ * schemas the codecs read and write. Internal to json_api/rest.
+ */
+#ifndef NIMBUS_OPENAPI_H
+#define NIMBUS_OPENAPI_H
+
+#include <stddef.h>
+
+/* The document as JSON text: heap memory the caller frees, its length in
+ * *len; NULL when memory ran out. */
+char *nimbus_openapi_text(size_t *len);
+
+#endif

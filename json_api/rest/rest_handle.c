@@ -1,0 +1,343 @@
+/*
+ * The REST binding on evhttp: every /v1/... request except /v1/stream. A
+ * request is routed by the binding table (rest_route.c), its path segment,
+ * query and JSON body are read straight into the operation's request
+ * (rest_request.c), and nimbus_json_run calls the same core operation the
+ * SOAP binding calls. Everything here is HTTP manners read from the binding:
+ * status codes, Location, ETag/304, Cache-Control, CORS, HEAD, 405/415/413;
+ * the answer itself and every rule come from the core.
+ *
+ * Every failure, whatever its origin (router, body, core), leaves through
+ * reply_problem, which adds REST's own headers and hands over to the HTTP
+ * host's one problem+json reply.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "nimbus_http.h"
+#include "nimbus_json.h"
+#include "nimbus_rest.h"
+#include "openapi.h"
+#include "rest_request.h"
+
+#define OPENAPI_PATH "/v1/openapi.json"
+#define JSON_TYPE "application/json"
+
+typedef struct rest_req {
+    nimbus_worker_t *w;
+    struct evhttp_request *req;
+    nimbus_request_log_t log;
+    const char *method;
+    bool cors; /* the Origin is allowed: add CORS headers to GET answers */
+} rest_req_t;
+
+static struct evkeyvalq *out_headers(rest_req_t *r)
+{
+    return evhttp_request_get_output_headers(r->req);
+}
+
+static const char *in_header(rest_req_t *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+/* CORS headers for a GET/HEAD/OPTIONS answer. With a list of origins the
+ * answer depends on Origin whether or not this one is allowed, so a shared
+ * cache must key on it (Vary); with "*" it does not. */
+static void add_cors(rest_req_t *r)
+{
+    const char *list = r->w->config->cors_origins;
+    bool any = strcmp(list, "*") == 0;
+    if (*list && !any)
+        evhttp_add_header(out_headers(r), "Vary", "Origin");
+    if (!r->cors)
+        return;
+    evhttp_add_header(out_headers(r), "Access-Control-Allow-Origin",
+                      any ? "*" : in_header(r, "Origin"));
+    evhttp_add_header(out_headers(r), "Access-Control-Expose-Headers", "ETag, Location");
+}
+
+/* The one way an error leaves the REST binding. status 0: the code's own;
+ * else 405 or 415, which the contract's codes do not have. */
+static void reply_problem_status(rest_req_t *r, const nimbus_error_t *err, int status)
+{
+    struct evkeyvalq *h = out_headers(r);
+    evhttp_remove_header(h, "ETag");
+    evhttp_remove_header(h, "Location");
+    evhttp_remove_header(h, "Content-Type");
+    /* A page from an allowed origin may read why its GET failed. */
+    if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+        add_cors(r);
+    nimbus_http_reply_problem(r->w, r->req, status, err, &r->log);
+}
+
+static void reply_problem(rest_req_t *r, const nimbus_error_t *err)
+{
+    reply_problem_status(r, err, 0);
+}
+
+static void fail(rest_req_t *r, nimbus_code_t code, const char *fmt, const char *arg)
+{
+    nimbus_error_t err;
+    nimbus_error_set(&err, code, fmt, arg);
+    reply_problem(r, &err);
+}
+
+/* ---- the body ----------------------------------------------------------- */
+
+/* Reads the JSON body: 413 over config->max_body, 415 unless the media type
+ * is JSON (application/json or application/...+json) in UTF-8 and
+ * uncompressed, 400 when it does not parse or is not an object. Returns a
+ * new reference or NULL with err set and *status the HTTP status to send. */
+static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+    *status = 400;
+    if (len > r->w->config->max_body) {
+        *status = 413;
+        nimbus_error_set(err, NIMBUS_PAYLOAD_TOO_LARGE,
+                         "request body of %zu bytes is over the %zu byte limit", len,
+                         r->w->config->max_body);
+        return NULL;
+    }
+    nimbus_media_type_t mt;
+    nimbus_http_media_type(in_header(r, "Content-Type"), &mt);
+    bool json = nimbus_http_media_type_is(&mt, JSON_TYPE) ||
+                (mt.type_len > 17 && strncasecmp(mt.type, "application/", 12) == 0 &&
+                 strncasecmp(mt.type + mt.type_len - 5, "+json", 5) == 0);
+    if (!json) {
+        *status = 415;
+        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "the request body must be application/json");
+        return NULL;
+    }
+    /* JSON is UTF-8 (RFC 8259); a body declared otherwise would be read as
+     * something its sender did not mean. */
+    if (!nimbus_http_charset_is_utf8(&mt)) {
+        *status = 415;
+        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                         "JSON request bodies are UTF-8; drop the charset parameter or send "
+                         "charset=utf-8");
+        return NULL;
+    }
+    const char *coding = in_header(r, "Content-Encoding");
+    if (coding && strcasecmp(coding, "identity") != 0) {
+        *status = 415;
+        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                         "Content-Encoding %.32s is not accepted: send the JSON body uncompressed",
+                         coding);
+        return NULL;
+    }
+    unsigned char *text = evbuffer_pullup(in, -1);
+    json_t *v = nimbus_json_parse((const char *)text, len, err);
+    if (v && !json_is_object(v)) {
+        json_decref(v);
+        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "the request body must be a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- answers -------------------------------------------------------------- */
+
+/* A strong ETag over the representation (FNV-1a, 64 bits). */
+static void etag_of(const char *body, size_t len, char out[24])
+{
+    unsigned long long h = 14695981039346656037ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)body[i];
+        h *= 1099511628211ULL;
+    }
+    snprintf(out, 24, "\"%016llx\"", h);
+}
+
+/* true when If-None-Match lists tag (or is "*"). */
+static bool none_match(rest_req_t *r, const char *tag)
+{
+    const char *inm = in_header(r, "If-None-Match");
+    if (!inm)
+        return false;
+    if (strcmp(inm, "*") == 0)
+        return true;
+    /* Weak comparison (RFC 9110 13.1.2): W/"x" matches "x". */
+    for (const char *p = inm; (p = strstr(p, tag + 1)) != NULL; p++) {
+        if (p > inm && p[-1] == '"')
+            return true;
+    }
+    return false;
+}
+
+/* The headers of a successful answer, from the binding. Returns true when
+ * the answer is a 304 (the body is then not sent). */
+static bool success_headers(rest_req_t *r, const nimbus_rest_binding_t *b,
+                            const nimbus_json_request_t *req, const char *body, size_t len)
+{
+    struct evkeyvalq *h = out_headers(r);
+    if (b->headers & NIMBUS_REST_LOCATION) {
+        /* The new station: its id passed the core's rule (A-Z a-z 0-9 _ -),
+         * so it needs no escaping. */
+        const nimbus_field_t *f = nimbus_type_field(nimbus_op_table[b->op].request, b->body_field);
+        const nimbus_station_t *s = (const void *)((const char *)&req->u + f->offset);
+        char loc[128];
+        snprintf(loc, sizeof loc, "%s/%s", b->path, s->id);
+        evhttp_add_header(h, "Location", loc);
+    }
+    if (strcmp(b->method, "GET") == 0)
+        add_cors(r);
+    if (b->headers & NIMBUS_REST_ETAG) {
+        char tag[24];
+        etag_of(body, len, tag);
+        evhttp_add_header(h, "ETag", tag);
+        /* Clients may keep it but must revalidate: it can change. */
+        evhttp_add_header(h, "Cache-Control", "no-cache");
+        return none_match(r, tag);
+    }
+    /* Lists and weather move with every observation; writes are not
+     * cacheable. */
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    return false;
+}
+
+static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_rest_match_t *m)
+{
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    const nimbus_op_info_t *op = &nimbus_op_table[b->op];
+    char credbuf[NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8];
+    nimbus_credentials_t creds;
+    /* Credentials are checked (by the core, for the row's role) before the
+     * body is read, so a client without the right key learns nothing about
+     * its input and costs no JSON parsing; the operation checks again. */
+    if (nimbus_http_credentials(r->req, &creds, credbuf, sizeof credbuf, &err) != 0 ||
+        nimbus_core_authorize(r->w->core, &creds, op->role, &err) != 0) {
+        reply_problem(r, &err);
+        return;
+    }
+    json_t *body = NULL;
+    if (b->body != NIMBUS_REST_BODY_NONE) {
+        int status;
+        body = read_body(r, &status, &err);
+        if (!body) {
+            /* 415 has no code of its own in the contract: the problem
+             * carries INVALID_ARGUMENT with the status HTTP expects. */
+            if (status == 415)
+                evhttp_add_header(out_headers(r), "Accept-Post", JSON_TYPE);
+            reply_problem_status(r, &err, status == 415 ? 415 : 0);
+            return;
+        }
+    }
+    struct evkeyvalq query;
+    TAILQ_INIT(&query);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+    const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
+    nimbus_json_request_t req;
+    nimbus_json_writer_t w;
+    nimbus_json_request_init(&req, b->op);
+    nimbus_json_writer_init(&w);
+    int rc = qs && *qs ? nimbus_http_parse_query(qs, &query, &err) : 0;
+    if (rc == 0)
+        rc = nimbus__rest_request(b, m, &query, body, &req, &err);
+    if (rc == 0)
+        rc = nimbus_json_run(r->w->svc, &creds, &req, b->reply, &w, &err);
+    if (rc != 0) {
+        reply_problem(r, &err);
+    } else {
+        size_t len = 0;
+        char *text = nimbus_json_writer_steal(&w, &len);
+        bool not_modified = text && success_headers(r, b, &req, text, len);
+        nimbus_http_reply_owned(r->w, r->req, not_modified ? 304 : b->status,
+                                b->reply == NIMBUS_JSON_NONE || not_modified ? NULL : JSON_TYPE,
+                                text, len, &r->log);
+    }
+    nimbus_json_writer_cleanup(&w);
+    nimbus_json_request_cleanup(&req);
+    evhttp_clear_headers(&query);
+    json_decref(body);
+}
+
+static void serve_openapi(rest_req_t *r)
+{
+    const char *m = r->method;
+    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0) {
+        nimbus_error_t err;
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "method %s is not allowed on %s", m,
+                         OPENAPI_PATH);
+        evhttp_add_header(out_headers(r), "Allow", "GET, HEAD, OPTIONS");
+        reply_problem_status(r, &err, 405);
+        return;
+    }
+    r->log.operation = "OpenAPI";
+    add_cors(r);
+    /* The document changes only with the binary. */
+    evhttp_add_header(out_headers(r), "Cache-Control", "public, max-age=3600");
+    if (strcmp(m, "OPTIONS") == 0) {
+        nimbus_http_reply(r->w, r->req, 204, NULL, &r->log);
+        return;
+    }
+    size_t len = 0;
+    char *text = nimbus_openapi_text(&len);
+    nimbus_http_reply_owned(r->w, r->req, 200, JSON_TYPE, text, len, &r->log);
+}
+
+/* OPTIONS on a known path: Allow, and the CORS preflight for GET (a GET
+ * with Authorization or If-None-Match is preflighted by browsers). */
+static void serve_options(rest_req_t *r, const char *allow)
+{
+    struct evkeyvalq *h = out_headers(r);
+    evhttp_add_header(h, "Allow", allow);
+    add_cors(r); /* Vary: Origin even when this origin is refused */
+    if (r->cors) {
+        evhttp_add_header(h, "Access-Control-Allow-Methods", "GET, HEAD");
+        evhttp_add_header(h, "Access-Control-Allow-Headers", "Authorization, If-None-Match");
+        evhttp_add_header(h, "Access-Control-Max-Age", "600");
+    }
+    nimbus_http_reply(r->w, r->req, 204, NULL, &r->log);
+}
+
+void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req)
+{
+    rest_req_t r = {w, req, {"rest", "-", nimbus_now_us()}, NULL, false};
+    r.method = nimbus_http_method_name(evhttp_request_get_command(req));
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path || !*path)
+        path = "/";
+    r.cors = nimbus_http_origin_listed(w->config->cors_origins, in_header(&r, "Origin")) &&
+             (strcmp(r.method, "GET") == 0 || strcmp(r.method, "HEAD") == 0 ||
+              strcmp(r.method, "OPTIONS") == 0);
+
+    if (strcmp(path, OPENAPI_PATH) == 0) {
+        serve_openapi(&r);
+        return;
+    }
+    nimbus_rest_match_t m;
+    if (nimbus__rest_match(path, &m) == 0) {
+        fail(&r, NIMBUS_NOT_FOUND, "no resource at %.200s", path);
+        return;
+    }
+    char allow[96];
+    nimbus__rest_allow(&m, allow, sizeof allow);
+    if (strcmp(r.method, "OPTIONS") == 0) {
+        serve_options(&r, allow);
+        return;
+    }
+    const nimbus_rest_binding_t *b = nimbus__rest_match_method(&m, r.method);
+    if (!b) {
+        /* 405 is not a code of the contract; the problem says
+         * INVALID_ARGUMENT with the status HTTP requires. */
+        nimbus_error_t err;
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "method %s is not allowed on %.200s; allowed: %s", r.method, path, allow);
+        evhttp_add_header(out_headers(&r), "Allow", allow);
+        reply_problem_status(&r, &err, 405);
+        return;
+    }
+    r.log.operation = nimbus_op_table[b->op].name;
+    run_op(&r, b, &m);
+}

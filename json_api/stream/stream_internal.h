@@ -1,0 +1,78 @@
+/*
+ * Internals shared by the files of the WebSocket endpoint: the per-worker
+ * state (stream_worker.c) and the connection transport (ws_conn.c). Nothing
+ * outside json_api/ws_* and json_api/stream_* includes this.
+ *
+ * Ownership: a worker owns its connections (a doubly linked list); a
+ * connection owns its session, its wslay context and its events, and borrows
+ * the evhttp connection, which evhttp keeps owning for the whole session
+ * (freeing it is what closes the socket).
+ */
+#ifndef NIMBUS_STREAM_INTERNAL_H
+#define NIMBUS_STREAM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include "nimbus_http.h"
+#include "nimbus_stream.h"
+#include "stream_hub.h"
+#include "stream_session.h"
+
+/* Keepalive: a ping after config->ws_ping_interval_ms of silence
+ * (--ws-ping-interval); a peer that shows no sign of life for two intervals
+ * is dropped. How long we wait for the peer's close frame after sending ours. */
+#define NIMBUS_WS_CLOSE_TIMEOUT_MS 2000
+/* Bytes handed to the socket's output buffer at a time; the rest waits in
+ * wslay's queue, so both together stay near config->ws_queue_max. */
+#define NIMBUS_WS_OUTPUT_CHUNK (256 * 1024)
+
+typedef struct nimbus_ws_conn nimbus_ws_conn_t;
+
+struct nimbus_stream_worker {
+    nimbus_worker_t *w;
+    nimbus_stream_hub_t *hub;
+    int listener_id; /* 0 when not listening */
+    struct event *hub_event;
+    nimbus_stream_shared_t shared;
+    LIST_HEAD(ws_conn_list, nimbus_ws_conn) conns;
+    size_t conn_count;
+    bool shutting_down;
+    struct timeval ping_interval;
+    char **fanout_json; /* scratch: encoded observations of one take */
+    size_t fanout_size;
+};
+
+/*
+ * Takes the connection of req over as a WebSocket (the upgrade was checked
+ * and authorized): writes the 101 with accept, installs our bufferevent
+ * callbacks, clears evhttp's timeouts and links the connection into sw.
+ * creds are copied. Returns 0, or -1 with err when out of memory (nothing
+ * was written; the caller answers with an error).
+ */
+int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req,
+                          const char *accept, const nimbus_credentials_t *creds,
+                          nimbus_error_t *err);
+
+/* Starts the closing handshake with code (1001 at shutdown). */
+void nimbus__ws_conn_close(nimbus_ws_conn_t *c, uint16_t code, const char *reason);
+
+/* Reads what arrived, pumps the session, writes what is queued. */
+void nimbus__ws_conn_run(nimbus_ws_conn_t *c);
+
+/* Hands live observations (json[i] encodes obs[i]) or a hub loss to c's
+ * session; a connection that is closing takes nothing. Call
+ * nimbus__ws_conn_run afterwards to write. */
+void nimbus__ws_conn_live(nimbus_ws_conn_t *c, const nimbus_observation_t *obs,
+                          const char *const *json, size_t count);
+void nimbus__ws_conn_lost(nimbus_ws_conn_t *c, int64_t lost_through);
+
+nimbus_ws_conn_t *nimbus__ws_conn_next(nimbus_ws_conn_t *c);
+
+/* Frees c and its evhttp connection now; never from inside c's own or
+ * evhttp's callbacks (ws_conn.c defers to an event for that). */
+void nimbus__ws_conn_free(nimbus_ws_conn_t *c);
+
+#endif

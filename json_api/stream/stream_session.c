@@ -1,0 +1,618 @@
+/*
+ * The session state machine (see stream_session.h for the REPLAY/LIVE
+ * states and the `through` invariant that keeps the replay -> live hand-over
+ * free of gaps and duplicates). Client messages are parsed here
+ * (nimbus_json_parse: duplicate keys, NUL and excessive nesting refused);
+ * operations go through stream_call.c; every server message is built by
+ * stream_wire.c.
+ */
+#include "stream_session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <jansson.h>
+
+#include "nimbus_json.h"
+#include "nimbus_util.h"
+#include "stream_call.h"
+#include "stream_wire.h"
+
+typedef enum sub_state { SUB_REPLAY, SUB_LIVE } sub_state_t;
+
+typedef struct subscription {
+    LIST_ENTRY(subscription) link;
+    char *id;
+    char **stations; /* NULL: every station */
+    size_t station_count;
+    int64_t through;
+    int64_t last_sent; /* seq of the last observation sent (start: through) */
+    sub_state_t state;
+    char *prefix; /* {"type":"observation","id":ID,"observation": */
+    size_t prefix_len;
+} subscription_t;
+
+typedef struct pending_call {
+    STAILQ_ENTRY(pending_call) link;
+    char *id;
+    nimbus_stream_call_t *call;
+} pending_call_t;
+
+struct nimbus_stream_session {
+    nimbus_stream_shared_t *shared;
+    nimbus_stream_out_t out;
+    nimbus_credentials_t creds; /* points at the copies below */
+    char *cred_name;
+    char *cred_secret;
+    LIST_HEAD(sub_list, subscription) subs;
+    size_t sub_count;
+    STAILQ_HEAD(call_queue, pending_call) calls; /* FIFO: items of one call at a time */
+    size_t call_count;
+    char *scratch; /* one observation message being assembled */
+    size_t scratch_size;
+};
+
+/* ---- output ------------------------------------------------------------ */
+
+static bool has_room(const nimbus_stream_session_t *s)
+{
+    return s->out.queued(s->out.arg) < s->shared->queue_max;
+}
+
+/* Sends heap text and frees it; NULL text means building it ran out of
+ * memory, which fails the connection like a failed send. */
+static int send_owned(nimbus_stream_session_t *s, char *text, size_t len)
+{
+    if (!text)
+        return -1;
+    int rc = s->out.send(s->out.arg, text, len);
+    free(text);
+    return rc;
+}
+
+static int send_error(nimbus_stream_session_t *s, const char *id, const nimbus_error_t *err)
+{
+    size_t len;
+    char *text = nimbus__stream_error_text(id, err, &len);
+    return send_owned(s, text, len);
+}
+
+static int send_message(nimbus_stream_session_t *s, const char *type, const char *id,
+                        const char *key, const char *value)
+{
+    size_t len;
+    char *text = nimbus__stream_message_text(type, id, key, value, &len);
+    return send_owned(s, text, len);
+}
+
+/* Sends {"type":"observation","id":ID,"observation":JSON} from the
+ * subscription's prefix and the observation's encoded text. */
+static int send_observation(nimbus_stream_session_t *s, const subscription_t *sub, const char *json,
+                            size_t json_len)
+{
+    size_t need = sub->prefix_len + json_len + 2;
+    char *grown = nimbus_grow(s->scratch, &s->scratch_size, need, 1, 256);
+    if (!grown)
+        return -1;
+    s->scratch = grown;
+    memcpy(s->scratch, sub->prefix, sub->prefix_len);
+    memcpy(s->scratch + sub->prefix_len, json, json_len);
+    s->scratch[sub->prefix_len + json_len] = '}';
+    return s->out.send(s->out.arg, s->scratch, need - 1);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static char *dup_or_null(const char *text, bool *failed)
+{
+    if (!text)
+        return NULL;
+    char *copy = strdup(text);
+    if (!copy)
+        *failed = true;
+    return copy;
+}
+
+nimbus_stream_session_t *nimbus__stream_session_new(nimbus_stream_shared_t *shared,
+                                                    const nimbus_credentials_t *creds,
+                                                    const nimbus_stream_out_t *out)
+{
+    nimbus_stream_session_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    bool failed = false;
+    LIST_INIT(&s->subs);
+    STAILQ_INIT(&s->calls);
+    s->shared = shared;
+    s->out = *out;
+    s->creds.kind = creds ? creds->kind : NIMBUS_CRED_NONE;
+    s->cred_name = dup_or_null(creds ? creds->name : NULL, &failed);
+    s->cred_secret = dup_or_null(creds ? creds->secret : NULL, &failed);
+    s->creds.name = s->cred_name;
+    s->creds.secret = s->cred_secret;
+    if (failed) {
+        nimbus__stream_session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void subscription_free(subscription_t *sub)
+{
+    if (!sub)
+        return;
+    for (size_t i = 0; i < sub->station_count; i++)
+        free(sub->stations[i]);
+    free(sub->stations);
+    free(sub->prefix);
+    free(sub->id);
+    free(sub);
+}
+
+/* Unlinks sub from s, frees it, and tells the worker when it was the last
+ * subscription of the worker. */
+static void subscription_remove(nimbus_stream_session_t *s, subscription_t *sub)
+{
+    LIST_REMOVE(sub, link);
+    subscription_free(sub);
+    s->sub_count--;
+    nimbus_stream_shared_t *sh = s->shared;
+    if (--sh->subscriptions == 0 && sh->activate)
+        sh->activate(sh->activate_arg, false);
+}
+
+static void call_pop(nimbus_stream_session_t *s)
+{
+    pending_call_t *c = STAILQ_FIRST(&s->calls);
+    STAILQ_REMOVE_HEAD(&s->calls, link);
+    s->call_count--;
+    nimbus__stream_call_free(c->call);
+    free(c->id);
+    free(c);
+}
+
+void nimbus__stream_session_free(nimbus_stream_session_t *s)
+{
+    if (!s)
+        return;
+    while (!LIST_EMPTY(&s->subs))
+        subscription_remove(s, LIST_FIRST(&s->subs));
+    while (!STAILQ_EMPTY(&s->calls))
+        call_pop(s);
+    free(s->cred_name);
+    free(s->cred_secret);
+    free(s->scratch);
+    free(s);
+}
+
+size_t nimbus__stream_session_subscription_count(const nimbus_stream_session_t *s)
+{
+    return s->sub_count;
+}
+
+static subscription_t *find_sub(nimbus_stream_session_t *s, const char *id)
+{
+    subscription_t *sub;
+    LIST_FOREACH(sub, &s->subs, link)
+    {
+        if (strcmp(sub->id, id) == 0)
+            return sub;
+    }
+    return NULL;
+}
+
+static bool id_in_use(nimbus_stream_session_t *s, const char *id)
+{
+    if (find_sub(s, id))
+        return true;
+    pending_call_t *c;
+    STAILQ_FOREACH(c, &s->calls, link)
+    {
+        if (strcmp(c->id, id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- subscribe / unsubscribe ------------------------------------------ */
+
+/* Reads "stations" as strings borrowed from list into a new array *ids
+ * (left NULL when the member is absent or null: every station). Only the
+ * types are checked here; the rules are the core's. */
+static int read_stations(json_t *list, const char ***ids, size_t *count, nimbus_error_t *err)
+{
+    *ids = NULL;
+    *count = 0;
+    if (!list || json_is_null(list))
+        return 0;
+    if (!json_is_array(list))
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "stations must be an array of station ids (omit it for every "
+                                "station)");
+    size_t n = json_array_size(list);
+    *ids = calloc(n ? n : 1, sizeof **ids);
+    if (!*ids)
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    *count = n;
+    for (size_t i = 0; i < n; i++) {
+        (*ids)[i] = json_string_value(json_array_get(list, i));
+        if (!(*ids)[i])
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "stations[%zu] must be a string",
+                                    i);
+    }
+    return 0;
+}
+
+/* Copies the checked station filter into sub. */
+static int copy_stations(subscription_t *sub, const char *const *ids, size_t count)
+{
+    if (!ids)
+        return 0;
+    sub->stations = calloc(count, sizeof *sub->stations);
+    if (!sub->stations)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        if (!(sub->stations[i] = strdup(ids[i])))
+            return -1;
+        sub->station_count = i + 1;
+    }
+    return 0;
+}
+
+/* The type of fromSeq; its range is the core's rule. */
+static int read_from_seq(json_t *value, bool *has, int64_t *from, nimbus_error_t *err)
+{
+    *has = false;
+    if (!value || json_is_null(value))
+        return 0;
+    if (!json_is_integer(value))
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "fromSeq must be an integer >= 0");
+    *has = true;
+    *from = json_integer_value(value);
+    return 0;
+}
+
+static int make_prefix(subscription_t *sub)
+{
+    sub->prefix =
+        nimbus__stream_prefix_text("observation", sub->id, "observation", &sub->prefix_len);
+    return sub->prefix ? 0 : -1;
+}
+
+static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *msg)
+{
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    nimbus_stream_shared_t *sh = s->shared;
+    bool has_from = false, active = false;
+    int64_t from = 0;
+    const char **stations = NULL;
+    size_t station_count = 0;
+    subscription_t *sub = NULL;
+    if (s->sub_count >= NIMBUS_STREAM_SUBSCRIPTIONS_MAX) {
+        nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED, "at most %d subscriptions per connection",
+                         NIMBUS_STREAM_SUBSCRIPTIONS_MAX);
+        goto fail;
+    }
+    if (id_in_use(s, id)) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id is already in use on this connection");
+        goto fail;
+    }
+    if (read_from_seq(json_object_get(msg, "fromSeq"), &has_from, &from, &err) != 0 ||
+        read_stations(json_object_get(msg, "stations"), &stations, &station_count, &err) != 0)
+        goto fail;
+    /* The hub must copy for us before we read the head: a write published
+     * before activation has a seq <= the head we read, so it is ours to
+     * replay or skip, never to miss. */
+    if (sh->subscriptions++ == 0 && sh->activate)
+        sh->activate(sh->activate_arg, true);
+    active = true;
+    int64_t head = nimbus_core_head_seq(nimbus_service_core(sh->svc));
+    if (nimbus_service_subscribe_check(sh->svc, &s->creds, stations, station_count,
+                                       has_from ? &from : NULL, head, &err) != 0)
+        goto fail;
+    sub = calloc(1, sizeof *sub);
+    if (!sub || !(sub->id = strdup(id)) || make_prefix(sub) != 0 ||
+        copy_stations(sub, stations, station_count) != 0) {
+        nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory");
+        goto fail;
+    }
+    free(stations);
+    sub->through = has_from ? from : head;
+    sub->last_sent = sub->through;
+    sub->state = has_from && from < head ? SUB_REPLAY : SUB_LIVE;
+    LIST_INSERT_HEAD(&s->subs, sub, link);
+    s->sub_count++;
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)head);
+    return send_message(s, "subscribed", id, "seq", seq);
+fail:
+    if (active && --sh->subscriptions == 0 && sh->activate)
+        sh->activate(sh->activate_arg, false);
+    free(stations);
+    subscription_free(sub);
+    return send_error(s, id, &err);
+}
+
+static int handle_unsubscribe(nimbus_stream_session_t *s, const char *id)
+{
+    subscription_t *sub = find_sub(s, id);
+    if (!sub) {
+        nimbus_error_t err;
+        nimbus_error_set(&err, NIMBUS_NOT_FOUND, "no subscription with this id");
+        return send_error(s, id, &err);
+    }
+    subscription_remove(s, sub);
+    return send_message(s, "unsubscribed", id, NULL, NULL);
+}
+
+/* ---- call ---------------------------------------------------------------- */
+
+static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
+{
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    const char *op = json_string_value(json_object_get(msg, "op"));
+    json_t *params = json_object_get(msg, "params");
+    if (!op)
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "op must be an operation name");
+    else if (params && !json_is_null(params) && !json_is_object(params))
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "params must be an object");
+    else if (id_in_use(s, id))
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id is already in use on this connection");
+    else if (s->call_count >= NIMBUS_STREAM_CALLS_MAX)
+        nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED,
+                         "at most %d streamed calls in flight per connection",
+                         NIMBUS_STREAM_CALLS_MAX);
+    if (err.code != NIMBUS_OK)
+        return send_error(s, id, &err);
+    if (json_is_null(params))
+        params = NULL;
+    char *result = NULL;
+    nimbus_stream_call_t *call = NULL;
+    if (nimbus__stream_call_start(s->shared->svc, &s->creds, op, params, &result, &call, &err) != 0)
+        return send_error(s, id, &err);
+    if (result) {
+        int rc = send_message(s, "result", id, "result", result);
+        free(result);
+        return rc;
+    }
+    pending_call_t *c = calloc(1, sizeof *c);
+    if (!c || !(c->id = strdup(id))) {
+        free(c);
+        nimbus__stream_call_free(call);
+        return -1;
+    }
+    c->call = call;
+    STAILQ_INSERT_TAIL(&s->calls, c, link);
+    s->call_count++;
+    return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+/* The client's id, if it is a string of 1..NIMBUS_STREAM_ID_MAX characters. */
+static const char *read_id(json_t *msg)
+{
+    json_t *id = json_object_get(msg, "id");
+    const char *text = json_string_value(id);
+    if (!text)
+        return NULL;
+    long chars = nimbus_utf8_length(text, json_string_length(id));
+    if (chars < 1 || chars > NIMBUS_STREAM_ID_MAX || strlen(text) != json_string_length(id))
+        return NULL;
+    return text;
+}
+
+/* Members each message type may carry. A stranger is refused, as in
+ * every JSON the API reads: a misspelt "fromseq" must not silently mean
+ * "live from now". */
+static const char *const subscribe_members[] = {"type", "id", "stations", "fromSeq", NULL};
+static const char *const unsubscribe_members[] = {"type", "id", NULL};
+static const char *const call_members[] = {"type", "id", "op", "params", NULL};
+
+int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text, size_t len)
+{
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    json_t *msg = nimbus_json_parse(text, len, &err);
+    if (!msg)
+        return send_error(s, NULL, &err);
+    int rc;
+    const char *id = json_is_object(msg) ? read_id(msg) : NULL;
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!json_is_object(msg)) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "a message must be a JSON object");
+        rc = send_error(s, NULL, &err);
+    } else if (!type) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "type must be a string");
+        rc = send_error(s, id, &err);
+    } else if (!id) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id must be a string of 1-%d characters",
+                         NIMBUS_STREAM_ID_MAX);
+        rc = send_error(s, NULL, &err);
+    } else if (strcmp(type, "subscribe") == 0) {
+        rc = nimbus_json_check_members(msg, "subscribe", subscribe_members, &err) != 0
+                 ? send_error(s, id, &err)
+                 : handle_subscribe(s, id, msg);
+    } else if (strcmp(type, "unsubscribe") == 0) {
+        rc = nimbus_json_check_members(msg, "unsubscribe", unsubscribe_members, &err) != 0
+                 ? send_error(s, id, &err)
+                 : handle_unsubscribe(s, id);
+    } else if (strcmp(type, "call") == 0) {
+        rc = nimbus_json_check_members(msg, "call", call_members, &err) != 0
+                 ? send_error(s, id, &err)
+                 : handle_call(s, id, msg);
+    } else {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "unknown message type (use subscribe, unsubscribe or call)");
+        rc = send_error(s, id, &err);
+    }
+    json_decref(msg);
+    return rc;
+}
+
+/* ---- live, lost, replay ---------------------------------------------------- */
+
+static bool sub_matches(const subscription_t *sub, const char *station_id)
+{
+    if (!sub->stations)
+        return true;
+    for (size_t i = 0; i < sub->station_count; i++)
+        if (strcmp(sub->stations[i], station_id) == 0)
+            return true;
+    return false;
+}
+
+int nimbus__stream_session_on_live(nimbus_stream_session_t *s, const nimbus_observation_t *obs,
+                                   const char *const *json, size_t count)
+{
+    subscription_t *sub;
+    LIST_FOREACH(sub, &s->subs, link)
+    {
+        for (size_t i = 0; i < count && sub->state == SUB_LIVE; i++) {
+            if (obs[i].seq <= sub->through)
+                continue; /* replayed already, or before the subscription */
+            if (sub_matches(sub, obs[i].station_id)) {
+                if (!has_room(s)) {
+                    /* No buffering for a slow reader: it is caught up from
+                     * storage once it drains. */
+                    sub->state = SUB_REPLAY;
+                    break;
+                }
+                if (send_observation(s, sub, json[i], strlen(json[i])) != 0)
+                    return -1;
+                sub->last_sent = obs[i].seq;
+            }
+            sub->through = obs[i].seq;
+        }
+    }
+    return 0;
+}
+
+void nimbus__stream_session_on_lost(nimbus_stream_session_t *s, int64_t lost_through)
+{
+    subscription_t *sub;
+    LIST_FOREACH(sub, &s->subs, link)
+    {
+        if (sub->state == SUB_LIVE && sub->through < lost_through)
+            sub->state = SUB_REPLAY;
+    }
+}
+
+/* Ends sub with `lagged` (storage failed while catching it up), naming the
+ * last seq sent: every matching observation up to `through` was sent, so
+ * resuming with fromSeq = last_sent misses nothing and repeats nothing. */
+static int end_lagged(nimbus_stream_session_t *s, subscription_t *sub)
+{
+    char id[4 * NIMBUS_STREAM_ID_MAX + 1];
+    snprintf(id, sizeof id, "%s", sub->id);
+    char seq[24];
+    snprintf(seq, sizeof seq, "%lld", (long long)sub->last_sent);
+    subscription_remove(s, sub);
+    return send_message(s, "lagged", id, "lastSeq", seq);
+}
+
+/* One storage read for a REPLAY subscription. Returns 1 when sub was ended
+ * (lagged), 0 otherwise, -1 when the connection failed. */
+static int replay_batch(nimbus_stream_session_t *s, subscription_t *sub)
+{
+    nimbus_error_t err;
+    nimbus_observation_t *obs = NULL;
+    size_t n = 0;
+    if (nimbus_service_observations_since(s->shared->svc, (const char *const *)sub->stations,
+                                          sub->station_count, sub->through,
+                                          NIMBUS_STREAM_REPLAY_BATCH, &obs, &n, &err) != 0) {
+        free(obs);
+        return end_lagged(s, sub) < 0 ? -1 : 1;
+    }
+    size_t i = 0;
+    for (; i < n && has_room(s); i++) {
+        size_t len;
+        char *json = nimbus_json_observation_text(&obs[i], &len);
+        int rc = json ? send_observation(s, sub, json, len) : -1;
+        free(json);
+        if (rc != 0) {
+            free(obs);
+            return -1;
+        }
+        sub->through = sub->last_sent = obs[i].seq;
+    }
+    if (i == n && n < NIMBUS_STREAM_REPLAY_BATCH) {
+        /* A short read saw everything committed, which includes all the
+         * worker has taken from the hub: the rest comes live. */
+        if (s->shared->head > sub->through)
+            sub->through = s->shared->head;
+        sub->state = SUB_LIVE;
+    }
+    free(obs);
+    return 0;
+}
+
+static int pump_replays(nimbus_stream_session_t *s)
+{
+    int reads = 0;
+    bool progressed = true;
+    while (progressed && has_room(s) && reads < NIMBUS_STREAM_PUMP_READS) {
+        progressed = false;
+        subscription_t *next;
+        for (subscription_t *sub = LIST_FIRST(&s->subs); sub && has_room(s); sub = next) {
+            next = LIST_NEXT(sub, link);
+            if (sub->state != SUB_REPLAY)
+                continue;
+            if (replay_batch(s, sub) < 0)
+                return -1;
+            progressed = true;
+            reads++;
+        }
+    }
+    return 0;
+}
+
+static int pump_calls(nimbus_stream_session_t *s)
+{
+    for (int items = 0; !STAILQ_EMPTY(&s->calls) && has_room(s) && items < NIMBUS_STREAM_PUMP_ITEMS;
+         items++) {
+        pending_call_t *c = STAILQ_FIRST(&s->calls);
+        nimbus_error_t err;
+        nimbus_error_clear(&err);
+        char *item = NULL;
+        int got = nimbus__stream_call_next(c->call, &item, &err);
+        int rc;
+        if (got == 1) {
+            rc = send_message(s, "item", c->id, "item", item);
+            free(item);
+            if (rc != 0)
+                return -1;
+            continue;
+        }
+        if (got == 0) {
+            char count[24];
+            snprintf(count, sizeof count, "%zu", nimbus__stream_call_count(c->call));
+            rc = send_message(s, "done", c->id, "count", count);
+        } else {
+            rc = send_error(s, c->id, &err);
+        }
+        call_pop(s);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int nimbus__stream_session_pump(nimbus_stream_session_t *s)
+{
+    if (pump_replays(s) != 0 || pump_calls(s) != 0)
+        return -1;
+    if (!STAILQ_EMPTY(&s->calls))
+        return 1;
+    subscription_t *sub;
+    LIST_FOREACH(sub, &s->subs, link)
+    {
+        if (sub->state == SUB_REPLAY)
+            return 1;
+    }
+    return 0;
+}

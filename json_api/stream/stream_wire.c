@@ -1,0 +1,63 @@
+/*
+ * Server messages of the stream protocol, written with the one JSON writer
+ * (json_api/json). Everything we send must be valid UTF-8 or the client
+ * fails the connection with 1007, so an error message that nimbus_error_set
+ * cut inside a multi-byte character is trimmed back to the last whole one.
+ */
+#include "stream_wire.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "nimbus_json.h"
+#include "nimbus_types.h"
+
+/* {"type":TYPE,"id":ID, left open for the message's own members. */
+static void envelope(nimbus_json_writer_t *w, const char *type, const char *id)
+{
+    nimbus_json_object_begin(w);
+    nimbus_json_member_string(w, "type", type);
+    nimbus_json_member_string(w, "id", id); /* NULL writes null */
+}
+
+char *nimbus__stream_error_text(const char *id, const nimbus_error_t *err, size_t *len)
+{
+    nimbus_code_t code = err && err->code != NIMBUS_OK ? err->code : NIMBUS_INTERNAL;
+    char message[NIMBUS_ERROR_MESSAGE_MAX];
+    snprintf(message, sizeof message, "%s", err && err->message[0] ? err->message : "");
+    size_t mlen = strlen(message);
+    for (int cut = 0; cut < 4 && mlen > 0 && nimbus_utf8_length(message, mlen) < 0; cut++)
+        message[--mlen] = '\0';
+    if (mlen == 0 || nimbus_utf8_length(message, mlen) < 0)
+        snprintf(message, sizeof message, "%s", nimbus_code_name(code));
+    nimbus_json_writer_t w;
+    nimbus_json_writer_init(&w);
+    envelope(&w, "error", id);
+    nimbus_json_member_string(&w, "code", nimbus_code_name(code));
+    nimbus_json_member_string(&w, "message", message);
+    nimbus_json_object_end(&w);
+    return nimbus_json_writer_steal(&w, len);
+}
+
+char *nimbus__stream_prefix_text(const char *type, const char *id, const char *key, size_t *len)
+{
+    nimbus_json_writer_t w;
+    nimbus_json_writer_init(&w);
+    envelope(&w, type, id);
+    nimbus_json_key(&w, key);
+    return nimbus_json_writer_steal(&w, len);
+}
+
+char *nimbus__stream_message_text(const char *type, const char *id, const char *key,
+                                  const char *value, size_t *len)
+{
+    nimbus_json_writer_t w;
+    nimbus_json_writer_init(&w);
+    envelope(&w, type, id);
+    if (key) {
+        nimbus_json_key(&w, key);
+        nimbus_json_raw(&w, value, strlen(value));
+    }
+    nimbus_json_object_end(&w);
+    return nimbus_json_writer_steal(&w, len);
+}

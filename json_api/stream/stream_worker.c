@@ -1,0 +1,239 @@
+/*
+ * The WebSocket endpoint's per-worker part: the upgrade on GET /v1/stream
+ * (checked and authorized BEFORE anything is switched, so a refused client
+ * gets an ordinary problem+json answer), the hub listener and its fan-out on
+ * the worker's own thread, and shutdown (1001 to every session).
+ *
+ * Fan-out: the core calls the listener (nimbus__stream_hub_publish) on the
+ * writer's thread; it copies into this worker's hub queue and activates
+ * hub_event, which libevent runs on this worker's loop (event_active is
+ * thread-safe once the server has called evthread_use_pthreads). There each
+ * observation is encoded once and handed to every session, so an
+ * observation recorded through any protocol on any worker reaches the
+ * subscribers of every worker in seq order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "nimbus_json.h"
+#include "nimbus_util.h"
+#include "stream_internal.h"
+#include "ws_handshake.h"
+
+static void hub_activate(void *arg, bool active)
+{
+    nimbus_stream_worker_t *sw = arg;
+    nimbus__stream_hub_set_active(sw->hub, active);
+}
+
+static void hub_wake(void *arg)
+{
+    nimbus_stream_worker_t *sw = arg;
+    event_active(sw->hub_event, EV_READ, 0);
+}
+
+static bool fanout_reserve(nimbus_stream_worker_t *sw, size_t count)
+{
+    char **grown = nimbus_grow(sw->fanout_json, &sw->fanout_size, count, sizeof *grown, 64);
+    if (!grown)
+        return false;
+    sw->fanout_json = grown;
+    return true;
+}
+
+static void hub_ready(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    nimbus_stream_worker_t *sw = arg;
+    const nimbus_observation_t *items;
+    size_t count;
+    int64_t lost;
+    if (!nimbus__stream_hub_take(sw->hub, &items, &count, &lost))
+        return;
+    size_t encoded = 0;
+    if (count > 0 && fanout_reserve(sw, count)) {
+        for (; encoded < count; encoded++) {
+            sw->fanout_json[encoded] = nimbus_json_observation_text(&items[encoded], NULL);
+            if (!sw->fanout_json[encoded])
+                break;
+        }
+    }
+    if (encoded < count) {
+        /* Out of memory: treat the whole take as lost; sessions catch up
+         * from storage, which costs a read but no observation. */
+        if (items[count - 1].seq > lost)
+            lost = items[count - 1].seq;
+        count = 0;
+    }
+    for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c)) {
+        if (count > 0)
+            nimbus__ws_conn_live(c, items, (const char *const *)sw->fanout_json, count);
+        if (lost > 0)
+            nimbus__ws_conn_lost(c, lost);
+    }
+    if (count > 0 && items[count - 1].seq > sw->shared.head)
+        sw->shared.head = items[count - 1].seq;
+    if (lost > sw->shared.head)
+        sw->shared.head = lost;
+    for (size_t i = 0; i < encoded; i++)
+        free(sw->fanout_json[i]);
+    for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c))
+        nimbus__ws_conn_run(c);
+}
+
+nimbus_stream_worker_t *nimbus_stream_worker_new(nimbus_worker_t *w, nimbus_error_t *err)
+{
+    nimbus_stream_worker_t *sw = calloc(1, sizeof *sw);
+    if (!sw) {
+        nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        return NULL;
+    }
+    sw->w = w;
+    sw->shared.svc = w->svc;
+    LIST_INIT(&sw->conns);
+    sw->shared.queue_max =
+        w->config->ws_queue_max > 0 ? w->config->ws_queue_max : NIMBUS_DEFAULT_WS_QUEUE;
+    sw->shared.activate = hub_activate;
+    sw->shared.activate_arg = sw;
+    long ms = w->config->ws_ping_interval_ms > 0 ? w->config->ws_ping_interval_ms
+                                                 : NIMBUS_DEFAULT_WS_PING_INTERVAL_MS;
+    sw->ping_interval = (struct timeval){ms / 1000, ms % 1000 * 1000};
+    sw->hub_event = event_new(w->base, -1, 0, hub_ready, sw);
+    sw->hub = nimbus__stream_hub_new(NIMBUS_STREAM_HUB_CAPACITY, hub_wake, sw);
+    if (!sw->hub_event || !sw->hub) {
+        nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        goto fail;
+    }
+    int id =
+        nimbus_core_listen(w->core, nimbus__stream_hub_publish, sw->hub, &sw->shared.head, err);
+    if (id < 0)
+        goto fail;
+    sw->listener_id = id;
+    return sw;
+fail:
+    nimbus_stream_worker_free(sw);
+    return NULL;
+}
+
+void nimbus_stream_worker_shutdown(nimbus_stream_worker_t *sw)
+{
+    if (!sw)
+        return;
+    sw->shutting_down = true;
+    for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c))
+        nimbus__ws_conn_close(c, 1001, "server shutting down");
+}
+
+void nimbus_stream_worker_free(nimbus_stream_worker_t *sw)
+{
+    if (!sw)
+        return;
+    /* Unlisten first: once it returns the hub is never published to. */
+    if (sw->listener_id > 0)
+        nimbus_core_unlisten(sw->w->core, sw->listener_id);
+    while (!LIST_EMPTY(&sw->conns))
+        nimbus__ws_conn_free(LIST_FIRST(&sw->conns));
+    if (sw->hub_event)
+        event_free(sw->hub_event);
+    nimbus__stream_hub_free(sw->hub);
+    free(sw->fanout_json);
+    free(sw);
+}
+
+/* ---- the upgrade ---------------------------------------------------------- */
+
+static void refuse(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                   const nimbus_error_t *err, const nimbus_request_log_t *log)
+{
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    if (status == 426) {
+        evhttp_add_header(out, "Upgrade", "websocket");
+        evhttp_add_header(out, "Sec-WebSocket-Version", "13");
+    }
+    nimbus_http_reply_problem(w, req, status, err, log);
+}
+
+/* Credentials from the Authorization header, else ?access_token= (what a
+ * browser can send on an upgrade). Strings land in buf. */
+static int read_credentials(struct evhttp_request *req, nimbus_credentials_t *creds, char *buf,
+                            size_t bufsize, nimbus_error_t *err)
+{
+    if (nimbus_http_credentials(req, creds, buf, bufsize, err) != 0)
+        return -1;
+    if (creds->kind != NIMBUS_CRED_NONE)
+        return 0;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (!query)
+        return 0;
+    struct evkeyvalq params;
+    if (nimbus_http_parse_query(query, &params, err) != 0) {
+        err->code = NIMBUS_UNAUTHENTICATED; /* no usable access_token */
+        return -1;
+    }
+    const char *token = evhttp_find_header(&params, "access_token");
+    int rc = 0;
+    if (token) {
+        size_t len = strlen(token);
+        if (len == 0 || len >= bufsize) {
+            rc = nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed access_token");
+        } else {
+            memcpy(buf, token, len + 1);
+            creds->kind = NIMBUS_CRED_SECRET;
+            creds->secret = buf;
+        }
+    }
+    evhttp_clear_headers(&params);
+    return rc;
+}
+
+void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
+{
+    nimbus_request_log_t log = {"ws", "-", nimbus_now_us()};
+    nimbus_stream_worker_t *sw = w->stream;
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    if (!sw || sw->shutting_down) {
+        nimbus_error_set(&err, NIMBUS_UNAVAILABLE, "the server is shutting down");
+        refuse(w, req, 503, &err, &log);
+        return;
+    }
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    nimbus_ws_upgrade_headers_t h = {
+        evhttp_request_get_command(req) == EVHTTP_REQ_GET,
+        evhttp_find_header(in, "Upgrade"),
+        evhttp_find_header(in, "Connection"),
+        evhttp_find_header(in, "Sec-WebSocket-Key"),
+        evhttp_find_header(in, "Sec-WebSocket-Version"),
+    };
+    int status = nimbus__ws_upgrade_check(&h, &err);
+    if (status != 0) {
+        refuse(w, req, status, &err, &log);
+        return;
+    }
+    /* The key first: the contract answers an upgrade without a valid key
+     * with 401, whatever page it comes from. */
+    nimbus_credentials_t creds;
+    char buf[NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8];
+    if (read_credentials(req, &creds, buf, sizeof buf, &err) != 0 ||
+        nimbus_core_authorize(w->core, &creds, NIMBUS_ROLE_READ, &err) != 0) {
+        refuse(w, req, nimbus_code_http_status(err.code), &err, &log);
+        return;
+    }
+    if (!nimbus__ws_origin_allowed(evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"),
+                                   w->config->cors_origins)) {
+        nimbus_error_set(&err, NIMBUS_PERMISSION_DENIED,
+                         "this page's origin may not open a stream (see --cors-origin)");
+        refuse(w, req, 403, &err, &log);
+        return;
+    }
+    char accept[NIMBUS_WS_ACCEPT_SIZE];
+    nimbus__ws_accept_key(h.key, accept);
+    if (nimbus__ws_conn_start(sw, req, accept, &creds, &err) != 0)
+        refuse(w, req, 500, &err, &log);
+}

@@ -1,0 +1,422 @@
+/*
+ * HTTP helpers every front-end shares: the one reply path (which also writes
+ * the access-log line, so no response goes unlogged), the one problem+json
+ * reply, credentials read from the Authorization header, query parsing, and
+ * the authority the client used to reach us. The access log is one line per
+ * request written with a single write(2), so lines from several workers
+ * never interleave.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/keyvalq_struct.h>
+
+#include "nimbus_http.h"
+#include "nimbus_json.h"
+#include "nimbus_util.h"
+
+uint64_t nimbus_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static const char *http_reason(int status)
+{
+    switch (status) {
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 406:
+        return "Not Acceptable";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
+    }
+}
+
+int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err)
+{
+    const char *hit = strstr(query, "%00");
+    if (hit) {
+        const char *start = hit;
+        while (start > query && start[-1] != '&')
+            start--;
+        size_t key_len = strcspn(start, "=&");
+        if (start + key_len > hit)
+            key_len = (size_t)(hit - start);
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "query parameter \"%.*s\" holds an encoded NUL (%%00)",
+                                (int)(key_len > 64 ? 64 : key_len), start);
+    }
+    if (evhttp_parse_query_str(query, out) != 0)
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "malformed query string");
+    return 0;
+}
+
+const char *nimbus_http_method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    }
+    return "?";
+}
+
+void nimbus_access_log(nimbus_worker_t *w, const nimbus_request_log_t *log, int status,
+                       size_t bytes)
+{
+    if (!w->config->access_log)
+        return;
+    char line[512];
+    uint64_t elapsed = nimbus_now_us() - log->start_us;
+    int n = snprintf(line, sizeof line, "access w=%d proto=%s op=%s status=%d bytes=%zu us=%llu\n",
+                     w->index, log->protocol, log->operation ? log->operation : "-", status, bytes,
+                     (unsigned long long)elapsed);
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
+                               const nimbus_request_log_t *log, int status, size_t bytes)
+{
+    if (!w->config->access_log)
+        return;
+    char line[768];
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (conn)
+        evhttp_connection_get_peer(conn, &peer, &port);
+    const char *uri = evhttp_request_get_uri(req);
+    char path[160];
+    /* Only the path: query strings may carry access tokens. */
+    size_t plen = uri ? strcspn(uri, "?") : 0;
+    if (plen >= sizeof path)
+        plen = sizeof path - 1;
+    for (size_t i = 0; i < plen; i++)
+        path[i] = isprint((unsigned char)uri[i]) ? uri[i] : '?';
+    path[plen] = '\0';
+    uint64_t elapsed = nimbus_now_us() - log->start_us;
+    int n =
+        snprintf(line, sizeof line,
+                 "access w=%d peer=%s proto=%s op=%s method=%s path=%s status=%d bytes=%zu "
+                 "us=%llu\n",
+                 w->index, peer ? peer : "-", log->protocol, log->operation ? log->operation : "-",
+                 nimbus_http_method_name(evhttp_request_get_command(req)), path, status, bytes,
+                 (unsigned long long)elapsed);
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                       struct evbuffer *body, const nimbus_request_log_t *log)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+    size_t bytes = body ? evbuffer_get_length(body) : 0;
+    bool bodyless = status == 204 || status == 304 || (status >= 100 && status < 200);
+    /* A HEAD answer says what a GET would get (its Content-Length) and
+     * sends no body. evhttp 2.1.12 does not drop the body of a HEAD reply
+     * itself; a client never reads one, so those bytes would be taken for
+     * the next response on a kept-alive connection. */
+    bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
+    if ((bodyless || head) && body)
+        evbuffer_drain(body, bytes);
+    if (bodyless)
+        bytes = 0;
+    evhttp_remove_header(headers, "Content-Length");
+    if (!bodyless) {
+        char len[32];
+        snprintf(len, sizeof len, "%zu", bytes);
+        evhttp_add_header(headers, "Content-Length", len);
+    }
+    access_log_request(w, req, log, status, head ? 0 : bytes);
+    evhttp_send_reply(req, status, http_reason(status), bodyless || head ? NULL : body);
+}
+
+static void free_owned(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+void nimbus_http_reply_owned(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                             const char *content_type, char *data, size_t len,
+                             const nimbus_request_log_t *log)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (!data) {
+        evhttp_remove_header(h, "Content-Type");
+        nimbus_http_reply(w, req, 500, NULL, log);
+        return;
+    }
+    struct evbuffer *body = evbuffer_new();
+    if (!body || evbuffer_add_reference(body, data, len, free_owned, NULL) != 0) {
+        free(data);
+        if (body) {
+            evbuffer_free(body);
+        }
+        nimbus_http_reply(w, req, 500, NULL, log);
+        return;
+    }
+    if (content_type) {
+        evhttp_remove_header(h, "Content-Type");
+        evhttp_add_header(h, "Content-Type", content_type);
+    }
+    nimbus_http_reply(w, req, status, body, log);
+    evbuffer_free(body);
+}
+
+void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                               const nimbus_error_t *err, const nimbus_request_log_t *log)
+{
+    nimbus_json_writer_t jw;
+    nimbus_json_writer_init(&jw);
+    /* The renderer settles the status: the code's own, or the caller's 405,
+     * 415 or 426, which no code has (RFC 6455 requires the 426). */
+    status = nimbus_json_problem_write(&jw, err, status);
+    size_t len = 0;
+    char *text = nimbus_json_writer_steal(&jw, &len);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    if (err && err->code == NIMBUS_UNAUTHENTICATED) {
+        evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"nimbus\", Basic realm=\"nimbus\"");
+    }
+    /* UNAVAILABLE is storage busy or failing: worth one more try soon. */
+    if (status == 503) {
+        evhttp_add_header(h, "Retry-After", "1");
+    }
+    nimbus_http_reply_owned(w, req, status, NIMBUS_JSON_PROBLEM_TYPE, text, len, log);
+}
+
+int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *out, char *buf,
+                            size_t bufsize, nimbus_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = NIMBUS_CRED_NONE;
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (!auth)
+        return 0;
+    while (*auth == ' ' || *auth == '\t')
+        auth++;
+    if (strncasecmp(auth, "Bearer ", 7) == 0) {
+        const char *token = auth + 7;
+        while (*token == ' ')
+            token++;
+        size_t len = strlen(token);
+        while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t'))
+            len--;
+        if (len == 0 || len >= bufsize)
+            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Bearer credentials");
+        memcpy(buf, token, len);
+        buf[len] = '\0';
+        out->kind = NIMBUS_CRED_SECRET;
+        out->secret = buf;
+        return 0;
+    }
+    if (strncasecmp(auth, "Basic ", 6) == 0) {
+        const char *enc = auth + 6;
+        while (*enc == ' ')
+            enc++;
+        size_t len = strlen(enc);
+        while (len > 0 && (enc[len - 1] == ' ' || enc[len - 1] == '\t'))
+            len--;
+        long n = nimbus_base64_decode(enc, len, buf, bufsize - 1, NIMBUS_BASE64_STD);
+        if (n <= 0)
+            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Basic credentials");
+        buf[n] = '\0';
+        char *colon = memchr(buf, ':', (size_t)n);
+        if (!colon || strlen(buf) != (size_t)n)
+            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Basic credentials");
+        *colon = '\0';
+        out->kind = NIMBUS_CRED_NAMED;
+        out->name = buf;
+        out->secret = colon + 1;
+        return 0;
+    }
+    return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED,
+                            "unsupported Authorization scheme (use Bearer or Basic)");
+}
+
+/* A Host value we are willing to echo into a document: host name, IPv4 or
+ * bracketed IPv6, optional port. Anything else could inject markup. */
+static bool host_is_safe(const char *host)
+{
+    size_t len = strlen(host);
+    if (len == 0 || len > 255)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (!(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+void nimbus_http_request_authority(nimbus_worker_t *w, struct evhttp_request *req, char *buf,
+                                   size_t bufsize)
+{
+    const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+    if (host && host_is_safe(host))
+        snprintf(buf, bufsize, "%s", host);
+    else
+        snprintf(buf, bufsize, "%s", w->authority ? w->authority : "localhost");
+}
+
+/* ---- headers ------------------------------------------------------------ */
+
+static bool blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+void nimbus_http_media_type(const char *value, nimbus_media_type_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = "";
+    if (!value)
+        return;
+    while (blank(*value))
+        value++;
+    size_t n = strcspn(value, ";");
+    while (n > 0 && blank(value[n - 1]))
+        n--;
+    out->type = value;
+    out->type_len = n;
+    const char *p = strchr(value, ';');
+    while (p) {
+        p++;
+        while (blank(*p))
+            p++;
+        const char *v = strncasecmp(p, "charset=", 8) == 0 ? p + 8 : NULL;
+        char quote = 0;
+        for (; *p && (quote || *p != ';'); p++)
+            if (*p == '"')
+                quote = quote ? 0 : '"';
+        if (v) {
+            const char *end = p;
+            while (end > v && blank(end[-1]))
+                end--;
+            if (*v == '"' && end > v + 1 && end[-1] == '"') {
+                v++;
+                end--;
+            }
+            out->charset = v;
+            out->charset_len = (size_t)(end - v);
+            return;
+        }
+        if (!*p)
+            break;
+    }
+}
+
+bool nimbus_http_media_type_is(const nimbus_media_type_t *mt, const char *type)
+{
+    size_t n = strlen(type);
+    return mt->type_len == n && strncasecmp(mt->type, type, n) == 0;
+}
+
+bool nimbus_http_charset_is_utf8(const nimbus_media_type_t *mt)
+{
+    return !mt->charset || (mt->charset_len == 5 && strncasecmp(mt->charset, "utf-8", 5) == 0);
+}
+
+/* Calls match(item, len, arg) for each item of a comma-separated list,
+ * blanks trimmed, until it returns true. */
+static bool list_any(const char *list, bool (*match)(const char *, size_t, const void *),
+                     const void *arg)
+{
+    const char *p = list;
+    while (p && *p) {
+        while (blank(*p) || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ',')
+            p++;
+        const char *end = p;
+        while (end > start && blank(end[-1]))
+            end--;
+        if (end > start && match(start, (size_t)(end - start), arg))
+            return true;
+    }
+    return false;
+}
+
+static bool same_token(const char *item, size_t len, const void *arg)
+{
+    const char *token = arg;
+    return len == strlen(token) && strncasecmp(item, token, len) == 0;
+}
+
+static bool any_or_same(const char *item, size_t len, const void *arg)
+{
+    return (len == 1 && item[0] == '*') || same_token(item, len, arg);
+}
+
+bool nimbus_http_has_token(const char *value, const char *token)
+{
+    return value && list_any(value, same_token, token);
+}
+
+bool nimbus_http_origin_listed(const char *list, const char *origin)
+{
+    return list && origin && *origin && list_any(list, any_or_same, origin);
+}

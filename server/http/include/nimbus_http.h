@@ -1,0 +1,180 @@
+/*
+ * The HTTP host: what the server offers every protocol front-end (SOAP
+ * binding, REST routes, stream, dashboard): the worker each request runs
+ * on, the shared configuration, one way to send a response (which also
+ * writes the access-log line) and one way to send an error as
+ * problem+json, credentials taken from HTTP headers, query parsing, and the
+ * header toolkit (media types, token lists, origin lists) so that every
+ * front-end reads a header the same way. Front-ends include this and
+ * json_api/json's nimbus_json.h, never each other.
+ *
+ * Threads: the server runs config.workers event loops, one per thread, each
+ * with its own listening socket (SO_REUSEPORT), evhttp, SQLite connection
+ * and per-protocol state. A request is handled entirely on the worker whose
+ * loop accepted its connection; nothing in a nimbus_worker_t is touched by
+ * another thread except where a field says so.
+ */
+#ifndef NIMBUS_HTTP_H
+#define NIMBUS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "nimbus_service.h"
+#include "nimbus_version.h"
+
+#define NIMBUS_DEFAULT_LISTEN "127.0.0.1:8080"
+#define NIMBUS_DEFAULT_DB "var/nimbus.db"
+#define NIMBUS_DEFAULT_MAX_BODY (1024 * 1024)
+#define NIMBUS_DEFAULT_MAX_WS_MESSAGE (1024 * 1024)
+#define NIMBUS_DEFAULT_WS_QUEUE (4 * 1024 * 1024)
+/* A WebSocket idle this long is pinged; silent for two intervals, dropped
+ * (--ws-ping-interval, within the bounds below). */
+#define NIMBUS_DEFAULT_WS_PING_INTERVAL_MS 30000
+#define NIMBUS_WS_PING_INTERVAL_MIN_MS 50
+#define NIMBUS_WS_PING_INTERVAL_MAX_MS 3600000
+
+typedef struct nimbus_config {
+    char listen_host[256]; /* "127.0.0.1", "::1", "0.0.0.0" */
+    int listen_port;       /* 0: ephemeral; the chosen port is printed */
+    int workers;           /* event loops (threads) */
+    char db_path[4096];
+    size_t max_body;          /* request bodies above this: PAYLOAD_TOO_LARGE */
+    size_t max_ws_message;    /* WebSocket messages above this: close 1009 */
+    size_t ws_queue_max;      /* bytes queued per WebSocket before it lags */
+    long ws_ping_interval_ms; /* keepalive ping after this much silence */
+    bool demo;                /* seed stations if the database has none, feed observations */
+    bool demo_force;          /* seed even when the database holds stations */
+    bool open;                /* keyless server may listen beyond loopback */
+    bool access_log;          /* one line per request on stderr */
+    char cors_origins[1024];  /* comma-separated allowed origins for GET; "" none; "*" any */
+    char static_dir[4096];    /* dashboard files (GET /) */
+    char port_file[4096];     /* when set, the bound port is written here once listening */
+} nimbus_config_t;
+
+typedef struct nimbus_server nimbus_server_t;
+typedef struct nimbus_soap_worker nimbus_soap_worker_t;
+typedef struct nimbus_stream_worker nimbus_stream_worker_t;
+
+typedef struct nimbus_worker {
+    int index;
+    struct event_base *base;
+    struct evhttp *http;
+    nimbus_core_t *core;
+    nimbus_service_t *svc; /* this thread's connection */
+    const nimbus_config_t *config;
+    nimbus_server_t *server;        /* opaque to the front-ends */
+    const char *authority;          /* "127.0.0.1:8080" as bound, for when no Host came */
+    nimbus_soap_worker_t *soap;     /* owned by the SOAP binding */
+    nimbus_stream_worker_t *stream; /* owned by the stream */
+} nimbus_worker_t;
+
+/* Per-request facts for the access-log line. `protocol` is "soap", "rest",
+ * "ws" or "http"; `operation` the contract's name or "-" (both static
+ * strings); start_us from nimbus_now_us() when the request arrived. */
+typedef struct nimbus_request_log {
+    const char *protocol;
+    const char *operation;
+    uint64_t start_us;
+} nimbus_request_log_t;
+
+/* Monotonic microseconds. */
+uint64_t nimbus_now_us(void);
+
+/* Parses a URI query string into out (free with evhttp_clear_headers after
+ * a 0 return; nothing to free after -1). evhttp decodes values into C
+ * strings, so an encoded NUL would silently cut one short ("city=a%00b"
+ * asking for city "a", "access_token=secret%00x" for "secret"); no value
+ * of the API holds NUL, so the raw query is refused before decoding.
+ * Returns 0, or -1 with INVALID_ARGUMENT naming the parameter. */
+int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err);
+
+/* The request method's name ("GET"; "?" for one evhttp has no name for). */
+const char *nimbus_http_method_name(enum evhttp_cmd_type cmd);
+
+/* Sends status and body (may be NULL; its contents are drained) as the reply
+ * to req, with Content-Length, and writes the access-log line. Headers set
+ * on evhttp_request_get_output_headers(req) before the call are kept. To a
+ * HEAD request it sends the Content-Length of body but not body itself, so
+ * a HEAD handler may build the same body as for GET. */
+void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                       struct evbuffer *body, const nimbus_request_log_t *log);
+
+/* As nimbus_http_reply, with a body taken over whole: `data` (len bytes of
+ * heap memory, e.g. from nimbus_json_writer_steal) becomes the body without
+ * a copy and is freed once sent. data NULL means building the body ran out
+ * of memory: the answer is then a bare 500. content_type NULL sets none. */
+void nimbus_http_reply_owned(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                             const char *content_type, char *data, size_t len,
+                             const nimbus_request_log_t *log);
+
+/* Answers req with status and err as application/problem+json (rendered
+ * by json_api/json's one renderer), so that every HTTP error outside SOAP
+ * Faults reads the same: REST, health checks, the dashboard, refused
+ * WebSocket upgrades. status 0 means the code's own; 405, 415 and 426 are
+ * sent as such (the contract's codes have no status of their own for them).
+ * Adds Cache-Control: no-store, WWW-Authenticate for UNAUTHENTICATED and
+ * Retry-After for 503. */
+void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                               const nimbus_error_t *err, const nimbus_request_log_t *log);
+
+/* Writes one access-log line for a request answered some other way (a
+ * WebSocket session, say). */
+void nimbus_access_log(nimbus_worker_t *w, const nimbus_request_log_t *log, int status,
+                       size_t bytes);
+
+/*
+ * Reads the credentials of req: "Authorization: Bearer SECRET" gives
+ * NIMBUS_CRED_SECRET, "Authorization: Basic base64(name:secret)" gives
+ * NIMBUS_CRED_NAMED, nothing gives NIMBUS_CRED_NONE. Decoded strings are
+ * written into buf (bufsize bytes) and out points into it, so out is valid
+ * while buf is. Returns 0, or -1 with UNAUTHENTICATED for a malformed
+ * header.
+ */
+int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *out, char *buf,
+                            size_t bufsize, nimbus_error_t *err);
+
+/* Host and port the client used to reach us ("Host" header, else the
+ * listening address), for the WSDL's soap:address. Writes a NUL-terminated
+ * "host:port" into buf. */
+void nimbus_http_request_authority(nimbus_worker_t *w, struct evhttp_request *req, char *buf,
+                                   size_t bufsize);
+
+/* ---- headers ---------------------------------------------------------- */
+
+/* A Content-Type value split up (RFC 9110 8.3.1): the media type and the
+ * charset parameter, pointing into the header (not NUL-terminated). */
+typedef struct nimbus_media_type {
+    const char *type; /* "application/json"; "" when the header is absent */
+    size_t type_len;
+    const char *charset; /* the value without quotes; NULL when not given */
+    size_t charset_len;
+} nimbus_media_type_t;
+
+/* Splits value (may be NULL) into *out. Parameters are split at ';' outside
+ * quoted strings, so an action="...;charset=..." URI is not taken for a
+ * charset. */
+void nimbus_http_media_type(const char *value, nimbus_media_type_t *out);
+
+/* true when mt's media type is `type` (ASCII case-insensitive). */
+bool nimbus_http_media_type_is(const nimbus_media_type_t *mt, const char *type);
+
+/* true when mt names no charset or UTF-8. */
+bool nimbus_http_charset_is_utf8(const nimbus_media_type_t *mt);
+
+/* true when the comma-separated header value lists token (ASCII
+ * case-insensitive, surrounding blanks ignored). NULL value: false. */
+bool nimbus_http_has_token(const char *value, const char *token);
+
+/* true when origin is in the comma-separated list of origins given to
+ * --cors-origin, or the list is "*". Origins compare ASCII
+ * case-insensitively (scheme and host are case-insensitive, RFC 6454), as
+ * CORS and the stream's Origin check both need. */
+bool nimbus_http_origin_listed(const char *list, const char *origin);
+
+#endif
