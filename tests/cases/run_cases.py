@@ -446,7 +446,11 @@ class Http:
             if resp.will_close:
                 self.conn.close()
                 self.conn = None
-            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+            headers = {k.lower(): v for k, v in resp.getheaders()}
+            if resp.status != 204 and headers.get("content-length") != str(len(data)):
+                raise Violation("HTTP %d without a Content-Length of its %d bytes"
+                                % (resp.status, len(data)))
+            return resp.status, headers, data
 
     def close(self):
         if self.conn:
@@ -832,8 +836,11 @@ class Runner:
         prefix = prefix_of(index, protocol)
         ctx = {"p": prefix, "P": prefix.upper(), "seq": self.head_seq()}
         for i, step in enumerate(case.setup):
-            got = self.rest.call(step.get("key", "admin"), step["op"],
-                                 substitute(step.get("params", {}), ctx))
+            try:
+                got = self.rest.call(step.get("key", "admin"), step["op"],
+                                     substitute(step.get("params", {}), ctx))
+            except (Violation, OSError, http.client.HTTPException, ValueError) as e:
+                return {"violation": str(e)}, ["setup.json[%d] %s: %s" % (i, step["op"], e)]
             if "error" in step:
                 if got.get("error", {}).get("code") != step["error"]:
                     return got, ["setup.json[%d] %s: want error %s, got %s" % (
