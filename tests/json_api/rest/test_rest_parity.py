@@ -11,6 +11,10 @@ PAYLOAD_TOO_LARGE. (RESOURCE_EXHAUSTED, UNAVAILABLE and INTERNAL cannot be
 provoked from a client of a healthy server; their mapping is covered by the
 codec and fault unit tests.)
 
+Single requests and their outcomes (field rules, limits, one error each)
+are contract cases in tests/cases, replayed there over SOAP 1.1, SOAP 1.2,
+REST and WebSocket; this scenario keeps what needs a sequence of calls.
+
 Both runs share one server, so each uses its own station-id prefix and gets
 its own sequence numbers: answers are compared after replacing the prefix
 and making seqs relative to the run's first one. Cursors are opaque, so only
@@ -61,11 +65,8 @@ def scenario(p):
         ("admin", "CreateStation", {"station": st("b")}),
         ("admin", "CreateStation", {"station": st("c", lat=-12.125)}),
         ("admin", "CreateStation", {"station": st("a")}),
-        ("admin", "CreateStation", {"station": st("d", lat=91)}),
-        ("admin", "CreateStation", {"station": dict(st("e"), country="nl")}),
         ("admin", "GetStation", {"id": p + "a"}),
         ("admin", "GetStation", {"id": p + "zz"}),
-        ("admin", "GetStation", {"id": "bad id!"}),
         ("admin", "UpdateStation", {"station": st("a", lat=52.37, name="Renamed")}),
         ("admin", "UpdateStation", {"station": st("zz")}),
         ("admin", "RecordObservations", {"stationId": p + "a", "observations": obs}),
@@ -79,7 +80,6 @@ def scenario(p):
         ("admin", "RecordObservations", {"stationId": p + "zz", "observations": obs[:1]}),
         ("admin", "GetObservations", {"stationId": p + "a", "from": "2024-03-01T07:30:00Z",
                                       "to": "2024-03-01T09:30:00Z"}),
-        ("admin", "GetObservations", {"stationId": p + "a", "limit": 0}),
         ("admin", "GetObservations", {"stationId": p + "zz"}),
         ("admin", "GetWeather", {"stationId": p + "a"}),
         ("admin", "GetWeather", {"stationId": p + "b"}),
@@ -87,8 +87,6 @@ def scenario(p):
         ("admin", "GetCityWeather", {"city": city}),
         ("admin", "GetCityWeather", {"city": city, "country": "NL"}),
         ("admin", "GetCityWeather", {"city": city, "country": "DE"}),
-        ("admin", "ListStations", {"city": p + "nowhere"}),
-        ("admin", "ListStations", {"limit": 1001}),
         ("reader", "GetStation", {"id": p + "b"}),
         ("reader", "CreateStation", {"station": st("r")}),
         ("reader", "DeleteStation", {"id": p + "b"}),
