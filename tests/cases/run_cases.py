@@ -697,9 +697,10 @@ class Ws:
     async def _call(self, key, op, request):
         conn = self.conns.get(key)
         if conn is None:
-            conn = self.conns[key] = await self._open(key)
-        if isinstance(conn, dict):
-            return conn
+            conn = await self._open(key)
+            if isinstance(conn, dict):
+                return conn  # refused: asked again for every case
+            self.conns[key] = conn
         self.n += 1
         cid = "c%d" % self.n
         await conn.send(json.dumps({"type": "call", "id": cid, "op": op, "params": request}))
@@ -737,8 +738,7 @@ class Ws:
 
     def close(self):
         for conn in self.conns.values():
-            if not isinstance(conn, dict):
-                self.loop.run_until_complete(conn.close())
+            self.loop.run_until_complete(conn.close())
         self.loop.close()
 
 
