@@ -172,13 +172,19 @@ int nimbus_service_update_station(nimbus_service_t *svc, const nimbus_credential
     }
     nimbus_station_t s = req->station;
     if (req->id != NULL) {
-        if (nimbus_station_id_validate(req->id, "id", err) != 0) {
-            return -1;
-        }
-        /* An id left out of the body means the one addressed. */
+        /* An id left out of the station means the one addressed, which is
+         * then the station's id and is checked as station.id, as it would
+         * be had the client written it there: the same request answers the
+         * same over every protocol. */
         if (s.id[0] == '\0') {
-            snprintf(s.id, sizeof(s.id), "%s", req->id);
+            if (nimbus_field_set_text(nimbus_type_field(&nimbus_station_type, "id"), &s,
+                                      "station.id", req->id, err) != 0) {
+                return -1;
+            }
         } else if (strncmp(s.id, req->id, sizeof(s.id)) != 0) {
+            if (nimbus_station_id_validate(req->id, "id", err) != 0) {
+                return -1;
+            }
             return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                     "station.id must equal the id of the station updated (%s)",
                                     req->id);

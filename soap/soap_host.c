@@ -29,6 +29,7 @@
  * "Errors"). PAYLOAD_TOO_LARGE follows the same SOAP rule, not REST's 413.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -251,6 +252,75 @@ static void refuse(nimbus_soap_worker_t *ws, const nimbus_error_t *err)
     soap_send_fault(soap);
 }
 
+/* WS-Security's PasswordText type; PasswordDigest is refused because the
+ * core compares secrets, it cannot verify a digest of one. */
+#define WSSE_PASSWORD_TEXT                                                                         \
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#"          \
+    "PasswordText"
+
+/* The caller: a WS-Security UsernameToken in the SOAP header when there is
+ * one, else the HTTP Authorization header. The header is detached from the
+ * context here so that gSOAP never echoes it (with its password) back. */
+static int read_caller(struct soap *soap, nimbus_credentials_t *out, nimbus_error_t *err)
+{
+    nimbus_soap_worker_t *ws = soap->user;
+    struct SOAP_ENV__Header *header = soap->header;
+    soap->header = NULL;
+    memset(out, 0, sizeof *out);
+    if (header && header->wsse__Security && header->wsse__Security->UsernameToken) {
+        const struct _wsse__UsernameToken *ut = header->wsse__Security->UsernameToken;
+        if (!ut->Username || !ut->Password || !ut->Password->__item)
+            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED,
+                                    "WS-Security UsernameToken needs a Username and a Password");
+        if (ut->Password->Type && strcmp(ut->Password->Type, WSSE_PASSWORD_TEXT) != 0)
+            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED,
+                                    "only WS-Security PasswordText passwords are supported");
+        out->kind = NIMBUS_CRED_NAMED;
+        out->name = ut->Username;
+        out->secret = ut->Password->__item;
+        return 0;
+    }
+    if (ws->http_creds_err.code != NIMBUS_OK) {
+        *err = ws->http_creds_err;
+        return -1;
+    }
+    *out = ws->http_creds;
+    return 0;
+}
+
+/*
+ * Runs once gSOAP has read the Envelope's header and before it reads the
+ * body: reads the caller, finds the operation from the body's first element
+ * and authorizes the caller for its row's role, as REST does before it
+ * reads a body. A caller without the key or the role so learns nothing
+ * about its input, and costs no body parsing. An element that names no
+ * operation is left to gSOAP to refuse. Returns SOAP_OK, or SOAP_FAULT with
+ * the Fault set.
+ */
+static int authorize_before_body(nimbus_soap_worker_t *ws)
+{
+    struct soap *soap = ws->soap;
+    nimbus_error_clear(&ws->caller_err);
+    if (read_caller(soap, &ws->caller, &ws->caller_err) != 0)
+        return nimbus__soap_fault(soap, &ws->caller_err);
+    if (soap_peek_element(soap) != SOAP_OK) {
+        soap->error = SOAP_OK; /* gSOAP words what is wrong with the body */
+        return SOAP_OK;
+    }
+    for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
+        char qname[96];
+        snprintf(qname, sizeof qname, "nimbus:%s", nimbus_op_table[i].name);
+        if (soap_match_tag(soap, soap->tag, qname) != SOAP_OK)
+            continue;
+        ws->operation = nimbus_op_table[i].name;
+        nimbus_error_t err;
+        if (nimbus_core_authorize(ws->w->core, &ws->caller, nimbus_op_table[i].role, &err) != 0)
+            return nimbus__soap_fault(soap, &err);
+        break;
+    }
+    return SOAP_OK;
+}
+
 static void serve(nimbus_soap_worker_t *ws)
 {
     struct soap *soap = ws->soap;
@@ -362,6 +432,8 @@ static void serve(nimbus_soap_worker_t *ws)
         return;
     }
     int rc = soap_begin_serve(soap);
+    if (rc == SOAP_OK)
+        rc = authorize_before_body(ws);
     if (rc == SOAP_OK)
         rc = soap_serve_request(soap);
     if (rc == SOAP_OK || rc == SOAP_STOP)

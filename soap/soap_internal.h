@@ -38,6 +38,10 @@ struct nimbus_soap_worker {
     nimbus_code_t fault_code;     /* set when soap_fault.c rendered a Fault */
     nimbus_credentials_t http_creds;
     nimbus_error_t http_creds_err; /* malformed Authorization header */
+    /* The caller, read once the SOAP header is (before the body): a
+     * UsernameToken, else http_creds; caller_err when neither is usable. */
+    nimbus_credentials_t caller;
+    nimbus_error_t caller_err;
     char cred_buf[NIMBUS_SOAP_CRED_BUF];
 };
 

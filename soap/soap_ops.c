@@ -21,42 +21,6 @@
 
 #include "soap_internal.h"
 
-/* WS-Security's PasswordText type; PasswordDigest is refused because the
- * core compares secrets, it cannot verify a digest of one. */
-#define WSSE_PASSWORD_TEXT                                                                         \
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#"          \
-    "PasswordText"
-
-/* The caller: a WS-Security UsernameToken in the SOAP header when there is
- * one, else the HTTP Authorization header. The header is detached from the
- * context here so that gSOAP never echoes it (with its password) back. */
-static int caller_of(struct soap *soap, nimbus_credentials_t *out, nimbus_error_t *err)
-{
-    nimbus_soap_worker_t *ws = soap->user;
-    struct SOAP_ENV__Header *header = soap->header;
-    soap->header = NULL;
-    memset(out, 0, sizeof *out);
-    if (header && header->wsse__Security && header->wsse__Security->UsernameToken) {
-        const struct _wsse__UsernameToken *ut = header->wsse__Security->UsernameToken;
-        if (!ut->Username || !ut->Password || !ut->Password->__item)
-            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED,
-                                    "WS-Security UsernameToken needs a Username and a Password");
-        if (ut->Password->Type && strcmp(ut->Password->Type, WSSE_PASSWORD_TEXT) != 0)
-            return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED,
-                                    "only WS-Security PasswordText passwords are supported");
-        out->kind = NIMBUS_CRED_NAMED;
-        out->name = ut->Username;
-        out->secret = ut->Password->__item;
-        return 0;
-    }
-    if (ws->http_creds_err.code != NIMBUS_OK) {
-        *err = ws->http_creds_err;
-        return -1;
-    }
-    *out = ws->http_creds;
-    return 0;
-}
-
 static char *cursor_out(struct soap *soap, const char *cursor, bool *oom)
 {
     if (!cursor[0])
@@ -288,8 +252,9 @@ static int out_of_memory(struct soap *soap)
  * element is <Op xsi:nil="true"/>, which SOAP::Lite sends for a call
  * without arguments; it is read as the empty element, every field absent
  * (so ListStations lists, and a missing required field is the core's
- * INVALID_ARGUMENT as usual). Then credentials, the request, the core, the
- * response.
+ * INVALID_ARGUMENT as usual). The caller was read (and authorized for the
+ * row's role) by soap_host.c before the body was; then the request, the
+ * core, the response.
  */
 #define NIMBUS_X_SOAP_OP(Name, snake, role, kind)                                                  \
     int __nimbus__##Name(struct soap *soap, struct _nimbus__##Name *in,                            \
@@ -297,7 +262,6 @@ static int out_of_memory(struct soap *soap)
     {                                                                                              \
         nimbus_soap_worker_t *ws = soap->user;                                                     \
         struct _nimbus__##Name nil_request;                                                        \
-        nimbus_credentials_t creds;                                                                \
         nimbus_request_t req;                                                                      \
         nimbus_response_t res;                                                                     \
         nimbus_error_t err;                                                                        \
@@ -309,9 +273,11 @@ static int out_of_memory(struct soap *soap)
         memset(&res, 0, sizeof res);                                                               \
         nimbus_error_clear(&err);                                                                  \
         ws->operation = #Name;                                                                     \
-        if (caller_of(soap, &creds, &err) != 0 || in_##snake(soap, in, &req.snake, &err) != 0)     \
+        if (ws->caller_err.code != NIMBUS_OK)                                                      \
+            return nimbus__soap_fault(soap, &ws->caller_err);                                      \
+        if (in_##snake(soap, in, &req.snake, &err) != 0)                                           \
             return nimbus__soap_fault(soap, &err);                                                 \
-        int rc = nimbus_service_call(ws->w->svc, &creds, NIMBUS_OP_##Name, &req, &res, &err);      \
+        int rc = nimbus_service_call(ws->w->svc, &ws->caller, NIMBUS_OP_##Name, &req, &res, &err); \
         int oom = rc == 0 ? out_##snake(soap, &res.snake, out) : 0;                                \
         nimbus_response_cleanup(NIMBUS_OP_##Name, &res);                                           \
         if (rc != 0)                                                                               \

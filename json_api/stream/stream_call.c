@@ -125,6 +125,10 @@ int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t 
     const nimbus_op_info_t *info = nimbus_op_find(op);
     if (!info)
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "unknown operation \"%.64s\"", op);
+    /* The row's role before its params, as REST and SOAP check it before
+     * the body: a caller without it learns nothing about its input. */
+    if (nimbus_core_authorize(nimbus_service_core(svc), creds, info->role, err) != 0)
+        return -1;
     if (info->kind == NIMBUS_OP_KIND_SINGLE) {
         nimbus_json_writer_t w;
         nimbus_json_writer_init(&w);
