@@ -99,8 +99,9 @@ static void demo_observation(const demo_site_t *site, int64_t t, uint64_t *rng,
     obs->observed_at = t;
     double day_of_year = fmod((double)t / 86400.0, 365.25);
     double season = cos(2 * DEMO_PI * (day_of_year - 196) / 365.25); /* +1 mid-July */
-    if (site->latitude < 0)
+    if (site->latitude < 0) {
         season = -season;
+    }
     double local_hour = fmod((double)t / 3600.0 + site->longitude / 15.0 + 48.0, 24.0);
     double diurnal = cos(2 * DEMO_PI * (local_hour - 15.0) / 24.0); /* warmest 15:00 */
     double base = 28.0 - 0.45 * fabs(site->latitude) - site->elevation * 0.0065;
@@ -144,14 +145,16 @@ static int seed_site(nimbus_service_t *svc, const demo_site_t *site, bool force,
         rc = nimbus_service_update_station(svc, &trusted, &ureq, &ures, err);
         nimbus_update_station_response_cleanup(&ures);
     }
-    if (rc != 0)
+    if (rc != 0) {
         return -1;
+    }
 
     nimbus_observation_t history[DEMO_HISTORY_HOURS];
     int64_t hour_start = now - now % 3600;
-    for (int h = 0; h < DEMO_HISTORY_HOURS; h++)
+    for (int h = 0; h < DEMO_HISTORY_HOURS; h++) {
         demo_observation(site, hour_start - (int64_t)(DEMO_HISTORY_HOURS - 1 - h) * 3600, rng,
                          &history[h]);
+    }
     nimbus_record_observations_request_t rreq = {site->id, history, DEMO_HISTORY_HOURS};
     nimbus_record_observations_response_t rres;
     memset(&rres, 0, sizeof rres);
@@ -166,8 +169,9 @@ int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *feed, nimbus_error_
     int64_t existing = 0;
     bool demo_database = false;
     if (nimbus_core_station_count(core, &existing, err) != 0 ||
-        nimbus_core_get_mark(core, "demo", &demo_database, err) != 0)
+        nimbus_core_get_mark(core, "demo", &demo_database, err) != 0) {
         return -1;
+    }
     if (existing > 0 && !force) {
         if (demo_database) {
             /* Seeded by an earlier --demo run: carry on feeding it, so that
@@ -188,20 +192,24 @@ int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *feed, nimbus_error_
         return 0;
     }
     nimbus_service_t *svc = nimbus_service_new(core, err);
-    if (!svc)
+    if (!svc) {
         return -1;
+    }
     uint64_t rng = (uint64_t)time(NULL) | 1;
     int64_t now = (int64_t)time(NULL);
     int rc = 0;
-    for (size_t i = 0; i < DEMO_SITE_COUNT && rc == 0; i++)
+    for (size_t i = 0; i < DEMO_SITE_COUNT && rc == 0; i++) {
         rc = seed_site(svc, &demo_sites[i], force, now, &rng, err);
+    }
     nimbus_service_free(svc);
-    if (rc == 0)
+    if (rc == 0) {
         rc = nimbus_core_set_mark(core, "demo", true, err);
+    }
     *feed = rc == 0;
-    if (rc == 0)
+    if (rc == 0) {
         fprintf(stderr, "nimbus: demo: seeded %zu stations with %d hours of history\n",
                 DEMO_SITE_COUNT, DEMO_HISTORY_HOURS);
+    }
     return rc;
 }
 
@@ -215,8 +223,9 @@ static void demo_tick(evutil_socket_t fd, short what, void *arg)
     demo->next_site = (i + 1) % DEMO_SITE_COUNT;
     const demo_site_t *site = &demo_sites[i];
     int64_t now = (int64_t)time(NULL);
-    if (now <= demo->last_time[i])
+    if (now <= demo->last_time[i]) {
         return; /* same second: would only be a duplicate or a correction */
+    }
     demo->last_time[i] = now;
 
     nimbus_observation_t obs;
@@ -228,8 +237,9 @@ static void demo_tick(evutil_socket_t fd, short what, void *arg)
     nimbus_error_clear(&err);
     /* NOT_FOUND is normal: somebody may have deleted a demo station. */
     if (nimbus_service_record_observations(demo->worker->svc, &trusted, &req, &res, &err) != 0 &&
-        err.code != NIMBUS_NOT_FOUND)
+        err.code != NIMBUS_NOT_FOUND) {
         fprintf(stderr, "nimbus: demo: %s: %s\n", nimbus_code_name(err.code), err.message);
+    }
     nimbus_record_observations_response_cleanup(&res);
 }
 
@@ -254,9 +264,11 @@ nimbus_demo_t *nimbus__demo_start(nimbus_worker_t *w, nimbus_error_t *err)
 
 void nimbus__demo_stop(nimbus_demo_t *demo)
 {
-    if (!demo)
+    if (!demo) {
         return;
-    if (demo->timer)
+    }
+    if (demo->timer) {
         event_free(demo->timer);
+    }
     free(demo);
 }

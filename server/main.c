@@ -11,7 +11,8 @@ int main(int argc, char **argv)
     const char *keys[NIMBUS_MAX_KEYS];
     int key_count = 0;
     int rc = nimbus__options_parse(argc, argv, &config, keys, &key_count);
-    if (rc != 0)
+    if (rc != 0) {
         return rc > 0 ? 0 : 2;
+    }
     return nimbus__server_run(&config, keys, key_count);
 }

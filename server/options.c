@@ -69,24 +69,28 @@ static int parse_listen(const char *text, nimbus_config_t *config)
     size_t hostlen;
     if (text[0] == '[') {
         const char *close = strchr(text, ']');
-        if (!close || close[1] != ':')
+        if (!close || close[1] != ':') {
             goto bad;
+        }
         host = text + 1;
         hostlen = (size_t)(close - host);
         colon = close + 1;
     } else {
         colon = strrchr(text, ':');
-        if (!colon)
+        if (!colon) {
             goto bad;
+        }
         hostlen = (size_t)(colon - text);
     }
-    if (hostlen == 0 || hostlen >= sizeof config->listen_host)
+    if (hostlen == 0 || hostlen >= sizeof config->listen_host) {
         goto bad;
+    }
     char *end = NULL;
     errno = 0;
     long port = strtol(colon + 1, &end, 10);
-    if (errno || !end || *end || colon[1] == '\0' || port < 0 || port > 65535)
+    if (errno || !end || *end || colon[1] == '\0' || port < 0 || port > 65535) {
         goto bad;
+    }
     memcpy(config->listen_host, host, hostlen);
     config->listen_host[hostlen] = '\0';
     config->listen_port = (int)port;
@@ -171,8 +175,9 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         const char *arg = optarg;
         switch (c) {
         case OPT_LISTEN:
-            if (parse_listen(arg, config))
+            if (parse_listen(arg, config)) {
                 return -1;
+            }
             break;
         case OPT_WORKERS: {
             char *end = NULL;
@@ -186,20 +191,24 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             break;
         }
         case OPT_DB:
-            if (copy_text("--db", arg, config->db_path, sizeof config->db_path))
+            if (copy_text("--db", arg, config->db_path, sizeof config->db_path)) {
                 return -1;
+            }
             break;
         case OPT_MAX_BODY:
-            if (parse_size("--max-body", arg, 1024, &config->max_body))
+            if (parse_size("--max-body", arg, 1024, &config->max_body)) {
                 return -1;
+            }
             break;
         case OPT_MAX_WS:
-            if (parse_size("--max-ws-message", arg, 1024, &config->max_ws_message))
+            if (parse_size("--max-ws-message", arg, 1024, &config->max_ws_message)) {
                 return -1;
+            }
             break;
         case OPT_WS_QUEUE:
-            if (parse_size("--ws-queue", arg, 4096, &config->ws_queue_max))
+            if (parse_size("--ws-queue", arg, 4096, &config->ws_queue_max)) {
                 return -1;
+            }
             break;
         case OPT_WS_PING: {
             char *end = NULL;
@@ -225,12 +234,15 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             config->open = true;
             break;
         case OPT_CORS:
-            if (copy_text("--cors-origin", arg, config->cors_origins, sizeof config->cors_origins))
+            if (copy_text("--cors-origin", arg, config->cors_origins,
+                          sizeof config->cors_origins)) {
                 return -1;
+            }
             break;
         case OPT_STATIC:
-            if (copy_text("--static-dir", arg, config->static_dir, sizeof config->static_dir))
+            if (copy_text("--static-dir", arg, config->static_dir, sizeof config->static_dir)) {
                 return -1;
+            }
             break;
         case OPT_DEMO:
             config->demo = true;
@@ -239,8 +251,9 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             config->demo_force = true;
             break;
         case OPT_PORT_FILE:
-            if (copy_text("--port-file", arg, config->port_file, sizeof config->port_file))
+            if (copy_text("--port-file", arg, config->port_file, sizeof config->port_file)) {
                 return -1;
+            }
             break;
         case OPT_QUIET:
             config->access_log = false;

@@ -68,22 +68,24 @@ static void dispatch(struct evhttp_request *req, void *arg)
     const char *uri = evhttp_request_get_uri(req);
     const struct evhttp_uri *parsed = evhttp_request_get_evhttp_uri(req);
     const char *path = parsed ? evhttp_uri_get_path(parsed) : NULL;
-    if (!path || !*path)
+    if (!path || !*path) {
         path = uri && *uri ? uri : "/";
+    }
 
-    if (strcmp(path, "/soap") == 0)
+    if (strcmp(path, "/soap") == 0) {
         nimbus_soap_handle(w, req);
-    else if (strcmp(path, "/v1/stream") == 0)
+    } else if (strcmp(path, "/v1/stream") == 0) {
         nimbus_stream_handle(w, req);
-    else if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0)
+    } else if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0) {
         nimbus_rest_handle(w, req);
-    else if (strcmp(path, "/healthz") == 0)
+    } else if (strcmp(path, "/healthz") == 0) {
         health_handle(w, req);
-    else if (strcmp(path, "/") == 0 || strncmp(path, "/static/", 8) == 0 ||
-             strcmp(path, "/favicon.ico") == 0)
+    } else if (strcmp(path, "/") == 0 || strncmp(path, "/static/", 8) == 0 ||
+               strcmp(path, "/favicon.ico") == 0) {
         nimbus_dashboard_handle(w, req);
-    else
+    } else {
         nimbus_rest_handle(w, req); /* answers 404 problem+json */
+    }
 }
 
 static void stop_grace_elapsed(evutil_socket_t fd, short what, void *arg)
@@ -108,8 +110,9 @@ static void stop_requested(evutil_socket_t fd, short what, void *arg)
         evhttp_del_accept_socket(w->http, w->server->bound[w->index]);
         w->server->bound[w->index] = NULL;
     }
-    if (w->stream)
+    if (w->stream) {
         nimbus_stream_worker_shutdown(w->stream);
+    }
     struct timeval grace = {0, NIMBUS_SHUTDOWN_GRACE_MS * 1000};
     if (event_base_once(w->base, -1, EV_TIMEOUT, stop_grace_elapsed, w, &grace) != 0) {
         /* Without the timer nothing would ever end this loop (open
@@ -143,27 +146,32 @@ static int listen_socket(const char *host, int port, int *bound_port)
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
         goto fail;
+    }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
         goto fail;
+    }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0)
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
         goto fail;
+    }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         goto fail;
+    }
     *bound_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                  : ((struct sockaddr_in *)&ss)->sin_port);
     freeaddrinfo(res);
     return fd;
 fail:
     fprintf(stderr, "nimbus: cannot listen on %s:%d: %s\n", host, port, strerror(errno));
-    if (fd >= 0)
+    if (fd >= 0) {
         close(fd);
+    }
     freeaddrinfo(res);
     return -1;
 }
@@ -172,10 +180,12 @@ static bool host_is_loopback(const char *host)
 {
     struct in_addr a4;
     struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1)
+    if (inet_pton(AF_INET, host, &a4) == 1) {
         return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1)
+    }
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
         return IN6_IS_ADDR_LOOPBACK(&a6);
+    }
     return strcmp(host, "localhost") == 0;
 }
 
@@ -188,17 +198,20 @@ static int worker_init(nimbus_server_t *s, nimbus_worker_t *w, int index, int fd
     w->core = s->core;
     w->config = &s->config;
     struct event_config *cfg = event_config_new();
-    if (!cfg)
+    if (!cfg) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
     /* Halves evhttp's epoll_ctl calls per request (~+20% requests/s). */
     event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
     w->base = event_base_new_with_config(cfg);
     event_config_free(cfg);
-    if (!w->base)
+    if (!w->base) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create an event loop");
+    }
     w->http = evhttp_new(w->base);
-    if (!w->http)
+    if (!w->http) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create an HTTP server");
+    }
     size_t cap = s->config.max_body * NIMBUS_BODY_READ_FACTOR;
     evhttp_set_max_body_size(w->http, (ev_ssize_t)cap);
     evhttp_set_max_headers_size(w->http, NIMBUS_MAX_HEADERS_SIZE);
@@ -211,32 +224,40 @@ static int worker_init(nimbus_server_t *s, nimbus_worker_t *w, int index, int fd
     evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_gencb(w->http, dispatch, w);
     s->bound[index] = evhttp_accept_socket_with_handle(w->http, fd);
-    if (!s->bound[index])
+    if (!s->bound[index]) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot accept on the listening socket");
+    }
     s->listen_fds[index] = -1; /* evhttp owns it now */
     w->svc = nimbus_service_new(s->core, err);
-    if (!w->svc)
+    if (!w->svc) {
         return -1;
+    }
     w->soap = nimbus_soap_worker_new(w, err);
-    if (!w->soap)
+    if (!w->soap) {
         return -1;
+    }
     w->stream = nimbus_stream_worker_new(w, err);
-    if (!w->stream)
+    if (!w->stream) {
         return -1;
+    }
     return 0;
 }
 
 static void worker_cleanup(nimbus_worker_t *w)
 {
-    if (w->stream)
+    if (w->stream) {
         nimbus_stream_worker_free(w->stream);
-    if (w->http)
+    }
+    if (w->http) {
         evhttp_free(w->http);
-    if (w->soap)
+    }
+    if (w->soap) {
         nimbus_soap_worker_free(w->soap);
+    }
     nimbus_service_free(w->svc);
-    if (w->base)
+    if (w->base) {
         event_base_free(w->base);
+    }
     memset(w, 0, sizeof *w);
 }
 
@@ -245,11 +266,13 @@ static int write_port_file(const char *path, int port)
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f)
+    if (!f) {
         return -1;
+    }
     fprintf(f, "%d\n", port);
-    if (fclose(f) != 0)
+    if (fclose(f) != 0) {
         return -1;
+    }
     /* rename: a reader never sees a half-written number. */
     return rename(tmp, path);
 }
@@ -316,20 +339,23 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
         fprintf(stderr, "nimbus: out of memory\n");
         goto done;
     }
-    for (int i = 0; i < s->worker_count; i++)
+    for (int i = 0; i < s->worker_count; i++) {
         s->listen_fds[i] = -1;
+    }
     /* The first socket picks the port (maybe ephemeral); the rest join it. */
     int port = config->listen_port;
     for (int i = 0; i < s->worker_count; i++) {
         s->listen_fds[i] = listen_socket(config->listen_host, port, &s->bound_port);
-        if (s->listen_fds[i] < 0)
+        if (s->listen_fds[i] < 0) {
             goto done;
+        }
         port = s->bound_port;
     }
-    if (strchr(config->listen_host, ':'))
+    if (strchr(config->listen_host, ':')) {
         snprintf(s->authority, sizeof s->authority, "[%s]:%d", config->listen_host, s->bound_port);
-    else
+    } else {
         snprintf(s->authority, sizeof s->authority, "%s:%d", config->listen_host, s->bound_port);
+    }
 
     for (int i = 0; i < s->worker_count; i++) {
         if (worker_init(s, &s->workers[i], i, s->listen_fds[i], &err) != 0) {
@@ -357,9 +383,10 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
         }
     }
     if (started == s->worker_count) {
-        if (config->port_file[0] && write_port_file(config->port_file, s->bound_port) != 0)
+        if (config->port_file[0] && write_port_file(config->port_file, s->bound_port) != 0) {
             fprintf(stderr, "nimbus: cannot write port file %s: %s\n", config->port_file,
                     strerror(errno));
+        }
         fprintf(stderr,
                 "nimbus %s listening on http://%s (%d workers, db %s, %s)\n"
                 "  SOAP: POST /soap  WSDL: GET /soap?wsdl  REST: /v1/  stream: /v1/stream\n",
@@ -378,22 +405,28 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
         signal(SIGTERM, SIG_DFL);
         pthread_sigmask(SIG_UNBLOCK, &stop_signals, NULL);
     }
-    for (int i = 0; i < started; i++)
+    for (int i = 0; i < started; i++) {
         event_active(stop_events[i], EV_READ, 0);
-    for (int i = 0; i < started; i++)
+    }
+    for (int i = 0; i < started; i++) {
         pthread_join(s->threads[i], NULL);
-    if (started > 0)
+    }
+    if (started > 0) {
         fprintf(stderr, "nimbus: stopped\n");
+    }
 
 done:
-    if (s->demo)
+    if (s->demo) {
         nimbus__demo_stop(s->demo);
+    }
     for (int i = 0; s->workers && i < s->worker_count; i++) {
-        if (stop_events && stop_events[i])
+        if (stop_events && stop_events[i]) {
             event_free(stop_events[i]);
+        }
         worker_cleanup(&s->workers[i]);
-        if (s->listen_fds && s->listen_fds[i] >= 0)
+        if (s->listen_fds && s->listen_fds[i] >= 0) {
             close(s->listen_fds[i]);
+        }
     }
     free(stop_events);
     free(s->workers);

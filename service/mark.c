@@ -15,9 +15,10 @@ static int mark_key(const char *name, char key[MARK_NAME_MAX + 6], nimbus_error_
 {
     size_t len = name ? strlen(name) : 0;
     if (len == 0 || len > MARK_NAME_MAX ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != len) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                 "mark name must be 1-%d characters of a-z 0-9 _", MARK_NAME_MAX);
+    }
     snprintf(key, MARK_NAME_MAX + 6, "mark:%s", name);
     return 0;
 }
@@ -28,26 +29,31 @@ static int mark_exec(nimbus_core_t *core, const char *sql, const char *key, int 
                      int *out, nimbus_error_t *err)
 {
     sqlite3 *db = NULL;
-    if (nimbus__store_connect(core->path, &db, err) != 0)
+    if (nimbus__store_connect(core->path, &db, err) != 0) {
         return -1;
+    }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     int ret = -1;
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(st) >= 2)
+        if (sqlite3_bind_parameter_count(st) >= 2) {
             sqlite3_bind_int(st, 2, value);
+        }
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-            if (found)
+            if (found) {
                 *found = rc == SQLITE_ROW;
-            if (out && rc == SQLITE_ROW)
+            }
+            if (out && rc == SQLITE_ROW) {
                 *out = sqlite3_column_int(st, 0);
+            }
             ret = 0;
         }
     }
-    if (ret != 0)
+    if (ret != 0) {
         nimbus__store_error(db, rc, "reading or writing a database mark", err);
+    }
     sqlite3_finalize(st);
     sqlite3_close(db);
     return ret;
@@ -57,12 +63,15 @@ int nimbus_core_get_mark(nimbus_core_t *core, const char *name, bool *value, nim
 {
     char key[MARK_NAME_MAX + 6];
     *value = false;
-    if (mark_key(name, key, err) != 0)
+    if (mark_key(name, key, err) != 0) {
         return -1;
+    }
     bool found = false;
     int stored = 0;
-    if (mark_exec(core, "SELECT value FROM meta WHERE key = ?1", key, 0, &found, &stored, err) != 0)
+    if (mark_exec(core, "SELECT value FROM meta WHERE key = ?1", key, 0, &found, &stored, err) !=
+        0) {
         return -1;
+    }
     *value = found && stored != 0;
     return 0;
 }
@@ -70,8 +79,9 @@ int nimbus_core_get_mark(nimbus_core_t *core, const char *name, bool *value, nim
 int nimbus_core_set_mark(nimbus_core_t *core, const char *name, bool value, nimbus_error_t *err)
 {
     char key[MARK_NAME_MAX + 6];
-    if (mark_key(name, key, err) != 0)
+    if (mark_key(name, key, err) != 0) {
         return -1;
+    }
     return mark_exec(core, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", key,
                      value ? 1 : 0, NULL, NULL, err);
 }

@@ -13,7 +13,7 @@
  *   snake   names the C pieces: nimbus_<snake>_request_t,
  *           nimbus_<snake>_response_t, nimbus_<snake>_response_cleanup(),
  *           nimbus_service_<snake>() (see nimbus_service.h) and the field
- *           tables nimbus__<snake>_request_type / _response_type
+ *           tables <snake>_request_type / _response_type
  *           (service/op_fields.c)
  *   ROLE    the least role a caller needs (READ, WRITE, ADMIN)
  *   KIND    SINGLE (one result) or LIST (results a WebSocket call streams

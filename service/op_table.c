@@ -1,30 +1,15 @@
 /*
- * The operation table as data (nimbus_op_table), built from the
- * NIMBUS_OPERATIONS X-macro so it cannot drift from the declarations; the
- * one dispatch from a row to its nimbus_service_<snake>; and the role
- * names. Role checks, the JSON call, REST, WebSocket dispatch and the
- * OpenAPI document all read this one table.
+ * Looking rows of the operation table up (its data is in op_fields.c), the
+ * one dispatch from a row to its nimbus_service_<snake> and its response's
+ * cleanup, and the role names. Role checks, the JSON call, REST, WebSocket
+ * dispatch and the OpenAPI document all read this one table.
  *
- * Each row names its request and response field tables
- * (nimbus__<snake>_request_type, service/op_fields.c) and its service
- * function: a row added without them fails to compile or link here,
- * naming what is missing.
+ * A row whose nimbus_service_<snake> nobody wrote fails to link here,
+ * naming it.
  */
 #include <string.h>
 
 #include "service_internal.h"
-
-#define NIMBUS_X_ROW(Name, snake, role, kind)                                                      \
-    {NIMBUS_OP_##Name,                                                                             \
-     #Name,                                                                                        \
-     NIMBUS_ROLE_##role,                                                                           \
-     NIMBUS_OP_KIND_##kind,                                                                        \
-     &nimbus__##snake##_request_type,                                                              \
-     &nimbus__##snake##_response_type},
-
-const nimbus_op_info_t nimbus_op_table[NIMBUS_OP_COUNT] = {NIMBUS_OPERATIONS(NIMBUS_X_ROW)};
-
-#undef NIMBUS_X_ROW
 
 const nimbus_op_info_t *nimbus_op_find(const char *name)
 {

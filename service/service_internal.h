@@ -106,13 +106,6 @@ struct nimbus_service {
     nimbus__weather_slot_t weather_cache[NIMBUS__WEATHER_CACHE_SLOTS];
 };
 
-/* The field tables of each row's request and response (op_fields.c). */
-#define NIMBUS_X_OP_TYPES(Name, snake, role, kind)                                                 \
-    extern const nimbus_type_t nimbus__##snake##_request_type;                                     \
-    extern const nimbus_type_t nimbus__##snake##_response_type;
-NIMBUS_OPERATIONS(NIMBUS_X_OP_TYPES)
-#undef NIMBUS_X_OP_TYPES
-
 /* The least role operation Name needs, from the operation table. */
 #define NIMBUS__ROLE(Name) (nimbus_op_table[NIMBUS_OP_##Name].role)
 

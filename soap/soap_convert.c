@@ -20,10 +20,12 @@ int nimbus__soap_station_in(const struct nimbus__Station *in, const char *what,
                             nimbus_station_t *out, nimbus_error_t *err)
 {
     memset(out, 0, sizeof *out);
-    if (!in)
+    if (!in) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s is required", what);
-    if (nimbus_station_set_text(out, what, in->id, in->name, in->city, in->country, err) != 0)
+    }
+    if (nimbus_station_set_text(out, what, in->id, in->name, in->city, in->country, err) != 0) {
         return -1;
+    }
     out->latitude = in->latitude;
     out->longitude = in->longitude;
     out->elevation = opt_in(in->elevation);
@@ -35,10 +37,12 @@ int nimbus__soap_time_in(const char *text, const char *what, bool *has, int64_t 
 {
     *has = false;
     *out = 0;
-    if (!text)
+    if (!text) {
         return 0;
-    if (nimbus_time_parse(text, what, out, err) != 0)
+    }
+    if (nimbus_time_parse(text, what, out, err) != 0) {
         return -1;
+    }
     *has = true;
     return 0;
 }
@@ -47,15 +51,18 @@ int nimbus__soap_observation_in(const struct nimbus__Observation *in, const char
                                 nimbus_observation_t *out, nimbus_error_t *err)
 {
     memset(out, 0, sizeof *out);
-    if (nimbus_observation_set_station(out, what, in->stationId, err) != 0)
+    if (nimbus_observation_set_station(out, what, in->stationId, err) != 0) {
         return -1;
+    }
     char field[64];
     snprintf(field, sizeof field, "%s.observedAt", what);
     bool has = false;
-    if (nimbus__soap_time_in(in->observedAt, field, &has, &out->observed_at, err))
+    if (nimbus__soap_time_in(in->observedAt, field, &has, &out->observed_at, err)) {
         return -1;
-    if (!has)
+    }
+    if (!has) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s is required", field);
+    }
     out->temperature = opt_in(in->temperature);
     out->humidity = opt_in(in->humidity);
     out->pressure = opt_in(in->pressure);
@@ -67,11 +74,13 @@ int nimbus__soap_observation_in(const struct nimbus__Observation *in, const char
 
 double *nimbus__soap_opt_double_out(struct soap *soap, nimbus_opt_double_t v)
 {
-    if (!v.present)
+    if (!v.present) {
         return NULL;
+    }
     double *d = soap_malloc(soap, sizeof *d);
-    if (d)
+    if (d) {
         *d = v.value;
+    }
     return d;
 }
 
@@ -94,16 +103,18 @@ int nimbus__soap_station_fill(struct soap *soap, const nimbus_station_t *in,
     out->longitude = in->longitude;
     out->elevation = nimbus__soap_opt_double_out(soap, in->elevation);
     if (!out->id || !out->name || !out->city || !out->country ||
-        !opt_ok(in->elevation, out->elevation))
+        !opt_ok(in->elevation, out->elevation)) {
         return -1;
+    }
     return 0;
 }
 
 struct nimbus__Station *nimbus__soap_station_out(struct soap *soap, const nimbus_station_t *in)
 {
     struct nimbus__Station *s = soap_new_nimbus__Station(soap, -1);
-    if (!s || nimbus__soap_station_fill(soap, in, s))
+    if (!s || nimbus__soap_station_fill(soap, in, s)) {
         return NULL;
+    }
     return s;
 }
 
@@ -112,11 +123,13 @@ int nimbus__soap_observation_out(struct soap *soap, const nimbus_observation_t *
 {
     soap_default_nimbus__Observation(soap, out);
     char *when = soap_malloc(soap, NIMBUS_TIME_TEXT_SIZE);
-    if (!when)
+    if (!when) {
         return -1;
+    }
     out->observedAt = nimbus_time_format(in->observed_at, when);
-    if (in->station_id[0] && !(out->stationId = soap_strdup(soap, in->station_id)))
+    if (in->station_id[0] && !(out->stationId = soap_strdup(soap, in->station_id))) {
         return -1;
+    }
     out->temperature = nimbus__soap_opt_double_out(soap, in->temperature);
     out->humidity = nimbus__soap_opt_double_out(soap, in->humidity);
     out->pressure = nimbus__soap_opt_double_out(soap, in->pressure);
@@ -126,11 +139,13 @@ int nimbus__soap_observation_out(struct soap *soap, const nimbus_observation_t *
     if (!opt_ok(in->temperature, out->temperature) || !opt_ok(in->humidity, out->humidity) ||
         !opt_ok(in->pressure, out->pressure) || !opt_ok(in->wind_speed, out->windSpeed) ||
         !opt_ok(in->wind_direction, out->windDirection) ||
-        !opt_ok(in->precipitation, out->precipitation))
+        !opt_ok(in->precipitation, out->precipitation)) {
         return -1;
+    }
     if (in->seq > 0) {
-        if (!(out->seq = soap_malloc(soap, sizeof *out->seq)))
+        if (!(out->seq = soap_malloc(soap, sizeof *out->seq))) {
             return -1;
+        }
         *out->seq = in->seq;
     }
     return 0;
@@ -139,8 +154,9 @@ int nimbus__soap_observation_out(struct soap *soap, const nimbus_observation_t *
 static struct nimbus__Summary *summary_out(struct soap *soap, const nimbus_summary_t *in)
 {
     struct nimbus__Summary *s = soap_new_nimbus__Summary(soap, -1);
-    if (!s)
+    if (!s) {
         return NULL;
+    }
     s->count = in->count;
     s->minTemperature = nimbus__soap_opt_double_out(soap, in->min_temperature);
     s->maxTemperature = nimbus__soap_opt_double_out(soap, in->max_temperature);
@@ -148,8 +164,9 @@ static struct nimbus__Summary *summary_out(struct soap *soap, const nimbus_summa
     s->totalPrecipitation = in->total_precipitation;
     if (!opt_ok(in->min_temperature, s->minTemperature) ||
         !opt_ok(in->max_temperature, s->maxTemperature) ||
-        !opt_ok(in->mean_temperature, s->meanTemperature))
+        !opt_ok(in->mean_temperature, s->meanTemperature)) {
         return NULL;
+    }
     return s;
 }
 
@@ -158,14 +175,17 @@ struct nimbus__WeatherReport *nimbus__soap_report_out(struct soap *soap,
                                                       struct nimbus__WeatherReport *out)
 {
     soap_default_nimbus__WeatherReport(soap, out);
-    if (!(out->station = nimbus__soap_station_out(soap, &in->station)))
+    if (!(out->station = nimbus__soap_station_out(soap, &in->station))) {
         return NULL;
+    }
     if (in->has_latest) {
         out->latest = soap_new_nimbus__Observation(soap, -1);
-        if (!out->latest || nimbus__soap_observation_out(soap, &in->latest, out->latest))
+        if (!out->latest || nimbus__soap_observation_out(soap, &in->latest, out->latest)) {
             return NULL;
+        }
     }
-    if (in->has_last24h && !(out->last24h = summary_out(soap, &in->last24h)))
+    if (in->has_last24h && !(out->last24h = summary_out(soap, &in->last24h))) {
         return NULL;
+    }
     return out;
 }

@@ -18,8 +18,9 @@
 static void settle_version(struct soap *soap)
 {
     nimbus_soap_worker_t *ws = soap->user;
-    if (soap->version != 1 && soap->version != 2)
+    if (soap->version != 1 && soap->version != 2) {
         soap->version = (short)(ws && ws->version == 2 ? 2 : 1);
+    }
 }
 
 int nimbus__soap_fault(struct soap *soap, const nimbus_error_t *err)
@@ -28,17 +29,20 @@ int nimbus__soap_fault(struct soap *soap, const nimbus_error_t *err)
     nimbus_code_t code = err->code == NIMBUS_OK ? NIMBUS_INTERNAL : err->code;
     const char *text = err->message[0] ? err->message : nimbus_code_name(code);
     settle_version(soap);
-    if (ws)
+    if (ws) {
         ws->fault_code = code;
+    }
 
     char *message = soap_strdup(soap, text);
     struct _nimbus__ServiceFault *sf = soap_new__nimbus__ServiceFault(soap, -1);
-    if (!message || !sf)
+    if (!message || !sf) {
         return soap->error = SOAP_EOM;
-    if (nimbus_code_is_server_fault(code))
+    }
+    if (nimbus_code_is_server_fault(code)) {
         soap_receiver_fault(soap, message, NULL);
-    else
+    } else {
         soap_sender_fault(soap, message, NULL);
+    }
 
     if (soap_s2nimbus__ErrorCode(soap, nimbus_code_name(code), &sf->code) != SOAP_OK) {
         soap->error = SOAP_FAULT; /* cannot happen: the WSDL lists every code */
@@ -46,8 +50,9 @@ int nimbus__soap_fault(struct soap *soap, const nimbus_error_t *err)
     }
     sf->message = message;
     /* soap_faultdetail creates the Detail of the right version. */
-    if (!soap_faultdetail(soap))
+    if (!soap_faultdetail(soap)) {
         return soap->error = SOAP_EOM;
+    }
     struct SOAP_ENV__Detail *detail =
         soap->version == 2 ? soap->fault->SOAP_ENV__Detail : soap->fault->detail;
     detail->__any = NULL;

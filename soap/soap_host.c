@@ -69,18 +69,21 @@ static int host_prepare_recv(struct soap *soap)
 {
     nimbus_soap_worker_t *ws = soap->user;
     int rc = SOAP_OK;
-    if (ws->content_type)
+    if (ws->content_type) {
         rc = soap->fparsehdr(soap, "Content-Type", ws->content_type);
-    if (rc == SOAP_OK && ws->soap_action)
+    }
+    if (rc == SOAP_OK && ws->soap_action) {
         rc = soap->fparsehdr(soap, "SOAPAction", ws->soap_action);
+    }
     return rc;
 }
 
 nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t *err)
 {
     nimbus_soap_worker_t *ws = calloc(1, sizeof *ws);
-    if (!ws)
+    if (!ws) {
         goto fail;
+    }
     ws->w = w;
     ws->out = evbuffer_new();
     ws->inflated = evbuffer_new();
@@ -90,8 +93,9 @@ nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t 
     ws->soap = soap_new2(SOAP_ENC_PLAIN | SOAP_XML_STRICT | SOAP_XML_TREE | SOAP_C_UTFSTRING,
                          SOAP_ENC_PLAIN | SOAP_IO_BUFFER | SOAP_XML_TREE | SOAP_XML_NOTYPE |
                              SOAP_C_UTFSTRING);
-    if (!ws->out || !ws->inflated || !ws->soap)
+    if (!ws->out || !ws->inflated || !ws->soap) {
         goto fail;
+    }
     struct soap *soap = ws->soap;
     soap->user = ws;
     soap->frecv = host_recv;
@@ -110,17 +114,20 @@ fail:
 
 void nimbus_soap_worker_free(nimbus_soap_worker_t *ws)
 {
-    if (!ws)
+    if (!ws) {
         return;
+    }
     if (ws->soap) {
         soap_destroy(ws->soap);
         soap_end(ws->soap);
         soap_free(ws->soap);
     }
-    if (ws->out)
+    if (ws->out) {
         evbuffer_free(ws->out);
-    if (ws->inflated)
+    }
+    if (ws->inflated) {
         evbuffer_free(ws->inflated);
+    }
     free(ws);
 }
 
@@ -152,23 +159,29 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
  * is printable ASCII (the message must stay valid XML text). */
 static int quotable(const char *s, size_t len)
 {
-    if (len > 32)
+    if (len > 32) {
         len = 32;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] < 0x20 || s[i] > 0x7e)
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] > 0x7e) {
             return 0;
+        }
+    }
     return (int)len;
 }
 
 static bool token_is(const char *s, const char *token)
 {
     size_t n = strlen(token);
-    while (*s == ' ' || *s == '\t')
+    while (*s == ' ' || *s == '\t') {
         s++;
-    if (strncasecmp(s, token, n) != 0)
+    }
+    if (strncasecmp(s, token, n) != 0) {
         return false;
-    for (s += n; *s == ' ' || *s == '\t'; s++)
+    }
+    for (s += n; *s == ' ' || *s == '\t'; s++) {
         ;
+    }
     return *s == '\0';
 }
 
@@ -177,13 +190,15 @@ static bool token_is(const char *s, const char *token)
 static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
 {
     const char *enc = ws->content_encoding;
-    if (!enc || token_is(enc, "identity"))
+    if (!enc || token_is(enc, "identity")) {
         return 0;
-    if (!token_is(enc, "gzip") && !token_is(enc, "x-gzip") && !token_is(enc, "deflate"))
+    }
+    if (!token_is(enc, "gzip") && !token_is(enc, "x-gzip") && !token_is(enc, "deflate")) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                 "Content-Encoding %.*s is not supported: send gzip, deflate or an "
                                 "uncompressed body",
                                 quotable(enc, strlen(enc)), enc);
+    }
 #ifndef NIMBUS_SOAP_ZLIB
     return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                             "Content-Encoding %s is not supported by this build (no zlib): "
@@ -192,18 +207,21 @@ static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
 #else
     size_t max = ws->w->config->max_body;
     size_t len = evbuffer_get_length(ws->in);
-    if (len > UINT_MAX) /* zlib counts input in uInt */
+    if (len > UINT_MAX) { /* zlib counts input in uInt */
         return nimbus_error_set(err, NIMBUS_PAYLOAD_TOO_LARGE,
                                 "compressed request body of %zu bytes is too large", len);
+    }
     unsigned char *src = len ? evbuffer_pullup(ws->in, -1) : NULL;
-    if (len && !src)
+    if (len && !src) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading the request");
+    }
     evbuffer_drain(ws->inflated, evbuffer_get_length(ws->inflated));
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     /* 15 + 32: either a gzip or a zlib header (what "deflate" means in HTTP). */
-    if (inflateInit2(&zs, 15 + 32) != Z_OK)
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot start decompressing the request");
+    }
     zs.next_in = src;
     zs.avail_in = (uInt)len;
     unsigned char chunk[16384];
@@ -223,8 +241,9 @@ static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
             rc = nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading the request");
             break;
         }
-        if (z == Z_STREAM_END)
+        if (z == Z_STREAM_END) {
             break;
+        }
         /* Z_OK with output room left means every input byte was used
          * before the stream ended: truncated. */
         if (z != Z_OK || zs.avail_out > 0) {
@@ -236,8 +255,9 @@ static int decode_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
         }
     }
     inflateEnd(&zs);
-    if (rc == 0)
+    if (rc == 0) {
         ws->in = ws->inflated;
+    }
     return rc;
 #endif
 }
@@ -269,12 +289,14 @@ static int read_caller(struct soap *soap, nimbus_credentials_t *out, nimbus_erro
     memset(out, 0, sizeof *out);
     if (header && header->wsse__Security && header->wsse__Security->UsernameToken) {
         const struct _wsse__UsernameToken *ut = header->wsse__Security->UsernameToken;
-        if (!ut->Username || !ut->Password || !ut->Password->__item)
+        if (!ut->Username || !ut->Password || !ut->Password->__item) {
             return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED,
                                     "WS-Security UsernameToken needs a Username and a Password");
-        if (ut->Password->Type && strcmp(ut->Password->Type, WSSE_PASSWORD_TEXT) != 0)
+        }
+        if (ut->Password->Type && strcmp(ut->Password->Type, WSSE_PASSWORD_TEXT) != 0) {
             return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED,
                                     "only WS-Security PasswordText passwords are supported");
+        }
         out->kind = NIMBUS_CRED_NAMED;
         out->name = ut->Username;
         out->secret = ut->Password->__item;
@@ -301,8 +323,9 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
 {
     struct soap *soap = ws->soap;
     nimbus_error_clear(&ws->caller_err);
-    if (read_caller(soap, &ws->caller, &ws->caller_err) != 0)
+    if (read_caller(soap, &ws->caller, &ws->caller_err) != 0) {
         return nimbus__soap_fault(soap, &ws->caller_err);
+    }
     if (soap_peek_element(soap) != SOAP_OK) {
         soap->error = SOAP_OK; /* gSOAP words what is wrong with the body */
         return SOAP_OK;
@@ -310,12 +333,14 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
     for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
         char qname[96];
         snprintf(qname, sizeof qname, "nimbus:%s", nimbus_op_table[i].name);
-        if (soap_match_tag(soap, soap->tag, qname) != SOAP_OK)
+        if (soap_match_tag(soap, soap->tag, qname) != SOAP_OK) {
             continue;
+        }
         ws->operation = nimbus_op_table[i].name;
         nimbus_error_t err;
-        if (nimbus_core_authorize(ws->w->core, &ws->caller, nimbus_op_table[i].role, &err) != 0)
+        if (nimbus_core_authorize(ws->w->core, &ws->caller, nimbus_op_table[i].role, &err) != 0) {
             return nimbus__soap_fault(soap, &err);
+        }
         break;
     }
     return SOAP_OK;
@@ -392,17 +417,18 @@ static void serve(nimbus_soap_worker_t *ws)
                          where.code_point, where.offset);
         break;
     case NIMBUS_SOAP_SCAN_BAD_CHAR_REF:
-        if (where.code_point > 0x10FFFF)
+        if (where.code_point > 0x10FFFF) {
             nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                              "character reference %.*s at byte %zu is past U+10FFFF, the last "
                              "Unicode character",
                              quotable(where.text, where.text_len), where.text, where.offset);
-        else
+        } else {
             nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                              "character reference %.*s at byte %zu is U+%04lX, a character XML "
                              "1.0 does not allow",
                              quotable(where.text, where.text_len), where.text, where.offset,
                              where.code_point);
+        }
         break;
     case NIMBUS_SOAP_SCAN_BAD_REFERENCE:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
@@ -432,14 +458,18 @@ static void serve(nimbus_soap_worker_t *ws)
         return;
     }
     int rc = soap_begin_serve(soap);
-    if (rc == SOAP_OK)
+    if (rc == SOAP_OK) {
         rc = authorize_before_body(ws);
-    if (rc == SOAP_OK)
+    }
+    if (rc == SOAP_OK) {
         rc = soap_serve_request(soap);
-    if (rc == SOAP_OK || rc == SOAP_STOP)
+    }
+    if (rc == SOAP_OK || rc == SOAP_STOP) {
         return;
-    if (ws->fault_code == NIMBUS_OK || soap->error != SOAP_FAULT)
+    }
+    if (ws->fault_code == NIMBUS_OK || soap->error != SOAP_FAULT) {
         nimbus__soap_fault_from_gsoap(soap);
+    }
     /* A response may have been half-written before serialization failed. */
     evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
     soap->header = NULL;
@@ -459,11 +489,13 @@ static void reply_text(nimbus_worker_t *w, struct evhttp_request *req, int statu
                        nimbus_request_log_t *log)
 {
     struct evbuffer *body = evbuffer_new();
-    if (body)
+    if (body) {
         evbuffer_add_printf(body, "%s\n", text);
+    }
     reply(w, req, status, "text/plain; charset=utf-8", body, log);
-    if (body)
+    if (body) {
         evbuffer_free(body);
+    }
 }
 
 /* GET /soap?wsdl: the embedded WSDL with every soap:address pointing at the
@@ -490,16 +522,19 @@ static void serve_wsdl(nimbus_worker_t *w, struct evhttp_request *req, nimbus_re
     const char *hit;
     while (rc == 0 && (hit = strstr(p, NIMBUS_WSDL_ADDRESS_PLACEHOLDER)) != NULL) {
         rc = evbuffer_add(body, p, (size_t)(hit - p));
-        if (rc == 0)
+        if (rc == 0) {
             rc = evbuffer_add_printf(body, "http://%s/soap", authority) < 0 ? -1 : 0;
+        }
         p = hit + plen;
     }
-    if (rc == 0)
+    if (rc == 0) {
         rc = evbuffer_add(body, p, (size_t)(end - p));
-    if (rc != 0)
+    }
+    if (rc != 0) {
         reply_text(w, req, 500, "out of memory", log);
-    else
+    } else {
         reply(w, req, 200, "text/xml; charset=utf-8", body, log);
+    }
     evbuffer_free(body);
 }
 
@@ -522,8 +557,9 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
 
     struct soap *soap = ws->soap;
     int status = 200;
-    if (ws->fault_code != NIMBUS_OK)
+    if (ws->fault_code != NIMBUS_OK) {
         status = soap->version == 2 && !nimbus_code_is_server_fault(ws->fault_code) ? 400 : 500;
+    }
     log.operation = ws->operation;
     reply(w, req, status,
           soap->version == 2 ? "application/soap+xml; charset=utf-8" : "text/xml; charset=utf-8",

@@ -23,8 +23,9 @@
 
 static char *cursor_out(struct soap *soap, const char *cursor, bool *oom)
 {
-    if (!cursor[0])
+    if (!cursor[0]) {
         return NULL;
+    }
     char *c = soap_strdup(soap, cursor);
     *oom = c == NULL;
     return c;
@@ -33,8 +34,9 @@ static char *cursor_out(struct soap *soap, const char *cursor, bool *oom)
 static LONG64 *long_out(struct soap *soap, int64_t v)
 {
     LONG64 *p = soap_malloc(soap, sizeof *p);
-    if (p)
+    if (p) {
         *p = v;
+    }
     return p;
 }
 
@@ -89,15 +91,18 @@ static int in_record_observations(struct soap *soap, const struct _nimbus__Recor
     size_t count = in->__sizeobservation > 0 ? (size_t)in->__sizeobservation : 0;
     nimbus_observation_t *obs = NULL;
     /* Refused before allocating for a batch the core would refuse. */
-    if (nimbus_record_batch_validate(count, err) != 0)
+    if (nimbus_record_batch_validate(count, err) != 0) {
         return -1;
-    if (!(obs = soap_malloc(soap, count * sizeof *obs)))
+    }
+    if (!(obs = soap_malloc(soap, count * sizeof *obs))) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading the request");
+    }
     for (size_t i = 0; i < count; i++) {
         char what[48];
         snprintf(what, sizeof what, "observations[%zu]", i);
-        if (nimbus__soap_observation_in(&in->observation[i], what, &obs[i], err) != 0)
+        if (nimbus__soap_observation_in(&in->observation[i], what, &obs[i], err) != 0) {
             return -1;
+        }
     }
     *req = (nimbus_record_observations_request_t){in->stationId, obs, count};
     return 0;
@@ -144,12 +149,14 @@ static int out_list_stations(struct soap *soap, const nimbus_list_stations_respo
     if (res->count > 0) {
         out->station = soap_new_nimbus__Station(soap, (int)res->count);
         oom = out->station == NULL;
-        for (size_t i = 0; !oom && i < res->count; i++)
+        for (size_t i = 0; !oom && i < res->count; i++) {
             oom = nimbus__soap_station_fill(soap, &res->stations[i], &out->station[i]) != 0;
+        }
         out->__sizestation = (int)res->count;
     }
-    if (!oom)
+    if (!oom) {
         out->nextCursor = cursor_out(soap, res->next_cursor, &oom);
+    }
     return oom ? -1 : 0;
 }
 
@@ -192,8 +199,9 @@ static int out_record_observations(struct soap *soap,
     if (res->has_seq) {
         out->firstSeq = long_out(soap, res->first_seq);
         out->lastSeq = long_out(soap, res->last_seq);
-        if (!out->firstSeq || !out->lastSeq)
+        if (!out->firstSeq || !out->lastSeq) {
             return -1;
+        }
     }
     return 0;
 }
@@ -205,13 +213,15 @@ static int out_get_observations(struct soap *soap, const nimbus_get_observations
     if (res->count > 0) {
         out->observation = soap_new_nimbus__Observation(soap, (int)res->count);
         oom = out->observation == NULL;
-        for (size_t i = 0; !oom && i < res->count; i++)
+        for (size_t i = 0; !oom && i < res->count; i++) {
             oom = nimbus__soap_observation_out(soap, &res->observations[i], &out->observation[i]) !=
                   0;
+        }
         out->__sizeobservation = (int)res->count;
     }
-    if (!oom)
+    if (!oom) {
         out->nextCursor = cursor_out(soap, res->next_cursor, &oom);
+    }
     return oom ? -1 : 0;
 }
 
@@ -219,8 +229,9 @@ static int out_get_weather(struct soap *soap, const nimbus_get_weather_response_
                            struct _nimbus__GetWeatherResponse *out)
 {
     out->report = soap_new_nimbus__WeatherReport(soap, -1);
-    if (out->report && !nimbus__soap_report_out(soap, &res->report, out->report))
+    if (out->report && !nimbus__soap_report_out(soap, &res->report, out->report)) {
         out->report = NULL;
+    }
     return out->report ? 0 : -1;
 }
 
@@ -231,8 +242,9 @@ static int out_get_city_weather(struct soap *soap, const nimbus_get_city_weather
     if (res->count > 0) {
         out->report = soap_new_nimbus__WeatherReport(soap, (int)res->count);
         oom = out->report == NULL;
-        for (size_t i = 0; !oom && i < res->count; i++)
+        for (size_t i = 0; !oom && i < res->count; i++) {
             oom = !nimbus__soap_report_out(soap, &res->reports[i], &out->report[i]);
+        }
         out->__sizereport = (int)res->count;
     }
     return oom ? -1 : 0;

@@ -71,8 +71,9 @@ static const char *tag_end(const char *p, const char *stop)
     char quote = 0;
     for (; p < stop; p++) {
         if (quote) {
-            if (*p == quote)
+            if (*p == quote) {
                 quote = 0;
+            }
         } else if (*p == '"' || *p == '\'') {
             quote = *p;
         } else if (*p == '>') {
@@ -114,9 +115,11 @@ static bool text_is(const char *s, size_t len, const char *lit)
 static const char *local_part(const char *s, size_t len, size_t *out_len)
 {
     const char *colon = NULL;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == ':')
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == ':') {
             colon = s + i;
+        }
+    }
     const char *local = colon ? colon + 1 : s;
     *out_len = len - (size_t)(local - s);
     return local;
@@ -127,24 +130,31 @@ static const char *local_part(const char *s, size_t len, size_t *out_len)
 static bool next_attr(const char **p, const char *end, struct attr *a)
 {
     const char *s = *p;
-    while (s < end && is_space(*s))
+    while (s < end && is_space(*s)) {
         s++;
+    }
     a->name = s;
-    while (s < end && !is_space(*s) && *s != '=' && *s != '/')
+    while (s < end && !is_space(*s) && *s != '=' && *s != '/') {
         s++;
+    }
     a->name_len = (size_t)(s - a->name);
-    while (s < end && is_space(*s))
+    while (s < end && is_space(*s)) {
         s++;
-    if (a->name_len == 0 || s >= end || *s != '=')
+    }
+    if (a->name_len == 0 || s >= end || *s != '=') {
         return false;
+    }
     s++;
-    while (s < end && is_space(*s))
+    while (s < end && is_space(*s)) {
         s++;
-    if (s >= end || (*s != '"' && *s != '\''))
+    }
+    if (s >= end || (*s != '"' && *s != '\'')) {
         return false;
+    }
     const char *close = memchr(s + 1, *s, (size_t)(end - s - 1));
-    if (!close)
+    if (!close) {
         return false;
+    }
     a->value = s + 1;
     a->value_len = (size_t)(close - a->value);
     *p = close + 1;
@@ -170,8 +180,9 @@ static bool is_xsi_type(const struct attr *a, const struct xsi_prefixes *xsi)
     for (int i = 0; i < xsi->count; i++) {
         size_t n = xsi->len[i];
         if (a->name_len == n + 5 && memcmp(a->name, xsi->name[i], n) == 0 &&
-            memcmp(a->name + n, ":type", 5) == 0)
+            memcmp(a->name + n, ":type", 5) == 0) {
             return true;
+        }
     }
     return false;
 }
@@ -205,8 +216,9 @@ static size_t utf8_error_at(const char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         size_t n = u[i] < 0x80 ? 1 : u[i] < 0xE0 ? 2 : u[i] < 0xF0 ? 3 : 4;
-        if (n > len - i || nimbus_utf8_length(s + i, n) < 0)
+        if (n > len - i || nimbus_utf8_length(s + i, n) < 0) {
             return i;
+        }
         i += n;
     }
     return len;
@@ -254,10 +266,12 @@ static void note_reference(const char *amp, const char *stop, const char *body,
 {
     size_t n = 1;
     while (n < 32 && amp + n < stop && amp[n] != ';' && amp[n] != '<' && amp[n] != '&' &&
-           !is_space(amp[n]))
+           !is_space(amp[n])) {
         n++;
-    if (n < 32 && amp + n < stop && amp[n] == ';')
+    }
+    if (n < 32 && amp + n < stop && amp[n] == ';') {
         n++;
+    }
     info->text = amp;
     info->text_len = n;
     info->offset = (size_t)(amp - body);
@@ -265,12 +279,15 @@ static void note_reference(const char *amp, const char *stop, const char *body,
 
 static int hex_digit(char c)
 {
-    if (c >= '0' && c <= '9')
+    if (c >= '0' && c <= '9') {
         return c - '0';
-    if (c >= 'a' && c <= 'f')
+    }
+    if (c >= 'a' && c <= 'f') {
         return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
+    }
+    if (c >= 'A' && c <= 'F') {
         return c - 'A' + 10;
+    }
     return -1;
 }
 
@@ -297,8 +314,9 @@ static nimbus_soap_scan_t check_references(const char *p, const char *stop, cons
                 known = true;
             }
         }
-        if (known)
+        if (known) {
             continue;
+        }
         if (left < 3 || p[1] != '#') {
             note_reference(p, stop, body, info);
             return NIMBUS_SOAP_SCAN_BAD_REFERENCE;
@@ -309,11 +327,13 @@ static nimbus_soap_scan_t check_references(const char *p, const char *stop, cons
         const char *digits = d;
         for (; d < stop; d++) {
             int v = hex ? hex_digit(*d) : (*d >= '0' && *d <= '9' ? *d - '0' : -1);
-            if (v < 0)
+            if (v < 0) {
                 break;
+            }
             cp = cp * (hex ? 16 : 10) + (unsigned long)v;
-            if (cp > 0x10FFFF)
+            if (cp > 0x10FFFF) {
                 cp = 0x110000; /* stays past the range however many digits follow */
+            }
         }
         if (d == digits || d >= stop || *d != ';') {
             note_reference(p, stop, body, info);
@@ -340,19 +360,23 @@ static bool foreign_encoding(const char *body, size_t len, nimbus_soap_scan_info
 {
     const char *p = body;
     const char *stop = body + len;
-    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
         p += 3;
-    if (stop - p < 6 || memcmp(p, "<?xml", 5) != 0 || !is_space(p[5]))
+    }
+    if (stop - p < 6 || memcmp(p, "<?xml", 5) != 0 || !is_space(p[5])) {
         return false;
+    }
     const char *end = memmem(p, (size_t)(stop - p), "?>", 2);
-    if (!end)
+    if (!end) {
         return false;
+    }
     const char *attrs = p + 5;
     struct attr a;
     while (next_attr(&attrs, end, &a)) {
         if (text_is(a.name, a.name_len, "encoding")) {
-            if (a.value_len == 5 && strncasecmp(a.value, "UTF-8", 5) == 0)
+            if (a.value_len == 5 && strncasecmp(a.value, "UTF-8", 5) == 0) {
                 return false;
+            }
             info->text = a.value;
             info->text_len = a.value_len;
             return true;
@@ -365,13 +389,16 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth
                                      nimbus_soap_scan_info_t *info)
 {
     nimbus_soap_scan_info_t unused;
-    if (!info)
+    if (!info) {
         info = &unused;
-    if (foreign_encoding(body, len, info))
+    }
+    if (foreign_encoding(body, len, info)) {
         return NIMBUS_SOAP_SCAN_ENCODING;
+    }
     nimbus_soap_scan_t rc = check_chars(body, len, info);
-    if (rc != NIMBUS_SOAP_SCAN_OK)
+    if (rc != NIMBUS_SOAP_SCAN_OK) {
         return rc;
+    }
     const char *stop = body + len;
     const char *p = body;
     const char *unchecked = body; /* references before this are checked */
@@ -392,22 +419,26 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth
         } else if (left >= 2 && p[1] == '?') {
             skip_to = past(p + 2, stop, "?>");
         } else if (left >= 2 && p[1] == '/') {
-            if (--depth == 1)
+            if (--depth == 1) {
                 in_body = false; /* the Body (or the Header) ended */
+            }
             p += 2;
             continue;
         } else {
             const char *end = tag_end(p + 1, stop);
-            if (!end)
+            if (!end) {
                 break;
+            }
             bool empty = end[-1] == '/';
             int level = depth + 1; /* this element's; the Envelope's is 1 */
-            if (!empty && ++depth > max_depth)
+            if (!empty && ++depth > max_depth) {
                 return NIMBUS_SOAP_SCAN_TOO_DEEP;
+            }
             const char *name = p + 1;
             const char *attrs = name;
-            while (attrs < end && !is_space(*attrs) && *attrs != '/')
+            while (attrs < end && !is_space(*attrs) && *attrs != '/') {
                 attrs++;
+            }
             size_t name_len = (size_t)(attrs - name);
             note_xsi_prefixes(attrs, end, &xsi);
             struct attr type;
@@ -429,15 +460,17 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth
             }
             size_t local_len;
             const char *local = local_part(name, name_len, &local_len);
-            if (level == 2 && !empty && text_is(local, local_len, "Body"))
+            if (level == 2 && !empty && text_is(local, local_len, "Body")) {
                 in_body = true;
+            }
             p = end + 1;
             continue;
         }
         /* A comment, CDATA section or PI: its text holds no references. */
         rc = check_references(unchecked, p, body, info);
-        if (rc != NIMBUS_SOAP_SCAN_OK)
+        if (rc != NIMBUS_SOAP_SCAN_OK) {
             return rc;
+        }
         p = skip_to;
         unchecked = skip_to ? skip_to : stop;
     }

@@ -45,10 +45,13 @@ static const struct {
 static const char *content_type(const char *name)
 {
     const char *dot = strrchr(name, '.');
-    if (dot)
-        for (size_t i = 0; i < sizeof CONTENT_TYPES / sizeof CONTENT_TYPES[0]; i++)
-            if (strcmp(dot, CONTENT_TYPES[i].ext) == 0)
+    if (dot) {
+        for (size_t i = 0; i < sizeof CONTENT_TYPES / sizeof CONTENT_TYPES[0]; i++) {
+            if (strcmp(dot, CONTENT_TYPES[i].ext) == 0) {
                 return CONTENT_TYPES[i].type;
+            }
+        }
+    }
     return "application/octet-stream";
 }
 
@@ -58,23 +61,27 @@ static const char *content_type(const char *name)
 static bool name_is_safe(const char *name)
 {
     size_t len = strlen(name);
-    if (len == 0 || len > DASHBOARD_NAME_MAX)
+    if (len == 0 || len > DASHBOARD_NAME_MAX) {
         return false;
+    }
     bool component_start = true;
     for (size_t i = 0; i < len; i++) {
         char c = name[i];
         if (c == '/') {
-            if (component_start)
+            if (component_start) {
                 return false;
+            }
             component_start = true;
             continue;
         }
-        if (component_start && c == '.')
+        if (component_start && c == '.') {
             return false;
+        }
         component_start = false;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
+              c == '.' || c == '_' || c == '-')) {
             return false;
+        }
     }
     return !component_start;
 }
@@ -101,12 +108,13 @@ void nimbus_dashboard_handle(nimbus_worker_t *w, struct evhttp_request *req)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *name = NULL;
-    if (!path || strcmp(path, "/") == 0 || strcmp(path, "") == 0)
+    if (!path || strcmp(path, "/") == 0 || strcmp(path, "") == 0) {
         name = "index.html";
-    else if (strcmp(path, "/favicon.ico") == 0)
+    } else if (strcmp(path, "/favicon.ico") == 0) {
         name = "favicon.ico";
-    else if (strncmp(path, "/static/", 8) == 0)
+    } else if (strncmp(path, "/static/", 8) == 0) {
         name = path + 8;
+    }
     if (!name || !name_is_safe(name)) {
         not_found(w, req, &log);
         return;
@@ -117,24 +125,27 @@ void nimbus_dashboard_handle(nimbus_worker_t *w, struct evhttp_request *req)
     int fd = open(full, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > DASHBOARD_FILE_MAX) {
-        if (fd >= 0)
+        if (fd >= 0) {
             close(fd);
+        }
         not_found(w, req, &log);
         return;
     }
     struct evbuffer *body = evbuffer_new();
     if (!body || (st.st_size > 0 && evbuffer_add_file(body, fd, 0, st.st_size) != 0)) {
-        if (body)
+        if (body) {
             evbuffer_free(body);
-        else
+        } else {
             close(fd);
+        }
         nimbus_error_t err;
         nimbus_error_set(&err, NIMBUS_INTERNAL, "cannot read %s", name);
         nimbus_http_reply_problem(w, req, 500, &err, &log);
         return;
     }
-    if (st.st_size == 0)
+    if (st.st_size == 0) {
         close(fd);
+    }
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_add_header(out, "Content-Type", content_type(name));
     evhttp_add_header(out, "Cache-Control", "no-cache");

@@ -161,10 +161,10 @@ static int read_array(json_t *v, const nimbus_field_t *f, void *value, const cha
     memcpy(at(value, f->offset), &items, sizeof items);
     memcpy(at(value, f->aux), &n, sizeof n);
     for (size_t i = 0; i < n; i++) {
-        char what[64];
-        snprintf(what, sizeof what, "%s[%zu]", f->name, i);
+        char item[64];
+        snprintf(item, sizeof item, "%s[%zu]", f->name, i);
         if (nimbus_json_read_object(json_array_get(v, i), f->type,
-                                    (char *)items + i * f->type->size, what, err) != 0) {
+                                    (char *)items + i * f->type->size, item, err) != 0) {
             return -1;
         }
     }

@@ -54,10 +54,12 @@ static void add_cors(rest_req_t *r)
 {
     const char *list = r->w->config->cors_origins;
     bool any = strcmp(list, "*") == 0;
-    if (*list && !any)
+    if (*list && !any) {
         evhttp_add_header(out_headers(r), "Vary", "Origin");
-    if (!r->cors)
+    }
+    if (!r->cors) {
         return;
+    }
     evhttp_add_header(out_headers(r), "Access-Control-Allow-Origin",
                       any ? "*" : in_header(r, "Origin"));
     evhttp_add_header(out_headers(r), "Access-Control-Expose-Headers", "ETag, Location");
@@ -72,8 +74,9 @@ static void reply_problem_status(rest_req_t *r, const nimbus_error_t *err, int s
     evhttp_remove_header(h, "Location");
     evhttp_remove_header(h, "Content-Type");
     /* A page from an allowed origin may read why its GET failed. */
-    if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)
+    if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
         add_cors(r);
+    }
     nimbus_http_reply_problem(r->w, r->req, status, err, &r->log);
 }
 
@@ -161,14 +164,17 @@ static void etag_of(const char *body, size_t len, char out[24])
 static bool none_match(rest_req_t *r, const char *tag)
 {
     const char *inm = in_header(r, "If-None-Match");
-    if (!inm)
+    if (!inm) {
         return false;
-    if (strcmp(inm, "*") == 0)
+    }
+    if (strcmp(inm, "*") == 0) {
         return true;
+    }
     /* Weak comparison (RFC 9110 13.1.2): W/"x" matches "x". */
     for (const char *p = inm; (p = strstr(p, tag + 1)) != NULL; p++) {
-        if (p > inm && p[-1] == '"')
+        if (p > inm && p[-1] == '"') {
             return true;
+        }
     }
     return false;
 }
@@ -188,8 +194,9 @@ static bool success_headers(rest_req_t *r, const nimbus_rest_binding_t *b,
         snprintf(loc, sizeof loc, "%s/%s", b->path, s->id);
         evhttp_add_header(h, "Location", loc);
     }
-    if (strcmp(b->method, "GET") == 0)
+    if (strcmp(b->method, "GET") == 0) {
         add_cors(r);
+    }
     if (b->headers & NIMBUS_REST_ETAG) {
         char tag[24];
         etag_of(body, len, tag);
@@ -226,8 +233,9 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
         if (!body) {
             /* 415 has no code of its own in the contract: the problem
              * carries INVALID_ARGUMENT with the status HTTP expects. */
-            if (status == 415)
+            if (status == 415) {
                 evhttp_add_header(out_headers(r), "Accept-Post", JSON_TYPE);
+            }
             reply_problem_status(r, &err, status == 415 ? 415 : 0);
             return;
         }
@@ -241,10 +249,12 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
     nimbus_json_request_init(&req, b->op);
     nimbus_json_writer_init(&w);
     int rc = qs && *qs ? nimbus_http_parse_query(qs, &query, &err) : 0;
-    if (rc == 0)
+    if (rc == 0) {
         rc = nimbus__rest_request(b, m, &query, body, &req, &err);
-    if (rc == 0)
+    }
+    if (rc == 0) {
         rc = nimbus_json_run(r->w->svc, &creds, &req, b->reply, &w, &err);
+    }
     if (rc != 0) {
         reply_problem(r, &err);
     } else {
@@ -306,8 +316,9 @@ void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req)
     r.method = nimbus_http_method_name(evhttp_request_get_command(req));
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (!path || !*path)
+    if (!path || !*path) {
         path = "/";
+    }
     r.cors = nimbus_http_origin_listed(w->config->cors_origins, in_header(&r, "Origin")) &&
              (strcmp(r.method, "GET") == 0 || strcmp(r.method, "HEAD") == 0 ||
               strcmp(r.method, "OPTIONS") == 0);

@@ -24,19 +24,22 @@ static size_t seg_len(const char *s)
 static bool decode_segment(const char *raw, size_t len, char *out, size_t size)
 {
     char *copy = malloc(len + 1);
-    if (!copy)
+    if (!copy) {
         return false;
+    }
     memcpy(copy, raw, len);
     copy[len] = '\0';
     size_t dlen = 0;
     /* decode_plus 0: in a path '+' is a plus sign, not a space. */
     char *dec = evhttp_uridecode(copy, 0, &dlen);
     free(copy);
-    if (!dec)
+    if (!dec) {
         return false;
+    }
     bool ok = dlen < size && strlen(dec) == dlen;
-    if (ok)
+    if (ok) {
         memcpy(out, dec, dlen + 1);
+    }
     free(dec);
     return ok;
 }
@@ -46,18 +49,21 @@ static bool match_template(const char *tmpl, const char *path, nimbus_rest_match
 {
     const char *t = tmpl, *p = path;
     while (*t && *p) {
-        if (*t != '/' || *p != '/')
+        if (*t != '/' || *p != '/') {
             return false;
+        }
         t++;
         p++;
         size_t tl = seg_len(t), pl = seg_len(p);
         if (tl > 2 && t[0] == '{' && t[tl - 1] == '}') {
-            if (pl == 0)
+            if (pl == 0) {
                 return false;
+            }
             snprintf(m->param_name, sizeof m->param_name, "%.*s", (int)(tl - 2), t + 1);
             m->param_bad = !decode_segment(p, pl, m->param, sizeof m->param);
-            if (m->param_bad)
+            if (m->param_bad) {
                 m->param[0] = '\0';
+            }
         } else if (tl != pl || strncmp(t, p, tl) != 0) {
             return false;
         }
@@ -74,8 +80,9 @@ size_t nimbus__rest_match(const char *path, nimbus_rest_match_t *m)
         const nimbus_rest_binding_t *b = nimbus__rest_binding((nimbus_op_t)i);
         nimbus_rest_match_t one;
         memset(&one, 0, sizeof one);
-        if (!match_template(b->path, path, &one))
+        if (!match_template(b->path, path, &one)) {
             continue;
+        }
         /* Every template matching one path has the same shape, so the
          * capture of any of them serves them all. */
         if (m->count == 0) {
@@ -91,11 +98,13 @@ size_t nimbus__rest_match(const char *path, nimbus_rest_match_t *m)
 const nimbus_rest_binding_t *nimbus__rest_match_method(const nimbus_rest_match_t *m,
                                                        const char *method)
 {
-    if (strcmp(method, "HEAD") == 0)
+    if (strcmp(method, "HEAD") == 0) {
         method = "GET";
+    }
     for (size_t i = 0; i < m->count; i++) {
-        if (strcmp(m->rows[i]->method, method) == 0)
+        if (strcmp(m->rows[i]->method, method) == 0) {
             return m->rows[i];
+        }
     }
     return NULL;
 }
@@ -108,8 +117,9 @@ void nimbus__rest_allow(const nimbus_rest_match_t *m, char *buf, size_t size)
         const char *meth = m->rows[i]->method;
         int n = snprintf(buf + used, size - used, "%s%s%s", used ? ", " : "", meth,
                          strcmp(meth, "GET") == 0 ? ", HEAD" : "");
-        if (n < 0 || (size_t)n >= size - used)
+        if (n < 0 || (size_t)n >= size - used) {
             return;
+        }
         used += (size_t)n;
     }
     snprintf(buf + used, size - used, "%sOPTIONS", used ? ", " : "");

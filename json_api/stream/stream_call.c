@@ -37,8 +37,9 @@ struct nimbus_stream_call {
 
 static void page_clear(nimbus_stream_call_t *c)
 {
-    for (size_t i = c->index; i < c->count; i++)
+    for (size_t i = c->index; i < c->count; i++) {
         free(c->items[i]);
+    }
     c->count = c->index = 0;
 }
 
@@ -62,14 +63,16 @@ static int fetch_page(nimbus_stream_call_t *c, nimbus_error_t *err)
 {
     bool first = c->pages++ == 0;
     int64_t limit = 0; /* the first page: the request's own limit */
-    if (!first)
+    if (!first) {
         limit = c->has_limit && c->remaining < STREAM_CALL_PAGE ? c->remaining : STREAM_CALL_PAGE;
+    }
     page_clear(c);
     char next[NIMBUS_CURSOR_SIZE];
     int rc = nimbus_json_list_page(c->svc, c->creds, &c->req, first ? NULL : c->cursor, limit,
                                    collect_item, c, next, err);
-    if (rc > 0 && c->out_of_memory)
+    if (rc > 0 && c->out_of_memory) {
         rc = nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
     if (rc != 0) {
         page_clear(c);
         c->last_page = true;
@@ -84,19 +87,23 @@ int nimbus__stream_call_next(nimbus_stream_call_t *c, char **item, nimbus_error_
 {
     *item = NULL;
     for (;;) {
-        if (c->has_limit && c->remaining <= 0)
+        if (c->has_limit && c->remaining <= 0) {
             return 0;
+        }
         if (c->index < c->count) {
             *item = c->items[c->index++]; /* ownership passes to the caller */
             c->given++;
-            if (c->has_limit)
+            if (c->has_limit) {
                 c->remaining--;
+            }
             return 1;
         }
-        if (c->last_page)
+        if (c->last_page) {
             return 0;
-        if (fetch_page(c, err) != 0)
+        }
+        if (fetch_page(c, err) != 0) {
             return -1;
+        }
     }
 }
 
@@ -107,8 +114,9 @@ size_t nimbus__stream_call_count(const nimbus_stream_call_t *c)
 
 void nimbus__stream_call_free(nimbus_stream_call_t *c)
 {
-    if (!c)
+    if (!c) {
         return;
+    }
     page_clear(c);
     free(c->items);
     nimbus_json_request_cleanup(&c->req);
@@ -123,24 +131,28 @@ int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t 
     *result = NULL;
     *call = NULL;
     const nimbus_op_info_t *info = nimbus_op_find(op);
-    if (!info)
+    if (!info) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "unknown operation \"%.64s\"", op);
+    }
     /* The row's role before its params, as REST and SOAP check it before
      * the body: a caller without it learns nothing about its input. */
-    if (nimbus_core_authorize(nimbus_service_core(svc), creds, info->role, err) != 0)
+    if (nimbus_core_authorize(nimbus_service_core(svc), creds, info->role, err) != 0) {
         return -1;
+    }
     if (info->kind == NIMBUS_OP_KIND_SINGLE) {
         nimbus_json_writer_t w;
         nimbus_json_writer_init(&w);
         int rc = nimbus_json_call(svc, creds, info->op, params, NIMBUS_JSON_FIELDS, &w, err);
-        if (rc == 0 && !(*result = nimbus_json_writer_steal(&w, NULL)))
+        if (rc == 0 && !(*result = nimbus_json_writer_steal(&w, NULL))) {
             rc = nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        }
         nimbus_json_writer_cleanup(&w);
         return rc;
     }
     nimbus_stream_call_t *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
     c->svc = svc;
     c->creds = creds;
     c->params = params ? json_incref(params) : NULL;

@@ -25,11 +25,13 @@ struct nimbus_stream_hub {
 nimbus_stream_hub_t *nimbus__stream_hub_new(size_t capacity, nimbus_stream_hub_wake_fn wake,
                                             void *wake_arg)
 {
-    if (capacity == 0)
+    if (capacity == 0) {
         return NULL;
+    }
     nimbus_stream_hub_t *hub = calloc(1, sizeof *hub);
-    if (!hub)
+    if (!hub) {
         return NULL;
+    }
     hub->queue = calloc(capacity, sizeof *hub->queue);
     hub->taken = calloc(capacity, sizeof *hub->taken);
     if (!hub->queue || !hub->taken || pthread_mutex_init(&hub->lock, NULL) != 0) {
@@ -46,8 +48,9 @@ nimbus_stream_hub_t *nimbus__stream_hub_new(size_t capacity, nimbus_stream_hub_w
 
 void nimbus__stream_hub_free(nimbus_stream_hub_t *hub)
 {
-    if (!hub)
+    if (!hub) {
         return;
+    }
     pthread_mutex_destroy(&hub->lock);
     free(hub->queue);
     free(hub->taken);
@@ -57,21 +60,24 @@ void nimbus__stream_hub_free(nimbus_stream_hub_t *hub)
 void nimbus__stream_hub_publish(void *arg, const nimbus_observation_t *obs, size_t count)
 {
     nimbus_stream_hub_t *hub = arg;
-    if (count == 0)
+    if (count == 0) {
         return;
+    }
     pthread_mutex_lock(&hub->lock);
     bool was_empty = hub->count == 0 && hub->lost_through == 0;
     for (size_t i = 0; i < count; i++) {
         /* After a loss everything else in the window is lost too, so the
          * window stays "prefix, then lost tail". */
-        if (hub->active && hub->lost_through == 0 && hub->count < hub->capacity)
+        if (hub->active && hub->lost_through == 0 && hub->count < hub->capacity) {
             hub->queue[hub->count++] = obs[i];
-        else if (obs[i].seq > hub->lost_through)
+        } else if (obs[i].seq > hub->lost_through) {
             hub->lost_through = obs[i].seq;
+        }
     }
     pthread_mutex_unlock(&hub->lock);
-    if (was_empty && hub->wake)
+    if (was_empty && hub->wake) {
         hub->wake(hub->wake_arg);
+    }
 }
 
 void nimbus__stream_hub_set_active(nimbus_stream_hub_t *hub, bool active)

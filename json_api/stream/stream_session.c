@@ -65,8 +65,9 @@ static bool has_room(const nimbus_stream_session_t *s)
  * memory, which fails the connection like a failed send. */
 static int send_owned(nimbus_stream_session_t *s, char *text, size_t len)
 {
-    if (!text)
+    if (!text) {
         return -1;
+    }
     int rc = s->out.send(s->out.arg, text, len);
     free(text);
     return rc;
@@ -94,8 +95,9 @@ static int send_observation(nimbus_stream_session_t *s, const subscription_t *su
 {
     size_t need = sub->prefix_len + json_len + 2;
     char *grown = nimbus_grow(s->scratch, &s->scratch_size, need, 1, 256);
-    if (!grown)
+    if (!grown) {
         return -1;
+    }
     s->scratch = grown;
     memcpy(s->scratch, sub->prefix, sub->prefix_len);
     memcpy(s->scratch + sub->prefix_len, json, json_len);
@@ -107,11 +109,13 @@ static int send_observation(nimbus_stream_session_t *s, const subscription_t *su
 
 static char *dup_or_null(const char *text, bool *failed)
 {
-    if (!text)
+    if (!text) {
         return NULL;
+    }
     char *copy = strdup(text);
-    if (!copy)
+    if (!copy) {
         *failed = true;
+    }
     return copy;
 }
 
@@ -120,8 +124,9 @@ nimbus_stream_session_t *nimbus__stream_session_new(nimbus_stream_shared_t *shar
                                                     const nimbus_stream_out_t *out)
 {
     nimbus_stream_session_t *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
         return NULL;
+    }
     bool failed = false;
     LIST_INIT(&s->subs);
     STAILQ_INIT(&s->calls);
@@ -141,10 +146,12 @@ nimbus_stream_session_t *nimbus__stream_session_new(nimbus_stream_shared_t *shar
 
 static void subscription_free(subscription_t *sub)
 {
-    if (!sub)
+    if (!sub) {
         return;
-    for (size_t i = 0; i < sub->station_count; i++)
+    }
+    for (size_t i = 0; i < sub->station_count; i++) {
         free(sub->stations[i]);
+    }
     free(sub->stations);
     free(sub->prefix);
     free(sub->id);
@@ -159,8 +166,9 @@ static void subscription_remove(nimbus_stream_session_t *s, subscription_t *sub)
     subscription_free(sub);
     s->sub_count--;
     nimbus_stream_shared_t *sh = s->shared;
-    if (--sh->subscriptions == 0 && sh->activate)
+    if (--sh->subscriptions == 0 && sh->activate) {
         sh->activate(sh->activate_arg, false);
+    }
 }
 
 static void call_pop(nimbus_stream_session_t *s)
@@ -175,12 +183,15 @@ static void call_pop(nimbus_stream_session_t *s)
 
 void nimbus__stream_session_free(nimbus_stream_session_t *s)
 {
-    if (!s)
+    if (!s) {
         return;
-    while (!LIST_EMPTY(&s->subs))
+    }
+    while (!LIST_EMPTY(&s->subs)) {
         subscription_remove(s, LIST_FIRST(&s->subs));
-    while (!STAILQ_EMPTY(&s->calls))
+    }
+    while (!STAILQ_EMPTY(&s->calls)) {
         call_pop(s);
+    }
     free(s->cred_name);
     free(s->cred_secret);
     free(s->scratch);
@@ -197,21 +208,24 @@ static subscription_t *find_sub(nimbus_stream_session_t *s, const char *id)
     subscription_t *sub;
     LIST_FOREACH(sub, &s->subs, link)
     {
-        if (strcmp(sub->id, id) == 0)
+        if (strcmp(sub->id, id) == 0) {
             return sub;
+        }
     }
     return NULL;
 }
 
 static bool id_in_use(nimbus_stream_session_t *s, const char *id)
 {
-    if (find_sub(s, id))
+    if (find_sub(s, id)) {
         return true;
+    }
     pending_call_t *c;
     STAILQ_FOREACH(c, &s->calls, link)
     {
-        if (strcmp(c->id, id) == 0)
+        if (strcmp(c->id, id) == 0) {
             return true;
+        }
     }
     return false;
 }
@@ -225,22 +239,26 @@ static int read_stations(json_t *list, const char ***ids, size_t *count, nimbus_
 {
     *ids = NULL;
     *count = 0;
-    if (!list || json_is_null(list))
+    if (!list || json_is_null(list)) {
         return 0;
-    if (!json_is_array(list))
+    }
+    if (!json_is_array(list)) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                 "stations must be an array of station ids (omit it for every "
                                 "station)");
+    }
     size_t n = json_array_size(list);
     *ids = calloc(n ? n : 1, sizeof **ids);
-    if (!*ids)
+    if (!*ids) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
     *count = n;
     for (size_t i = 0; i < n; i++) {
         (*ids)[i] = json_string_value(json_array_get(list, i));
-        if (!(*ids)[i])
+        if (!(*ids)[i]) {
             return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "stations[%zu] must be a string",
                                     i);
+        }
     }
     return 0;
 }
@@ -248,14 +266,17 @@ static int read_stations(json_t *list, const char ***ids, size_t *count, nimbus_
 /* Copies the checked station filter into sub. */
 static int copy_stations(subscription_t *sub, const char *const *ids, size_t count)
 {
-    if (!ids)
+    if (!ids) {
         return 0;
+    }
     sub->stations = calloc(count, sizeof *sub->stations);
-    if (!sub->stations)
+    if (!sub->stations) {
         return -1;
+    }
     for (size_t i = 0; i < count; i++) {
-        if (!(sub->stations[i] = strdup(ids[i])))
+        if (!(sub->stations[i] = strdup(ids[i]))) {
             return -1;
+        }
         sub->station_count = i + 1;
     }
     return 0;
@@ -265,10 +286,12 @@ static int copy_stations(subscription_t *sub, const char *const *ids, size_t cou
 static int read_from_seq(json_t *value, bool *has, int64_t *from, nimbus_error_t *err)
 {
     *has = false;
-    if (!value || json_is_null(value))
+    if (!value || json_is_null(value)) {
         return 0;
-    if (!json_is_integer(value))
+    }
+    if (!json_is_integer(value)) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "fromSeq must be an integer >= 0");
+    }
     *has = true;
     *from = json_integer_value(value);
     return 0;
@@ -301,18 +324,21 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
         goto fail;
     }
     if (read_from_seq(json_object_get(msg, "fromSeq"), &has_from, &from, &err) != 0 ||
-        read_stations(json_object_get(msg, "stations"), &stations, &station_count, &err) != 0)
+        read_stations(json_object_get(msg, "stations"), &stations, &station_count, &err) != 0) {
         goto fail;
+    }
     /* The hub must copy for us before we read the head: a write published
      * before activation has a seq <= the head we read, so it is ours to
      * replay or skip, never to miss. */
-    if (sh->subscriptions++ == 0 && sh->activate)
+    if (sh->subscriptions++ == 0 && sh->activate) {
         sh->activate(sh->activate_arg, true);
+    }
     active = true;
     int64_t head = nimbus_core_head_seq(nimbus_service_core(sh->svc));
     if (nimbus_service_subscribe_check(sh->svc, &s->creds, stations, station_count,
-                                       has_from ? &from : NULL, head, &err) != 0)
+                                       has_from ? &from : NULL, head, &err) != 0) {
         goto fail;
+    }
     sub = calloc(1, sizeof *sub);
     if (!sub || !(sub->id = strdup(id)) || make_prefix(sub) != 0 ||
         copy_stations(sub, stations, station_count) != 0) {
@@ -329,8 +355,9 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
     snprintf(seq, sizeof seq, "%lld", (long long)head);
     return send_message(s, "subscribed", id, "seq", seq);
 fail:
-    if (active && --sh->subscriptions == 0 && sh->activate)
+    if (active && --sh->subscriptions == 0 && sh->activate) {
         sh->activate(sh->activate_arg, false);
+    }
     free(stations);
     subscription_free(sub);
     return send_error(s, id, &err);
@@ -356,24 +383,29 @@ static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
     nimbus_error_clear(&err);
     const char *op = json_string_value(json_object_get(msg, "op"));
     json_t *params = json_object_get(msg, "params");
-    if (!op)
+    if (!op) {
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "op must be an operation name");
-    else if (params && !json_is_null(params) && !json_is_object(params))
+    } else if (params && !json_is_null(params) && !json_is_object(params)) {
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "params must be an object");
-    else if (id_in_use(s, id))
+    } else if (id_in_use(s, id)) {
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id is already in use on this connection");
-    else if (s->call_count >= NIMBUS_STREAM_CALLS_MAX)
+    } else if (s->call_count >= NIMBUS_STREAM_CALLS_MAX) {
         nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED,
                          "at most %d streamed calls in flight per connection",
                          NIMBUS_STREAM_CALLS_MAX);
-    if (err.code != NIMBUS_OK)
+    }
+    if (err.code != NIMBUS_OK) {
         return send_error(s, id, &err);
-    if (json_is_null(params))
+    }
+    if (json_is_null(params)) {
         params = NULL;
+    }
     char *result = NULL;
     nimbus_stream_call_t *call = NULL;
-    if (nimbus__stream_call_start(s->shared->svc, &s->creds, op, params, &result, &call, &err) != 0)
+    if (nimbus__stream_call_start(s->shared->svc, &s->creds, op, params, &result, &call, &err) !=
+        0) {
         return send_error(s, id, &err);
+    }
     if (result) {
         int rc = send_message(s, "result", id, "result", result);
         free(result);
@@ -398,11 +430,13 @@ static const char *read_id(json_t *msg)
 {
     json_t *id = json_object_get(msg, "id");
     const char *text = json_string_value(id);
-    if (!text)
+    if (!text) {
         return NULL;
+    }
     long chars = nimbus_utf8_length(text, json_string_length(id));
-    if (chars < 1 || chars > NIMBUS_STREAM_ID_MAX || strlen(text) != json_string_length(id))
+    if (chars < 1 || chars > NIMBUS_STREAM_ID_MAX || strlen(text) != json_string_length(id)) {
         return NULL;
+    }
     return text;
 }
 
@@ -418,8 +452,9 @@ int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text,
     nimbus_error_t err;
     nimbus_error_clear(&err);
     json_t *msg = nimbus_json_parse(text, len, &err);
-    if (!msg)
+    if (!msg) {
         return send_error(s, NULL, &err);
+    }
     int rc;
     const char *id = json_is_object(msg) ? read_id(msg) : NULL;
     const char *type = json_string_value(json_object_get(msg, "type"));
@@ -458,11 +493,14 @@ int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text,
 
 static bool sub_matches(const subscription_t *sub, const char *station_id)
 {
-    if (!sub->stations)
+    if (!sub->stations) {
         return true;
-    for (size_t i = 0; i < sub->station_count; i++)
-        if (strcmp(sub->stations[i], station_id) == 0)
+    }
+    for (size_t i = 0; i < sub->station_count; i++) {
+        if (strcmp(sub->stations[i], station_id) == 0) {
             return true;
+        }
+    }
     return false;
 }
 
@@ -473,8 +511,9 @@ int nimbus__stream_session_on_live(nimbus_stream_session_t *s, const nimbus_obse
     LIST_FOREACH(sub, &s->subs, link)
     {
         for (size_t i = 0; i < count && sub->state == SUB_LIVE; i++) {
-            if (obs[i].seq <= sub->through)
+            if (obs[i].seq <= sub->through) {
                 continue; /* replayed already, or before the subscription */
+            }
             if (sub_matches(sub, obs[i].station_id)) {
                 if (!has_room(s)) {
                     /* No buffering for a slow reader: it is caught up from
@@ -482,8 +521,9 @@ int nimbus__stream_session_on_live(nimbus_stream_session_t *s, const nimbus_obse
                     sub->state = SUB_REPLAY;
                     break;
                 }
-                if (send_observation(s, sub, json[i], strlen(json[i])) != 0)
+                if (send_observation(s, sub, json[i], strlen(json[i])) != 0) {
                     return -1;
+                }
                 sub->last_sent = obs[i].seq;
             }
             sub->through = obs[i].seq;
@@ -497,8 +537,9 @@ void nimbus__stream_session_on_lost(nimbus_stream_session_t *s, int64_t lost_thr
     subscription_t *sub;
     LIST_FOREACH(sub, &s->subs, link)
     {
-        if (sub->state == SUB_LIVE && sub->through < lost_through)
+        if (sub->state == SUB_LIVE && sub->through < lost_through) {
             sub->state = SUB_REPLAY;
+        }
     }
 }
 
@@ -543,8 +584,9 @@ static int replay_batch(nimbus_stream_session_t *s, subscription_t *sub)
     if (i == n && n < NIMBUS_STREAM_REPLAY_BATCH) {
         /* A short read saw everything committed, which includes all the
          * worker has taken from the hub: the rest comes live. */
-        if (s->shared->head > sub->through)
+        if (s->shared->head > sub->through) {
             sub->through = s->shared->head;
+        }
         sub->state = SUB_LIVE;
     }
     free(obs);
@@ -560,10 +602,12 @@ static int pump_replays(nimbus_stream_session_t *s)
         subscription_t *next;
         for (subscription_t *sub = LIST_FIRST(&s->subs); sub && has_room(s); sub = next) {
             next = LIST_NEXT(sub, link);
-            if (sub->state != SUB_REPLAY)
+            if (sub->state != SUB_REPLAY) {
                 continue;
-            if (replay_batch(s, sub) < 0)
+            }
+            if (replay_batch(s, sub) < 0) {
                 return -1;
+            }
             progressed = true;
             reads++;
         }
@@ -584,8 +628,9 @@ static int pump_calls(nimbus_stream_session_t *s)
         if (got == 1) {
             rc = send_message(s, "item", c->id, "item", item);
             free(item);
-            if (rc != 0)
+            if (rc != 0) {
                 return -1;
+            }
             continue;
         }
         if (got == 0) {
@@ -596,23 +641,27 @@ static int pump_calls(nimbus_stream_session_t *s)
             rc = send_error(s, c->id, &err);
         }
         call_pop(s);
-        if (rc != 0)
+        if (rc != 0) {
             return -1;
+        }
     }
     return 0;
 }
 
 int nimbus__stream_session_pump(nimbus_stream_session_t *s)
 {
-    if (pump_replays(s) != 0 || pump_calls(s) != 0)
+    if (pump_replays(s) != 0 || pump_calls(s) != 0) {
         return -1;
-    if (!STAILQ_EMPTY(&s->calls))
+    }
+    if (!STAILQ_EMPTY(&s->calls)) {
         return 1;
+    }
     subscription_t *sub;
     LIST_FOREACH(sub, &s->subs, link)
     {
-        if (sub->state == SUB_REPLAY)
+        if (sub->state == SUB_REPLAY) {
             return 1;
+        }
     }
     return 0;
 }

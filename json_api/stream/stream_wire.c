@@ -26,10 +26,12 @@ char *nimbus__stream_error_text(const char *id, const nimbus_error_t *err, size_
     char message[NIMBUS_ERROR_MESSAGE_MAX];
     snprintf(message, sizeof message, "%s", err && err->message[0] ? err->message : "");
     size_t mlen = strlen(message);
-    for (int cut = 0; cut < 4 && mlen > 0 && nimbus_utf8_length(message, mlen) < 0; cut++)
+    for (int cut = 0; cut < 4 && mlen > 0 && nimbus_utf8_length(message, mlen) < 0; cut++) {
         message[--mlen] = '\0';
-    if (mlen == 0 || nimbus_utf8_length(message, mlen) < 0)
+    }
+    if (mlen == 0 || nimbus_utf8_length(message, mlen) < 0) {
         snprintf(message, sizeof message, "%s", nimbus_code_name(code));
+    }
     nimbus_json_writer_t w;
     nimbus_json_writer_init(&w);
     envelope(&w, "error", id);

@@ -39,8 +39,9 @@ static void hub_wake(void *arg)
 static bool fanout_reserve(nimbus_stream_worker_t *sw, size_t count)
 {
     char **grown = nimbus_grow(sw->fanout_json, &sw->fanout_size, count, sizeof *grown, 64);
-    if (!grown)
+    if (!grown) {
         return false;
+    }
     sw->fanout_json = grown;
     return true;
 }
@@ -53,37 +54,46 @@ static void hub_ready(evutil_socket_t fd, short what, void *arg)
     const nimbus_observation_t *items;
     size_t count;
     int64_t lost;
-    if (!nimbus__stream_hub_take(sw->hub, &items, &count, &lost))
+    if (!nimbus__stream_hub_take(sw->hub, &items, &count, &lost)) {
         return;
+    }
     size_t encoded = 0;
     if (count > 0 && fanout_reserve(sw, count)) {
         for (; encoded < count; encoded++) {
             sw->fanout_json[encoded] = nimbus_json_observation_text(&items[encoded], NULL);
-            if (!sw->fanout_json[encoded])
+            if (!sw->fanout_json[encoded]) {
                 break;
+            }
         }
     }
     if (encoded < count) {
         /* Out of memory: treat the whole take as lost; sessions catch up
          * from storage, which costs a read but no observation. */
-        if (items[count - 1].seq > lost)
+        if (items[count - 1].seq > lost) {
             lost = items[count - 1].seq;
+        }
         count = 0;
     }
     for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c)) {
-        if (count > 0)
+        if (count > 0) {
             nimbus__ws_conn_live(c, items, (const char *const *)sw->fanout_json, count);
-        if (lost > 0)
+        }
+        if (lost > 0) {
             nimbus__ws_conn_lost(c, lost);
+        }
     }
-    if (count > 0 && items[count - 1].seq > sw->shared.head)
+    if (count > 0 && items[count - 1].seq > sw->shared.head) {
         sw->shared.head = items[count - 1].seq;
-    if (lost > sw->shared.head)
+    }
+    if (lost > sw->shared.head) {
         sw->shared.head = lost;
-    for (size_t i = 0; i < encoded; i++)
+    }
+    for (size_t i = 0; i < encoded; i++) {
         free(sw->fanout_json[i]);
-    for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c))
+    }
+    for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c)) {
         nimbus__ws_conn_run(c);
+    }
 }
 
 nimbus_stream_worker_t *nimbus_stream_worker_new(nimbus_worker_t *w, nimbus_error_t *err)
@@ -111,8 +121,9 @@ nimbus_stream_worker_t *nimbus_stream_worker_new(nimbus_worker_t *w, nimbus_erro
     }
     int id =
         nimbus_core_listen(w->core, nimbus__stream_hub_publish, sw->hub, &sw->shared.head, err);
-    if (id < 0)
+    if (id < 0) {
         goto fail;
+    }
     sw->listener_id = id;
     return sw;
 fail:
@@ -122,24 +133,30 @@ fail:
 
 void nimbus_stream_worker_shutdown(nimbus_stream_worker_t *sw)
 {
-    if (!sw)
+    if (!sw) {
         return;
+    }
     sw->shutting_down = true;
-    for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c))
+    for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c)) {
         nimbus__ws_conn_close(c, 1001, "server shutting down");
+    }
 }
 
 void nimbus_stream_worker_free(nimbus_stream_worker_t *sw)
 {
-    if (!sw)
+    if (!sw) {
         return;
+    }
     /* Unlisten first: once it returns the hub is never published to. */
-    if (sw->listener_id > 0)
+    if (sw->listener_id > 0) {
         nimbus_core_unlisten(sw->w->core, sw->listener_id);
-    while (!LIST_EMPTY(&sw->conns))
+    }
+    while (!LIST_EMPTY(&sw->conns)) {
         nimbus__ws_conn_free(LIST_FIRST(&sw->conns));
-    if (sw->hub_event)
+    }
+    if (sw->hub_event) {
         event_free(sw->hub_event);
+    }
     nimbus__stream_hub_free(sw->hub);
     free(sw->fanout_json);
     free(sw);
@@ -163,14 +180,17 @@ static void refuse(nimbus_worker_t *w, struct evhttp_request *req, int status,
 static int read_credentials(struct evhttp_request *req, nimbus_credentials_t *creds, char *buf,
                             size_t bufsize, nimbus_error_t *err)
 {
-    if (nimbus_http_credentials(req, creds, buf, bufsize, err) != 0)
+    if (nimbus_http_credentials(req, creds, buf, bufsize, err) != 0) {
         return -1;
-    if (creds->kind != NIMBUS_CRED_NONE)
+    }
+    if (creds->kind != NIMBUS_CRED_NONE) {
         return 0;
+    }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-    if (!query)
+    if (!query) {
         return 0;
+    }
     struct evkeyvalq params;
     if (nimbus_http_parse_query(query, &params, err) != 0) {
         err->code = NIMBUS_UNAUTHENTICATED; /* no usable access_token */
@@ -234,6 +254,7 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
     }
     char accept[NIMBUS_WS_ACCEPT_SIZE];
     nimbus__ws_accept_key(h.key, accept);
-    if (nimbus__ws_conn_start(sw, req, accept, &creds, &err) != 0)
+    if (nimbus__ws_conn_start(sw, req, accept, &creds, &err) != 0) {
         refuse(w, req, 500, &err, &log);
+    }
 }

@@ -96,8 +96,9 @@ static void fail_conn(nimbus_ws_conn_t *c, uint16_t code, const char *reason)
 
 void nimbus__ws_conn_close(nimbus_ws_conn_t *c, uint16_t code, const char *reason)
 {
-    if (c->dead || c->closing)
+    if (c->dead || c->closing) {
         return;
+    }
     c->closing = true;
     if (wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason, strlen(reason)) != 0) {
         abort_conn(c);
@@ -131,16 +132,19 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     while (n < len && !c->proto_error) {
         if (c->frame_left == 0) {
             int64_t size = frame_size(in);
-            if (size < 0)
+            if (size < 0) {
                 c->proto_error = true;
-            if (size <= 0)
+            }
+            if (size <= 0) {
                 break;
+            }
             c->frame_left = (uint64_t)size;
         }
         size_t want = len - n < c->frame_left ? len - n : (size_t)c->frame_left;
         int got = evbuffer_remove(in, buf + n, want);
-        if (got <= 0)
+        if (got <= 0) {
             break;
+        }
         n += (size_t)got;
         c->frame_left -= (uint64_t)got;
     }
@@ -179,15 +183,17 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
     nimbus_ws_conn_t *c = user;
     switch (arg->opcode) {
     case WSLAY_TEXT_FRAME:
-        if (c->closing)
+        if (c->closing) {
             return;
+        }
         if (!nimbus__ws_text_valid(arg->msg, arg->msg_length)) {
             fail_conn(c, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, "invalid UTF-8 in a text message");
             return;
         }
         if (nimbus__stream_session_on_text(c->session, (const char *)arg->msg, arg->msg_length) !=
-            0)
+            0) {
             fail_conn(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, "internal error");
+        }
         return;
     case WSLAY_BINARY_FRAME:
         fail_conn(c, WSLAY_CODE_UNSUPPORTED_DATA, "only text messages are accepted");
@@ -208,16 +214,19 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 void nimbus__ws_conn_live(nimbus_ws_conn_t *c, const nimbus_observation_t *obs,
                           const char *const *json, size_t count)
 {
-    if (c->dead || c->closing)
+    if (c->dead || c->closing) {
         return;
-    if (nimbus__stream_session_on_live(c->session, obs, json, count) != 0)
+    }
+    if (nimbus__stream_session_on_live(c->session, obs, json, count) != 0) {
         fail_conn(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, "internal error");
+    }
 }
 
 void nimbus__ws_conn_lost(nimbus_ws_conn_t *c, int64_t lost_through)
 {
-    if (!c->dead && !c->closing)
+    if (!c->dead && !c->closing) {
         nimbus__stream_session_on_lost(c->session, lost_through);
+    }
 }
 
 /* ---- running ---------------------------------------------------------------- */
@@ -239,15 +248,17 @@ static void update_backpressure(nimbus_ws_conn_t *c)
     } else if (c->read_paused && queued < limit) {
         c->read_paused = false;
         bufferevent_enable(c->bev, EV_READ);
-        if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
             schedule(c);
+        }
     }
 }
 
 void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
 {
-    if (c->dead)
+    if (c->dead) {
         return;
+    }
     if (!c->read_paused && wslay_event_want_read(c->ctx) && wslay_event_recv(c->ctx) != 0) {
         /* wslay queued a close frame (without a status code) before
          * failing: send it, then close. The frame pre-check (ws_frame.c)
@@ -256,15 +267,17 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
         c->closing = true;
         wslay_event_shutdown_read(c->ctx);
     }
-    if (c->proto_error)
+    if (c->proto_error) {
         fail_conn(c, WSLAY_CODE_PROTOCOL_ERROR, "protocol error");
+    }
     if (!wslay_event_want_read(c->ctx)) { /* whatever the peer still sends is ignored */
         struct evbuffer *in = bufferevent_get_input(c->bev);
         evbuffer_drain(in, evbuffer_get_length(in));
     }
     int more = c->closing ? 0 : nimbus__stream_session_pump(c->session);
-    if (more < 0)
+    if (more < 0) {
         fail_conn(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, "internal error");
+    }
     if (wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx) != 0) {
         abort_conn(c);
         return;
@@ -272,13 +285,15 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
     update_backpressure(c);
     /* The session yielded with room left: continue on the next loop
      * iteration, after the other connections had their turn. */
-    if (more > 0 && queued_bytes(c) < c->sw->shared.queue_max)
+    if (more > 0 && queued_bytes(c) < c->sw->shared.queue_max) {
         schedule(c);
+    }
     /* Both directions finished (close frames exchanged, or we failed the
      * connection and our close frame is queued): close once it is out. */
     if (!wslay_event_want_read(c->ctx) && !wslay_event_want_write(c->ctx) &&
-        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         abort_conn(c);
+    }
 }
 
 static void read_cb(struct bufferevent *bev, void *arg)
@@ -295,16 +310,18 @@ static void write_cb(struct bufferevent *bev, void *arg)
      * counts as alive; otherwise only what it sends does (a drained buffer
      * alone proves little: the kernel takes bytes a dead peer never reads,
      * our own ping included). */
-    if (c->read_paused)
+    if (c->read_paused) {
         c->alive = true;
+    }
     nimbus__ws_conn_run(c);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
         abort_conn(arg);
+    }
 }
 
 static void deferred_cb(evutil_socket_t fd, short what, void *arg)
@@ -312,10 +329,11 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     nimbus_ws_conn_t *c = arg;
-    if (c->dead)
+    if (c->dead) {
         nimbus__ws_conn_free(c);
-    else
+    } else {
         nimbus__ws_conn_run(c);
+    }
 }
 
 static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
@@ -362,18 +380,22 @@ static void evhttp_closed(struct evhttp_connection *evcon, void *arg)
 static void release_parts(nimbus_ws_conn_t *c)
 {
     nimbus__stream_session_free(c->session);
-    if (c->deferred)
+    if (c->deferred) {
         event_free(c->deferred);
-    if (c->keepalive)
+    }
+    if (c->keepalive) {
         event_free(c->keepalive);
-    if (c->ctx)
+    }
+    if (c->ctx) {
         wslay_event_context_free(c->ctx);
+    }
 }
 
 void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
 {
-    if (!c)
+    if (!c) {
         return;
+    }
     nimbus_stream_worker_t *sw = c->sw;
     LIST_REMOVE(c, link);
     sw->conn_count--;
@@ -395,8 +417,9 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
                           nimbus_error_t *err)
 {
     nimbus_ws_conn_t *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
     c->sw = sw;
     c->evcon = evhttp_request_get_connection(req);
     c->bev = c->evcon ? evhttp_connection_get_bufferevent(c->evcon) : NULL;
@@ -406,16 +429,18 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
     if (!c->bev || wslay_event_context_server_init(&c->ctx, &WSLAY_CALLBACKS, c) != 0 ||
         !(c->session = nimbus__stream_session_new(&sw->shared, creds, &out)) ||
         !(c->deferred = event_new(base, -1, 0, deferred_cb, c)) ||
-        !(c->keepalive = event_new(base, -1, EV_PERSIST, keepalive_cb, c)))
+        !(c->keepalive = event_new(base, -1, EV_PERSIST, keepalive_cb, c))) {
         goto fail;
+    }
     wslay_event_config_set_max_recv_msg_length(c->ctx, sw->w->config->max_ws_message);
     char reply[256];
     int n = snprintf(reply, sizeof reply,
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
                      accept);
-    if (evbuffer_add(bufferevent_get_output(c->bev), reply, (size_t)n) != 0)
+    if (evbuffer_add(bufferevent_get_output(c->bev), reply, (size_t)n) != 0) {
         goto fail;
+    }
     c->bytes_out = (size_t)n;
     /* From here on evhttp never touches the socket again. */
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);

@@ -9,29 +9,36 @@
 
 int64_t nimbus__ws_frame_size(const unsigned char *h, size_t avail)
 {
-    if (avail < 2)
+    if (avail < 2) {
         return 0;
+    }
     unsigned opcode = h[0] & 0x0fu, len7 = h[1] & 0x7fu;
     bool fin = (h[0] & 0x80u) != 0, masked = (h[1] & 0x80u) != 0;
-    if ((opcode & 0x8u) && (!fin || len7 > 125))
+    if ((opcode & 0x8u) && (!fin || len7 > 125)) {
         return -1;
+    }
     /* A close body, when there is one, starts with a 2-byte code (5.5.1). */
-    if (opcode == 0x8u && len7 == 1)
+    if (opcode == 0x8u && len7 == 1) {
         return -1;
+    }
     size_t head = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (masked ? 4 : 0);
-    if (avail < head)
+    if (avail < head) {
         return 0;
+    }
     uint64_t len = len7;
-    if (len7 == 126)
+    if (len7 == 126) {
         len = (uint64_t)h[2] << 8 | h[3];
+    }
     if (len7 == 127) {
         len = 0;
-        for (int i = 2; i < 10; i++)
+        for (int i = 2; i < 10; i++) {
             len = len << 8 | h[i];
+        }
         /* The top bit must be 0 (5.2); the next one would overflow int64
          * once the header is added, and no message can be that long. */
-        if (len >> 62)
+        if (len >> 62) {
             return -1;
+        }
     }
     return (int64_t)(head + len);
 }

@@ -25,8 +25,9 @@ static bool key_is_valid(const char *key)
 int nimbus__ws_accept_key(const char *key, char out[NIMBUS_WS_ACCEPT_SIZE])
 {
     out[0] = '\0';
-    if (!key_is_valid(key))
+    if (!key_is_valid(key)) {
         return -1;
+    }
     char joined[24 + sizeof WS_GUID];
     memcpy(joined, key, 24);
     memcpy(joined + 24, WS_GUID, sizeof WS_GUID);
@@ -64,14 +65,17 @@ int nimbus__ws_upgrade_check(const nimbus_ws_upgrade_headers_t *h, nimbus_error_
 
 bool nimbus__ws_origin_allowed(const char *origin, const char *host, const char *allowed)
 {
-    if (!origin)
+    if (!origin) {
         return true;
-    if (nimbus_http_origin_listed(allowed, origin))
+    }
+    if (nimbus_http_origin_listed(allowed, origin)) {
         return true;
+    }
     const char *rest = NULL;
-    if (strncasecmp(origin, "http://", 7) == 0)
+    if (strncasecmp(origin, "http://", 7) == 0) {
         rest = origin + 7;
-    else if (strncasecmp(origin, "https://", 8) == 0)
+    } else if (strncasecmp(origin, "https://", 8) == 0) {
         rest = origin + 8;
+    }
     return rest && host && *host && strcasecmp(rest, host) == 0;
 }

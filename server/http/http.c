@@ -81,17 +81,20 @@ int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_err
     const char *hit = strstr(query, "%00");
     if (hit) {
         const char *start = hit;
-        while (start > query && start[-1] != '&')
+        while (start > query && start[-1] != '&') {
             start--;
+        }
         size_t key_len = strcspn(start, "=&");
-        if (start + key_len > hit)
+        if (start + key_len > hit) {
             key_len = (size_t)(hit - start);
+        }
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                 "query parameter \"%.*s\" holds an encoded NUL (%%00)",
                                 (int)(key_len > 64 ? 64 : key_len), start);
     }
-    if (evhttp_parse_query_str(query, out) != 0)
+    if (evhttp_parse_query_str(query, out) != 0) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "malformed query string");
+    }
     return 0;
 }
 
@@ -123,36 +126,42 @@ const char *nimbus_http_method_name(enum evhttp_cmd_type cmd)
 void nimbus_access_log(nimbus_worker_t *w, const nimbus_request_log_t *log, int status,
                        size_t bytes)
 {
-    if (!w->config->access_log)
+    if (!w->config->access_log) {
         return;
+    }
     char line[512];
     uint64_t elapsed = nimbus_now_us() - log->start_us;
     int n = snprintf(line, sizeof line, "access w=%d proto=%s op=%s status=%d bytes=%zu us=%llu\n",
                      w->index, log->protocol, log->operation ? log->operation : "-", status, bytes,
                      (unsigned long long)elapsed);
-    if (n > 0)
+    if (n > 0) {
         (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
 }
 
 static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
                                const nimbus_request_log_t *log, int status, size_t bytes)
 {
-    if (!w->config->access_log)
+    if (!w->config->access_log) {
         return;
+    }
     char line[768];
     char *peer = NULL;
     ev_uint16_t port = 0;
     struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    if (conn)
+    if (conn) {
         evhttp_connection_get_peer(conn, &peer, &port);
+    }
     const char *uri = evhttp_request_get_uri(req);
     char path[160];
     /* Only the path: query strings may carry access tokens. */
     size_t plen = uri ? strcspn(uri, "?") : 0;
-    if (plen >= sizeof path)
+    if (plen >= sizeof path) {
         plen = sizeof path - 1;
-    for (size_t i = 0; i < plen; i++)
+    }
+    for (size_t i = 0; i < plen; i++) {
         path[i] = isprint((unsigned char)uri[i]) ? uri[i] : '?';
+    }
     path[plen] = '\0';
     uint64_t elapsed = nimbus_now_us() - log->start_us;
     int n =
@@ -162,8 +171,9 @@ static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
                  w->index, peer ? peer : "-", log->protocol, log->operation ? log->operation : "-",
                  nimbus_http_method_name(evhttp_request_get_command(req)), path, status, bytes,
                  (unsigned long long)elapsed);
-    if (n > 0)
+    if (n > 0) {
         (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
 }
 
 void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
@@ -177,10 +187,12 @@ void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int statu
      * itself; a client never reads one, so those bytes would be taken for
      * the next response on a kept-alive connection. */
     bool head = evhttp_request_get_command(req) == EVHTTP_REQ_HEAD;
-    if ((bodyless || head) && body)
+    if ((bodyless || head) && body) {
         evbuffer_drain(body, bytes);
-    if (bodyless)
+    }
+    if (bodyless) {
         bytes = 0;
+    }
     evhttp_remove_header(headers, "Content-Length");
     if (!bodyless) {
         char len[32];
@@ -253,19 +265,24 @@ int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *ou
     memset(out, 0, sizeof *out);
     out->kind = NIMBUS_CRED_NONE;
     const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    if (!auth)
+    if (!auth) {
         return 0;
-    while (*auth == ' ' || *auth == '\t')
+    }
+    while (*auth == ' ' || *auth == '\t') {
         auth++;
+    }
     if (strncasecmp(auth, "Bearer ", 7) == 0) {
         const char *token = auth + 7;
-        while (*token == ' ')
+        while (*token == ' ') {
             token++;
+        }
         size_t len = strlen(token);
-        while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t'))
+        while (len > 0 && (token[len - 1] == ' ' || token[len - 1] == '\t')) {
             len--;
-        if (len == 0 || len >= bufsize)
+        }
+        if (len == 0 || len >= bufsize) {
             return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Bearer credentials");
+        }
         memcpy(buf, token, len);
         buf[len] = '\0';
         out->kind = NIMBUS_CRED_SECRET;
@@ -274,18 +291,22 @@ int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *ou
     }
     if (strncasecmp(auth, "Basic ", 6) == 0) {
         const char *enc = auth + 6;
-        while (*enc == ' ')
+        while (*enc == ' ') {
             enc++;
+        }
         size_t len = strlen(enc);
-        while (len > 0 && (enc[len - 1] == ' ' || enc[len - 1] == '\t'))
+        while (len > 0 && (enc[len - 1] == ' ' || enc[len - 1] == '\t')) {
             len--;
+        }
         long n = nimbus_base64_decode(enc, len, buf, bufsize - 1, NIMBUS_BASE64_STD);
-        if (n <= 0)
+        if (n <= 0) {
             return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Basic credentials");
+        }
         buf[n] = '\0';
         char *colon = memchr(buf, ':', (size_t)n);
-        if (!colon || strlen(buf) != (size_t)n)
+        if (!colon || strlen(buf) != (size_t)n) {
             return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Basic credentials");
+        }
         *colon = '\0';
         out->kind = NIMBUS_CRED_NAMED;
         out->name = buf;
@@ -301,12 +322,14 @@ int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *ou
 static bool host_is_safe(const char *host)
 {
     size_t len = strlen(host);
-    if (len == 0 || len > 255)
+    if (len == 0 || len > 255) {
         return false;
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)host[i];
-        if (!(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'))
+        if (!(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_')) {
             return false;
+        }
     }
     return true;
 }
@@ -315,10 +338,11 @@ void nimbus_http_request_authority(nimbus_worker_t *w, struct evhttp_request *re
                                    size_t bufsize)
 {
     const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
-    if (host && host_is_safe(host))
+    if (host && host_is_safe(host)) {
         snprintf(buf, bufsize, "%s", host);
-    else
+    } else {
         snprintf(buf, bufsize, "%s", w->authority ? w->authority : "localhost");
+    }
 }
 
 /* ---- headers ------------------------------------------------------------ */
@@ -332,29 +356,36 @@ void nimbus_http_media_type(const char *value, nimbus_media_type_t *out)
 {
     memset(out, 0, sizeof *out);
     out->type = "";
-    if (!value)
+    if (!value) {
         return;
-    while (blank(*value))
+    }
+    while (blank(*value)) {
         value++;
+    }
     size_t n = strcspn(value, ";");
-    while (n > 0 && blank(value[n - 1]))
+    while (n > 0 && blank(value[n - 1])) {
         n--;
+    }
     out->type = value;
     out->type_len = n;
     const char *p = strchr(value, ';');
     while (p) {
         p++;
-        while (blank(*p))
+        while (blank(*p)) {
             p++;
+        }
         const char *v = strncasecmp(p, "charset=", 8) == 0 ? p + 8 : NULL;
         char quote = 0;
-        for (; *p && (quote || *p != ';'); p++)
-            if (*p == '"')
+        for (; *p && (quote || *p != ';'); p++) {
+            if (*p == '"') {
                 quote = quote ? 0 : '"';
+            }
+        }
         if (v) {
             const char *end = p;
-            while (end > v && blank(end[-1]))
+            while (end > v && blank(end[-1])) {
                 end--;
+            }
             if (*v == '"' && end > v + 1 && end[-1] == '"') {
                 v++;
                 end--;
@@ -363,8 +394,9 @@ void nimbus_http_media_type(const char *value, nimbus_media_type_t *out)
             out->charset_len = (size_t)(end - v);
             return;
         }
-        if (!*p)
+        if (!*p) {
             break;
+        }
     }
 }
 
@@ -386,16 +418,20 @@ static bool list_any(const char *list, bool (*match)(const char *, size_t, const
 {
     const char *p = list;
     while (p && *p) {
-        while (blank(*p) || *p == ',')
+        while (blank(*p) || *p == ',') {
             p++;
+        }
         const char *start = p;
-        while (*p && *p != ',')
+        while (*p && *p != ',') {
             p++;
+        }
         const char *end = p;
-        while (end > start && blank(end[-1]))
+        while (end > start && blank(end[-1])) {
             end--;
-        if (end > start && match(start, (size_t)(end - start), arg))
+        }
+        if (end > start && match(start, (size_t)(end - start), arg)) {
             return true;
+        }
     }
     return false;
 }

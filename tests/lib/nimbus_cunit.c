@@ -9,8 +9,9 @@
 
 int nimbus_test_run_suites(const nimbus_test_suite_t *suites)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
+    if (CU_initialize_registry() != CUE_SUCCESS) {
         return 2;
+    }
     unsigned registered = 0;
     for (const nimbus_test_suite_t *s = suites; s->name != NULL; s++) {
         CU_pSuite suite = CU_add_suite(s->name, s->init, s->cleanup);

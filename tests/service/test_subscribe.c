@@ -62,8 +62,9 @@ static void test_station_filter(void)
     expect_refused(nimbus_service_subscribe_check(svc, who, ok, 0, NULL, 0, &err), &err,
                    NIMBUS_INVALID_ARGUMENT, NULL);
     static const char *many[NIMBUS_SUBSCRIBE_STATIONS_MAX + 1];
-    for (size_t i = 0; i <= NIMBUS_SUBSCRIBE_STATIONS_MAX; i++)
+    for (size_t i = 0; i <= NIMBUS_SUBSCRIBE_STATIONS_MAX; i++) {
         many[i] = "here";
+    }
     CU_ASSERT_EQUAL(nimbus_service_subscribe_check(svc, who, many, NIMBUS_SUBSCRIBE_STATIONS_MAX,
                                                    NULL, 0, &err),
                     0);

@@ -300,9 +300,77 @@ static void test_batch_size(void)
     CU_ASSERT_EQUAL(nimbus_record_batch_validate(NIMBUS_RECORD_BATCH_MAX + 1, &err), -1);
 }
 
+/* Every RANGE rule of the station and observation tables, at its limits
+ * and one step past each: a checklist over the table, so a rule added to
+ * it is tested at its limits without a line here. */
+static void check_limits(const nimbus_type_t *type, void *value, const char *what,
+                         int (*validate)(const void *, nimbus_error_t *))
+{
+    for (size_t i = 0; i < type->count; i++) {
+        const nimbus_field_t *f = &type->fields[i];
+        if (!f->rule || f->rule->kind != NIMBUS_RULE_KIND_RANGE) {
+            continue;
+        }
+        char *at = (char *)value + f->offset;
+        double saved;
+        nimbus_opt_double_t saved_opt;
+        memcpy(&saved, at, sizeof saved);
+        memcpy(&saved_opt, at, sizeof saved_opt);
+        const double tries[] = {f->rule->min, f->rule->max, nextafter(f->rule->min, -INFINITY),
+                                nextafter(f->rule->max, INFINITY)};
+        for (size_t k = 0; k < 4; k++) {
+            if (f->kind == NIMBUS_FIELD_OPT_DOUBLE) {
+                nimbus_opt_double_t v = {true, tries[k]};
+                memcpy(at, &v, sizeof v);
+            } else {
+                memcpy(at, &tries[k], sizeof tries[k]);
+            }
+            nimbus_error_t err;
+            nimbus_error_clear(&err);
+            int rc = validate(value, &err);
+            char want[96];
+            snprintf(want, sizeof want, "%s.%s must be between", what, f->name);
+            if (k < 2) {
+                CU_ASSERT_EQUAL(rc, 0);
+            } else {
+                CU_ASSERT_EQUAL(rc, -1);
+                CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
+                if (!strstr(err.message, want)) {
+                    fprintf(stderr, "\n%s: \"%s\"\n", want, err.message);
+                }
+                CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
+            }
+        }
+        if (f->kind == NIMBUS_FIELD_OPT_DOUBLE) {
+            memcpy(at, &saved_opt, sizeof saved_opt);
+        } else {
+            memcpy(at, &saved, sizeof saved);
+        }
+    }
+}
+
+static int validate_station(const void *s, nimbus_error_t *err)
+{
+    return nimbus_station_validate(s, err);
+}
+
+static int validate_observation(const void *o, nimbus_error_t *err)
+{
+    return nimbus_observation_validate(o, "o", err);
+}
+
+static void test_every_range_at_its_limits(void)
+{
+    nimbus_station_t s = nimbus_test_station("lim", "Oslo", "NO");
+    check_limits(&nimbus_station_type, &s, "station", validate_station);
+    nimbus_observation_t o = nimbus_test_obs(0, 1);
+    check_limits(&nimbus_observation_type, &o, "o", validate_observation);
+}
+
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
+        {"every range rule at its limits and one past", test_every_range_at_its_limits},
         {"station.id", test_station_id},
         {"station name and city", test_station_text},
         {"station numbers", test_station_numbers},

@@ -67,8 +67,9 @@ struct soap *test_client(test_auth_t how, test_key_t key)
 
 void test_client_free(struct soap *soap)
 {
-    if (!soap)
+    if (!soap) {
         return;
+    }
     soap_destroy(soap);
     soap_end(soap);
     soap_free(soap);
@@ -111,12 +112,14 @@ void test_expect_fault(struct soap *soap, int rc, const char *code, int line)
     struct SOAP_ENV__Detail *d = v2 ? soap->fault->SOAP_ENV__Detail : soap->fault->detail;
     struct _nimbus__ServiceFault *sf = d ? d->nimbus__ServiceFault : NULL;
     check(sf != NULL, line, "detail holds a ServiceFault");
-    if (!sf)
+    if (!sf) {
         return;
+    }
     const char *got = soap_nimbus__ErrorCode2s(soap, sf->code);
-    if (strcmp(got, code) != 0)
+    if (strcmp(got, code) != 0) {
         fprintf(stderr, "line %d: expected %s, got %s (%s)\n", line, code, got,
                 sf->message ? sf->message : "");
+    }
     check(strcmp(got, code) == 0, line, "ServiceFault code");
     check(sf->message && reason && strcmp(sf->message, reason) == 0, line,
           "ServiceFault message equals faultstring");

@@ -350,14 +350,16 @@ static void test_delete(void)
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         struct soap *soap = test_client(AUTH_BASIC, steps[i].key);
         struct _nimbus__DeleteStation req = {test_id(soap, steps[i].suffix)};
-        if (strcmp(steps[i].suffix, "bad id!") == 0)
+        if (strcmp(steps[i].suffix, "bad id!") == 0) {
             req.id = (char *)steps[i].suffix;
+        }
         struct _nimbus__DeleteStationResponse res;
         int rc = CALL(DeleteStation, soap, &req, &res);
-        if (steps[i].code)
+        if (steps[i].code) {
             EXPECT_FAULT(soap, rc, steps[i].code);
-        else
+        } else {
             EXPECT_OK(soap, rc);
+        }
         test_client_free(soap);
     }
     struct soap *soap = test_client(AUTH_BEARER, KEY_READER);

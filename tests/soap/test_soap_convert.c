@@ -97,8 +97,9 @@ static void test_report_out(void)
 int main(void)
 {
     soap = soap_new();
-    if (!soap)
+    if (!soap) {
         return 1;
+    }
     soap_set_namespaces(soap, nimbus_soap11_namespaces);
     static const nimbus_test_case_t cases[] = {
         {"station in", test_station_in},

@@ -67,8 +67,9 @@ static void test_gsoap_errors(void)
 int main(void)
 {
     soap = soap_new();
-    if (!soap)
+    if (!soap) {
         return 1;
+    }
     soap_set_namespaces(soap, nimbus_soap11_namespaces);
     static const nimbus_test_case_t cases[] = {
         {"each code's side per version", test_sides},

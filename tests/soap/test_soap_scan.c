@@ -256,8 +256,9 @@ static void test_encoding(void)
         "<a/>",
         "<?xml-stylesheet href=\"x\" encoding=\"latin1\"?><a/>", /* not the declaration */
     };
-    for (size_t i = 0; i < sizeof utf8 / sizeof *utf8; i++)
+    for (size_t i = 0; i < sizeof utf8 / sizeof *utf8; i++) {
         CU_ASSERT_EQUAL(scan_n(utf8[i], strlen(utf8[i]), &info), NIMBUS_SOAP_SCAN_OK);
+    }
     const char *other[] = {"ISO-8859-1", "UTF-16", "utf8", "US-ASCII", "windows-1252", ""};
     for (size_t i = 0; i < sizeof other / sizeof *other; i++) {
         char body[128];

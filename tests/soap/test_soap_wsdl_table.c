@@ -22,8 +22,9 @@ extern const char nimbus_wsdl_text[];
 static size_t count(const char *haystack, const char *needle)
 {
     size_t n = 0;
-    for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle))
+    for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle)) {
         n++;
+    }
     return n;
 }
 

@@ -60,8 +60,9 @@ static int list_page(nimbus_service_t *s, const nimbus_credentials_t *caller, ni
 {
     nimbus_json_request_t req;
     int rc = nimbus_json_request_decode(op, params, &req, err);
-    if (rc == 0)
+    if (rc == 0) {
         rc = nimbus_json_list_page(s, caller, &req, cursor, limit, item, arg, next, err);
+    }
     nimbus_json_request_cleanup(&req);
     return rc;
 }
@@ -70,8 +71,9 @@ static json_t *parse(const char *text)
 {
     nimbus_error_t err;
     json_t *v = nimbus_json_parse(text, strlen(text), &err);
-    if (!v)
+    if (!v) {
         fprintf(stderr, "parse failed: %s\n", err.message);
+    }
     return v;
 }
 
@@ -199,8 +201,9 @@ static void station_refused(const char *text, const char *want)
     nimbus_error_clear(&err);
     CU_ASSERT_EQUAL(nimbus_json_station_decode(v, "station", true, &s, &err), -1);
     CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
-    if (!strstr(err.message, want))
+    if (!strstr(err.message, want)) {
         fprintf(stderr, "\n%s: message \"%s\" lacks \"%s\"\n", text, err.message, want);
+    }
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
     json_decref(v);
 }
@@ -277,8 +280,9 @@ static void parse_refused(const char *text, size_t len, const char *want)
     CU_ASSERT_PTR_NULL(v);
     json_decref(v);
     CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
-    if (!strstr(err.message, want))
+    if (!strstr(err.message, want)) {
         fprintf(stderr, "\nmessage \"%s\" lacks \"%s\"\n", err.message, want);
+    }
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
 }
 
@@ -298,10 +302,12 @@ static void test_bad_json(void)
     /* Depth: exactly the limit parses, one more does not. */
     char deep[2 * NIMBUS_JSON_MAX_DEPTH + 8];
     size_t n = 0;
-    for (int i = 0; i < NIMBUS_JSON_MAX_DEPTH; i++)
+    for (int i = 0; i < NIMBUS_JSON_MAX_DEPTH; i++) {
         deep[n++] = '[';
-    for (int i = 0; i < NIMBUS_JSON_MAX_DEPTH; i++)
+    }
+    for (int i = 0; i < NIMBUS_JSON_MAX_DEPTH; i++) {
         deep[n++] = ']';
+    }
     nimbus_error_t err;
     json_t *v = nimbus_json_parse(deep, n, &err);
     CU_ASSERT_PTR_NOT_NULL(v);
@@ -477,8 +483,9 @@ static void test_call(void)
 static int setup(void)
 {
     strcpy(db_dir, "/tmp/nimbus-json-XXXXXX");
-    if (!mkdtemp(db_dir))
+    if (!mkdtemp(db_dir)) {
         return -1;
+    }
     char path[128];
     snprintf(path, sizeof path, "%s/t.db", db_dir);
     nimbus_error_t err;

@@ -57,8 +57,9 @@ static void test_binding_fields(void)
         const nimbus_field_t *f;
         if (b->path_field) {
             f = nimbus_type_field(req, b->path_field);
-            if (!f || f->kind != NIMBUS_FIELD_STRING || !strchr(b->path, '{'))
+            if (!f || f->kind != NIMBUS_FIELD_STRING || !strchr(b->path, '{')) {
                 fprintf(stderr, "\n%s: path field %s\n", name, b->path_field);
+            }
             CU_ASSERT(f && f->kind == NIMBUS_FIELD_STRING && strchr(b->path, '{'));
         } else {
             CU_ASSERT_PTR_NULL(strchr(b->path, '{'));
@@ -67,21 +68,26 @@ static void test_binding_fields(void)
             f = nimbus_type_field(req, b->query[k]);
             bool ok = f && (f->kind == NIMBUS_FIELD_STRING || f->kind == NIMBUS_FIELD_INT64 ||
                             f->kind == NIMBUS_FIELD_TIME);
-            if (!ok)
+            if (!ok) {
                 fprintf(stderr, "\n%s: query field %s\n", name, b->query[k]);
+            }
             CU_ASSERT_TRUE(ok);
         }
         bool has_body = strcmp(b->method, "POST") == 0 || strcmp(b->method, "PUT") == 0;
         CU_ASSERT_EQUAL(b->body != NIMBUS_REST_BODY_NONE, has_body);
-        if (b->body == NIMBUS_REST_BODY_FIELD)
+        if (b->body == NIMBUS_REST_BODY_FIELD) {
             CU_ASSERT_PTR_NOT_NULL(nimbus_type_field(req, b->body_field));
-        if (b->body != NIMBUS_REST_BODY_NONE)
+        }
+        if (b->body != NIMBUS_REST_BODY_NONE) {
             CU_ASSERT_PTR_NOT_NULL(b->body_schema);
+        }
         CU_ASSERT_EQUAL(b->reply == NIMBUS_JSON_NONE, b->status == 204);
-        if (b->reply == NIMBUS_JSON_VALUE)
+        if (b->reply == NIMBUS_JSON_VALUE) {
             CU_ASSERT_EQUAL(nimbus_op_table[i].response->count, 1u);
-        if (b->reply != NIMBUS_JSON_NONE)
+        }
+        if (b->reply != NIMBUS_JSON_NONE) {
             CU_ASSERT_PTR_NOT_NULL(b->reply_schema);
+        }
     }
 }
 

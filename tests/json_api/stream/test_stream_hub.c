@@ -46,8 +46,9 @@ static void test_order_and_wake(void)
     CU_ASSERT_TRUE(nimbus__stream_hub_take(hub, &items, &count, &lost));
     CU_ASSERT_EQUAL(count, 5);
     CU_ASSERT_EQUAL(lost, 0);
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         CU_ASSERT_EQUAL(items[i].seq, (int64_t)i + 1);
+    }
     CU_ASSERT_FALSE(nimbus__stream_hub_take(hub, &items, &count, &lost));
     CU_ASSERT_EQUAL(count, 0);
     nimbus__stream_hub_publish(hub, obs, 1);
@@ -134,8 +135,9 @@ static void test_threads(void)
     nimbus__stream_hub_set_active(hub, true);
     next_seq = 0;
     pthread_t t[3];
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         pthread_create(&t[i], NULL, writer, hub);
+    }
     int64_t covered = 0; /* every seq <= covered was taken or marked lost */
     int ok = 1;
     size_t taken = 0;
@@ -150,22 +152,26 @@ static void test_threads(void)
         int64_t lost;
         while (nimbus__stream_hub_take(hub, &items, &count, &lost)) {
             for (size_t i = 0; i < count; i++) {
-                if (items[i].seq != covered + 1)
+                if (items[i].seq != covered + 1) {
                     ok = 0;
+                }
                 covered = items[i].seq;
             }
             taken += count;
             if (lost) {
-                if (lost <= covered)
+                if (lost <= covered) {
                     ok = 0;
+                }
                 covered = lost;
             }
         }
-        if (done)
+        if (done) {
             break;
+        }
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         pthread_join(t[i], NULL);
+    }
     CU_ASSERT_TRUE(ok);
     CU_ASSERT_TRUE(taken > 0);
     pthread_mutex_lock(&writer_lock);

@@ -42,8 +42,9 @@ static int activations;
 static int out_send(void *arg, const char *text, size_t len)
 {
     (void)arg;
-    if (sent_count == SENT_MAX)
+    if (sent_count == SENT_MAX) {
         return -1;
+    }
     json_error_t jerr;
     sent[sent_count] = json_loadb(text, len, 0, &jerr);
     CU_ASSERT_PTR_NOT_NULL(sent[sent_count]);
@@ -70,16 +71,18 @@ static const nimbus_stream_out_t OUT = {out_send, out_queued, NULL};
 static int setup(void)
 {
     snprintf(dir, sizeof dir, "/tmp/nimbus-ws-session-XXXXXX");
-    if (!mkdtemp(dir))
+    if (!mkdtemp(dir)) {
         return 1;
+    }
     char path[128];
     snprintf(path, sizeof path, "%s/t.db", dir);
     nimbus_error_t err;
     core = nimbus_core_open(path, &err);
     svc = core ? nimbus_service_new(core, &err) : NULL;
     hub = nimbus__stream_hub_new(8, NULL, NULL);
-    if (!svc || !hub)
+    if (!svc || !hub) {
         return 1;
+    }
     listener = nimbus_core_listen(core, nimbus__stream_hub_publish, hub, &shared.head, &err);
     shared.svc = svc;
     shared.queue_max = QUEUE_MAX;
@@ -100,8 +103,9 @@ static int teardown(void)
 
 static void reset_sent(void)
 {
-    for (size_t i = 0; i < sent_count; i++)
+    for (size_t i = 0; i < sent_count; i++) {
         json_decref(sent[i]);
+    }
     sent_count = sent_read = 0;
     queued = 0;
 }
@@ -157,18 +161,23 @@ static void deliver(nimbus_stream_session_t *s)
     int64_t lost;
     while (nimbus__stream_hub_take(hub, &items, &count, &lost)) {
         char **json = calloc(count + 1, sizeof *json);
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < count; i++) {
             json[i] = nimbus_json_observation_text(&items[i], NULL);
+        }
         CU_ASSERT_EQUAL(nimbus__stream_session_on_live(s, items, (const char *const *)json, count),
                         0);
-        if (lost)
+        if (lost) {
             nimbus__stream_session_on_lost(s, lost);
-        if (count && items[count - 1].seq > shared.head)
+        }
+        if (count && items[count - 1].seq > shared.head) {
             shared.head = items[count - 1].seq;
-        if (lost > shared.head)
+        }
+        if (lost > shared.head) {
             shared.head = lost;
-        for (size_t i = 0; i < count; i++)
+        }
+        for (size_t i = 0; i < count; i++) {
             free(json[i]);
+        }
         free(json);
     }
     CU_ASSERT(nimbus__stream_session_pump(s) >= 0);
@@ -189,8 +198,9 @@ static int collect(nimbus_stream_session_t *s, const char *id, int64_t *expect, 
             *expect = seq + 1;
             got++;
         }
-        if (*expect > last)
+        if (*expect > last) {
             break;
+        }
         queued = 0; /* the client read everything */
         CU_ASSERT(nimbus__stream_session_pump(s) >= 0);
         deliver(s);
@@ -412,8 +422,9 @@ static void test_limits(void)
         size_t size = 64 + (size_t)n * 4;
         char *big = malloc(size);
         int at = snprintf(big, size, "{\"type\":\"subscribe\",\"id\":\"n%d\",\"stations\":[", n);
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             at += snprintf(big + at, size - (size_t)at, "%s\"A\"", i ? "," : "");
+        }
         snprintf(big + at, size - (size_t)at, "]}");
         CU_ASSERT_EQUAL(nimbus__stream_session_on_text(s, big, strlen(big)), 0);
         free(big);

@@ -56,13 +56,15 @@ static void test_utf8(void)
                           "\xf0\x9f\x8c\xa7",
                           "\xf4\x8f\xbf\xbf",
                           "\xed\x9f\xbf"};
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         CU_ASSERT_TRUE(nimbus__ws_text_valid((const unsigned char *)good[i], strlen(good[i])));
+    }
     const char *bad[] = {"\xff",         "\xc0\xaf",         "\xe0\x80\xaf",
                          "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82",
                          "\x80",         "abc\xc3",          "\xf8\x88\x80\x80\x80"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CU_ASSERT_FALSE(nimbus__ws_text_valid((const unsigned char *)bad[i], strlen(bad[i])));
+    }
     /* Split inside a character: each half alone is invalid, the whole valid. */
     const unsigned char euro[] = {0xe2, 0x82, 0xac};
     CU_ASSERT_FALSE(nimbus__ws_text_valid(euro, 2));

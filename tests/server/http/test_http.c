@@ -27,8 +27,9 @@ static int creds_of(const char *value, nimbus_credentials_t *out, char *buf, siz
 {
     struct evhttp_request *req = evhttp_request_new(NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(req);
-    if (value)
+    if (value) {
         evhttp_add_header(evhttp_request_get_input_headers(req), "Authorization", value);
+    }
     int rc = nimbus_http_credentials(req, out, buf, size, err);
     evhttp_request_free(req);
     return rc;
