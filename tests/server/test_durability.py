@@ -136,6 +136,11 @@ class Durability(unittest.TestCase):
                                       daemon=True)
                 th.start()
                 time.sleep(random.uniform(0.3, 1.0))
+                # A server that stopped by itself (a crash, a sanitizer
+                # report) is not one we killed: say so instead of counting
+                # its refusals as the kill.
+                self.assertIsNone(srv.proc.poll(), "nimbus exited with %s before cycle %d's "
+                                  "kill" % (srv.proc.returncode, cycle))
                 killing.set()
                 srv.kill9()
                 stop.set()
