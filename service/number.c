@@ -1,12 +1,14 @@
 /*
  * Number formatting shared by every encoder, so SOAP and JSON print the same
- * digits for the same stored double: the shortest of %.15g, %.16g and %.17g
- * that strtod reads back as exactly the same value. Negative zero prints as
+ * digits for the same stored double: the shortest %.Ng (15, 16 or 17 digits
+ * for normal doubles, from 1 for subnormals) that strtod reads back as
+ * exactly the same value. Negative zero prints as
  * "0": it compares equal to 0 (a duplicate, not a correction), so printing
  * a sign would only make equal values look different.
  * Inputs are validated finite; a non-finite value prints as "0" rather than
  * as text no client could parse.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,11 @@ char *nimbus_double_format(double d, char buf[32])
         buf[1] = '\0';
         return buf;
     }
-    for (int precision = 15; precision <= 17; precision++) {
+    /* A normal double carries at least 15 significant digits, so when 15
+     * read back, fewer would too only if they are its 15 with zeros cut,
+     * which %g already does. A subnormal carries fewer digits: start from
+     * one, or 5e-324 would print as 4.94065645841247e-324. */
+    for (int precision = fabs(d) < DBL_MIN ? 1 : 15; precision <= 17; precision++) {
         snprintf(buf, 32, "%.*g", precision, d);
         if (strtod(buf, NULL) == d) {
             break;

@@ -20,6 +20,7 @@ SANITIZER_MARKERS = (
     "ERROR: LeakSanitizer",
     "runtime error:",
     "ERROR: ThreadSanitizer",
+    "WARNING: ThreadSanitizer",
 )
 
 

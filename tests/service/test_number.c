@@ -35,7 +35,8 @@ typedef struct {
     int failures;
 } tally_t;
 
-static void fail(tally_t *t, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(tally_t *t, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void fail(tally_t *t, unsigned line, const char *fmt, ...)
 {
@@ -104,11 +105,11 @@ typedef struct {
     int checked;
 } checks_t;
 
-#define CHECKS_INIT                                                                         \
-    {                                                                                       \
-        {"wrote past the promised 32 bytes or left no terminator in them", 0},              \
-            {"does not read back as exactly the same double", 0},                           \
-            {"not the shortest text that reads back exactly", 0}, 0                         \
+#define CHECKS_INIT                                                                                \
+    {                                                                                              \
+        {"wrote past the promised 32 bytes or left no terminator in them", 0},                     \
+            {"does not read back as exactly the same double", 0},                                  \
+            {"not the shortest text that reads back exactly", 0}, 0                                \
     }
 
 /* Formats d into a canary-guarded buffer, checks the canaries and the
@@ -142,15 +143,17 @@ static void check_value_at(checks_t *c, double d, unsigned line)
     c->checked++;
     double back = strtod(buf, NULL);
     if (back != d) {
-        fail(&c->exact, line, "d=%a (%.17g) printed \"%s\" which reads back as %a", d, d, buf, back);
+        fail(&c->exact, line, "d=%a (%.17g) printed \"%s\" which reads back as %a", d, d, buf,
+             back);
         return;
     }
     int ours = significant_digits(buf);
     int best = d == 0.0 ? 0 : shortest_precision(d);
     if (ours > best) {
-        fail(&c->shortest, line,
-             "d=%a (%.17g) printed \"%s\" (%d significant digits) but \"%%.%dg\" reads back exactly",
-             d, d, buf, ours, best);
+        fail(
+            &c->shortest, line,
+            "d=%a (%.17g) printed \"%s\" (%d significant digits) but \"%%.%dg\" reads back exactly",
+            d, d, buf, ours, best);
     }
 }
 #define check_value(c, d) check_value_at((c), (d), __LINE__)
@@ -192,10 +195,26 @@ static void test_edge_values(void)
 {
     checks_t c = CHECKS_INIT;
     const double values[] = {
-        DBL_MAX, DBL_MIN, DBL_TRUE_MIN, 9007199254740993.0, M_PI, 1e300, 1e23, 5e-324,
-        2 * DBL_TRUE_MIN, 3 * DBL_TRUE_MIN, 1e-310, 2.2250738585072009e-308, /* largest subnormal */
-        nextafter(DBL_MIN, 1.0), nextafter(DBL_MAX, 0.0), nextafter(1.0, 2.0), nextafter(1.0, 0.0),
-        -1.2345678901234567e-300, 1.7976931348623157e308, 0.1 + 0.2, 123456789012345678.0,
+        DBL_MAX,
+        DBL_MIN,
+        DBL_TRUE_MIN,
+        9007199254740993.0,
+        M_PI,
+        1e300,
+        1e23,
+        5e-324,
+        2 * DBL_TRUE_MIN,
+        3 * DBL_TRUE_MIN,
+        1e-310,
+        2.2250738585072009e-308, /* largest subnormal */
+        nextafter(DBL_MIN, 1.0),
+        nextafter(DBL_MAX, 0.0),
+        nextafter(1.0, 2.0),
+        nextafter(1.0, 0.0),
+        -1.2345678901234567e-300,
+        1.7976931348623157e308,
+        0.1 + 0.2,
+        123456789012345678.0,
     };
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
         check_value(&c, values[i]);
@@ -288,14 +307,10 @@ static void test_never_nan(void)
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
-        {"common values", test_common_values},
-        {"edge values", test_edge_values},
-        {"every binade", test_every_binade},
-        {"random bit patterns", test_random_bits},
-        {"random subnormals", test_random_subnormals},
-        {"everyday values", test_everyday_values},
-        {"never nan or inf", test_never_nan},
-        {NULL, NULL},
+        {"common values", test_common_values},         {"edge values", test_edge_values},
+        {"every binade", test_every_binade},           {"random bit patterns", test_random_bits},
+        {"random subnormals", test_random_subnormals}, {"everyday values", test_everyday_values},
+        {"never nan or inf", test_never_nan},          {NULL, NULL},
     };
     return nimbus_test_run("number", cases);
 }

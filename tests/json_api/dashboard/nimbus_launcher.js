@@ -13,7 +13,7 @@ const os = require('os');
 const path = require('path');
 
 const SANITIZER_MARKERS = ['ERROR: AddressSanitizer', 'ERROR: LeakSanitizer', 'runtime error:',
-  'ERROR: ThreadSanitizer'];
+  'ERROR: ThreadSanitizer', 'WARNING: ThreadSanitizer'];
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
