@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nimbus_types.h"
 
@@ -26,11 +27,13 @@ char *nimbus_double_format(double d, char buf[32])
      * read back, fewer would too only if they are its 15 with zeros cut,
      * which %g already does. A subnormal carries fewer digits: start from
      * one, or 5e-324 would print as 4.94065645841247e-324. */
+    char text[48]; /* the longest, "-2.2250738585072014e-308", is 24 */
     for (int precision = fabs(d) < DBL_MIN ? 1 : 15; precision <= 17; precision++) {
-        snprintf(buf, 32, "%.*g", precision, d);
-        if (strtod(buf, NULL) == d) {
+        snprintf(text, sizeof text, "%.*g", precision, d);
+        if (strtod(text, NULL) == d) {
             break;
         }
     }
+    memcpy(buf, text, strlen(text) + 1);
     return buf;
 }

@@ -345,44 +345,46 @@ int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *
     if (limit == 0) {
         return 0;
     }
-    char *json = NULL;
+    char *list = NULL;
     sqlite3_stmt *st;
     if (station_count == 0) {
         st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_ALL, err);
     } else {
-        /* Ids are passed as one JSON array; only valid ids (which need no
-         * escaping) can name a station, so the others are left out. */
-        if (station_count > SIZE_MAX / (2 * (NIMBUS_STATION_ID_MAX + 3))) {
+        /* The ids as one ",a,b," parameter; only valid ids (no comma) can
+         * name a station, so the others are left out. */
+        if (station_count > SIZE_MAX / (NIMBUS_STATION_ID_MAX + 2)) {
             return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "too many stations");
         }
-        json = malloc(station_count * (NIMBUS_STATION_ID_MAX + 3) + 3);
-        if (json == NULL) {
+        list = malloc(station_count * (NIMBUS_STATION_ID_MAX + 1) + 2);
+        if (list == NULL) {
             return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         }
         size_t n = 0;
-        json[n++] = '[';
+        list[n++] = ',';
         for (size_t i = 0; i < station_count; i++) {
             if (nimbus_station_id_validate(station_ids[i], NULL, NULL) != 0) {
                 continue;
             }
-            n += (size_t)sprintf(json + n, "%s\"%s\"", n > 1 ? "," : "", station_ids[i]);
+            size_t len = strlen(station_ids[i]);
+            memcpy(list + n, station_ids[i], len);
+            n += len;
+            list[n++] = ',';
         }
-        json[n++] = ']';
-        json[n] = '\0';
+        list[n] = '\0';
         st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_SOME, err);
         if (st != NULL) {
-            sqlite3_bind_text(st, 3, json, (int)n, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, list, (int)n, SQLITE_STATIC);
         }
     }
     if (st == NULL) {
-        free(json);
+        free(list);
         return -1;
     }
     sqlite3_bind_int64(st, 1, after_seq);
     sqlite3_bind_int64(st, 2, limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
     int ret = collect(svc, st, out, out_count, err);
-    sqlite3_clear_bindings(st); /* json is freed next */
-    free(json);
+    sqlite3_clear_bindings(st); /* list is freed next */
+    free(list);
     return ret;
 }
 

@@ -68,8 +68,10 @@ static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
                                  " AND observed_at > ?2 AND observed_at <= ?3",
     [NIMBUS__STMT_OBS_SINCE_ALL] = "SELECT " OBS_COLS " FROM observations WHERE seq > ?1"
                                    " ORDER BY seq LIMIT ?2",
+    /* ?3 is ",id1,id2,...," (ids hold no comma): one parameter for any
+     * number of stations. */
     [NIMBUS__STMT_OBS_SINCE_SOME] = "SELECT " OBS_COLS " FROM observations WHERE seq > ?1"
-                                    " AND station_id IN (SELECT value FROM json_each(?3))"
+                                    " AND instr(?3, ',' || station_id || ',') > 0"
                                     " ORDER BY seq LIMIT ?2",
 };
 

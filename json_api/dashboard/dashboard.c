@@ -1,6 +1,6 @@
 /*
  * The dashboard's files: GET / serves index.html and GET /static/NAME the
- * file NAME, from config->static_dir (default: json_api/static in the
+ * file NAME, from config->static_dir (default: json_api/dashboard/static in the
  * source tree, NIMBUS_STATIC_DIR). Names are checked against a strict
  * alphabet with no ".." component before anything touches the file system,
  * so a request can never leave the directory; only regular files are
