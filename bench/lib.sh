@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Shared by the bench/ scripts (sourced, not run, after `here` is set to
 # bench/): read the knobs, start nimbus on an ephemeral loopback port with a
 # fresh database, seed station bench-1 with a day of observations, and

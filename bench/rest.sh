@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # REST throughput against a baseline measured in the same run, with SOAP
 # for the same operations alongside, so the cost of each protocol's codec
 # shows as a ratio.

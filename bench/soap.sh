@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # SOAP throughput against a baseline measured in the same run.
 #
 #   bench/soap.sh [NIMBUS_BINARY]

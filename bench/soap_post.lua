@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: GPL-3.0-or-later
 -- wrk script: POSTs one SOAP 1.1 request to /soap, over and over.
 -- Usage: wrk -s bench/soap_post.lua URL -- OPERATION STATION_ID
 --   OPERATION is GetWeather or GetStation.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build step (cmake -P): writes the WSDL as a C array, so the server serves
 # exactly the WSDL its stubs were generated from, wherever it runs.
 # Inputs: -DINPUT=<wsdl> -DOUTPUT=<c file>.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The custom gSOAP serializer for xsd:double (declared extern in
  * nimbus_double.h, mapped by typemap.dat). Output goes through the core's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * soapcpp2 input: the service description wsdl2h produced from
  * wsdl/nimbus.wsdl (nimbus.h, in the build tree) plus the WS-Security

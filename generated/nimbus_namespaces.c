@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The XML namespace tables of the generated code, kept here instead of the
  * soapcpp2-generated .nsmap so that both orders exist: gSOAP takes the SOAP

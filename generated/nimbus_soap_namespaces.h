@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Namespace tables for the generated gSOAP code (see nimbus_namespaces.c):
  * SOAP 1.1 first or SOAP 1.2 first. Install one with

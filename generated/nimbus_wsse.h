@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * soapcpp2 input: the part of OASIS WS-Security 1.0 Nimbus reads, a
  * UsernameToken with a PasswordText password in a wsse:Security header.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build step (cmake -P): runs one code generator (wsdl2h, soapcpp2) with its
 # stdout and stderr sent to a log file, so a build shows none of their
 # licence banners and warnings. On success it prints nothing; if the tool

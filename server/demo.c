@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Demo data for `nimbus --demo`: twenty-odd stations in real cities at their
  * real coordinates, a day of hourly history so weather summaries mean

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The `nimbus` binary: parse options, run the server until SIGINT/SIGTERM.
  * Exit codes: 0 after a clean stop (or --help/--version), 1 when the server

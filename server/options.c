@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Command-line options of `nimbus`. Every setting has a default that is safe
  * on a developer's machine (loopback, one database under ./var/), and every
@@ -262,7 +263,12 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             usage(stdout);
             return 1;
         case OPT_VERSION:
-            printf("nimbus %s\n", NIMBUS_VERSION);
+            printf("nimbus %s\n"
+                   "License GPL-3.0-or-later: GNU GPL version 3 or later "
+                   "<https://gnu.org/licenses/gpl.html>.\n"
+                   "This is free software: you are free to change and redistribute it.\n"
+                   "There is NO WARRANTY, to the extent permitted by law.\n",
+                   NIMBUS_VERSION);
             return 1;
         default:
             fprintf(stderr, "nimbus: unknown or incomplete option '%s' (see --help)\n",

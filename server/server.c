@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The server: N worker threads, each running its own libevent loop with its
  * own evhttp, its own listening socket on the shared port (SO_REUSEPORT, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internals shared by the files of server/: the server object that owns the
  * workers, and the pieces main.c drives. Nothing outside server/ includes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * API keys and the role check every operation starts with. A key is
  * "name:secret:role": the name is 1-64 characters of A-Z a-z 0-9 . _ -, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The process-wide core and the per-thread service handles. The core owns
  * what all workers share (the database path, the write lock, the in-memory

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Paging cursors. A cursor is the key of the last row of a page (a station
  * id, or an observation's observedAt), so the next page starts right after

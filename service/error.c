@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The error model's functions: filling a nimbus_error_t and the tables that
  * map each code to its contract spelling, REST status and SOAP fault side.

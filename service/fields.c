@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The rule table and the contract's type tables (see nimbus_fields.h), and
  * the checks generated from them. Field order is the contract's order: it

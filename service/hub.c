@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The event hub: listeners that hear about every observation stored (new or
  * corrected). The listener list is guarded by the core's write lock, the

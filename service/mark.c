@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Named yes/no marks stored in the database's meta table under the key
  * "mark:<name>". They describe the database rather than the process (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The one error model of Nimbus. Every failure in the core is a code from
  * NIMBUS_ERROR_CODES plus a human-readable message; the transports map the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The contract's data described as data: one definition of every field
  * rule, and of every field of every type, request and response.

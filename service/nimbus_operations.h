@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The operation table: the one list of what Nimbus does. Every operation of
  * the contract is one row of NIMBUS_OPERATIONS, and the row holds only what

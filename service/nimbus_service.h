@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The public face of the transport-independent core: open the store, make a
  * per-thread service handle, call operations, check credentials, and listen

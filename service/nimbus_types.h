@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The data types of the contract (Station, Observation, WeatherReport,
  * Summary) as plain C values, and the rules each field must keep. These are

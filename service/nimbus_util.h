@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Small helpers every layer of Nimbus shares, kept here because service/ is
  * the one library all the others link: growing a heap array, base64 in its

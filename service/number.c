@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Number formatting shared by every encoder, so SOAP and JSON print the same
  * digits for the same stored double: the shortest %.Ng (15, 16 or 17 digits

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The observation operations: RecordObservations, GetObservations, and the
  * seq-ordered replay the stream uses (nimbus_service_observations_since).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The operation table as data (nimbus_op_table, built from the
  * NIMBUS_OPERATIONS X-macro so it cannot drift from the declarations), with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Looking rows of the operation table up (its data is in op_fields.c), the
  * one dispatch from a row to its nimbus_service_<snake> and its response's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internals shared by the files of service/: the core and service objects,
  * the statement cache, the write transaction with its sequence counter, the

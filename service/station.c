@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The station operations: ListStations, GetStation, CreateStation,
  * UpdateStation, DeleteStation, and the station helpers other files use.

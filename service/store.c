@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SQLite storage: opening a connection with Nimbus's settings, the schema
  * and its version, the per-connection statement cache, and the mapping of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The rules of a stream subscription (contract "WebSocket": subscribe).
  * Only the WebSocket endpoint subscribes today, but the rules are the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * dateTime text <-> seconds since the Unix epoch, UTC. Parsing accepts the
  * common ground of xsd:dateTime and RFC 3339 (docs/data-rules.md, "Dates

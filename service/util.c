@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The shared helpers of nimbus_util.h: array growth with overflow checks,
  * strict base64 in both RFC 4648 alphabets, and the growable byte buffer

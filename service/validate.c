@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The contract's field rules, enforced here and nowhere else, so SOAP, REST
  * and WebSocket refuse the same input with the same message. The bounds

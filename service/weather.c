@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * GetWeather and GetCityWeather: the hot read path. A report is the station,
  * its latest observation (greatest observedAt, one index seek backwards) and

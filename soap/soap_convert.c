@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * gSOAP structs <-> core types. Pure data movement: no field rule is
  * checked here (the core's validators do that for every protocol alike).

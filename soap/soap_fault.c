@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The one place a nimbus_error_t becomes a SOAP Fault (contract, "Errors"):
  * faultcode SOAP-ENV:Client or SOAP-ENV:Server in SOAP 1.1, Sender or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * gSOAP hosted inside evhttp. evhttp owns HTTP (connections, keep-alive,
  * headers, body limits); gSOAP only parses the XML body and writes the XML

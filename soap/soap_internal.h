@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Cross-file internals of the SOAP binding. The binding has three parts:
  * soap_host.c hosts gSOAP inside the evhttp request callback (one gSOAP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The service functions soapcpp2 declares for the WSDL's operations
  * (__nimbus__<Op>), generated from NIMBUS_OPERATIONS: each takes the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A single pass over a SOAP request body before gSOAP parses it, refusing
  * what gSOAP would accept but alter, misread or silently drop:

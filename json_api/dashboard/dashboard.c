@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The dashboard's files: GET / serves index.html and GET /static/NAME the
  * file NAME, from config->static_dir (default: json_api/dashboard/static in the

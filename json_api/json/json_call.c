@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The table-driven JSON call (see nimbus_json.h): params object -> the
  * operation's request (read by its field table) -> nimbus_service_call ->

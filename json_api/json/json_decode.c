@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * JSON text and jansson values to core types, driven by the field tables
  * (see nimbus_json.h). Only the JSON shape is checked here: member names,

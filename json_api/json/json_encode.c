@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Core types to JSON text, driven by the field tables (see nimbus_json.h):
  * a struct is written as an object with its fields in table order (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * JSON Schemas of the contract's data, written from the field tables
  * (nimbus_fields.h) for every API document Nimbus serves (the OpenAPI

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The one JSON writer (see nimbus_json.h): every JSON text Nimbus sends
  * (REST bodies, problem+json, stream messages, the OpenAPI document, health)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The OpenAPI 3.1 document (see openapi.h). Paths, methods, operationIds,
  * parameters, bodies, success statuses and headers come from the binding

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The OpenAPI 3.1 document of the REST API (GET /v1/openapi.json),
  * written from the binding table, the operation table and the field tables,

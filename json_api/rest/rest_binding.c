@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The REST binding of every operation (see rest_binding.h): the contract's
  * "REST" column, row by row. A binding names request fields by their

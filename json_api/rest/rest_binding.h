@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The REST binding table: how each row of NIMBUS_OPERATIONS is offered over
  * HTTP, as data, in the spirit of nginx's ngx_command_t and Redis's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The REST binding on evhttp: every /v1/... request except /v1/stream. A
  * request is routed by the binding table (rest_route.c), its path segment,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Building a request from REST's parts (see rest_request.h). Path and query
  * values are text: each goes straight into its field of the request struct

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A REST request's parts (path segment, query, JSON body) read straight
  * into the operation's request struct, through the binding table and the

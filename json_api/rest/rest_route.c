@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Path matching for the REST routes (see rest_route.h). The templates are
  * the binding table's paths, so a route exists exactly when a binding says

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * REST routing from the binding table: a request path is matched against
  * every binding's path template ("/v1/stations/{id}/weather"); the captured

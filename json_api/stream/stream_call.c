@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * `call` over WebSocket (see stream_call.h), on top of the JSON codecs'
  * table-driven call (nimbus_json.h): a SINGLE operation is one

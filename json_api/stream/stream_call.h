@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * `call` over WebSocket: any row of NIMBUS_OPERATIONS, with its request
  * fields as JSON. A SINGLE operation answers at once with its result; a LIST

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The fan-out queue (see stream_hub.h for the guarantees). Two arrays of
  * `capacity` observations are allocated up front and swapped at each take,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The per-worker fan-out queue between the core's event hub and a worker's
  * WebSocket sessions. The core calls listeners on the WRITER's thread under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internals shared by the files of the WebSocket endpoint: the per-worker
  * state (stream_worker.c) and the connection transport (ws_conn.c). Nothing

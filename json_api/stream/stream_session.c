@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The session state machine (see stream_session.h for the REPLAY/LIVE
  * states and the `through` invariant that keeps the replay -> live hand-over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The WebSocket protocol of the contract ("WebSocket: GET /v1/stream") as a
  * state machine with no socket in it: it takes complete, UTF-8-checked text

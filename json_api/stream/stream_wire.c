@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Server messages of the stream protocol, written with the one JSON writer
  * (json_api/json). Everything we send must be valid UTF-8 or the client

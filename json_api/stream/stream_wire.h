@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The server's messages on /v1/stream as text. nimbus__stream_error_text is
  * THE one place a nimbus_error_t becomes a WebSocket `error` message; every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The WebSocket endpoint's per-worker part: the upgrade on GET /v1/stream
  * (checked and authorized BEFORE anything is switched, so a refused client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * One WebSocket connection: the takeover of an evhttp connection, wslay
  * framing, keepalive, the closing handshake, and the bridge between wslay

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Frame-header pre-check and text validation (see ws_frame.h). The header
  * is read from a copy of the input's first bytes; nothing is consumed, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * RFC 6455 checks made on raw bytes, as pure functions so they can be
  * unit-tested without a socket: the frame-header pre-check ws_conn.c runs

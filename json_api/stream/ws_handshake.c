@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * RFC 6455 opening handshake checks and the Sec-WebSocket-Accept value. The
  * key must decode to exactly 16 bytes (4.2.1 item 5); we check that rather

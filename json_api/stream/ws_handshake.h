@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The opening handshake of RFC 6455 (section 4.2), as pure functions over
  * header values so that it can be unit-tested without a socket: which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * HTTP helpers every front-end shares: the one reply path (which also writes
  * the access-log line, so no response goes unlogged), the one problem+json

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The SOAP front-end's entry points: POST /soap (SOAP 1.1 and 1.2) and GET
  * /soap?wsdl. Everything else of soap/ (the gSOAP context hosted on evhttp,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """run_cases: replays every contract case of tests/cases/<Operation>/<case>/
 over SOAP 1.1, SOAP 1.2, REST and the WebSocket `call`, against ONE real
 server, and requires the case's expected answer from each protocol.

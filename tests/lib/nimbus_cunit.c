@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * See nimbus_cunit.h. Counting the registered tests lets a failed suite
  * set-up (whose tests CUnit then skips) fail the program instead of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The one CUnit runner every C test program uses: suites as tables of
  * named test functions, verbose output, and an exit status that is 0 only

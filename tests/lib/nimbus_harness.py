@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Start and stop a real `nimbus` server for integration tests.
 
 Every integration test talks to the real binary on 127.0.0.1 with an

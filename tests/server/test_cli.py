@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The nimbus binary as an operator meets it: --help and --version, bad
 options refused with exit 2, a keyless server refused beyond loopback, the
 health endpoint, the access log, and a clean stop on SIGTERM and SIGINT."""
@@ -36,7 +37,9 @@ class CommandLine(unittest.TestCase):
     def test_version(self):
         r = run("--version")
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stdout, r"^nimbus \d+\.\d+\.\d+\n$")
+        # The version alone on the first line (for scripts), then the
+        # licence, as GNU tools print it.
+        self.assertRegex(r.stdout, r"^nimbus \d+\.\d+\.\d+\nLicense GPL-3.0-or-later: ")
 
     def test_bad_options_exit_2_with_a_message(self):
         cases = [["--bogus"], ["--workers", "0"], ["--workers", "x"], ["--listen", "nowhere"],

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Acknowledged means durable (contract: RecordObservations). A writer
 records batches over SOAP as fast as the server acknowledges them while the
 server is killed with SIGKILL at random moments and restarted on the same

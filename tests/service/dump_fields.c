@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Prints the core's rule and field tables (nimbus_fields.h,
  * nimbus_operations.h) as JSON on stdout, for test_field_rules.py to

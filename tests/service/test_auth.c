@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/auth.c: key specs at their limits, and the
  * authorization matrix of contract "Access": every operation x every role x

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/cursor.c: cursors round-trip, and garbage, edits,
  * truncation, the wrong kind, another filter set or another database's

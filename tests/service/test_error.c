@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/error.c: the code table (names, REST statuses, SOAP
  * fault side, contract "Errors") and message formatting with truncation.

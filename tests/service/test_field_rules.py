@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """field_rules: the core's one definition of every field rule
 (NIMBUS_RULES and the field tables, printed by dump_fields) against the
 WSDL, the other source of truth, which SOAP clients read:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/hub.c with service/write.c: listeners hear every stored
  * observation (new and corrected, never duplicates) once, in seq order,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/mark.c: database marks read false until set, keep their
  * value across closing and reopening the file, and refuse bad names.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/number.c against what nimbus_double_format promises: the
  * shortest decimal text (at most 17 significant digits) that reads back as

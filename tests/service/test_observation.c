@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/observation.c: RecordObservations (new, duplicate,
  * correction, repeats inside a batch, all-or-nothing, batch limits,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/op_table.c and op_fields.c: a checklist over the
  * operation table rather than a restatement of it. The rows are the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """scratch_row: adding an operation is exactly what docs/architecture.md
 ("Adding an operation") says, and the build says what is missing.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/station.c against a real SQLite file: create, get,
  * update (every field replaced, absent elevation), delete, the errors of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/store.c, core.c and write.c on real files: the seq
  * counter across close and reopen and after deletes (contract "Sequence

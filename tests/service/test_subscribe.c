@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/subscribe.c: the rules of a stream subscription, each
  * at its limit and one past it, in the order a client meets them.

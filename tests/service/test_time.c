@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/time.c: the dateTime forms accepted (contract
  * "Observation.observedAt", docs/data-rules.md) and refused, UTC

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Shared test helpers (see test_util.h). The scratch directory is made with
  * mkdtemp under $TMPDIR (or /tmp) and removed with everything in it when

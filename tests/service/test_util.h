@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Helpers shared by the core's unit tests: a scratch directory per test
  * program (removed at exit), an open core and service on a real SQLite file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/validate.c: every field rule of contract "Data types" at
  * its limit and one past it, UTF-8 and control characters, the country

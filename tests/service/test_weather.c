@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/weather.c: contract "WeatherReport". latest is the
  * greatest observedAt (not the last recorded); last24h covers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * See soap_client_util.h. The Fault check is the contract's "Errors" table
  * seen from a generated client: SOAP 1.1 faults arrive with HTTP 500 and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Helpers for the gSOAP-client test (test_soap_client.c): a client context
  * per call, authenticated one of four ways, for SOAP 1.1 or 1.2, and one

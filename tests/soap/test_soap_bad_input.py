@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Hostile and malformed SOAP requests over raw HTTP against the real server.
 
 Each case asserts the answer is a SOAP Fault of the request's version (HTTP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The SOAP contract through gSOAP client stubs generated at build time from
  * wsdl/nimbus.wsdl, against a real server (started by with_server.py with

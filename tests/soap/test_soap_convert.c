@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * soap/soap_convert.c: gSOAP structs to core types and back. Values the core
  * types cannot hold are refused (never truncated into something valid);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * soap/soap_fault.c: the one rendering of nimbus_error_t as a SOAP Fault.
  * Each code's side (Client/Sender or Server/Receiver) per SOAP version, the

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: GPL-3.0-or-later
 # SOAP::Lite (Debian's libsoap-lite-perl) against the real server, the way
 # Perl integrators use it with a document/literal service: an explicit
 # proxy, namespace and on_action (SOAP::Lite's WSDL mode, service(), only

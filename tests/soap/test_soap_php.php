@@ -1,4 +1,5 @@
 <?php
+// SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * PHP's ext/soap SoapClient against the real server, in WSDL mode from
  * GET /soap?wsdl: every operation over SOAP 1.1 and SOAP 1.2 (soap_version),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * soap/soap_scan.c: the pre-parse scan that refuses markup declarations and
  * excess nesting. Cases at the limit and one past it, and the places where

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The operation table (NIMBUS_OPERATIONS in service/nimbus_operations.h)
  * against the WSDL, so SOAP cannot drift from REST and WebSocket: every row

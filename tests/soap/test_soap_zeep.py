@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """python3-zeep against the real server: load the WSDL from GET /soap?wsdl
 and call every operation on both ports (SOAP 1.1 and SOAP 1.2), with Bearer,
 Basic and WS-Security UsernameToken credentials, checking the answers, the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Runs one test program against a fresh nimbus server.
 
 Usage: with_server.py NIMBUS [SERVER-ARG ...] -- PROGRAM [ARG ...]

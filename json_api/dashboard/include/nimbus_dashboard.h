@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The dashboard front-end's one entry point: GET / (the page) and GET
  * /static/NAME (its files), read-only. Everything else of

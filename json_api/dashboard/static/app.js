@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * Nimbus live dashboard. Stations come from REST (GET /v1/stations, every
  * page via nextCursor; a station's latest observation from

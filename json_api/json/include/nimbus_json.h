@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The JSON layer of Nimbus, shared by REST and the stream and knowing no
  * HTTP: the one JSON writer, the contract's types to JSON and back driven

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The REST front-end's one entry point: the server hands it every request
  * under /v1/ except /v1/stream (and unknown paths, which it answers 404 in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The stream front-end's entry points (GET /v1/stream): the per-worker
  * state the server makes for each worker and the handler of the upgrade

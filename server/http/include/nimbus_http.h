@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The HTTP host: what the server offers every protocol front-end (SOAP
  * binding, REST routes, stream, dashboard): the worker each request runs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Starts and stops a real `nimbus` for the node tests, the way
 // tests/lib/nimbus_harness.py does for the Python ones: port 0 (or a given
 // port, to restart in place on the same database), the port read back from

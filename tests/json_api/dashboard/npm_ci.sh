@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Installs the test-only npm packages (playwright-core, ws) from the
 # committed package-lock.json into tests/browser/node_modules, once: a stamp
 # holding the lock file's hash makes later runs a no-op, and a lock keeps two

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The dashboard in a real browser: Debian's headless Chromium driven by
 // playwright-core against the real nimbus. It proves, from the page's DOM:
 //   - GET / lists the stations (REST) with their latest observation;

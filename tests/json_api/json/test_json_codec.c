@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests of json_api/json: the one JSON writer, round trips of every
  * contract type through the table-driven codecs, each input rule

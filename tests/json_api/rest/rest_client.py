@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A small REST client for the json_api integration tests (stdlib only).
 
 One persistent http.client connection per client, so every test also

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """rest_access: credentials, roles, CORS and --max-body over REST.
 
 Keys (--api-key NAME:SECRET:ROLE) presented as Bearer and as Basic; a

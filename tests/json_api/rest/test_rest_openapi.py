@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """rest_openapi: GET /v1/openapi.json is a valid OpenAPI 3.1 document that
 lists exactly the routes of the operation table.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """rest_parity: one scenario through SOAP (python3-zeep) and through REST
 (http.client) against the same server; the answers must carry identical
 data (the contract: "The SOAP and REST answers to the same request carry the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests of the REST binding table and routing (json_api/rest/
  * rest_binding.c, rest_route.c): every row of the operation table has a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """rest_routes: every REST route of the contract against the real server.
 
 Creates, reads, updates, records (with a duplicate and a correction), pages

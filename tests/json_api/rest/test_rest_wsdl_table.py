@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """rest_wsdl_table: the WSDL's portType and the operation table list the same
 operations, and REST serves a route for each.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Validates an OpenAPI document (a file path in argv[2]) against the
 // official OpenAPI 3.1 JSON schema with @seriousme/openapi-schema-validator,
 // and resolves every $ref. Exits non-zero with the errors on failure.

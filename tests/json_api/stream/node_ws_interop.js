@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Interop with the most used WebSocket client outside browsers, npm `ws`,
 // against the real nimbus (contract, "WebSocket: GET /v1/stream"):
 // subscribe to chosen stations, resume with fromSeq (replay in seq order,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests of json_api/stream_hub.c, the per-worker fan-out queue: order,
  * wake-ups only on empty -> non-empty, the "prefix then lost tail" window

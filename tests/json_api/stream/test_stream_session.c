@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests of the session state machine (json_api/stream_session.c) with
  * no socket: a real core on a temporary SQLite file, the real hub queue fed

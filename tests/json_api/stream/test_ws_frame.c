@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests of json_api/ws_frame.c: the frame-header pre-check (sizes of
  * 7-bit, 16-bit and 64-bit lengths, incomplete headers, RFC 6455 5.2 and

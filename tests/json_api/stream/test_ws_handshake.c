@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests of json_api/ws_handshake.c: the RFC 6455 accept value (the
  * RFC's own example, section 1.3), key validation, header token lists and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """WebSocket endpoint against python3-websockets and a raw RFC 6455 client,
 on the real server: access (401 before the upgrade), subscribe / unsubscribe
 / resume from a seq, streamed calls, error messages that leave the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Slow consumer: a subscriber that stops reading (a raw client with a tiny
 receive buffer) while tens of thousands of observations are recorded. The
 other subscriber gets every observation promptly; the server's memory stays

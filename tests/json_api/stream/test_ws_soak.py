@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Soak: hundreds of subscribers on 2 workers, tens of thousands of
 observations recorded concurrently over WebSocket `call`
 RecordObservations by two writers. Every subscriber must receive every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Helpers for the WebSocket tests: a JSON client over python3-websockets,
 and a raw RFC 6455 client for what websockets will not send (invalid UTF-8,
 unmasked frames, hand-made fragments) or for a peer that never answers."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests of the HTTP host (server/http): credentials from the
  * Authorization header (Bearer, Basic, malformed), query parsing (an
