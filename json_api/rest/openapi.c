@@ -200,19 +200,25 @@ static void parameters(nimbus_json_writer_t *w, const nimbus_rest_binding_t *b,
     nimbus_json_array_end(w);
 }
 
+/* "content": {media: {"schema": {"$ref": schema}}} */
+static void content(nimbus_json_writer_t *w, const char *media, const char *schema)
+{
+    nimbus_json_key(w, "content");
+    nimbus_json_object_begin(w);
+    nimbus_json_key(w, media);
+    nimbus_json_object_begin(w);
+    nimbus_json_key(w, "schema");
+    ref(w, schema);
+    nimbus_json_object_end(w);
+    nimbus_json_object_end(w);
+}
+
 static void problem_response(nimbus_json_writer_t *w, const char *status, const char *desc)
 {
     nimbus_json_key(w, status);
     nimbus_json_object_begin(w);
     nimbus_json_member_string(w, "description", desc);
-    nimbus_json_key(w, "content");
-    nimbus_json_object_begin(w);
-    nimbus_json_key(w, NIMBUS_JSON_PROBLEM_TYPE);
-    nimbus_json_object_begin(w);
-    nimbus_json_key(w, "schema");
-    ref(w, "Problem");
-    nimbus_json_object_end(w);
-    nimbus_json_object_end(w);
+    content(w, NIMBUS_JSON_PROBLEM_TYPE, "Problem");
     nimbus_json_object_end(w);
 }
 
@@ -237,14 +243,7 @@ static void responses(nimbus_json_writer_t *w, const nimbus_rest_binding_t *b)
     nimbus_json_object_begin(w);
     nimbus_json_member_string(w, "description", "success");
     if (b->reply != NIMBUS_JSON_NONE) {
-        nimbus_json_key(w, "content");
-        nimbus_json_object_begin(w);
-        nimbus_json_key(w, "application/json");
-        nimbus_json_object_begin(w);
-        nimbus_json_key(w, "schema");
-        ref(w, b->reply_schema);
-        nimbus_json_object_end(w);
-        nimbus_json_object_end(w);
+        content(w, "application/json", b->reply_schema);
     }
     if (b->headers) {
         nimbus_json_key(w, "headers");
@@ -305,14 +304,7 @@ static void operation(nimbus_json_writer_t *w, const nimbus_rest_binding_t *b)
         nimbus_json_object_begin(w);
         nimbus_json_key(w, "required");
         nimbus_json_bool(w, true);
-        nimbus_json_key(w, "content");
-        nimbus_json_object_begin(w);
-        nimbus_json_key(w, "application/json");
-        nimbus_json_object_begin(w);
-        nimbus_json_key(w, "schema");
-        ref(w, b->body_schema);
-        nimbus_json_object_end(w);
-        nimbus_json_object_end(w);
+        content(w, "application/json", b->body_schema);
         nimbus_json_object_end(w);
     }
     nimbus_json_object_end(w);
