@@ -214,6 +214,17 @@ int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *feed, nimbus_error_
     return rc;
 }
 
+static void demo_recorded(void *arg, int rc, const nimbus_error_t *err)
+{
+    /* NOT_FOUND is normal: somebody may have deleted a demo station. */
+    if (rc != 0 && err->code != NIMBUS_NOT_FOUND) {
+        fprintf(stderr, "nimbus: demo: %s: %s\n", nimbus_code_name(err->code), err->message);
+    }
+    nimbus_response_t *res = arg;
+    nimbus_response_cleanup(NIMBUS_OP_RecordObservations, res);
+    free(res);
+}
+
 static void demo_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -231,17 +242,16 @@ static void demo_tick(evutil_socket_t fd, short what, void *arg)
 
     nimbus_observation_t obs;
     demo_observation(site, now, &demo->rng, &obs);
-    nimbus_record_observations_request_t req = {site->id, &obs, 1};
-    nimbus_record_observations_response_t res;
-    memset(&res, 0, sizeof res);
-    nimbus_error_t err;
-    nimbus_error_clear(&err);
-    /* NOT_FOUND is normal: somebody may have deleted a demo station. */
-    if (nimbus_service_record_observations(demo->worker->svc, &trusted, &req, &res, &err) != 0 &&
-        err.code != NIMBUS_NOT_FOUND) {
-        fprintf(stderr, "nimbus: demo: %s: %s\n", nimbus_code_name(err.code), err.message);
+    nimbus_request_t req;
+    req.record_observations = (nimbus_record_observations_request_t){site->id, &obs, 1};
+    /* Like any client's, the write goes to the writer and worker 0 goes on
+     * serving; the answer only matters when it is an unexpected error. */
+    nimbus_response_t *res = calloc(1, sizeof *res);
+    if (!res) {
+        return;
     }
-    nimbus_record_observations_response_cleanup(&res);
+    nimbus_service_call_async(demo->worker->svc, &trusted, NIMBUS_OP_RecordObservations, &req, res,
+                              demo_recorded, res);
 }
 
 nimbus_demo_t *nimbus__demo_start(nimbus_worker_t *w, nimbus_error_t *err)

@@ -34,8 +34,11 @@
 #include "nimbus_json.h"
 #include "server_internal.h"
 
-/* Time a stopping worker keeps running to flush replies and close frames. */
+/* Time a stopping worker keeps running to flush replies and close frames,
+ * and how many more such periods it waits for writes the writer still
+ * runs (storage that slow is storage in trouble: 100 x 300 ms). */
 #define NIMBUS_SHUTDOWN_GRACE_MS 300
+#define NIMBUS_SHUTDOWN_WAITS 100
 
 static void health_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
@@ -89,11 +92,35 @@ static void dispatch(struct evhttp_request *req, void *arg)
     }
 }
 
+/* The writer's thread says writes of this worker finished: answer them. */
+static void wake_worker(void *arg)
+{
+    nimbus_worker_t *w = arg;
+    event_active(w->writes_done, EV_READ, 0);
+}
+
+static void writes_done(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    nimbus_worker_t *w = arg;
+    nimbus_service_run_completions(w->svc);
+}
+
 static void stop_grace_elapsed(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     nimbus_worker_t *w = arg;
+    /* A write the writer still runs will be answered: its reply (and the
+     * evhttp request it belongs to) must outlive the loop. The writer
+     * finishes every queued write, so this waits for storage only. */
+    if (nimbus_service_pending(w->svc) > 0 && w->stop_waits++ < NIMBUS_SHUTDOWN_WAITS) {
+        struct timeval again = {0, NIMBUS_SHUTDOWN_GRACE_MS * 1000};
+        if (event_base_once(w->base, -1, EV_TIMEOUT, stop_grace_elapsed, w, &again) == 0) {
+            return;
+        }
+    }
     event_base_loopbreak(w->base);
 }
 
@@ -233,6 +260,11 @@ static int worker_init(nimbus_server_t *s, nimbus_worker_t *w, int index, int fd
     if (!w->svc) {
         return -1;
     }
+    w->writes_done = event_new(w->base, -1, 0, writes_done, w);
+    if (!w->writes_done) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    nimbus_service_set_wake(w->svc, wake_worker, w);
     w->soap = nimbus_soap_worker_new(w, err);
     if (!w->soap) {
         return -1;
@@ -256,6 +288,9 @@ static void worker_cleanup(nimbus_worker_t *w)
         nimbus_soap_worker_free(w->soap);
     }
     nimbus_service_free(w->svc);
+    if (w->writes_done) {
+        event_free(w->writes_done);
+    }
     if (w->base) {
         event_base_free(w->base);
     }

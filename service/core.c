@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The process-wide core and the per-thread service handles. The core owns
- * what all workers share (the database path, the write lock, the in-memory
- * head seq, the cursor key, the API keys and the hub's listeners); each
- * service owns one SQLite connection and its statement cache, so workers
- * read in parallel without sharing a connection.
+ * what all workers share (the database path, the writer thread, the hub
+ * lock, the in-memory head seq, the cursor key, the API keys and the hub's
+ * listeners); each service owns one SQLite connection, its statement cache
+ * and the queue of its finished writes, so workers read in parallel without
+ * sharing a connection.
  *
- * nimbus_core_open brings the schema up to date and loads the seq counter
- * once; after that the counter in memory moves only under the write lock,
- * right after the COMMIT that stored it, so nimbus_core_head_seq is one
- * atomic load.
+ * nimbus_core_open brings the schema up to date, loads the seq counter once
+ * and starts the writer; after that the counter in memory moves only on
+ * the writer's thread, under the hub lock, right after the COMMIT that
+ * stored it, so nimbus_core_head_seq is one atomic load.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,10 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
         nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         return NULL;
     }
-    if (pthread_mutex_init(&core->write_lock, NULL) != 0) {
+    if (pthread_mutex_init(&core->hub_lock, NULL) != 0) {
         free(core->path);
         free(core);
-        nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create the write lock");
+        nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create the hub lock");
         return NULL;
     }
     atomic_init(&core->head_seq, 0);
@@ -53,6 +54,10 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
         return NULL;
     }
     sqlite3_close(db);
+    if (nimbus__writer_start(core, err) != 0) {
+        nimbus_core_free(core);
+        return NULL;
+    }
     return core;
 }
 
@@ -61,7 +66,10 @@ void nimbus_core_free(nimbus_core_t *core)
     if (core == NULL) {
         return;
     }
-    pthread_mutex_destroy(&core->write_lock);
+    /* Every write still queued is run first: nothing acknowledged or
+     * waited for is dropped. */
+    nimbus__writer_stop(core);
+    pthread_mutex_destroy(&core->hub_lock);
     free(core->listeners);
     free(core->path);
     /* Secrets should not linger in freed memory. OPENSSL_cleanse, because
@@ -105,7 +113,15 @@ nimbus_service_t *nimbus_service_new(nimbus_core_t *core, nimbus_error_t *err)
         return NULL;
     }
     svc->core = core;
+    STAILQ_INIT(&svc->done);
+    atomic_init(&svc->pending, 0);
+    if (pthread_mutex_init(&svc->done_lock, NULL) != 0) {
+        free(svc);
+        nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create a lock");
+        return NULL;
+    }
     if (nimbus__store_connect(core->path, &svc->db, err) != 0) {
+        pthread_mutex_destroy(&svc->done_lock);
         free(svc);
         return NULL;
     }
@@ -129,6 +145,7 @@ void nimbus_service_free(nimbus_service_t *svc)
         sqlite3_finalize(svc->stmts[i]);
     }
     sqlite3_close(svc->db);
+    pthread_mutex_destroy(&svc->done_lock);
     free(svc);
 }
 

@@ -8,13 +8,22 @@
  * nimbus_service_t per worker thread (it owns that thread's SQLite
  * connection and must not be used by two threads at once).
  *
- * Durability and order: every write runs in one SQLite transaction taken
- * under the core's write lock. Sequence numbers come from a counter stored in
- * the same transaction, so they are gap-free, strictly increasing and never
- * reused, and they survive restarts. RecordObservations returns only after
- * COMMIT (WAL, synchronous=FULL). Stored observations are published to the
- * hub after COMMIT while the write lock is still held, so listeners see them
- * in seq order, whichever worker wrote them.
+ * Writes: one writer thread per core owns every write transaction. A write
+ * is checked (caller, every value rule) on the calling thread, then queued;
+ * the writer runs everything waiting in one transaction and one fsync
+ * (group commit) and hands each result back. Nobody is answered before the
+ * commit that holds their write: a write answered is durable (WAL,
+ * synchronous=FULL). A write refused by storage-independent rules never
+ * reaches the writer; one refused by what is stored (NOT_FOUND,
+ * ALREADY_EXISTS) is refused before it changes anything, so it fails alone
+ * and the rest of its group commits.
+ *
+ * Order: sequence numbers come from a counter stored in the same
+ * transaction, in the order the writer runs the group's writes, so they are
+ * gap-free, strictly increasing and never reused, and they survive
+ * restarts. Stored observations are published to the hub after COMMIT under
+ * the hub lock, so listeners see them in seq order, whichever worker took
+ * the write.
  */
 #ifndef NIMBUS_SERVICE_H
 #define NIMBUS_SERVICE_H
@@ -110,10 +119,46 @@ NIMBUS_OPERATIONS(NIMBUS_X_SERVICE_DECL)
 
 /* nimbus_service_<snake> for the row `op`, with the request and response
  * as the member of the unions that op names: the one entry point of the
- * adapters that treat every operation alike. Same contract as above. */
+ * adapters that treat every operation alike. Same contract as above: for a
+ * write, the calling thread waits for its commit. */
 int nimbus_service_call(nimbus_service_t *svc, const nimbus_credentials_t *caller, nimbus_op_t op,
                         const nimbus_request_t *request, nimbus_response_t *response,
                         nimbus_error_t *err);
+
+/* The end of an asynchronous call: rc 0, or -1 with err (valid only during
+ * the call). */
+typedef void (*nimbus_call_done_fn)(void *arg, int rc, const nimbus_error_t *err);
+
+/*
+ * nimbus_service_call without waiting for a write to commit, so an event
+ * loop goes on serving meanwhile. A read, and a write refused before
+ * storage (caller, value rules), finish at once: done is called before this
+ * returns. A write is checked here (the request may be freed once this
+ * returns; its values are copied), queued to the writer, and done is called
+ * later on svc's own thread, from nimbus_service_run_completions, once its
+ * group committed or failed; response (zeroed by the caller) must stay
+ * valid until then and is filled before done runs. The caller cleans the
+ * response up after done, as for nimbus_service_call. A service without a
+ * wake function (nimbus_service_set_wake) waits for the write instead.
+ */
+void nimbus_service_call_async(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                               nimbus_op_t op, const nimbus_request_t *request,
+                               nimbus_response_t *response, nimbus_call_done_fn done, void *arg);
+
+/* How the writer tells svc's thread that writes have finished: wake(arg)
+ * runs on the writer's thread (so it must be thread-safe, e.g. libevent's
+ * event_active), and the service's thread then calls
+ * nimbus_service_run_completions. Set before the first call_async. */
+void nimbus_service_set_wake(nimbus_service_t *svc, void (*wake)(void *arg), void *arg);
+
+/* Calls the done function of every write of svc the writer has finished,
+ * in the order they finished, on the calling thread (svc's). */
+void nimbus_service_run_completions(nimbus_service_t *svc);
+
+/* Writes of svc queued by call_async whose done has not run yet: a worker
+ * that stops waits for 0 before it frees what their done functions use.
+ * Thread-safe. */
+size_t nimbus_service_pending(nimbus_service_t *svc);
 
 /* Observations of the given stations (all when station_count is 0) with
  * seq > after_seq, in seq order, at most `limit`; for stream replay.
@@ -144,10 +189,11 @@ int nimbus_service_station_exists(nimbus_service_t *svc, const char *id, nimbus_
 /* ---- event hub --------------------------------------------------------- */
 
 /*
- * Called once per committed write with the observations it stored (new or
- * corrected, in increasing seq), on the thread that wrote them, with the
- * core's write lock held: copy what you need and return quickly; do not call
- * back into the service. `obs` is valid only during the call.
+ * Called once per committed group of writes with the observations it stored
+ * (new or corrected, in increasing seq; one write's observations are never
+ * split across calls), on the writer's thread, with the core's hub lock
+ * held: copy what you need and return quickly; do not call back into the
+ * service. `obs` is valid only during the call.
  */
 typedef void (*nimbus_hub_listener_fn)(void *arg, const nimbus_observation_t *obs, size_t count);
 

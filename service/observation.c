@@ -3,16 +3,18 @@
  * The observation operations: RecordObservations, GetObservations, and the
  * seq-ordered replay the stream uses (nimbus_service_observations_since).
  *
- * RecordObservations is all-or-nothing. Every observation is validated
- * before storage is touched; then, in one write transaction, each is
- * compared with what is stored under (stationId, observedAt): identical
- * values are a duplicate (no seq, not published), different values a
- * correction (replaced, new seq, published), and a new one is stored with
- * the next seq. Seqs follow the order of the batch. Within one batch, a
+ * RecordObservations is all-or-nothing. Every observation is validated on
+ * the caller's thread before storage is touched; then the writer (writer.c)
+ * runs the batch inside its group transaction, comparing each with what is
+ * stored under (stationId, observedAt): identical values are a duplicate
+ * (no seq, not published), different values a correction (replaced, new
+ * seq, published), and a new one is stored with the next seq. Seqs follow
+ * the order of the batch. Within one batch, a
  * repeat of an observedAt with identical values counts as a duplicate; with
  * different values the batch is refused naming both indexes, since neither
- * order of applying them is obviously what the client meant. The call
- * returns after COMMIT (synchronous=FULL), so what it reports is durable.
+ * order of applying them is obviously what the client meant. The call is
+ * answered after the group's COMMIT (synchronous=FULL), so what it reports
+ * is durable.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -184,12 +186,53 @@ static int store_one(nimbus_service_t *svc, const nimbus_observation_t *o, int64
     return 1;
 }
 
-int nimbus_service_record_observations(nimbus_service_t *svc, const nimbus_credentials_t *caller,
-                                       const nimbus_record_observations_request_t *req,
-                                       nimbus_record_observations_response_t *res,
-                                       nimbus_error_t *err)
+/* The batch, run by the writer in its group transaction: refused (station
+ * gone) before anything is written, then each observation stored or found
+ * a duplicate, seqs taken from the group's counter in batch order. */
+static int apply_record(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, nimbus_error_t *err)
 {
-    if (req == NULL || res == NULL) {
+    const char *station_id = job->in.record.station_id;
+    int found = nimbus__station_get(w, station_id, NULL, err);
+    if (found <= 0) {
+        return found < 0 ? -1
+                         : (nimbus_error_set(err, NIMBUS_NOT_FOUND, "station %s does not exist",
+                                             station_id),
+                            1);
+    }
+    int64_t first = *seq;
+    int64_t duplicates = job->in.record.repeats;
+    for (size_t i = 0; i < job->in.record.count; i++) {
+        nimbus_observation_t *o = &job->in.record.obs[i];
+        o->seq = *seq + 1;
+        int r = store_one(w, o, o->seq, err);
+        if (r < 0) {
+            return -1;
+        }
+        if (r == 0) {
+            duplicates++;
+            continue;
+        }
+        if (nimbus__writer_stored(w, o, err) != 0) {
+            return -1;
+        }
+        (*seq)++;
+    }
+    nimbus_record_observations_response_t *res = &job->res.record_observations;
+    int64_t n = *seq - first;
+    res->accepted = n;
+    res->duplicates = duplicates;
+    res->has_seq = n > 0;
+    res->first_seq = n > 0 ? first + 1 : 0;
+    res->last_seq = n > 0 ? *seq : 0;
+    return 0;
+}
+
+int nimbus__record_observations_job(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                    const nimbus_record_observations_request_t *req,
+                                    nimbus__job_t **out, nimbus_error_t *err)
+{
+    *out = NULL;
+    if (req == NULL) {
         return nimbus_error_set(err, NIMBUS_INTERNAL,
                                 "RecordObservations called without a request");
     }
@@ -201,63 +244,57 @@ int nimbus_service_record_observations(nimbus_service_t *svc, const nimbus_crede
         return -1;
     }
     bool *dup = calloc(req->count, sizeof(*dup));
-    nimbus_observation_t *stored = malloc(req->count * sizeof(*stored));
-    int ret = -1;
-    if (dup == NULL || stored == NULL) {
+    nimbus__job_t *job = nimbus__job_new(NIMBUS_OP_RecordObservations, apply_record);
+    nimbus_observation_t *obs = malloc(req->count * sizeof(*obs));
+    if (dup == NULL || job == NULL || obs == NULL) {
         nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
-        goto done;
+        goto fail;
     }
     if (validate_batch(req, dup, err) != 0) {
-        goto done;
+        goto fail;
     }
-    int64_t first_seq, seq;
-    if (nimbus__write_begin(svc, &first_seq, err) != 0) {
-        goto done;
-    }
-    seq = first_seq;
-    int found = nimbus__station_get(svc, req->station_id, NULL, err);
-    if (found <= 0) {
-        nimbus__write_abort(svc);
-        if (found == 0) {
-            nimbus_error_set(err, NIMBUS_NOT_FOUND, "station %s does not exist", req->station_id);
-        }
-        goto done;
-    }
+    /* The job keeps the batch without its in-batch repeats (counted as
+     * duplicates), each with the call's station. */
     size_t n = 0;
-    int64_t duplicates = 0;
     for (size_t i = 0; i < req->count; i++) {
         if (dup[i]) {
-            duplicates++;
+            job->in.record.repeats++;
             continue;
         }
-        nimbus_observation_t o = req->observations[i];
-        snprintf(o.station_id, sizeof(o.station_id), "%s", req->station_id);
-        o.seq = seq + 1;
-        int r = store_one(svc, &o, o.seq, err);
-        if (r < 0) {
-            nimbus__write_abort(svc);
-            goto done;
-        }
-        if (r == 0) {
-            duplicates++;
-            continue;
-        }
-        seq++;
-        stored[n++] = o;
+        obs[n] = req->observations[i];
+        memcpy(obs[n].station_id, req->station_id, strlen(req->station_id) + 1);
+        n++;
     }
-    if (nimbus__write_commit(svc, first_seq, seq, stored, n, err) != 0) {
-        goto done;
-    }
-    res->accepted = (int64_t)n;
-    res->duplicates = duplicates;
-    res->has_seq = n > 0;
-    res->first_seq = n > 0 ? first_seq + 1 : 0;
-    res->last_seq = n > 0 ? seq : 0;
-    ret = 0;
-done:
+    memcpy(job->in.record.station_id, req->station_id, strlen(req->station_id) + 1);
+    job->in.record.obs = obs;
+    job->in.record.count = n;
     free(dup);
-    free(stored);
-    return ret;
+    *out = job;
+    return 0;
+fail:
+    free(dup);
+    free(obs);
+    nimbus__job_free(job);
+    return -1;
+}
+
+int nimbus_service_record_observations(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                       const nimbus_record_observations_request_t *req,
+                                       nimbus_record_observations_response_t *res,
+                                       nimbus_error_t *err)
+{
+    nimbus__job_t *job;
+    nimbus_response_t out;
+    if (res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL,
+                                "RecordObservations called without a response");
+    }
+    if (nimbus__record_observations_job(svc, caller, req, &job, err) != 0 ||
+        nimbus__job_run(svc, job, &out, err) != 0) {
+        return -1;
+    }
+    *res = out.record_observations;
+    return 0;
 }
 
 int nimbus_service_get_observations(nimbus_service_t *svc, const nimbus_credentials_t *caller,

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internals shared by the files of service/: the core and service objects,
- * the statement cache, the write transaction with its sequence counter, the
- * hub, and the cursor codec. Nothing outside service/ (tests aside) includes
- * this; the rest of Nimbus sees only the public nimbus_*.h headers.
+ * the statement cache, the writer thread and its jobs, the hub, and the
+ * cursor codec. Nothing outside service/ (tests aside) includes this; the
+ * rest of Nimbus sees only the public nimbus_*.h headers.
  *
- * Locking: core->write_lock serialises every write transaction, the hub's
- * listener list and the publication of stored observations, so seqs are
- * assigned, committed and published in one order. Reads take no lock: each
- * service has its own SQLite connection and WAL lets readers run beside the
- * one writer.
+ * Threads and locks: one writer thread (writer.c) runs every write
+ * transaction on its own connection, many requests' writes in one group
+ * commit; workers only validate a write, queue it and go on serving.
+ * core->hub_lock guards the head seq's publication and the hub's listener
+ * list, so seqs are assigned, committed and published in one order. Reads
+ * take no lock: each service has its own SQLite connection and WAL lets
+ * readers run beside the writer, whatever it does.
  */
 #ifndef NIMBUS_SERVICE_INTERNAL_H
 #define NIMBUS_SERVICE_INTERNAL_H
@@ -17,6 +19,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <sys/queue.h>
 
 #include "nimbus_fields.h"
 #include "nimbus_service.h"
@@ -46,9 +49,31 @@ typedef struct nimbus__listener {
     void *arg;
 } nimbus__listener_t;
 
+typedef struct nimbus__job nimbus__job_t;
+STAILQ_HEAD(nimbus__job_queue, nimbus__job);
+
+/* The writer thread (writer.c). */
+typedef struct nimbus__writer {
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock; /* guards queue and stopping */
+    pthread_cond_t cond;
+    struct nimbus__job_queue queue;
+    bool stopping;
+    nimbus_service_t *svc; /* the writer's own connection; writer thread only */
+    /* Observations the current group stored, in seq order: published
+     * after its COMMIT. Writer thread only. */
+    nimbus_observation_t *stored;
+    size_t stored_count;
+    size_t stored_cap;
+} nimbus__writer_t;
+
 struct nimbus_core {
     char *path;
-    pthread_mutex_t write_lock;
+    /* Guards the listener list below and the publication of what a commit
+     * stored (head_seq moves under it), so a listener's registration reads
+     * the head atomically with joining. */
+    pthread_mutex_t hub_lock;
     _Atomic int64_t head_seq;
     /* Bumped after every committed write (stations too); a GetWeather
      * answer cached under the current value is still the truth. Starts at
@@ -59,11 +84,13 @@ struct nimbus_core {
     nimbus__key_t keys[NIMBUS__KEY_MAX];
     size_t key_count;
 
-    /* Guarded by write_lock. */
+    /* Guarded by hub_lock. */
     nimbus__listener_t *listeners;
     size_t listener_count;
     size_t listener_cap;
     int next_listener_id;
+
+    nimbus__writer_t writer;
 };
 
 /* Every statement a service prepares once and reuses. */
@@ -105,6 +132,14 @@ struct nimbus_service {
     sqlite3 *db;
     sqlite3_stmt *stmts[NIMBUS__STMT_COUNT];
     nimbus__weather_slot_t weather_cache[NIMBUS__WEATHER_CACHE_SLOTS];
+    /* Writes of this service the writer has finished, waiting for
+     * nimbus_service_run_completions on the service's thread; wake(arg)
+     * says so from the writer's thread. */
+    pthread_mutex_t done_lock;
+    struct nimbus__job_queue done;
+    void (*wake)(void *arg);
+    void *wake_arg;
+    _Atomic size_t pending; /* queued by call_async, not yet completed */
 };
 
 /* The least role operation Name needs, from the operation table. */
@@ -135,21 +170,92 @@ int nimbus__store_error(sqlite3 *db, int rc, const char *doing, nimbus_error_t *
 /* Directory part of path created (with parents) when missing. */
 int nimbus__mkdir_parents(const char *path, nimbus_error_t *err);
 
-/* ---- write.c: the write transaction ------------------------------------ */
+/* ---- writer.c: the writer thread and its jobs ---------------------------- */
 
-/* Takes the write lock and BEGIN IMMEDIATE; reads the seq counter into
- * *seq. On failure the lock is released and err set. */
-int nimbus__write_begin(nimbus_service_t *svc, int64_t *seq, nimbus_error_t *err);
-/* Stores seq (when changed), COMMITs, publishes obs to the hub and releases
- * the lock. On failure rolls back, releases the lock and sets err. */
-int nimbus__write_commit(nimbus_service_t *svc, int64_t old_seq, int64_t new_seq,
-                         const nimbus_observation_t *obs, size_t count, nimbus_error_t *err);
-/* Rolls back and releases the lock; err untouched. */
-void nimbus__write_abort(nimbus_service_t *svc);
+/* A job's part in a group transaction, run on the writer's thread with the
+ * writer's service (wsvc). Returns 0 when the job wrote what it had to
+ * (its response filled, the observations it stored appended with
+ * nimbus__writer_stored), 1 when it was refused before it changed anything
+ * (err set: it fails alone, the group goes on), or -1 when storage failed
+ * (err set: the whole group is rolled back and every job in it fails). */
+typedef int (*nimbus__apply_fn)(nimbus_service_t *wsvc, nimbus__job_t *job, int64_t *seq,
+                                nimbus_error_t *err);
+
+/* One write, from the worker that checked it to the writer and back. Owns
+ * everything it needs (copies of the request's values), so the request it
+ * came from may be gone by the time the writer runs it. */
+struct nimbus__job {
+    STAILQ_ENTRY(nimbus__job) link;
+    nimbus_op_t op;
+    nimbus__apply_fn apply;
+    union {
+        nimbus_station_t station;           /* CreateStation, UpdateStation */
+        char id[NIMBUS_STATION_ID_MAX + 1]; /* DeleteStation */
+        struct {
+            char station_id[NIMBUS_STATION_ID_MAX + 1];
+            nimbus_observation_t *obs; /* owned: the batch less its in-batch repeats */
+            size_t count;
+            int64_t repeats; /* in-batch duplicates, counted as duplicates */
+        } record;
+    } in;
+    nimbus_response_t res; /* filled by apply */
+    int rc;
+    nimbus_error_t err;
+    /* Where the result goes: a service's completion queue (owner, done,
+     * arg, out), or a waiting thread (sync). */
+    nimbus_service_t *owner;
+    nimbus_call_done_fn done;
+    void *arg;
+    nimbus_response_t *out;
+    struct nimbus__sync *sync;
+};
+
+/* A job for op whose apply is `apply`, zeroed; NULL when out of memory. */
+nimbus__job_t *nimbus__job_new(nimbus_op_t op, nimbus__apply_fn apply);
+void nimbus__job_free(nimbus__job_t *job); /* NULL-safe */
+
+/* Runs a checked job and waits for the writer to finish it: the calling
+ * thread blocks (never call it on the writer's thread). Copies the job's
+ * response into *out and returns its result (0, or -1 with err). Frees
+ * the job. */
+int nimbus__job_run(nimbus_service_t *svc, nimbus__job_t *job, nimbus_response_t *out,
+                    nimbus_error_t *err);
+
+/* Queues a checked job whose result reaches done(arg, rc, err) on svc's
+ * thread through its completion queue (svc->wake must be set); the
+ * response is copied into *out first. Takes the job. */
+void nimbus__job_submit(nimbus_service_t *svc, nimbus__job_t *job, nimbus_response_t *out,
+                        nimbus_call_done_fn done, void *arg);
+
+/* Appends an observation an apply stored to the group's publication.
+ * Returns 0, or -1 with INTERNAL when out of memory (a storage-level
+ * failure: the group is rolled back). */
+int nimbus__writer_stored(nimbus_service_t *wsvc, const nimbus_observation_t *obs,
+                          nimbus_error_t *err);
+
+/* The write operations' checks (on the caller's thread): authorize, check
+ * every value rule, and return a job for the writer in *out; or -1 with
+ * err (*out NULL). station.c and observation.c. */
+int nimbus__create_station_job(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                               const nimbus_create_station_request_t *req, nimbus__job_t **out,
+                               nimbus_error_t *err);
+int nimbus__update_station_job(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                               const nimbus_update_station_request_t *req, nimbus__job_t **out,
+                               nimbus_error_t *err);
+int nimbus__delete_station_job(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                               const nimbus_delete_station_request_t *req, nimbus__job_t **out,
+                               nimbus_error_t *err);
+int nimbus__record_observations_job(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                    const nimbus_record_observations_request_t *req,
+                                    nimbus__job_t **out, nimbus_error_t *err);
+
+int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err);
+/* Runs every job still queued, then stops the thread. */
+void nimbus__writer_stop(nimbus_core_t *core);
 
 /* ---- hub.c ------------------------------------------------------------- */
 
-/* Calls every listener with obs; the caller holds the write lock. */
+/* Calls every listener with obs; the caller holds the hub lock. */
 void nimbus__hub_publish(nimbus_core_t *core, const nimbus_observation_t *obs, size_t count);
 
 /* ---- rows: station.c / observation.c ----------------------------------- */

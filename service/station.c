@@ -2,9 +2,10 @@
 /*
  * The station operations: ListStations, GetStation, CreateStation,
  * UpdateStation, DeleteStation, and the station helpers other files use.
- * Each operation authorizes, validates, then touches storage; writes go
- * through the write transaction (write.c), so a station change is atomic
- * and never interleaves with another writer.
+ * Each operation authorizes, validates, then touches storage. A write is
+ * checked on the caller's thread and becomes a job the writer runs in its
+ * group transaction (writer.c): its apply function refuses (ALREADY_EXISTS,
+ * NOT_FOUND) before it changes anything, so a refused write fails alone.
  *
  * Station ids compare exactly (case-sensitive). City filters match whole
  * names, ignoring ASCII case only (SQLite's NOCASE); see docs/data-rules.md.
@@ -119,53 +120,116 @@ int nimbus_service_get_station(nimbus_service_t *svc, const nimbus_credentials_t
     return found ? 0 : not_found(req->id, err);
 }
 
-int nimbus_service_create_station(nimbus_service_t *svc, const nimbus_credentials_t *caller,
-                                  const nimbus_create_station_request_t *req,
-                                  nimbus_create_station_response_t *res, nimbus_error_t *err)
+/* ---- writes: checked here, run by the writer (writer.c) ------------------ */
+
+static int apply_create(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, nimbus_error_t *err)
 {
-    if (req == NULL || res == NULL) {
+    (void)seq;
+    const nimbus_station_t *s = &job->in.station;
+    int found = nimbus__station_get(w, s->id, NULL, err);
+    if (found != 0) {
+        return found > 0 ? (nimbus_error_set(err, NIMBUS_ALREADY_EXISTS,
+                                             "station %s already exists", s->id),
+                            1)
+                         : -1;
+    }
+    sqlite3_stmt *st = nimbus__stmt(w, NIMBUS__STMT_STATION_INSERT, err);
+    if (st == NULL) {
+        return -1;
+    }
+    bind_station(st, s);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        return nimbus__store_error(w->db, rc, "storing the station", err);
+    }
+    job->res.create_station.station = *s;
+    return 0;
+}
+
+static int apply_update(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, nimbus_error_t *err)
+{
+    (void)seq;
+    const nimbus_station_t *s = &job->in.station;
+    sqlite3_stmt *st = nimbus__stmt(w, NIMBUS__STMT_STATION_UPDATE, err);
+    if (st == NULL) {
+        return -1;
+    }
+    bind_station(st, s);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        return nimbus__store_error(w->db, rc, "updating the station", err);
+    }
+    if (sqlite3_changes(w->db) == 0) {
+        not_found(s->id, err); /* nothing was changed */
+        return 1;
+    }
+    job->res.update_station.station = *s;
+    return 0;
+}
+
+static int apply_delete(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, nimbus_error_t *err)
+{
+    (void)seq;
+    const char *id = job->in.id;
+    int found = nimbus__station_get(w, id, NULL, err);
+    if (found <= 0) {
+        return found < 0 ? -1 : (not_found(id, err), 1);
+    }
+    static const nimbus__stmt_id_t steps[] = {NIMBUS__STMT_STATION_OBS_DELETE,
+                                              NIMBUS__STMT_STATION_DELETE};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        sqlite3_stmt *st = nimbus__stmt(w, steps[i], err);
+        if (st == NULL) {
+            return -1;
+        }
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            return nimbus__store_error(w->db, rc, "deleting the station", err);
+        }
+    }
+    return 0;
+}
+
+static nimbus__job_t *new_job(nimbus_op_t op, nimbus__apply_fn apply, nimbus_error_t *err)
+{
+    nimbus__job_t *job = nimbus__job_new(op, apply);
+    if (job == NULL) {
+        nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    return job;
+}
+
+int nimbus__create_station_job(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                               const nimbus_create_station_request_t *req, nimbus__job_t **out,
+                               nimbus_error_t *err)
+{
+    *out = NULL;
+    if (req == NULL) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "CreateStation called without a request");
     }
     if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(CreateStation), err) != 0 ||
         nimbus_station_validate(&req->station, err) != 0) {
         return -1;
     }
-    int64_t seq;
-    if (nimbus__write_begin(svc, &seq, err) != 0) {
+    nimbus__job_t *job = new_job(NIMBUS_OP_CreateStation, apply_create, err);
+    if (job == NULL) {
         return -1;
     }
-    int found = nimbus__station_get(svc, req->station.id, NULL, err);
-    if (found != 0) {
-        nimbus__write_abort(svc);
-        return found > 0 ? nimbus_error_set(err, NIMBUS_ALREADY_EXISTS, "station %s already exists",
-                                            req->station.id)
-                         : -1;
-    }
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_INSERT, err);
-    if (st == NULL) {
-        nimbus__write_abort(svc);
-        return -1;
-    }
-    bind_station(st, &req->station);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        nimbus__store_error(svc->db, rc, "storing the station", err);
-        nimbus__write_abort(svc);
-        return -1;
-    }
-    if (nimbus__write_commit(svc, seq, seq, NULL, 0, err) != 0) {
-        return -1;
-    }
-    res->station = req->station;
+    job->in.station = req->station;
+    *out = job;
     return 0;
 }
 
-int nimbus_service_update_station(nimbus_service_t *svc, const nimbus_credentials_t *caller,
-                                  const nimbus_update_station_request_t *req,
-                                  nimbus_update_station_response_t *res, nimbus_error_t *err)
+int nimbus__update_station_job(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                               const nimbus_update_station_request_t *req, nimbus__job_t **out,
+                               nimbus_error_t *err)
 {
-    if (req == NULL || res == NULL) {
+    *out = NULL;
+    if (req == NULL) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "UpdateStation called without a request");
     }
     if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(UpdateStation), err) != 0) {
@@ -194,31 +258,67 @@ int nimbus_service_update_station(nimbus_service_t *svc, const nimbus_credential
     if (nimbus_station_validate(&s, err) != 0) {
         return -1;
     }
-    int64_t seq;
-    if (nimbus__write_begin(svc, &seq, err) != 0) {
+    nimbus__job_t *job = new_job(NIMBUS_OP_UpdateStation, apply_update, err);
+    if (job == NULL) {
         return -1;
     }
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_UPDATE, err);
-    if (st == NULL) {
-        nimbus__write_abort(svc);
+    job->in.station = s;
+    *out = job;
+    return 0;
+}
+
+int nimbus__delete_station_job(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                               const nimbus_delete_station_request_t *req, nimbus__job_t **out,
+                               nimbus_error_t *err)
+{
+    *out = NULL;
+    if (req == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "DeleteStation called without a request");
+    }
+    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(DeleteStation), err) != 0 ||
+        nimbus_station_id_validate(req->id, "id", err) != 0) {
         return -1;
     }
-    bind_station(st, &s);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        nimbus__store_error(svc->db, rc, "updating the station", err);
-        nimbus__write_abort(svc);
+    nimbus__job_t *job = new_job(NIMBUS_OP_DeleteStation, apply_delete, err);
+    if (job == NULL) {
         return -1;
     }
-    if (sqlite3_changes(svc->db) == 0) {
-        nimbus__write_abort(svc);
-        return not_found(s.id, err);
+    memcpy(job->in.id, req->id, strlen(req->id) + 1); /* valid: at most 32 characters */
+    *out = job;
+    return 0;
+}
+
+int nimbus_service_create_station(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                  const nimbus_create_station_request_t *req,
+                                  nimbus_create_station_response_t *res, nimbus_error_t *err)
+{
+    nimbus__job_t *job;
+    nimbus_response_t out;
+    if (res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "CreateStation called without a response");
     }
-    if (nimbus__write_commit(svc, seq, seq, NULL, 0, err) != 0) {
+    if (nimbus__create_station_job(svc, caller, req, &job, err) != 0 ||
+        nimbus__job_run(svc, job, &out, err) != 0) {
         return -1;
     }
-    res->station = s;
+    *res = out.create_station;
+    return 0;
+}
+
+int nimbus_service_update_station(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                                  const nimbus_update_station_request_t *req,
+                                  nimbus_update_station_response_t *res, nimbus_error_t *err)
+{
+    nimbus__job_t *job;
+    nimbus_response_t out;
+    if (res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "UpdateStation called without a response");
+    }
+    if (nimbus__update_station_job(svc, caller, req, &job, err) != 0 ||
+        nimbus__job_run(svc, job, &out, err) != 0) {
+        return -1;
+    }
+    *res = out.update_station;
     return 0;
 }
 
@@ -226,40 +326,16 @@ int nimbus_service_delete_station(nimbus_service_t *svc, const nimbus_credential
                                   const nimbus_delete_station_request_t *req,
                                   nimbus_delete_station_response_t *res, nimbus_error_t *err)
 {
-    if (req == NULL || res == NULL) {
-        return nimbus_error_set(err, NIMBUS_INTERNAL, "DeleteStation called without a request");
+    nimbus__job_t *job;
+    nimbus_response_t out;
+    if (res == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "DeleteStation called without a response");
     }
-    (void)res;
-    if (nimbus_core_authorize(svc->core, caller, NIMBUS__ROLE(DeleteStation), err) != 0 ||
-        nimbus_station_id_validate(req->id, "id", err) != 0) {
+    if (nimbus__delete_station_job(svc, caller, req, &job, err) != 0 ||
+        nimbus__job_run(svc, job, &out, err) != 0) {
         return -1;
     }
-    int64_t seq;
-    if (nimbus__write_begin(svc, &seq, err) != 0) {
-        return -1;
-    }
-    static const nimbus__stmt_id_t steps[] = {NIMBUS__STMT_STATION_OBS_DELETE,
-                                              NIMBUS__STMT_STATION_DELETE};
-    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        sqlite3_stmt *st = nimbus__stmt(svc, steps[i], err);
-        if (st == NULL) {
-            nimbus__write_abort(svc);
-            return -1;
-        }
-        sqlite3_bind_text(st, 1, req->id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            nimbus__store_error(svc->db, rc, "deleting the station", err);
-            nimbus__write_abort(svc);
-            return -1;
-        }
-    }
-    if (sqlite3_changes(svc->db) == 0) {
-        nimbus__write_abort(svc);
-        return not_found(req->id, err);
-    }
-    return nimbus__write_commit(svc, seq, seq, NULL, 0, err);
+    return 0;
 }
 
 /* The filters a ListStations cursor is bound to. */

@@ -465,7 +465,7 @@ static void serve(nimbus_soap_worker_t *ws)
     if (rc == SOAP_OK) {
         rc = soap_serve_request(soap);
     }
-    if (rc == SOAP_OK || rc == SOAP_STOP) {
+    if (rc == SOAP_OK || rc == SOAP_STOP || rc == NIMBUS_SOAP_DEFERRED) {
         return;
     }
     if (ws->fault_code == NIMBUS_OK || soap->error != SOAP_FAULT) {
@@ -539,6 +539,31 @@ static void serve_wsdl(nimbus_worker_t *w, struct evhttp_request *req, nimbus_re
     evbuffer_free(body);
 }
 
+/* 200; for a Fault, 500 in SOAP 1.1, and in SOAP 1.2 400 for Sender faults
+ * and 500 for Receiver faults. */
+static int status_of(nimbus_soap_worker_t *ws)
+{
+    if (ws->fault_code == NIMBUS_OK) {
+        return 200;
+    }
+    return ws->soap->version == 2 && !nimbus_code_is_server_fault(ws->fault_code) ? 400 : 500;
+}
+
+static const char *content_type(int version)
+{
+    return version == 2 ? "application/soap+xml; charset=utf-8" : "text/xml; charset=utf-8";
+}
+
+/* Releases what one request used of the worker's context. */
+static void finish_request(nimbus_soap_worker_t *ws)
+{
+    ws->in = NULL;
+    /* A large decompressed body is not kept for the next request. */
+    evbuffer_drain(ws->inflated, evbuffer_get_length(ws->inflated));
+    soap_destroy(ws->soap);
+    soap_end(ws->soap);
+}
+
 void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
     nimbus_request_log_t log = {"soap", "-", nimbus_now_us()};
@@ -557,17 +582,57 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
     serve(ws);
 
     struct soap *soap = ws->soap;
-    int status = 200;
-    if (ws->fault_code != NIMBUS_OK) {
-        status = soap->version == 2 && !nimbus_code_is_server_fault(ws->fault_code) ? 400 : 500;
+    if (ws->deferred) {
+        /* A write the writer has: answered once it committed, by
+         * nimbus__soap_answered; gSOAP's context serves others meanwhile. */
+        nimbus__soap_call_t *call = ws->deferred;
+        ws->deferred = NULL;
+        call->req = req;
+        call->version = soap->version;
+        call->operation = ws->operation;
+        call->start_us = log.start_us;
+        finish_request(ws);
+        return;
     }
     log.operation = ws->operation;
-    reply(w, req, status,
-          soap->version == 2 ? "application/soap+xml; charset=utf-8" : "text/xml; charset=utf-8",
-          ws->out, &log);
-    ws->in = NULL;
-    /* A large decompressed body is not kept for the next request. */
-    evbuffer_drain(ws->inflated, evbuffer_get_length(ws->inflated));
+    reply(w, req, status_of(ws), content_type(soap->version), ws->out, &log);
+    finish_request(ws);
+}
+
+void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err)
+{
+    nimbus__soap_call_t *call = arg;
+    call->answered = true;
+    call->rc = rc;
+    if (rc != 0) {
+        call->err = *err;
+    }
+    if (!call->req) {
+        return; /* answered inside the service function, which replies */
+    }
+    /* The write committed (or failed) after its request was read: write
+     * the envelope now, with the worker's gSOAP context, as gSOAP's
+     * generated serving code would have. */
+    nimbus_soap_worker_t *ws = call->ws;
+    struct soap *soap = ws->soap;
+    nimbus_request_log_t log = {"soap", call->operation, call->start_us};
+    evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
+    soap_begin(soap);
+    soap->version = (short)call->version;
+    soap_set_namespaces(soap,
+                        call->version == 2 ? nimbus_soap12_namespaces : nimbus_soap11_namespaces);
+    ws->fault_code = NIMBUS_OK;
+    int sent = rc == 0 ? call->send(soap, &call->res) : nimbus__soap_fault(soap, &call->err);
+    if (sent != SOAP_OK) {
+        if (ws->fault_code == NIMBUS_OK || soap->error != SOAP_FAULT) {
+            nimbus__soap_fault_from_gsoap(soap);
+        }
+        evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
+        soap_send_fault(soap);
+    }
+    reply(ws->w, call->req, status_of(ws), content_type(call->version), ws->out, &log);
     soap_destroy(soap);
     soap_end(soap);
+    nimbus_response_cleanup(call->op, &call->res);
+    free(call);
 }

@@ -24,6 +24,30 @@
 /* Room for decoded HTTP credentials (name + secret + NULs). */
 #define NIMBUS_SOAP_CRED_BUF (NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8)
 
+/* What a service function returns when its write went to the writer: the
+ * host keeps the request and answers it once the write committed. Outside
+ * gSOAP's own codes. */
+#define NIMBUS_SOAP_DEFERRED 0x4e494d42
+
+/* A call on its way through the core: kept by the service function, and
+ * past the request's own gSOAP processing when the call writes. */
+typedef struct nimbus__soap_call {
+    struct nimbus_soap_worker *ws;
+    nimbus_op_t op;
+    /* Writes the response envelope for op (out_<snake>, then gSOAP's
+     * serializer), as the generated soap_serve___nimbus__<Op> would. */
+    int (*send)(struct soap *soap, const nimbus_response_t *res);
+    bool answered;
+    int rc;
+    nimbus_error_t err;
+    nimbus_response_t res;
+    /* Set by the host when the answer comes later. */
+    struct evhttp_request *req;
+    int version;
+    const char *operation;
+    uint64_t start_us;
+} nimbus__soap_call_t;
+
 struct nimbus_soap_worker {
     nimbus_worker_t *w;
     struct soap *soap;
@@ -43,6 +67,7 @@ struct nimbus_soap_worker {
      * UsernameToken, else http_creds; caller_err when neither is usable. */
     nimbus_credentials_t caller;
     nimbus_error_t caller_err;
+    nimbus__soap_call_t *deferred; /* the write this request left to the writer */
     char cred_buf[NIMBUS_SOAP_CRED_BUF];
 };
 
@@ -57,6 +82,12 @@ int nimbus__soap_fault(struct soap *soap, const nimbus_error_t *err);
 /* Turns gSOAP's own failure (soap->error: bad XML, wrong type, unknown
  * element, ...) into an INVALID_ARGUMENT Fault with gSOAP's explanation. */
 void nimbus__soap_fault_from_gsoap(struct soap *soap);
+
+/* ---- soap_host.c ------------------------------------------------------- */
+
+/* The core's answer to a call (nimbus_call_done_fn): records it, and when
+ * the request was deferred, sends the reply (the write committed). */
+void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err);
 
 /* ---- soap_scan.c ------------------------------------------------------- */
 

@@ -18,6 +18,7 @@
  * dispatch is by request element, so only the first set is ever reached,
  * and the copies delegate to it.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "soap_internal.h"
@@ -266,36 +267,70 @@ static int out_of_memory(struct soap *soap)
  * without arguments; it is read as the empty element, every field absent
  * (so ListStations lists, and a missing required field is the core's
  * INVALID_ARGUMENT as usual). The caller was read (and authorized for the
- * row's role) by soap_host.c before the body was; then the request, the
- * core, the response.
+ * row's role) by soap_host.c before the body was; then the request goes to
+ * the core. A read (or a refusal) is answered at once, as gSOAP's generated
+ * code expects; a write goes to the writer and the function returns
+ * NIMBUS_SOAP_DEFERRED, so the worker serves others until the write has
+ * committed and soap_host.c sends send_<snake>'s envelope.
  */
 #define NIMBUS_X_SOAP_OP(Name, snake, role, kind)                                                  \
+    static int send_##snake(struct soap *soap, const nimbus_response_t *res)                       \
+    {                                                                                              \
+        struct _nimbus__##Name##Response out;                                                      \
+        soap_default__nimbus__##Name##Response(soap, &out);                                        \
+        if (out_##snake(soap, &res->snake, &out) != 0) {                                           \
+            return out_of_memory(soap);                                                            \
+        }                                                                                          \
+        soap->encodingStyle = NULL; /* literal */                                                  \
+        soap_serializeheader(soap);                                                                \
+        soap_serialize__nimbus__##Name##Response(soap, &out);                                      \
+        if (soap_begin_count(soap) || soap_end_count(soap) || soap_response(soap, SOAP_OK) ||      \
+            soap_envelope_begin_out(soap) || soap_putheader(soap) || soap_body_begin_out(soap) ||  \
+            soap_put__nimbus__##Name##Response(soap, &out, "nimbus:" #Name "Response", "") ||      \
+            soap_body_end_out(soap) || soap_envelope_end_out(soap) || soap_end_send(soap)) {       \
+            return soap->error;                                                                    \
+        }                                                                                          \
+        return SOAP_OK;                                                                            \
+    }                                                                                              \
     int __nimbus__##Name(struct soap *soap, struct _nimbus__##Name *in,                            \
                          struct _nimbus__##Name##Response *out)                                    \
     {                                                                                              \
         nimbus_soap_worker_t *ws = soap->user;                                                     \
         struct _nimbus__##Name nil_request;                                                        \
         nimbus_request_t req;                                                                      \
-        nimbus_response_t res;                                                                     \
         nimbus_error_t err;                                                                        \
         if (!in) {                                                                                 \
             soap_default__nimbus__##Name(soap, &nil_request);                                      \
             in = &nil_request;                                                                     \
         }                                                                                          \
         memset(&req, 0, sizeof req);                                                               \
-        memset(&res, 0, sizeof res);                                                               \
         nimbus_error_clear(&err);                                                                  \
         ws->operation = #Name;                                                                     \
-        if (ws->caller_err.code != NIMBUS_OK)                                                      \
+        if (ws->caller_err.code != NIMBUS_OK) {                                                    \
             return nimbus__soap_fault(soap, &ws->caller_err);                                      \
-        if (in_##snake(soap, in, &req.snake, &err) != 0)                                           \
+        }                                                                                          \
+        if (in_##snake(soap, in, &req.snake, &err) != 0) {                                         \
             return nimbus__soap_fault(soap, &err);                                                 \
-        int rc = nimbus_service_call(ws->w->svc, &ws->caller, NIMBUS_OP_##Name, &req, &res, &err); \
-        int oom = rc == 0 ? out_##snake(soap, &res.snake, out) : 0;                                \
-        nimbus_response_cleanup(NIMBUS_OP_##Name, &res);                                           \
-        if (rc != 0)                                                                               \
-            return nimbus__soap_fault(soap, &err);                                                 \
-        return oom ? out_of_memory(soap) : SOAP_OK;                                                \
+        }                                                                                          \
+        nimbus__soap_call_t *call = calloc(1, sizeof *call);                                       \
+        if (!call) {                                                                               \
+            return out_of_memory(soap);                                                            \
+        }                                                                                          \
+        call->ws = ws;                                                                             \
+        call->op = NIMBUS_OP_##Name;                                                               \
+        call->send = send_##snake;                                                                 \
+        nimbus_service_call_async(ws->w->svc, &ws->caller, NIMBUS_OP_##Name, &req, &call->res,     \
+                                  nimbus__soap_answered, call);                                    \
+        if (!call->answered) {                                                                     \
+            ws->deferred = call;                                                                   \
+            return NIMBUS_SOAP_DEFERRED;                                                           \
+        }                                                                                          \
+        int rc = call->rc;                                                                         \
+        int oom = rc == 0 ? out_##snake(soap, &call->res.snake, out) : 0;                          \
+        rc = rc != 0 ? nimbus__soap_fault(soap, &call->err) : oom ? out_of_memory(soap) : SOAP_OK; \
+        nimbus_response_cleanup(NIMBUS_OP_##Name, &call->res);                                     \
+        free(call);                                                                                \
+        return rc;                                                                                 \
     }                                                                                              \
     int __nimbus__##Name##_(struct soap *soap, struct _nimbus__##Name *in,                         \
                             struct _nimbus__##Name##Response *out)                                 \

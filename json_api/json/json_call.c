@@ -67,6 +67,54 @@ int nimbus_json_run(nimbus_service_t *svc, const nimbus_credentials_t *caller,
     return rc;
 }
 
+/* What an asynchronous run keeps until its write is answered. */
+typedef struct json_async {
+    nimbus_op_t op;
+    nimbus_json_shape_t shape;
+    nimbus_json_done_fn done;
+    void *arg;
+    nimbus_response_t res;
+} json_async_t;
+
+static void async_done(void *arg, int rc, const nimbus_error_t *err)
+{
+    json_async_t *a = arg;
+    char *text = NULL;
+    size_t len = 0;
+    nimbus_error_t oom;
+    if (rc == 0) {
+        nimbus_json_writer_t w;
+        nimbus_json_writer_init(&w);
+        nimbus_json_write_response(&w, a->op, &a->res, a->shape);
+        text = nimbus_json_writer_steal(&w, &len);
+        if (!text) {
+            rc = nimbus_error_set(&oom, NIMBUS_INTERNAL, "out of memory");
+            err = &oom;
+        }
+    }
+    a->done(a->arg, rc, text, len, err);
+    nimbus_response_cleanup(a->op, &a->res);
+    free(a);
+}
+
+void nimbus_json_run_async(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                           const nimbus_json_request_t *req, nimbus_json_shape_t shape,
+                           nimbus_json_done_fn done, void *arg)
+{
+    json_async_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        nimbus_error_t err;
+        nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory");
+        done(arg, -1, NULL, 0, &err);
+        return;
+    }
+    a->op = req->op;
+    a->shape = shape;
+    a->done = done;
+    a->arg = arg;
+    nimbus_service_call_async(svc, caller, req->op, &req->u, &a->res, async_done, a);
+}
+
 int nimbus_json_call(nimbus_service_t *svc, const nimbus_credentials_t *caller, nimbus_op_t op,
                      json_t *params, nimbus_json_shape_t shape, nimbus_json_writer_t *w,
                      nimbus_error_t *err)

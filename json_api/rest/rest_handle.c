@@ -180,19 +180,27 @@ static bool none_match(rest_req_t *r, const char *tag)
     return false;
 }
 
+/* A request on its way through the core: what its answer needs, kept
+ * until the answer is sent (at once for a read, after the commit for a
+ * write). */
+typedef struct rest_call {
+    rest_req_t r;
+    const nimbus_rest_binding_t *b;
+    char location_id[NIMBUS_STATION_ID_MAX + 1]; /* NIMBUS_REST_LOCATION */
+} rest_call_t;
+
 /* The headers of a successful answer, from the binding. Returns true when
  * the answer is a 304 (the body is then not sent). */
-static bool success_headers(rest_req_t *r, const nimbus_rest_binding_t *b,
-                            const nimbus_json_request_t *req, const char *body, size_t len)
+static bool success_headers(rest_call_t *c, const char *body, size_t len)
 {
+    rest_req_t *r = &c->r;
+    const nimbus_rest_binding_t *b = c->b;
     struct evkeyvalq *h = out_headers(r);
     if (b->headers & NIMBUS_REST_LOCATION) {
         /* The new station: its id passed the core's rule (A-Z a-z 0-9 _ -),
          * so it needs no escaping. */
-        const nimbus_field_t *f = nimbus_type_field(nimbus_op_table[b->op].request, b->body_field);
-        const nimbus_station_t *s = (const void *)((const char *)&req->u + f->offset);
         char loc[128];
-        snprintf(loc, sizeof loc, "%s/%s", b->path, s->id);
+        snprintf(loc, sizeof loc, "%s/%s", b->path, c->location_id);
         evhttp_add_header(h, "Location", loc);
     }
     if (strcmp(b->method, "GET") == 0) {
@@ -210,6 +218,29 @@ static bool success_headers(rest_req_t *r, const nimbus_rest_binding_t *b,
      * cacheable. */
     evhttp_add_header(h, "Cache-Control", "no-store");
     return false;
+}
+
+static void call_done(void *arg, int rc, char *text, size_t len, const nimbus_error_t *err)
+{
+    rest_call_t *c = arg;
+    if (rc != 0) {
+        reply_problem(&c->r, err);
+    } else {
+        bool not_modified = success_headers(c, text, len);
+        nimbus_http_reply_owned(c->r.w, c->r.req, not_modified ? 304 : c->b->status,
+                                c->b->reply == NIMBUS_JSON_NONE || not_modified ? NULL : JSON_TYPE,
+                                text, len, &c->r.log);
+    }
+    free(c);
+}
+
+/* The id of the station a request creates (NIMBUS_REST_LOCATION). */
+static void location_of(rest_call_t *c, const nimbus_json_request_t *req)
+{
+    const nimbus_field_t *f =
+        nimbus_type_field(nimbus_op_table[c->b->op].request, c->b->body_field);
+    const nimbus_station_t *s = (const void *)((const char *)&req->u + f->offset);
+    snprintf(c->location_id, sizeof c->location_id, "%s", s->id);
 }
 
 static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_rest_match_t *m)
@@ -246,27 +277,27 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
     nimbus_json_request_t req;
-    nimbus_json_writer_t w;
     nimbus_json_request_init(&req, b->op);
-    nimbus_json_writer_init(&w);
+    rest_call_t *c = NULL;
     int rc = qs && *qs ? nimbus_http_parse_query(qs, &query, &err) : 0;
     if (rc == 0) {
         rc = nimbus__rest_request(b, m, &query, body, &req, &err);
     }
-    if (rc == 0) {
-        rc = nimbus_json_run(r->w->svc, &creds, &req, b->reply, &w, &err);
+    if (rc == 0 && !(c = calloc(1, sizeof *c))) {
+        rc = nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory");
     }
     if (rc != 0) {
         reply_problem(r, &err);
     } else {
-        size_t len = 0;
-        char *text = nimbus_json_writer_steal(&w, &len);
-        bool not_modified = text && success_headers(r, b, &req, text, len);
-        nimbus_http_reply_owned(r->w, r->req, not_modified ? 304 : b->status,
-                                b->reply == NIMBUS_JSON_NONE || not_modified ? NULL : JSON_TYPE,
-                                text, len, &r->log);
+        c->r = *r;
+        c->b = b;
+        if (b->headers & NIMBUS_REST_LOCATION) {
+            location_of(c, &req);
+        }
+        /* A read is answered before this returns; a write once it
+         * committed, while this worker goes on serving. */
+        nimbus_json_run_async(r->w->svc, &creds, &req, b->reply, call_done, c);
     }
-    nimbus_json_writer_cleanup(&w);
     nimbus_json_request_cleanup(&req);
     evhttp_clear_headers(&query);
     json_decref(body);

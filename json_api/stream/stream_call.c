@@ -126,10 +126,9 @@ void nimbus__stream_call_free(nimbus_stream_call_t *c)
 }
 
 int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t *creds,
-                              const char *op, json_t *params, char **result,
-                              nimbus_stream_call_t **call, nimbus_error_t *err)
+                              const char *op, json_t *params, nimbus_stream_result_fn result,
+                              void *arg, nimbus_stream_call_t **call, nimbus_error_t *err)
 {
-    *result = NULL;
     *call = NULL;
     const nimbus_op_info_t *info = nimbus_op_find(op);
     if (!info) {
@@ -141,13 +140,12 @@ int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t 
         return -1;
     }
     if (info->kind == NIMBUS_OP_KIND_SINGLE) {
-        nimbus_json_writer_t w;
-        nimbus_json_writer_init(&w);
-        int rc = nimbus_json_call(svc, creds, info->op, params, NIMBUS_JSON_FIELDS, &w, err);
-        if (rc == 0 && !(*result = nimbus_json_writer_steal(&w, NULL))) {
-            rc = nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        nimbus_json_request_t req;
+        int rc = nimbus_json_request_decode(info->op, params, &req, err);
+        if (rc == 0) {
+            nimbus_json_run_async(svc, creds, &req, NIMBUS_JSON_FIELDS, result, arg);
         }
-        nimbus_json_writer_cleanup(&w);
+        nimbus_json_request_cleanup(&req);
         return rc;
     }
     nimbus_stream_call_t *c = calloc(1, sizeof *c);

@@ -20,18 +20,26 @@
 
 typedef struct nimbus_stream_call nimbus_stream_call_t;
 
+/* The answer of a SINGLE call: rc 0 with the response fields as JSON
+ * object text (heap, len bytes, now the callee's), or -1 with err (valid
+ * during the call only). */
+typedef void (*nimbus_stream_result_fn)(void *arg, int rc, char *text, size_t len,
+                                        const nimbus_error_t *err);
+
 /*
  * Starts operation `op` (the contract's name) for caller with params (a JSON
- * object or NULL, borrowed). On success returns 0 and either sets *result to
- * the response fields as JSON object text (SINGLE operations; heap, the
- * caller frees) or *call to a cursor the caller frees with
- * nimbus__stream_call_free (LIST operations); the other is NULL. Returns -1
- * with err (INVALID_ARGUMENT for an unknown op or bad params, or whatever the
- * operation failed with). creds must stay valid while the call lives.
+ * object or NULL, borrowed). A LIST operation returns 0 with *call set to a
+ * cursor the caller frees with nimbus__stream_call_free. A SINGLE operation
+ * returns 0 with *call NULL and answers through result(arg, ...): before
+ * this returns for a read, or later on svc's thread for a write, once it
+ * committed (the worker goes on serving meanwhile). Returns -1 with err
+ * (INVALID_ARGUMENT for an unknown op or bad params, the caller's refusal,
+ * or whatever a LIST operation's first page failed with); result is then
+ * not called. creds must stay valid while a LIST call lives.
  */
 int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t *creds,
-                              const char *op, json_t *params, char **result,
-                              nimbus_stream_call_t **call, nimbus_error_t *err);
+                              const char *op, json_t *params, nimbus_stream_result_fn result,
+                              void *arg, nimbus_stream_call_t **call, nimbus_error_t *err);
 
 /* The next item of a LIST call: returns 1 with *item its JSON object text
  * (heap, the caller frees), 0 when every item was given, -1 with err when

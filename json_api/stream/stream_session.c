@@ -41,6 +41,14 @@ typedef struct pending_call {
     nimbus_stream_call_t *call;
 } pending_call_t;
 
+/* A SINGLE call waiting for its answer (a write, until its commit). Freed
+ * by the answer; a session that ends first only lets go of it (s NULL). */
+typedef struct pending_result {
+    LIST_ENTRY(pending_result) link;
+    nimbus_stream_session_t *s;
+    char *id;
+} pending_result_t;
+
 struct nimbus_stream_session {
     nimbus_stream_shared_t *shared;
     nimbus_stream_out_t out;
@@ -49,9 +57,10 @@ struct nimbus_stream_session {
     char *cred_secret;
     LIST_HEAD(sub_list, subscription) subs;
     size_t sub_count;
-    STAILQ_HEAD(call_queue, pending_call) calls; /* FIFO: items of one call at a time */
-    size_t call_count;
-    char *scratch; /* one observation message being assembled */
+    STAILQ_HEAD(call_queue, pending_call) calls;    /* FIFO: items of one call at a time */
+    LIST_HEAD(result_list, pending_result) results; /* SINGLE calls not yet answered */
+    size_t call_count;                              /* calls and results in flight */
+    char *scratch;                                  /* one observation message being assembled */
     size_t scratch_size;
 };
 
@@ -131,6 +140,7 @@ nimbus_stream_session_t *nimbus__stream_session_new(nimbus_stream_shared_t *shar
     bool failed = false;
     LIST_INIT(&s->subs);
     STAILQ_INIT(&s->calls);
+    LIST_INIT(&s->results);
     s->shared = shared;
     s->out = *out;
     s->creds.kind = creds ? creds->kind : NIMBUS_CRED_NONE;
@@ -193,6 +203,12 @@ void nimbus__stream_session_free(nimbus_stream_session_t *s)
     while (!STAILQ_EMPTY(&s->calls)) {
         call_pop(s);
     }
+    /* Answers still to come find no session and free themselves. */
+    pending_result_t *pr;
+    while ((pr = LIST_FIRST(&s->results)) != NULL) {
+        LIST_REMOVE(pr, link);
+        pr->s = NULL;
+    }
     free(s->cred_name);
     free(s->cred_secret);
     free(s->scratch);
@@ -225,6 +241,13 @@ static bool id_in_use(nimbus_stream_session_t *s, const char *id)
     STAILQ_FOREACH(c, &s->calls, link)
     {
         if (strcmp(c->id, id) == 0) {
+            return true;
+        }
+    }
+    pending_result_t *pr;
+    LIST_FOREACH(pr, &s->results, link)
+    {
+        if (strcmp(pr->id, id) == 0) {
             return true;
         }
     }
@@ -378,6 +401,27 @@ static int handle_unsubscribe(nimbus_stream_session_t *s, const char *id)
 
 /* ---- call ---------------------------------------------------------------- */
 
+/* The answer of a SINGLE call, now or after its write committed. */
+static void single_answered(void *arg, int rc, char *text, size_t len, const nimbus_error_t *err)
+{
+    (void)len;
+    pending_result_t *pr = arg;
+    nimbus_stream_session_t *s = pr->s;
+    if (s != NULL) {
+        LIST_REMOVE(pr, link);
+        s->call_count--;
+        int sent = rc == 0 ? send_message(s, "result", pr->id, "result", text)
+                           : send_error(s, pr->id, err);
+        (void)sent; /* a connection that cannot take it is failing already */
+        if (s->out.flush) {
+            s->out.flush(s->out.arg);
+        }
+    }
+    free(text);
+    free(pr->id);
+    free(pr);
+}
+
 static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
 {
     nimbus_error_t err;
@@ -392,8 +436,7 @@ static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id is already in use on this connection");
     } else if (s->call_count >= NIMBUS_STREAM_CALLS_MAX) {
         nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED,
-                         "at most %d streamed calls in flight per connection",
-                         NIMBUS_STREAM_CALLS_MAX);
+                         "at most %d calls in flight per connection", NIMBUS_STREAM_CALLS_MAX);
     }
     if (err.code != NIMBUS_OK) {
         return send_error(s, id, &err);
@@ -401,16 +444,30 @@ static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
     if (json_is_null(params)) {
         params = NULL;
     }
-    char *result = NULL;
+    /* Registered before the call starts: a read answers inside it. */
+    pending_result_t *pr = calloc(1, sizeof *pr);
+    if (!pr || !(pr->id = strdup(id))) {
+        free(pr);
+        return -1;
+    }
+    pr->s = s;
+    LIST_INSERT_HEAD(&s->results, pr, link);
+    s->call_count++;
     nimbus_stream_call_t *call = NULL;
-    if (nimbus__stream_call_start(s->shared->svc, &s->creds, op, params, &result, &call, &err) !=
-        0) {
+    int rc = nimbus__stream_call_start(s->shared->svc, &s->creds, op, params, single_answered, pr,
+                                       &call, &err);
+    if (rc != 0 || call != NULL) {
+        /* Not a SINGLE call after all, or refused: no answer will come. */
+        LIST_REMOVE(pr, link);
+        s->call_count--;
+        free(pr->id);
+        free(pr);
+    }
+    if (rc != 0) {
         return send_error(s, id, &err);
     }
-    if (result) {
-        int rc = send_message(s, "result", id, "result", result);
-        free(result);
-        return rc;
+    if (call == NULL) {
+        return 0; /* answered, or to be answered once committed */
     }
     pending_call_t *c = calloc(1, sizeof *c);
     if (!c || !(c->id = strdup(id))) {

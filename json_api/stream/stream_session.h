@@ -57,6 +57,10 @@ typedef struct nimbus_stream_out {
     int (*send)(void *arg, const char *text, size_t len);
     /* Bytes queued on the connection and not yet written to the socket. */
     size_t (*queued)(void *arg);
+    /* Asks the transport to write what is queued soon: a message sent
+     * outside the transport's own run (a write's answer, after its commit)
+     * would otherwise wait for the next event on the connection. */
+    void (*flush)(void *arg);
     void *arg;
 } nimbus_stream_out_t;
 

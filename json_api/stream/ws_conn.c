@@ -77,6 +77,16 @@ static size_t queued_bytes(void *arg)
            evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
+/* An answer sent outside this connection's own run (a write's, after its
+ * commit): write it out on the next loop iteration. */
+static void session_flush(void *arg)
+{
+    nimbus_ws_conn_t *c = arg;
+    if (!c->dead) {
+        schedule(c);
+    }
+}
+
 static int session_send(void *arg, const char *text, size_t len)
 {
     nimbus_ws_conn_t *c = arg;
@@ -425,7 +435,7 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
     c->evcon = evhttp_request_get_connection(req);
     c->bev = c->evcon ? evhttp_connection_get_bufferevent(c->evcon) : NULL;
     c->log = (nimbus_request_log_t){"ws", "-", nimbus_now_us()};
-    nimbus_stream_out_t out = {session_send, queued_bytes, c};
+    nimbus_stream_out_t out = {session_send, queued_bytes, session_flush, c};
     struct event_base *base = sw->w->base;
     if (!c->bev || wslay_event_context_server_init(&c->ctx, &WSLAY_CALLBACKS, c) != 0 ||
         !(c->session = nimbus__stream_session_new(&sw->shared, creds, &out)) ||

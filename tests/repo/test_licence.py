@@ -55,12 +55,28 @@ def dependencies(binary):
     with open(os.path.join(REPO, "docs", "dependencies.md")) as f:
         table = f.read()
     listed = set(re.findall(r"`([a-z0-9][a-z0-9.+-]+)`", table))
+    # What the binary needs (readelf's NEEDED entries) and what those need
+    # in turn, resolved by ldd; a sanitizer runtime and the libraries only
+    # it brings (libstdc++ for ASan) are not what a release build ships.
+    def needed(path):
+        out = subprocess.run(["readelf", "-d", path], capture_output=True, text=True,
+                             check=True).stdout
+        return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
     ldd = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
-    libs = re.findall(r"=> (/\S+)", ldd) + re.findall(r"^\s*(/\S+ld-linux\S*)", ldd, re.M)
+    where = dict(re.findall(r"^\s*(\S+) => (/\S+)", ldd, re.M))
+    for path in re.findall(r"^\s*(/\S+ld-linux\S*)", ldd, re.M):
+        where[os.path.basename(path)] = path
+    libs, todo = [], [n for n in needed(binary) if not n.startswith(SANITIZER_RUNTIMES)]
+    while todo:
+        name = todo.pop()
+        path = where.get(name)
+        if path is None or path in libs:
+            continue
+        libs.append(path)
+        todo.extend(n for n in needed(path) if not n.startswith(SANITIZER_RUNTIMES))
     missing = []
     for lib in libs:
-        if os.path.basename(lib).startswith(SANITIZER_RUNTIMES):
-            continue
         real = os.path.realpath(lib)
         owner = None
         for candidate in (real, lib, real.replace("/usr/lib/", "/lib/"),

@@ -157,7 +157,9 @@ static void test_concurrent_order(void)
     for (size_t i = 0; i < c->count; i++) {
         CU_ASSERT_EQUAL(c->seqs[i], (int64_t)i + 1);
     }
-    CU_ASSERT_EQUAL(c->calls, WRITERS * BATCHES);
+    /* One call per committed group: the writer may have put several
+     * writers' batches in one transaction, never one batch in two. */
+    CU_ASSERT_TRUE(c->calls >= 1 && c->calls <= WRITERS * BATCHES);
     CU_ASSERT_EQUAL(nimbus_core_head_seq(core), WRITERS * BATCHES * 5);
     nimbus_core_unlisten(core, id);
     free(c);

@@ -176,7 +176,7 @@ static void test_busy(void)
     nimbus_error_t err;
     nimbus_record_observations_response_t res;
     record_n(svc, "a", 0, 2, &res, 0, &err);
-    sqlite3_busy_timeout(svc->db, 20);
+    sqlite3_busy_timeout(nimbus_test_writer_db(core), 20);
     sqlite3 *other;
     CU_ASSERT_EQUAL_FATAL(sqlite3_open(core->path, &other), SQLITE_OK);
     CU_ASSERT_EQUAL(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
@@ -214,7 +214,7 @@ static void test_failure_mid_batch(void)
     nimbus_error_t err;
     nimbus_record_observations_response_t res;
     record_n(svc, "a", 0, 2, &res, 0, &err);
-    CU_ASSERT_EQUAL(sqlite3_exec(svc->db,
+    CU_ASSERT_EQUAL(sqlite3_exec(nimbus_test_writer_db(core),
                                  "CREATE TEMP TRIGGER inject BEFORE INSERT ON main.observations"
                                  " WHEN NEW.observed_at = 103"
                                  " BEGIN SELECT RAISE(ABORT, 'injected'); END",
@@ -225,7 +225,9 @@ static void test_failure_mid_batch(void)
     CU_ASSERT_EQUAL(raw_count(core->path, "SELECT count(*) FROM observations"), 2);
     CU_ASSERT_EQUAL(raw_count(core->path, "SELECT value FROM meta WHERE key = 'seq'"), 2);
     CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 2);
-    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "DROP TRIGGER inject", NULL, NULL, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL(
+        sqlite3_exec(nimbus_test_writer_db(core), "DROP TRIGGER inject", NULL, NULL, NULL),
+        SQLITE_OK);
     record_n(svc, "a", 100, 5, &res, 0, &err);
     CU_ASSERT_EQUAL(res.first_seq, 3);
     CU_ASSERT_EQUAL(res.last_seq, 7);
@@ -240,8 +242,9 @@ static void test_disk_full(void)
     nimbus_test_create(svc, "a", "Berlin", "DE");
     nimbus_error_t err;
     nimbus_record_observations_response_t res;
-    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "PRAGMA max_page_count = 1", NULL, NULL, NULL),
-                    SQLITE_OK);
+    CU_ASSERT_EQUAL(
+        sqlite3_exec(nimbus_test_writer_db(core), "PRAGMA max_page_count = 1", NULL, NULL, NULL),
+        SQLITE_OK);
     /* Far more than the pages the database has room for. */
     nimbus_observation_t *obs = calloc(NIMBUS_RECORD_BATCH_MAX, sizeof(*obs));
     CU_ASSERT_PTR_NOT_NULL_FATAL(obs);
@@ -257,7 +260,8 @@ static void test_disk_full(void)
     CU_ASSERT_EQUAL(raw_count(core->path, "SELECT count(*) FROM observations"), 0);
     CU_ASSERT_EQUAL(nimbus_core_head_seq(core), 0);
     /* With room again, the same batch goes in whole. */
-    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "PRAGMA max_page_count = 1000000", NULL, NULL, NULL),
+    CU_ASSERT_EQUAL(sqlite3_exec(nimbus_test_writer_db(core), "PRAGMA max_page_count = 1000000",
+                                 NULL, NULL, NULL),
                     SQLITE_OK);
     CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", obs, NIMBUS_RECORD_BATCH_MAX, &res, &err), 0);
     CU_ASSERT_EQUAL(res.first_seq, 1);
@@ -273,7 +277,9 @@ static void test_read_only(void)
     nimbus_test_create(svc, "a", "Berlin", "DE");
     nimbus_error_t err;
     nimbus_record_observations_response_t res;
-    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "PRAGMA query_only = 1", NULL, NULL, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL(
+        sqlite3_exec(nimbus_test_writer_db(core), "PRAGMA query_only = 1", NULL, NULL, NULL),
+        SQLITE_OK);
     record_n(svc, "a", 0, 3, &res, -1, &err);
     CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
     nimbus_delete_station_request_t dreq = {"a"};
@@ -283,7 +289,9 @@ static void test_read_only(void)
     nimbus_get_station_request_t greq = {"a"};
     nimbus_get_station_response_t gres = {0};
     CU_ASSERT_EQUAL(nimbus_service_get_station(svc, T, &greq, &gres, &err), 0);
-    CU_ASSERT_EQUAL(sqlite3_exec(svc->db, "PRAGMA query_only = 0", NULL, NULL, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL(
+        sqlite3_exec(nimbus_test_writer_db(core), "PRAGMA query_only = 0", NULL, NULL, NULL),
+        SQLITE_OK);
     record_n(svc, "a", 0, 3, &res, 0, &err);
     CU_ASSERT_EQUAL(res.first_seq, 1);
     nimbus_test_close(core, svc);

@@ -7,6 +7,8 @@
 #define _XOPEN_SOURCE 700
 #include "test_util.h"
 
+#include "service_internal.h"
+
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,4 +118,9 @@ int nimbus_test_record(nimbus_service_t *svc, const char *id, const nimbus_obser
     int rc = nimbus_service_record_observations(svc, &nimbus_test_trusted, &req, res, err);
     nimbus_record_observations_response_cleanup(res);
     return rc;
+}
+
+struct sqlite3 *nimbus_test_writer_db(nimbus_core_t *core)
+{
+    return core->writer.svc->db;
 }

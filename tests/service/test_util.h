@@ -38,4 +38,11 @@ int nimbus_test_record(nimbus_service_t *svc, const char *id, const nimbus_obser
 
 extern const nimbus_credentials_t nimbus_test_trusted;
 
+/* The writer thread's own connection, where every write runs: tests inject
+ * storage failures into it (a trigger, a page limit, query_only) between
+ * writes. Only while no write is in flight: the writer touches it only
+ * while it runs a job, and the hand-over of each job orders the two. */
+struct sqlite3;
+struct sqlite3 *nimbus_test_writer_db(nimbus_core_t *core);
+
 #endif

@@ -226,6 +226,22 @@ int nimbus_json_run(nimbus_service_t *svc, const nimbus_credentials_t *caller,
                     const nimbus_json_request_t *req, nimbus_json_shape_t shape,
                     nimbus_json_writer_t *w, nimbus_error_t *err);
 
+/* The end of nimbus_json_run_async: rc 0 with the response written as JSON
+ * (text: heap, len bytes, NUL-terminated, now the callee's to free), or -1
+ * with err (valid only during the call; text NULL). */
+typedef void (*nimbus_json_done_fn)(void *arg, int rc, char *text, size_t len,
+                                    const nimbus_error_t *err);
+
+/*
+ * nimbus_json_run without waiting for a write to commit: runs req through
+ * nimbus_service_call_async and hands the response, written in the given
+ * shape, to done, at once (reads, refusals) or later on svc's thread (a
+ * write, once committed). req may be cleaned up as soon as this returns.
+ */
+void nimbus_json_run_async(nimbus_service_t *svc, const nimbus_credentials_t *caller,
+                           const nimbus_json_request_t *req, nimbus_json_shape_t shape,
+                           nimbus_json_done_fn done, void *arg);
+
 /* nimbus_json_request_decode + nimbus_json_run. */
 int nimbus_json_call(nimbus_service_t *svc, const nimbus_credentials_t *caller, nimbus_op_t op,
                      json_t *params, nimbus_json_shape_t shape, nimbus_json_writer_t *w,

@@ -73,6 +73,10 @@ typedef struct nimbus_worker {
     const char *authority;          /* "127.0.0.1:8080" as bound, for when no Host came */
     nimbus_soap_worker_t *soap;     /* owned by the SOAP binding */
     nimbus_stream_worker_t *stream; /* owned by the stream */
+    /* Activated (from the writer's thread) when writes this worker queued
+     * have finished; runs nimbus_service_run_completions on this thread. */
+    struct event *writes_done;
+    int stop_waits; /* grace periods spent waiting for writes at stop */
 } nimbus_worker_t;
 
 /* Per-request facts for the access-log line. `protocol` is "soap", "rest",

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The writer: the one thread that runs write transactions, with group
+ * commit. Workers check a write (caller, every value rule) on their own
+ * thread, copy what it needs into a job and queue it; the writer takes
+ * every job waiting and runs them all in one transaction on its own
+ * connection:
+ *
+ *   BEGIN IMMEDIATE; read the seq counter
+ *   each job's apply, in queue order: refused alone (nothing changed), or
+ *       written (seqs assigned from the counter, stored observations kept
+ *       for publication), or a storage failure (the whole group fails)
+ *   store the seq counter; COMMIT          -- one fsync for the group
+ *   under the hub lock: head seq, then publish the stored observations
+ *   hand each job back: to its service's completion queue (the worker's
+ *       thread answers it) or to the thread waiting for it
+ *
+ * Durability is unchanged: no job is handed back before the COMMIT that
+ * holds its write returned (synchronous=FULL), and a failed COMMIT fails
+ * every job of the group, having stored nothing. Seqs are assigned,
+ * committed and published in one order. Workers never wait for the writer
+ * (they go on serving; their readers' WAL snapshots never wait for it
+ * either), and a slow fsync or a WAL checkpoint (which SQLite runs on the
+ * committing connection) costs the writer's thread, not a worker's.
+ *
+ * A group is bounded (NIMBUS__GROUP_JOBS_MAX jobs, NIMBUS__GROUP_OBS_MAX
+ * observations), so one transaction, and the wait of its first job, stays
+ * short under any load.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "service_internal.h"
+
+#define NIMBUS__GROUP_JOBS_MAX 1024
+#define NIMBUS__GROUP_OBS_MAX 20000
+
+/* A thread waiting for one job (nimbus__job_run). */
+struct nimbus__sync {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool finished;
+};
+
+nimbus__job_t *nimbus__job_new(nimbus_op_t op, nimbus__apply_fn apply)
+{
+    nimbus__job_t *job = calloc(1, sizeof(*job));
+    if (job != NULL) {
+        job->op = op;
+        job->apply = apply;
+    }
+    return job;
+}
+
+void nimbus__job_free(nimbus__job_t *job)
+{
+    if (job == NULL) {
+        return;
+    }
+    if (job->op == NIMBUS_OP_RecordObservations) {
+        free(job->in.record.obs);
+    }
+    free(job);
+}
+
+static size_t job_weight(const nimbus__job_t *job)
+{
+    return job->op == NIMBUS_OP_RecordObservations ? job->in.record.count : 1;
+}
+
+static void enqueue(nimbus_core_t *core, nimbus__job_t *job)
+{
+    nimbus__writer_t *wr = &core->writer;
+    pthread_mutex_lock(&wr->lock);
+    STAILQ_INSERT_TAIL(&wr->queue, job, link);
+    pthread_cond_signal(&wr->cond);
+    pthread_mutex_unlock(&wr->lock);
+}
+
+int nimbus__job_run(nimbus_service_t *svc, nimbus__job_t *job, nimbus_response_t *out,
+                    nimbus_error_t *err)
+{
+    struct nimbus__sync sync = {.finished = false};
+    pthread_mutex_init(&sync.lock, NULL);
+    pthread_cond_init(&sync.cond, NULL);
+    job->sync = &sync;
+    enqueue(svc->core, job);
+    pthread_mutex_lock(&sync.lock);
+    while (!sync.finished) {
+        pthread_cond_wait(&sync.cond, &sync.lock);
+    }
+    pthread_mutex_unlock(&sync.lock);
+    pthread_cond_destroy(&sync.cond);
+    pthread_mutex_destroy(&sync.lock);
+    int rc = job->rc;
+    if (rc == 0) {
+        *out = job->res;
+    } else if (err != NULL) {
+        *err = job->err;
+    }
+    nimbus__job_free(job);
+    return rc;
+}
+
+void nimbus__job_submit(nimbus_service_t *svc, nimbus__job_t *job, nimbus_response_t *out,
+                        nimbus_call_done_fn done, void *arg)
+{
+    job->owner = svc;
+    job->done = done;
+    job->arg = arg;
+    job->out = out;
+    atomic_fetch_add(&svc->pending, 1);
+    enqueue(svc->core, job);
+}
+
+int nimbus__writer_stored(nimbus_service_t *wsvc, const nimbus_observation_t *obs,
+                          nimbus_error_t *err)
+{
+    nimbus__writer_t *wr = &wsvc->core->writer;
+    nimbus_observation_t *grown =
+        nimbus_grow(wr->stored, &wr->stored_cap, wr->stored_count + 1, sizeof(*grown), 1024);
+    if (grown == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    wr->stored = grown;
+    wr->stored[wr->stored_count++] = *obs;
+    return 0;
+}
+
+/* ---- one group ------------------------------------------------------------ */
+
+static int step_done(nimbus_service_t *svc, nimbus__stmt_id_t id, const char *doing,
+                     nimbus_error_t *err)
+{
+    sqlite3_stmt *st = nimbus__stmt(svc, id, err);
+    if (st == NULL) {
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        return nimbus__store_error(svc->db, rc, doing, err);
+    }
+    return 0;
+}
+
+/* BEGIN IMMEDIATE and the seq counter. On failure nothing is open. */
+static int group_begin(nimbus_service_t *wsvc, int64_t *seq, nimbus_error_t *err)
+{
+    /* A transaction left open by a failure that could not even roll back
+     * (out of memory): end it rather than fail forever. */
+    nimbus__rollback(wsvc);
+    if (step_done(wsvc, NIMBUS__STMT_BEGIN, "starting a write", err) != 0) {
+        nimbus__rollback(wsvc);
+        return -1;
+    }
+    sqlite3_stmt *st = nimbus__stmt(wsvc, NIMBUS__STMT_SEQ_GET, err);
+    int rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return 0;
+    }
+    if (st != NULL) {
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE) {
+            nimbus_error_set(err, NIMBUS_UNAVAILABLE, "database is damaged: no seq counter");
+        } else {
+            nimbus__store_error(wsvc->db, rc, "reading the seq counter", err);
+        }
+    }
+    nimbus__rollback(wsvc);
+    return -1;
+}
+
+/* The seq counter (when it moved) and COMMIT; on failure rolled back. */
+static int group_commit(nimbus_service_t *wsvc, int64_t old_seq, int64_t new_seq,
+                        nimbus_error_t *err)
+{
+    if (new_seq != old_seq) {
+        sqlite3_stmt *st = nimbus__stmt(wsvc, NIMBUS__STMT_SEQ_SET, err);
+        if (st == NULL) {
+            nimbus__rollback(wsvc);
+            return -1;
+        }
+        sqlite3_bind_int64(st, 1, new_seq);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            nimbus__store_error(wsvc->db, rc, "storing the seq counter", err);
+            nimbus__rollback(wsvc);
+            return -1;
+        }
+    }
+    if (step_done(wsvc, NIMBUS__STMT_COMMIT, "committing", err) != 0) {
+        nimbus__rollback(wsvc);
+        return -1;
+    }
+    return 0;
+}
+
+/* Hands a finished job back. */
+static void finish(nimbus__job_t *job)
+{
+    if (job->sync != NULL) {
+        struct nimbus__sync *sync = job->sync;
+        pthread_mutex_lock(&sync->lock);
+        sync->finished = true;
+        pthread_cond_signal(&sync->cond);
+        pthread_mutex_unlock(&sync->lock);
+        return; /* the waiter frees the job */
+    }
+    nimbus_service_t *owner = job->owner;
+    pthread_mutex_lock(&owner->done_lock);
+    bool was_empty = STAILQ_EMPTY(&owner->done);
+    STAILQ_INSERT_TAIL(&owner->done, job, link);
+    pthread_mutex_unlock(&owner->done_lock);
+    if (was_empty) {
+        owner->wake(owner->wake_arg);
+    }
+}
+
+enum job_state { JOB_PENDING, JOB_WRITTEN, JOB_REFUSED };
+
+static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
+{
+    nimbus__writer_t *wr = &core->writer;
+    nimbus_service_t *wsvc = wr->svc;
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    int64_t first_seq = 0;
+    wr->stored_count = 0;
+    int rc = group_begin(wsvc, &first_seq, &err);
+    int64_t seq = first_seq;
+    nimbus__job_t *job;
+    STAILQ_FOREACH(job, group, link)
+    {
+        job->rc = JOB_PENDING;
+        if (rc != 0) {
+            continue;
+        }
+        nimbus_error_clear(&job->err);
+        int r = job->apply(wsvc, job, &seq, &job->err);
+        if (r > 0) {
+            job->rc = JOB_REFUSED;
+        } else if (r < 0) {
+            err = job->err;
+            rc = -1;
+            nimbus__rollback(wsvc);
+        } else {
+            job->rc = JOB_WRITTEN;
+        }
+    }
+    if (rc == 0) {
+        rc = group_commit(wsvc, first_seq, seq, &err);
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&core->hub_lock);
+        if (seq != first_seq) {
+            atomic_store(&core->head_seq, seq);
+        }
+        atomic_fetch_add(&core->write_gen, 1);
+        if (wr->stored_count > 0) {
+            nimbus__hub_publish(core, wr->stored, wr->stored_count);
+        }
+        pthread_mutex_unlock(&core->hub_lock);
+    }
+    /* A failed group stored nothing: every job not refused on its own
+     * fails with the group's error. */
+    while ((job = STAILQ_FIRST(group)) != NULL) {
+        STAILQ_REMOVE_HEAD(group, link);
+        if (job->rc == JOB_REFUSED) {
+            job->rc = -1;
+        } else if (rc != 0) {
+            job->rc = -1;
+            job->err = err;
+        } else {
+            job->rc = 0;
+        }
+        finish(job);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    nimbus_core_t *core = arg;
+    nimbus__writer_t *wr = &core->writer;
+    pthread_mutex_lock(&wr->lock);
+    for (;;) {
+        while (STAILQ_EMPTY(&wr->queue) && !wr->stopping) {
+            pthread_cond_wait(&wr->cond, &wr->lock);
+        }
+        if (STAILQ_EMPTY(&wr->queue)) {
+            break; /* stopping, and nothing left to run */
+        }
+        /* Everything waiting, up to the group's bounds. */
+        struct nimbus__job_queue group = STAILQ_HEAD_INITIALIZER(group);
+        size_t jobs = 0, weight = 0;
+        nimbus__job_t *job;
+        while ((job = STAILQ_FIRST(&wr->queue)) != NULL && jobs < NIMBUS__GROUP_JOBS_MAX &&
+               (jobs == 0 || weight + job_weight(job) <= NIMBUS__GROUP_OBS_MAX)) {
+            STAILQ_REMOVE_HEAD(&wr->queue, link);
+            STAILQ_INSERT_TAIL(&group, job, link);
+            jobs++;
+            weight += job_weight(job);
+        }
+        pthread_mutex_unlock(&wr->lock);
+        run_group(core, &group);
+        pthread_mutex_lock(&wr->lock);
+    }
+    pthread_mutex_unlock(&wr->lock);
+    return NULL;
+}
+
+int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err)
+{
+    nimbus__writer_t *wr = &core->writer;
+    STAILQ_INIT(&wr->queue);
+    if (pthread_mutex_init(&wr->lock, NULL) != 0 || pthread_cond_init(&wr->cond, NULL) != 0) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create the writer's lock");
+    }
+    wr->svc = nimbus_service_new(core, err);
+    if (wr->svc == NULL) {
+        return -1;
+    }
+    if (pthread_create(&wr->thread, NULL, writer_main, core) != 0) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot start the writer thread");
+    }
+    wr->started = true;
+    return 0;
+}
+
+void nimbus__writer_stop(nimbus_core_t *core)
+{
+    nimbus__writer_t *wr = &core->writer;
+    if (wr->started) {
+        pthread_mutex_lock(&wr->lock);
+        wr->stopping = true;
+        pthread_cond_signal(&wr->cond);
+        pthread_mutex_unlock(&wr->lock);
+        pthread_join(wr->thread, NULL);
+        wr->started = false;
+    }
+    nimbus_service_free(wr->svc);
+    wr->svc = NULL;
+    free(wr->stored);
+    wr->stored = NULL;
+    wr->stored_count = wr->stored_cap = 0;
+}
+
+/* ---- completions ------------------------------------------------------------- */
+
+void nimbus_service_set_wake(nimbus_service_t *svc, void (*wake)(void *arg), void *arg)
+{
+    svc->wake = wake;
+    svc->wake_arg = arg;
+}
+
+void nimbus_service_run_completions(nimbus_service_t *svc)
+{
+    struct nimbus__job_queue ready = STAILQ_HEAD_INITIALIZER(ready);
+    pthread_mutex_lock(&svc->done_lock);
+    STAILQ_CONCAT(&ready, &svc->done);
+    pthread_mutex_unlock(&svc->done_lock);
+    nimbus__job_t *job;
+    while ((job = STAILQ_FIRST(&ready)) != NULL) {
+        STAILQ_REMOVE_HEAD(&ready, link);
+        if (job->rc == 0) {
+            *job->out = job->res;
+        }
+        atomic_fetch_sub(&svc->pending, 1);
+        job->done(job->arg, job->rc, &job->err);
+        nimbus__job_free(job);
+    }
+}
+
+size_t nimbus_service_pending(nimbus_service_t *svc)
+{
+    return atomic_load(&svc->pending);
+}
