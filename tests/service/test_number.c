@@ -101,8 +101,21 @@ static int shortest_precision(double d)
     return 18; /* impossible for a finite double: 17 digits always suffice */
 }
 
+/* The text Nimbus has always sent, which the fast path must reproduce byte
+ * for byte: "%.{p}g" for the first p from 15 (from 1 for subnormals) that
+ * reads back exactly. */
+static void reference_text(double d, char out[64])
+{
+    for (int p = fabs(d) < DBL_MIN ? 1 : 15; p <= 17; p++) {
+        snprintf(out, 64, "%.*g", p, d);
+        if (strtod(out, NULL) == d) {
+            return;
+        }
+    }
+}
+
 typedef struct {
-    tally_t bounds, exact, shortest;
+    tally_t bounds, exact, shortest, same;
     int checked;
 } checks_t;
 
@@ -110,7 +123,8 @@ typedef struct {
     {                                                                                              \
         {"wrote past the promised 32 bytes or left no terminator in them", 0},                     \
             {"does not read back as exactly the same double", 0},                                  \
-            {"not the shortest text that reads back exactly", 0}, 0                                \
+            {"not the shortest text that reads back exactly", 0},                                  \
+            {"not the text \"%.Pg\" (P from 15) has always given", 0}, 0                           \
     }
 
 /* Formats d into a canary-guarded buffer, checks the canaries and the
@@ -156,6 +170,11 @@ static void check_value_at(checks_t *c, double d, unsigned line)
             "d=%a (%.17g) printed \"%s\" (%d significant digits) but \"%%.%dg\" reads back exactly",
             d, d, buf, ours, best);
     }
+    char ref[64];
+    reference_text(d, ref);
+    if (d != 0.0 && strcmp(buf, ref) != 0) {
+        fail(&c->same, line, "d=%a (%.17g) printed \"%s\", not \"%s\"", d, d, buf, ref);
+    }
 }
 #define check_value(c, d) check_value_at((c), (d), __LINE__)
 
@@ -164,6 +183,7 @@ static void checks_done(const checks_t *c)
     tally_done(&c->bounds, c->checked);
     tally_done(&c->exact, c->checked);
     tally_done(&c->shortest, c->checked);
+    tally_done(&c->same, c->checked);
 }
 
 static void check(double d, const char *expected)
@@ -297,6 +317,22 @@ static void test_everyday_values(void)
     checks_done(&c);
 }
 
+/* Readings with a few decimals (coordinates, temperatures, pressures): the
+ * values the fast path serves most, each digit count from 0 to 9 decimals
+ * and magnitudes from 0.001 to a million. */
+static void test_decimal_readings(void)
+{
+    checks_t c = CHECKS_INIT;
+    uint64_t state = 40;
+    for (int i = 0; i < 200000; i++) {
+        uint64_t bits = next_bits(&state);
+        int decimals = (int)(bits % 10);
+        int64_t units = (int64_t)((bits >> 8) % 1000000000) - 500000000;
+        check_value(&c, (double)units / pow(10, decimals));
+    }
+    checks_done(&c);
+}
+
 static void test_never_nan(void)
 {
     check(NAN, "0");
@@ -308,10 +344,15 @@ static void test_never_nan(void)
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
-        {"common values", test_common_values},         {"edge values", test_edge_values},
-        {"every binade", test_every_binade},           {"random bit patterns", test_random_bits},
-        {"random subnormals", test_random_subnormals}, {"everyday values", test_everyday_values},
-        {"never nan or inf", test_never_nan},          {NULL, NULL},
+        {"common values", test_common_values},
+        {"edge values", test_edge_values},
+        {"every binade", test_every_binade},
+        {"random bit patterns", test_random_bits},
+        {"random subnormals", test_random_subnormals},
+        {"everyday values", test_everyday_values},
+        {"decimal readings", test_decimal_readings},
+        {"never nan or inf", test_never_nan},
+        {NULL, NULL},
     };
     return nimbus_test_run("number", cases);
 }
