@@ -29,6 +29,8 @@ static void usage(FILE *out)
         "  --max-body BYTES       largest request body (default 1048576)\n"
         "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
         "  --ws-queue BYTES       output a WebSocket may queue before it lags (default 4194304)\n"
+        "  --render-cache BYTES   rendered answers each worker keeps for reads that\n"
+        "                         repeat (default 16777216; 0 keeps none)\n"
         "  --ws-ping-interval MS  ping a silent WebSocket after MS milliseconds; drop it\n"
         "                         after two silent intervals (default 30000)\n"
         "  --api-key NAME:SECRET:ROLE\n"
@@ -121,6 +123,7 @@ enum {
     OPT_MAX_WS,
     OPT_WS_QUEUE,
     OPT_WS_PING,
+    OPT_RENDER_CACHE,
     OPT_KEY,
     OPT_OPEN,
     OPT_CORS,
@@ -144,6 +147,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"max-ws-message", required_argument, NULL, OPT_MAX_WS},
         {"ws-queue", required_argument, NULL, OPT_WS_QUEUE},
         {"ws-ping-interval", required_argument, NULL, OPT_WS_PING},
+        {"render-cache", required_argument, NULL, OPT_RENDER_CACHE},
         {"api-key", required_argument, NULL, OPT_KEY},
         {"open", no_argument, NULL, OPT_OPEN},
         {"cors-origin", required_argument, NULL, OPT_CORS},
@@ -167,6 +171,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     config->max_ws_message = NIMBUS_DEFAULT_MAX_WS_MESSAGE;
     config->ws_queue_max = NIMBUS_DEFAULT_WS_QUEUE;
     config->ws_ping_interval_ms = NIMBUS_DEFAULT_WS_PING_INTERVAL_MS;
+    config->render_cache = NIMBUS_DEFAULT_RENDER_CACHE;
     config->access_log = true;
 
     optind = 1;
@@ -208,6 +213,11 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             break;
         case OPT_WS_QUEUE:
             if (parse_size("--ws-queue", arg, 4096, &config->ws_queue_max)) {
+                return -1;
+            }
+            break;
+        case OPT_RENDER_CACHE:
+            if (parse_size("--render-cache", arg, 0, &config->render_cache)) {
                 return -1;
             }
             break;

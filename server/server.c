@@ -265,6 +265,10 @@ static int worker_init(nimbus_server_t *s, nimbus_worker_t *w, int index, int fd
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
     }
     nimbus_service_set_wake(w->svc, wake_worker, w);
+    w->render_cache = nimbus_render_cache_new(s->config.render_cache);
+    if (!w->render_cache) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
     w->soap = nimbus_soap_worker_new(w, err);
     if (!w->soap) {
         return -1;
@@ -288,6 +292,8 @@ static void worker_cleanup(nimbus_worker_t *w)
         nimbus_soap_worker_free(w->soap);
     }
     nimbus_service_free(w->svc);
+    /* After evhttp_free: answers lent to connections' buffers are back. */
+    nimbus_render_cache_free(w->render_cache);
     if (w->writes_done) {
         event_free(w->writes_done);
     }

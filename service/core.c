@@ -44,6 +44,9 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
     }
     atomic_init(&core->head_seq, 0);
     atomic_init(&core->write_gen, 1);
+    for (size_t i = 0; i < sizeof core->gens / sizeof core->gens[0]; i++) {
+        atomic_init(&core->gens[i], 1);
+    }
     core->next_listener_id = 1;
 
     sqlite3 *db = NULL;

@@ -69,6 +69,25 @@ size_t nimbus_core_key_count(const nimbus_core_t *core);
 int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
                           nimbus_role_t needed, nimbus_error_t *err);
 
+/* ---- freshness ---------------------------------------------------------- */
+
+/* When a read's answer was the truth: a slot of what it depends on and that
+ * slot's generation, taken before the read (service/freshness.c). */
+typedef struct nimbus_stamp {
+    uint32_t slot;
+    uint64_t gen; /* 0: no stamp, never fresh */
+} nimbus_stamp_t;
+
+/* Takes the stamp for op's answer to req, before the read is made. Returns
+ * false (and leaves *out alone) for an operation whose answer must not be
+ * kept: every write. Any thread. */
+bool nimbus_core_stamp(nimbus_core_t *core, nimbus_op_t op, const nimbus_request_t *req,
+                       nimbus_stamp_t *out);
+/* True while no committed write has changed what stamp's answer depends on.
+ * A write is answered only after it made its stamps stale, so an answer
+ * kept under a fresh stamp never hides an acknowledged write. Any thread. */
+bool nimbus_core_stamp_fresh(nimbus_core_t *core, const nimbus_stamp_t *stamp);
+
 /* ---- lifecycle --------------------------------------------------------- */
 
 /* Opens (creating if needed) the SQLite file at path, with its directory,

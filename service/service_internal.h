@@ -49,6 +49,12 @@ typedef struct nimbus__listener {
     void *arg;
 } nimbus__listener_t;
 
+/* Freshness generations (freshness.c): slot 0 is the write generation,
+ * slot 1 the set of stations, then NIMBUS__GEN_SLOTS slots of stations. */
+#define NIMBUS__GEN_ALL 0u
+#define NIMBUS__GEN_STATIONS 1u
+#define NIMBUS__GEN_SLOTS 4096u
+
 typedef struct nimbus__job nimbus__job_t;
 STAILQ_HEAD(nimbus__job_queue, nimbus__job);
 
@@ -66,6 +72,10 @@ typedef struct nimbus__writer {
     nimbus_observation_t *stored;
     size_t stored_count;
     size_t stored_cap;
+    /* What the current group changed (freshness.c): station slots and the
+     * set of stations. Writer thread only. */
+    uint64_t touched[NIMBUS__GEN_SLOTS / 64];
+    bool touched_set;
 } nimbus__writer_t;
 
 struct nimbus_core {
@@ -75,10 +85,11 @@ struct nimbus_core {
      * the head atomically with joining. */
     pthread_mutex_t hub_lock;
     _Atomic int64_t head_seq;
-    /* Bumped after every committed write (stations too); a GetWeather
-     * answer cached under the current value is still the truth. Starts at
-     * 1 so that 0 marks an empty cache slot. */
+    /* Bumped after every committed group; gens[] hold the write_gen of the
+     * last group that changed the set of stations (gens[0]) or a slot of
+     * stations (freshness.c). All start at 1, so 0 marks "no stamp". */
     _Atomic uint64_t write_gen;
+    _Atomic uint64_t gens[1 + NIMBUS__GEN_SLOTS];
     unsigned char cursor_key[NIMBUS__CURSOR_KEY_SIZE];
 
     nimbus__key_t keys[NIMBUS__KEY_MAX];
@@ -123,7 +134,7 @@ typedef enum nimbus__stmt_id {
 #define NIMBUS__WEATHER_CACHE_SLOTS 128
 
 typedef struct nimbus__weather_slot {
-    uint64_t gen; /* core->write_gen when computed; 0: empty */
+    nimbus_stamp_t stamp; /* when computed (freshness.c); gen 0: empty */
     nimbus_weather_report_t report;
 } nimbus__weather_slot_t;
 
@@ -248,6 +259,15 @@ int nimbus__delete_station_job(nimbus_service_t *svc, const nimbus_credentials_t
 int nimbus__record_observations_job(nimbus_service_t *svc, const nimbus_credentials_t *caller,
                                     const nimbus_record_observations_request_t *req,
                                     nimbus__job_t **out, nimbus_error_t *err);
+
+/* ---- freshness.c -------------------------------------------------------- */
+
+/* Notes what a written job changed; the writer calls it for every job of
+ * a group that wrote. */
+void nimbus__writer_touch(nimbus__writer_t *wr, const nimbus__job_t *job);
+/* Moves the write generation and stamps every slot the group touched with
+ * it; after COMMIT, before anyone is answered. */
+void nimbus__writer_publish_gens(nimbus_core_t *core);
 
 int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err);
 /* Runs every job still queued, then stops the thread. */

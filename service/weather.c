@@ -88,15 +88,18 @@ int nimbus_service_get_weather(nimbus_service_t *svc, const nimbus_credentials_t
         nimbus_station_id_validate(req->station_id, "stationId", err) != 0) {
         return -1;
     }
-    /* The generation is read before the snapshot is taken, so the snapshot
-     * holds at least every write it counts: an entry stored under it is
-     * never older than what it claims. */
-    uint64_t gen = atomic_load(&svc->core->write_gen);
+    /* The stamp is taken before the snapshot, so the snapshot holds at
+     * least every write it counts: an entry kept under it is never older
+     * than what it claims. */
     nimbus__weather_slot_t *slot = &svc->weather_cache[slot_index(req->station_id)];
-    if (slot->gen == gen && strcmp(slot->report.station.id, req->station_id) == 0) {
+    if (nimbus_core_stamp_fresh(svc->core, &slot->stamp) &&
+        strcmp(slot->report.station.id, req->station_id) == 0) {
         res->report = slot->report;
         return 0;
     }
+    nimbus_stamp_t stamp;
+    nimbus_core_stamp(svc->core, NIMBUS_OP_GetWeather, &(nimbus_request_t){.get_weather = *req},
+                      &stamp);
     /* All reads in one snapshot, so the summary matches the latest. */
     if (nimbus__read_begin(svc, err) != 0) {
         return -1;
@@ -110,7 +113,7 @@ int nimbus_service_get_weather(nimbus_service_t *svc, const nimbus_credentials_t
     }
     nimbus__read_end(svc);
     if (ret == 0) {
-        slot->gen = gen;
+        slot->stamp = stamp;
         slot->report = res->report;
     }
     return ret;

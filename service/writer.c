@@ -249,6 +249,7 @@ static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
             nimbus__rollback(wsvc);
         } else {
             job->rc = JOB_WRITTEN;
+            nimbus__writer_touch(wr, job);
         }
     }
     if (rc == 0) {
@@ -259,11 +260,15 @@ static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
         if (seq != first_seq) {
             atomic_store(&core->head_seq, seq);
         }
-        atomic_fetch_add(&core->write_gen, 1);
+        nimbus__writer_publish_gens(core);
         if (wr->stored_count > 0) {
             nimbus__hub_publish(core, wr->stored, wr->stored_count);
         }
         pthread_mutex_unlock(&core->hub_lock);
+    } else {
+        /* Whatever a failed COMMIT left, no kept answer may claim to
+         * predate it. */
+        nimbus__writer_publish_gens(core);
     }
     /* A failed group stored nothing: every job not refused on its own
      * fails with the group's error. */

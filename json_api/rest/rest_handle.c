@@ -150,15 +150,17 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
 
 /* ---- answers -------------------------------------------------------------- */
 
-/* A strong ETag over the representation (FNV-1a, 64 bits). */
-static void etag_of(const char *body, size_t len, char out[24])
+/* A strong ETag over the representation: its FNV-1a 64 hash
+ * (nimbus_hash64), which a kept answer carries already. */
+static void etag_text(uint64_t h, char out[24])
 {
-    unsigned long long h = 14695981039346656037ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)body[i];
-        h *= 1099511628211ULL;
+    static const char hex[] = "0123456789abcdef";
+    out[0] = '"';
+    for (int i = 0; i < 16; i++) {
+        out[1 + i] = hex[(h >> (60 - 4 * i)) & 0xF];
     }
-    snprintf(out, 24, "\"%016llx\"", h);
+    out[17] = '"';
+    out[18] = '\0';
 }
 
 /* true when If-None-Match lists tag (or is "*"). */
@@ -187,20 +189,26 @@ typedef struct rest_call {
     rest_req_t r;
     const nimbus_rest_binding_t *b;
     char location_id[NIMBUS_STATION_ID_MAX + 1]; /* NIMBUS_REST_LOCATION */
+    /* A read whose answer is to be kept: under key (run_op's, valid while
+     * the read is answered, which is before run_op returns), stamped
+     * before it was read. */
+    const char *key;
+    size_t key_len;
+    nimbus_stamp_t stamp;
 } rest_call_t;
 
-/* The headers of a successful answer, from the binding. Returns true when
- * the answer is a 304 (the body is then not sent). */
-static bool success_headers(rest_call_t *c, const char *body, size_t len)
+/* The headers of a successful answer whose body hashes to hash, from the
+ * binding; location_id is the created station's (NIMBUS_REST_LOCATION).
+ * Returns true when the answer is a 304 (no body is then sent). */
+static bool success_headers(rest_req_t *r, const nimbus_rest_binding_t *b, const char *location_id,
+                            uint64_t hash)
 {
-    rest_req_t *r = &c->r;
-    const nimbus_rest_binding_t *b = c->b;
     struct evkeyvalq *h = out_headers(r);
-    if (b->headers & NIMBUS_REST_LOCATION) {
+    if ((b->headers & NIMBUS_REST_LOCATION) && location_id) {
         /* The new station: its id passed the core's rule (A-Z a-z 0-9 _ -),
          * so it needs no escaping. */
         char loc[128];
-        snprintf(loc, sizeof loc, "%s/%s", b->path, c->location_id);
+        snprintf(loc, sizeof loc, "%s/%s", b->path, location_id);
         evhttp_add_header(h, "Location", loc);
     }
     if (strcmp(b->method, "GET") == 0) {
@@ -208,7 +216,7 @@ static bool success_headers(rest_call_t *c, const char *body, size_t len)
     }
     if (b->headers & NIMBUS_REST_ETAG) {
         char tag[24];
-        etag_of(body, len, tag);
+        etag_text(hash, tag);
         evhttp_add_header(h, "ETag", tag);
         /* Clients may keep it but must revalidate: it can change. */
         evhttp_add_header(h, "Cache-Control", "no-cache");
@@ -220,13 +228,54 @@ static bool success_headers(rest_call_t *c, const char *body, size_t len)
     return false;
 }
 
+static void release_entry(const void *data, size_t len, void *arg)
+{
+    (void)data;
+    (void)len;
+    nimbus_render_entry_release(arg);
+}
+
+/* Answers a read from a kept rendering: the bytes the slow path sent, lent
+ * to the connection's buffer without a copy. */
+static void reply_kept(rest_req_t *r, const nimbus_rest_binding_t *b,
+                       const nimbus_render_entry_t *e)
+{
+    bool not_modified = success_headers(r, b, NULL, e->hash);
+    struct evbuffer *body = not_modified ? NULL : evbuffer_new();
+    if (body) {
+        nimbus_render_entry_hold(e);
+        if (evbuffer_add_reference(body, e->body, e->len, release_entry, (void *)e) != 0) {
+            nimbus_render_entry_release(e);
+            evbuffer_free(body);
+            body = NULL;
+        }
+    }
+    if (!not_modified && !body) {
+        nimbus_http_reply(r->w, r->req, 500, NULL, &r->log);
+        return;
+    }
+    if (!not_modified) {
+        evhttp_add_header(out_headers(r), "Content-Type", JSON_TYPE);
+    }
+    nimbus_http_reply(r->w, r->req, not_modified ? 304 : b->status, body, &r->log);
+    if (body) {
+        evbuffer_free(body);
+    }
+}
+
 static void call_done(void *arg, int rc, char *text, size_t len, const nimbus_error_t *err)
 {
     rest_call_t *c = arg;
     if (rc != 0) {
         reply_problem(&c->r, err);
     } else {
-        bool not_modified = success_headers(c, text, len);
+        const nimbus_render_entry_t *kept =
+            c->key ? nimbus_render_cache_put(c->r.w->render_cache, c->key, c->key_len, &c->stamp,
+                                             text, len)
+                   : NULL;
+        uint64_t hash =
+            kept ? kept->hash : (c->b->headers & NIMBUS_REST_ETAG ? nimbus_hash64(text, len) : 0);
+        bool not_modified = success_headers(&c->r, c->b, c->location_id, hash);
         nimbus_http_reply_owned(c->r.w, c->r.req, not_modified ? 304 : c->b->status,
                                 c->b->reply == NIMBUS_JSON_NONE || not_modified ? NULL : JSON_TYPE,
                                 text, len, &c->r.log);
@@ -243,6 +292,26 @@ static void location_of(rest_call_t *c, const nimbus_json_request_t *req)
     snprintf(c->location_id, sizeof c->location_id, "%s", s->id);
 }
 
+/* The key a read's rendering is kept under: the operation and the request
+ * target as sent (path and query), which is all a GET's answer depends on
+ * besides the data its stamp covers; headers (CORS, ETag) are added on
+ * every answer. Returns its length, or 0 when the request is not a GET
+ * without a body or its target is too long to be worth keeping. */
+static size_t render_key(rest_req_t *r, const nimbus_rest_binding_t *b, char *key, size_t size)
+{
+    if (b->body != NIMBUS_REST_BODY_NONE || strcmp(b->method, "GET") != 0) {
+        return 0;
+    }
+    const char *target = evhttp_request_get_uri(r->req);
+    size_t len = target ? strlen(target) : 0;
+    if (len == 0 || len + 1 > size) {
+        return 0;
+    }
+    key[0] = (char)('A' + b->op);
+    memcpy(key + 1, target, len);
+    return len + 1;
+}
+
 static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_rest_match_t *m)
 {
     nimbus_error_t err;
@@ -257,6 +326,16 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
         nimbus_core_authorize(r->w->core, &creds, op->role, &err) != 0) {
         reply_problem(r, &err);
         return;
+    }
+    char key[512];
+    size_t key_len = render_key(r, b, key, sizeof key);
+    if (key_len) {
+        const nimbus_render_entry_t *kept =
+            nimbus_render_cache_get(r->w->render_cache, r->w->core, key, key_len);
+        if (kept) {
+            reply_kept(r, b, kept);
+            return;
+        }
     }
     json_t *body = NULL;
     if (b->body != NIMBUS_REST_BODY_NONE) {
@@ -293,6 +372,10 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
         c->b = b;
         if (b->headers & NIMBUS_REST_LOCATION) {
             location_of(c, &req);
+        }
+        if (key_len && nimbus_core_stamp(r->w->core, b->op, &req.u, &c->stamp)) {
+            c->key = key;
+            c->key_len = key_len;
         }
         /* A read is answered before this returns; a write once it
          * committed, while this worker goes on serving. */

@@ -31,7 +31,8 @@ class CommandLine(unittest.TestCase):
         r = run("--help")
         self.assertEqual(r.returncode, 0)
         for opt in ("--listen", "--workers", "--db", "--max-body", "--max-ws-message",
-                    "--api-key", "--open", "--demo", "--port-file", "--quiet", "--version"):
+                    "--api-key", "--open", "--demo", "--port-file", "--quiet", "--version",
+                    "--render-cache", "--ws-ping-interval", "--ws-queue", "--cors-origin"):
             self.assertIn(opt, r.stdout)
 
     def test_version(self):
@@ -44,7 +45,8 @@ class CommandLine(unittest.TestCase):
     def test_bad_options_exit_2_with_a_message(self):
         cases = [["--bogus"], ["--workers", "0"], ["--workers", "x"], ["--listen", "nowhere"],
                  ["--listen", "127.0.0.1:70000"], ["--max-body", "-5"], ["--max-body", "12"],
-                 ["stray"], ["--demo-reseed"], ["--workers"]]
+                 ["stray"], ["--demo-reseed"], ["--workers"], ["--render-cache", "-1"],
+                 ["--render-cache", "lots"], ["--render-cache", ""]]
         for args in cases:
             with self.subTest(args=args):
                 r = run(*args)
@@ -83,6 +85,37 @@ class Running(unittest.TestCase):
             log = srv.log_text()
             self.assertRegex(log, r"access w=\d+ peer=127\.0\.0\.1 proto=http op=Health "
                                   r"method=GET path=/healthz status=200 bytes=\d+ us=\d+")
+
+    def test_render_cache_sizes_answer_alike(self):
+        """--render-cache 0 keeps nothing, 1 byte can keep nothing either (a
+        body over an eighth of it is never kept), the default keeps: the
+        answers are the same bytes, and a write shows at once in each."""
+        answers = {}
+        for size in ("0", "1", None):
+            args = ["--render-cache", size] if size else []
+            with NimbusServer(BINARY, args=args) as srv:
+                def call(method, path, body=None):
+                    req = urllib.request.Request(srv.base_url + path, method=method,
+                                                 data=json.dumps(body).encode() if body else None,
+                                                 headers={"Content-Type": "application/json"})
+                    with urllib.request.urlopen(req) as resp:
+                        return resp.read(), resp.headers.get("ETag")
+                call("POST", "/v1/stations", {"id": "rc", "name": "R", "city": "C",
+                                              "country": "DE", "latitude": 1, "longitude": 2})
+                seen = []
+                for t in (1, 2):
+                    first = call("GET", "/v1/stations/rc/weather")
+                    self.assertEqual(call("GET", "/v1/stations/rc/weather"), first)
+                    call("POST", "/v1/stations/rc/observations",
+                         {"observations": [{"observedAt": "2024-05-01T0%d:00:00Z" % t,
+                                            "temperature": t}]})
+                    after = call("GET", "/v1/stations/rc/weather")
+                    self.assertNotEqual(after, first, size)
+                    self.assertIn(b'"temperature":%d' % t, after[0])
+                    seen += [first, after]
+                answers[size] = seen
+        self.assertEqual(answers["0"], answers[None])
+        self.assertEqual(answers["1"], answers[None])
 
     def test_keep_alive_serves_many_requests_on_one_connection(self):
         with NimbusServer(BINARY) as srv:

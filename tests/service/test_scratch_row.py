@@ -15,6 +15,9 @@ of the real build (compile_commands.json), warnings as errors:
   fails until told whether the new one writes; past it the dispatch needs
   nimbus_service_scratch_op, so the link fails naming the operation nobody
   wrote;
+- the freshness switches (service/freshness.c) name every row, so a new
+  one must say what its answers depend on and what its writes change
+  before a rendered answer can be kept;
 - every file the table drives (the JSON call and codecs, REST's handler,
   request decoding, router and OpenAPI, the stream's call and session, the
   SOAP host) compiles unchanged: it needs no edit for a new operation.
@@ -35,6 +38,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MUST_FAIL = [
     ("service/op_fields.c", "scratch_op_request_type"),
     ("service/op_table.c", "NIMBUS_OP_ScratchOp"),
+    ("service/freshness.c", "NIMBUS_OP_ScratchOp"),
     ("json_api/rest/rest_binding.c", "rest_scratch_op"),
     ("soap/soap_ops.c", "ScratchOp"),
     ("tests/service/test_auth.c", "NIMBUS_OP_ScratchOp"),

@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "nimbus_render_cache.h"
 #include "nimbus_service.h"
 #include "nimbus_version.h"
 
@@ -34,6 +35,8 @@
 #define NIMBUS_DEFAULT_MAX_BODY (1024 * 1024)
 #define NIMBUS_DEFAULT_MAX_WS_MESSAGE (1024 * 1024)
 #define NIMBUS_DEFAULT_WS_QUEUE (4 * 1024 * 1024)
+/* Rendered answers each worker keeps (--render-cache). */
+#define NIMBUS_DEFAULT_RENDER_CACHE (16 * 1024 * 1024)
 /* A WebSocket idle this long is pinged; silent for two intervals, dropped
  * (--ws-ping-interval, within the bounds below). */
 #define NIMBUS_DEFAULT_WS_PING_INTERVAL_MS 30000
@@ -49,6 +52,7 @@ typedef struct nimbus_config {
     size_t max_ws_message;    /* WebSocket messages above this: close 1009 */
     size_t ws_queue_max;      /* bytes queued per WebSocket before it lags */
     long ws_ping_interval_ms; /* keepalive ping after this much silence */
+    size_t render_cache;      /* bytes of rendered answers per worker; 0 keeps none */
     bool demo;                /* seed stations if the database has none, feed observations */
     bool demo_force;          /* seed even when the database holds stations */
     bool open;                /* keyless server may listen beyond loopback */
@@ -76,7 +80,8 @@ typedef struct nimbus_worker {
     /* Activated (from the writer's thread) when writes this worker queued
      * have finished; runs nimbus_service_run_completions on this thread. */
     struct event *writes_done;
-    int stop_waits; /* grace periods spent waiting for writes at stop */
+    int stop_waits;                      /* grace periods spent waiting for writes at stop */
+    nimbus_render_cache_t *render_cache; /* this worker's rendered answers */
 } nimbus_worker_t;
 
 /* Per-request facts for the access-log line. `protocol` is "soap", "rest",
