@@ -448,13 +448,14 @@ void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req)
         return;
     }
     char allow[96];
-    nimbus__rest_allow(&m, allow, sizeof allow);
     if (strcmp(r.method, "OPTIONS") == 0) {
+        nimbus__rest_allow(&m, allow, sizeof allow);
         serve_options(&r, allow);
         return;
     }
     const nimbus_rest_binding_t *b = nimbus__rest_match_method(&m, r.method);
     if (!b) {
+        nimbus__rest_allow(&m, allow, sizeof allow);
         /* 405 is not a code of the contract; the problem says
          * INVALID_ARGUMENT with the status HTTP requires. */
         nimbus_error_t err;

@@ -24,6 +24,15 @@ static size_t seg_len(const char *s)
  * to text holding NUL. */
 static bool decode_segment(const char *raw, size_t len, char *out, size_t size)
 {
+    if (memchr(raw, '%', len) == NULL) {
+        /* Nothing encoded (the common case): the segment is the text. */
+        if (len >= size) {
+            return false;
+        }
+        memcpy(out, raw, len);
+        out[len] = '\0';
+        return true;
+    }
     char *copy = malloc(len + 1);
     if (!copy) {
         return false;
@@ -60,7 +69,9 @@ static bool match_template(const char *tmpl, const char *path, nimbus_rest_match
             if (pl == 0) {
                 return false;
             }
-            snprintf(m->param_name, sizeof m->param_name, "%.*s", (int)(tl - 2), t + 1);
+            size_t nl = tl - 2 < sizeof m->param_name ? tl - 2 : sizeof m->param_name - 1;
+            memcpy(m->param_name, t + 1, nl);
+            m->param_name[nl] = '\0';
             m->param_bad = !decode_segment(p, pl, m->param, sizeof m->param);
             if (m->param_bad) {
                 m->param[0] = '\0';
