@@ -189,15 +189,10 @@ static const char *full_name(char *buf, size_t size, const char *what, const cha
     return buf;
 }
 
-static int field_validate(const nimbus_field_t *f, const void *value, const char *what,
-                          nimbus_error_t *err)
+/* The checks of one present field; name words a refusal. */
+static int field_check(const nimbus_field_t *f, const void *value, const char *name,
+                       nimbus_error_t *err)
 {
-    char name[160];
-    if ((f->flags & (NIMBUS_FIELD_OUTPUT_ONLY | NIMBUS_FIELD_REFERENCE)) ||
-        nimbus_field_absent(f, value)) {
-        return 0;
-    }
-    full_name(name, sizeof name, what, f->name);
     switch (f->kind) {
     case NIMBUS_FIELD_CHARS: {
         const char *s = at(value, f->offset);
@@ -249,6 +244,25 @@ static int field_validate(const nimbus_field_t *f, const void *value, const char
         break;
     }
     return 0;
+}
+
+static int field_validate(const nimbus_field_t *f, const void *value, const char *what,
+                          nimbus_error_t *err)
+{
+    if ((f->flags & (NIMBUS_FIELD_OUTPUT_ONLY | NIMBUS_FIELD_REFERENCE)) ||
+        nimbus_field_absent(f, value)) {
+        return 0;
+    }
+    /* The checks are pure: a valid value (nearly every one) is checked
+     * once, and the full name ("observations[3].temperature") is written
+     * only to word a refusal. */
+    nimbus_error_t scratch;
+    if (field_check(f, value, f->name, &scratch) == 0) {
+        return 0;
+    }
+    char name[160];
+    full_name(name, sizeof name, what, f->name);
+    return field_check(f, value, name, err);
 }
 
 int nimbus_type_validate(const nimbus_type_t *type, const void *value, const char *what,

@@ -121,6 +121,27 @@ static int name_error(nimbus_error_t *err, const char *what, const char *key, co
                             text);
 }
 
+/* "what.name" (or "name" when what is "") into buf, cut to fit: the
+ * name a refusal words, built on every field read, so without printf. */
+static const char *join_name(char *buf, size_t size, const char *what, const char *name)
+{
+    size_t wl = strlen(what), nl = strlen(name), used = 0;
+    if (wl > size - 2) {
+        wl = size - 2;
+    }
+    memcpy(buf, what, wl);
+    used = wl;
+    if (wl > 0) {
+        buf[used++] = '.';
+    }
+    if (nl > size - 1 - used) {
+        nl = size - 1 - used;
+    }
+    memcpy(buf + used, name, nl);
+    buf[used + nl] = '\0';
+    return buf;
+}
+
 static void *at(void *value, size_t offset)
 {
     return (char *)value + offset;
@@ -162,8 +183,24 @@ static int read_array(json_t *v, const nimbus_field_t *f, void *value, const cha
     memcpy(at(value, f->offset), &items, sizeof items);
     memcpy(at(value, f->aux), &n, sizeof n);
     for (size_t i = 0; i < n; i++) {
-        char item[64];
-        snprintf(item, sizeof item, "%s[%zu]", f->name, i);
+        /* "name[i]", without printf (once per item of a batch). */
+        char item[64], digits[24];
+        size_t nl = strlen(f->name), dl = 0;
+        if (nl > sizeof item - 24) {
+            nl = sizeof item - 24;
+        }
+        size_t k = i;
+        do {
+            digits[dl++] = (char)('0' + k % 10);
+            k /= 10;
+        } while (k != 0);
+        memcpy(item, f->name, nl);
+        item[nl++] = '[';
+        while (dl > 0) {
+            item[nl++] = digits[--dl];
+        }
+        item[nl++] = ']';
+        item[nl] = '\0';
         if (nimbus_json_read_object(json_array_get(v, i), f->type,
                                     (char *)items + i * f->type->size, item, err) != 0) {
             return -1;
@@ -228,7 +265,7 @@ static int read_member(json_t *v, const nimbus_field_t *f, void *value, const ch
         }
         char name[160];
         int64_t t;
-        snprintf(name, sizeof name, "%s%s%s", what, *what ? "." : "", f->name);
+        join_name(name, sizeof name, what, f->name);
         if (nimbus_time_parse(json_string_value(v), name, &t, err) != 0) {
             return -1;
         }
@@ -238,7 +275,7 @@ static int read_member(json_t *v, const nimbus_field_t *f, void *value, const ch
     }
     case NIMBUS_FIELD_OBJECT: {
         char name[160];
-        snprintf(name, sizeof name, "%s%s%s", what, *what ? "." : "", f->name);
+        join_name(name, sizeof name, what, f->name);
         /* UpdateStation: the station's id may be left out when the request
          * names the station itself (the REST path's id). */
         bool id_optional = (f->flags & NIMBUS_FIELD_ID_FROM_REQUEST) && id_known;
@@ -295,7 +332,7 @@ static int read_object(json_t *obj, const nimbus_type_t *type, void *value, cons
             continue;
         }
         char name[160];
-        snprintf(name, sizeof name, "%s%s%s", what, *what ? "." : "", f->name);
+        join_name(name, sizeof name, what, f->name);
         if (nimbus_field_set_text(f, value, name, json_string_value(v), err) != 0) {
             return -1;
         }
@@ -319,7 +356,7 @@ int nimbus_json_read_field(json_t *v, const nimbus_field_t *f, void *value, cons
         return 0;
     }
     char name[160];
-    snprintf(name, sizeof name, "%s%s%s", what, *what ? "." : "", f->name);
+    join_name(name, sizeof name, what, f->name);
     return nimbus_field_set_text(f, value, name, json_string_value(v), err);
 }
 
