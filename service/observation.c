@@ -140,32 +140,13 @@ static int validate_batch(const nimbus_record_observations_request_t *req, bool 
     return ret;
 }
 
-/* Stores one observation unless it is identical to the stored one.
+/* Stores one observation unless it is identical to the stored one, in
+ * one statement (the upsert's WHERE leaves an identical row alone).
  * Returns 1 stored, 0 duplicate, -1 error. */
 static int store_one(nimbus_service_t *svc, const nimbus_observation_t *o, int64_t seq,
                      nimbus_error_t *err)
 {
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_GET, err);
-    if (st == NULL) {
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, o->station_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, o->observed_at);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        nimbus_observation_t stored;
-        nimbus__observation_from_row(st, 0, &stored);
-        sqlite3_reset(st);
-        if (nimbus_observation_same_values(&stored, o)) {
-            return 0;
-        }
-    } else {
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            return nimbus__store_error(svc->db, rc, "reading an observation", err);
-        }
-    }
-    st = nimbus__stmt(svc, NIMBUS__STMT_OBS_UPSERT, err);
+    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_UPSERT, err);
     if (st == NULL) {
         return -1;
     }
@@ -178,12 +159,12 @@ static int store_one(nimbus_service_t *svc, const nimbus_observation_t *o, int64
     bind_opt(st, 7, &o->wind_direction);
     bind_opt(st, 8, &o->precipitation);
     sqlite3_bind_int64(st, 9, seq);
-    rc = sqlite3_step(st);
+    int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         return nimbus__store_error(svc->db, rc, "storing an observation", err);
     }
-    return 1;
+    return sqlite3_changes(svc->db) > 0 ? 1 : 0;
 }
 
 /* The batch, run by the writer in its group transaction: refused (station

@@ -7,7 +7,8 @@
  * Settings: WAL (readers never block the writer), synchronous=FULL (a
  * COMMIT that returned survives power loss, which is what makes
  * RecordObservations durable at return), a busy timeout for locks held by
- * other processes, and foreign keys on. The schema version lives in
+ * other processes, and foreign keys on (off on the writer's connection,
+ * which checks the station itself: writer.c). The schema version lives in
  * PRAGMA user_version; nimbus__store_migrate creates version 1 and refuses
  * a file written by a newer Nimbus rather than guessing.
  *
@@ -49,15 +50,19 @@ static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
     [NIMBUS__STMT_STATION_CITY] = "SELECT " STATION_COLS " FROM stations"
                                   " WHERE city = ?1 COLLATE NOCASE"
                                   " AND (?2 IS NULL OR country = ?2) ORDER BY id",
-    [NIMBUS__STMT_OBS_GET] = "SELECT " OBS_COLS " FROM observations"
-                             " WHERE station_id = ?1 AND observed_at = ?2",
     [NIMBUS__STMT_OBS_UPSERT] =
         "INSERT INTO observations (" OBS_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         " ON CONFLICT (station_id, observed_at) DO UPDATE SET"
         " temperature = excluded.temperature, humidity = excluded.humidity,"
         " pressure = excluded.pressure, wind_speed = excluded.wind_speed,"
         " wind_direction = excluded.wind_direction, precipitation = excluded.precipitation,"
-        " seq = excluded.seq",
+        " seq = excluded.seq"
+        /* Only a correction takes a new seq: the same values again change
+         * nothing (sqlite3_changes() is then 0: a duplicate). */
+        " WHERE temperature IS NOT excluded.temperature OR humidity IS NOT excluded.humidity"
+        " OR pressure IS NOT excluded.pressure OR wind_speed IS NOT excluded.wind_speed"
+        " OR wind_direction IS NOT excluded.wind_direction"
+        " OR precipitation IS NOT excluded.precipitation",
     [NIMBUS__STMT_OBS_RANGE] = "SELECT " OBS_COLS " FROM observations"
                                " WHERE station_id = ?1 AND observed_at >= ?2 AND observed_at < ?3"
                                " ORDER BY observed_at LIMIT ?4",

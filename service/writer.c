@@ -328,6 +328,14 @@ int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err)
     if (wr->svc == NULL) {
         return -1;
     }
+    /* The writer checks every observation's station in the same
+     * transaction before storing (apply_record), and deletes a station's
+     * observations itself (apply_delete): SQLite's own per-row parent
+     * lookup would repeat that check for each of a batch's rows (a fifth of
+     * the writer's time per observation). Nothing else writes. */
+    if (sqlite3_exec(wr->svc->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) != SQLITE_OK) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot configure the writer's connection");
+    }
     if (pthread_create(&wr->thread, NULL, writer_main, core) != 0) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot start the writer thread");
     }
