@@ -74,6 +74,7 @@ class Proc:
         self.log_path = os.path.join(workdir, log_name + ".log")
         argv = [a if a != "@PORTFILE@" else self.port_file for a in argv]
         self.log = open(self.log_path, "wb")
+        self.pinned = cpu is not None
         self.popen = subprocess.Popen(pinned(cpu) + argv, stdout=self.log,
                                       stderr=subprocess.STDOUT, preexec_fn=raise_nofile,
                                       cwd=workdir)
@@ -259,18 +260,46 @@ def child_cpu():
     return ru.ru_utime + ru.ru_stime
 
 
+def cpu_jiffies():
+    """{cpu index: busy jiffies} from /proc/stat: user, nice, system and
+    steal (the hypervisor's). Interrupt and softirq time is left out: on
+    loopback most of it is our own traffic's, run on whichever CPU sent."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                out[int(m.group(1))] = v[0] + v[1] + v[2] + v[7]
+    return out
+
+
+def foreign_load(j0, j1, server_s, client_s, seconds):
+    """Share of CPU 0 and of CPU 1 that processes other than ours (server on
+    0, load generator on 1) used between two cpu_jiffies() readings."""
+    shares = []
+    for cpu, ours in ((0, server_s), (1, client_s)):
+        if cpu not in j0 or cpu not in j1:
+            return None
+        busy = (j1[cpu] - j0[cpu]) / CLK_TCK
+        shares.append(max(0.0, (busy - ours) / seconds))
+    return shares
+
+
 def measure(server, url, script, args=(), conns=50, duration=5, what="wrk"):
     """One wrk run against server; adds req/s, the server's CPU per request
     (all threads, /proc/PID/stat) and the load generator's CPU share."""
     server.alive()
-    c0, t0 = child_cpu(), server.cpu_ticks()
+    j0, c0, t0, w0 = cpu_jiffies(), child_cpu(), server.cpu_ticks(), time.time()
     r = subprocess.run(wrk_argv(url, script, args, conns, duration), stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=duration + 60)
-    t1, c1 = server.cpu_ticks(), child_cpu()
+    t1, c1, j1, w1 = server.cpu_ticks(), child_cpu(), cpu_jiffies(), time.time()
     server.alive()
     res = wrk_result(r.stdout.decode("utf-8", "replace"), duration, what)
     res["cpu_us"] = (t1 - t0) / CLK_TCK * 1e6 / res["requests"]
     res["client_cpu"] = (c1 - c0) / (res["duration_us"] / 1e6)
+    if PIN and server.pinned:
+        res["foreign"] = foreign_load(j0, j1, (t1 - t0) / CLK_TCK, c1 - c0, w1 - w0)
     return res
 
 
@@ -280,10 +309,19 @@ def median(samples, key):
 
 def summary(samples):
     keys = [k for k in ("rps", "p99_us", "p50_us", "cpu_us", "client_cpu") if k in samples[0]]
-    return {k: median(samples, k) for k in keys} | {
+    out = {k: median(samples, k) for k in keys} | {
         "runs": len(samples), "rps_all": [round(s["rps"]) for s in samples],
         "p99_all": [s["p99_us"] for s in samples],
         "socket_errors": sum(s["socket_errors"] for s in samples)}
+    foreign = [s["foreign"] for s in samples if s.get("foreign")]
+    if foreign:
+        out["foreign"] = [max(f[0] for f in foreign), max(f[1] for f in foreign)]
+    return out
+
+
+def spread(s):
+    """Largest / smallest req/s of a summary's runs, minus one."""
+    return max(s["rps_all"]) / min(s["rps_all"]) - 1 if min(s["rps_all"]) else 0.0
 
 
 # ---- formatting -----------------------------------------------------------------
@@ -325,6 +363,7 @@ class Bench:
         self.filesystem = filesystem(self.dir)
         self.rows = []
         self.notes = []
+        self.noise = []  # (row, other load on CPU 0, on CPU 1, largest run spread)
         self.errors = []
         self.instance = 0
 
@@ -432,10 +471,16 @@ class Bench:
         print("  ERROR %s: %s" % (workload, err), file=sys.stderr, flush=True)
 
     def client_note(self, num, *summaries):
-        busy = max(s["client_cpu"] for s in summaries)
+        """Notes on what may bend a row's figures: a saturated load
+        generator, other processes on the pinned CPUs, runs that disagree."""
+        busy = max(s.get("client_cpu", 0) for s in summaries)
         if busy > 0.9:
             self.notes.append("%s: the load generator used %.0f%% of its CPU: the figure may be "
                               "the client's limit" % (num, busy * 100))
+        foreign = [s["foreign"] for s in summaries if s.get("foreign")]
+        if foreign:
+            f0, f1 = max(f[0] for f in foreign), max(f[1] for f in foreign)
+            self.noise.append((num, f0, f1, max(spread(s) for s in summaries)))
 
     # -- rows 1-4: reads against baselines (a) and (b), one pinned Nimbus --
 
@@ -557,7 +602,7 @@ class Bench:
         self.warm(n, read_url, "get.lua")
         for _ in range(self.o.runs):
             seq0 = head_seq(n.port)
-            c0, t0 = child_cpu(), n.cpu_ticks()
+            j0, c0, t0, w0 = cpu_jiffies(), child_cpu(), n.cpu_ticks(), time.time()
             w = subprocess.Popen(wrk_argv(record_url, "record.lua", (fresh_epoch(),), 64,
                                           self.o.duration), stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT)
@@ -570,9 +615,11 @@ class Bench:
                 w.kill()
                 w.wait()
                 raise
-            t1, c1 = n.cpu_ticks(), child_cpu()
+            t1, c1, j1, w1 = n.cpu_ticks(), child_cpu(), cpu_jiffies(), time.time()
             n.alive()
             r = wrk_result(rd.stdout.decode("utf-8", "replace"), self.o.duration, "reader")
+            if PIN:
+                r["foreign"] = foreign_load(j0, j1, (t1 - t0) / CLK_TCK, c1 - c0, w1 - w0)
             wr = wrk_result(wout.decode("utf-8", "replace"), self.o.duration, "writers")
             self.check_seq(n, seq0, wr["requests"], 64, 1, "writers beside the reader")
             r["cpu_us"] = (t1 - t0) / CLK_TCK * 1e6 / (r["requests"] + wr["requests"])
@@ -640,8 +687,10 @@ class Bench:
                 argv = [self.tool("ws"), "fanout", "--connect", "127.0.0.1:%d" % n.port,
                         "--subscribers", "1000", "--rate", "200", "--seconds", str(seconds),
                         "--stations", ",".join(stations), "--start-epoch", str(fresh_epoch())]
+                t0 = n.cpu_ticks()
                 r, rc, err = run_tool(argv, 1, seconds + 120, "fan-out client")
                 n.alive()
+                r["server_cpu_s"] = (n.cpu_ticks() - t0) / CLK_TCK
                 if rc != 0 or not r["ok"]:
                     raise WorkloadError("fan-out delivery check failed: %s %s" % (
                         json.dumps(r), err[-400:].strip()))
@@ -656,11 +705,16 @@ class Bench:
         mx = max(r["max_us"] for r in runs)
         deliveries = sum(r["deliveries"] for r in runs)
         rate = statistics.median(r["rate"] for r in runs)
+        cpu = statistics.median(r["server_cpu_s"] * 1e6 / r["deliveries"] for r in runs)
+        client = max(r["client_cpu"] for r in runs)
+        if client > 0.9:
+            self.notes.append("10: the fan-out client used %.0f%% of its CPU: latencies may be "
+                              "the client's" % (client * 100))
         self.row("10", "Fan-out: 1,000 WebSocket subscribers to all stations, 200 obs/s "
                  "recorded over REST (1w)",
-                 "p99 %s (p50 %s, max %s); %s deliveries, none lost, duplicated or out of "
-                 "order; %.0f obs/s recorded" % (fmt_us(p99), fmt_us(p50), fmt_us(mx),
-                                                 fmt_int(deliveries), rate),
+                 "p99 %s (p50 %s, max %s) · %.1f µs server CPU/delivery; %s deliveries, none "
+                 "lost, duplicated or out of order; %.0f obs/s recorded" % (
+                     fmt_us(p99), fmt_us(p50), fmt_us(mx), cpu, fmt_int(deliveries), rate),
                  "—", "—", "p99 < 20 ms, every observation to every subscriber in order",
                  p99 < 20000, {"runs": runs, "p99_us": p99})
 
@@ -878,6 +932,13 @@ def report(b, opts):
     if b.notes or b.errors:
         lines += ["", "Notes:", ""] + ["- " + n for n in b.notes + ["ERROR " + e
                                                                     for e in b.errors]]
+    if b.noise:
+        lines += ["", "Noise in this run, per row: the most CPU that other processes took "
+                  "from CPU 0 (server) / CPU 1 (load generator) during any measured run, and "
+                  "how far the fastest of a figure's runs was above the slowest: " +
+                  "; ".join("%s: %.0f%% / %.0f%%, runs within %.0f%%" % (num, f0 * 100, f1 * 100,
+                                                                   sp * 100)
+                            for num, f0, f1, sp in b.noise) + "."]
     moved = drift(b.rows, previous)
     if moved:
         lines += ["", "Change of the headline medians from the run recorded before this one "

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -116,6 +117,7 @@ struct tool {
     int64_t start_epoch;
     long sent, answered;
     int64_t t0;
+    double cpu_at_t0;  /* this process's CPU seconds when recording began */
     int64_t *sent_at;  /* per observation index: when its POST was written */
     int64_t *seq_of;   /* per index: seq the POST answered (0: not yet) */
     int64_t *seq_seen; /* per index: seq the first receipt carried */
@@ -845,6 +847,10 @@ static int run_fanout(tool_t *t)
             bench_fail("cannot connect a recorder: %s", strerror(errno));
         }
     }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    t->cpu_at_t0 = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                   (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
     t->t0 = bench_now_us();
     t->tick = event_new(t->base, -1, EV_PERSIST, on_tick, t);
     struct timeval every = {0, 1000};
@@ -873,6 +879,10 @@ static int run_fanout(tool_t *t)
             bad_seq++;
         }
     }
+    struct rusage end;
+    getrusage(RUSAGE_SELF, &end);
+    double client_s = (double)(end.ru_utime.tv_sec + end.ru_stime.tv_sec) +
+                      (double)(end.ru_utime.tv_usec + end.ru_stime.tv_usec) / 1e6 - t->cpu_at_t0;
     size_t n = t->latency_count;
     uint32_t p50 = bench_percentile(t->latency, n, 50);
     uint32_t p99 = bench_percentile(t->latency, n, 99);
@@ -885,11 +895,11 @@ static int run_fanout(tool_t *t)
            "\"missing\":%ld,\"subscribers_short\":%ld,\"out_of_order\":%ld,\"duplicates\":%ld,"
            "\"unknown\":%ld,\"seq_mismatch\":%ld,\"seq_vs_post\":%ld,\"lagged\":%ld,"
            "\"failures\":%d,\"p50_us\":%u,\"p99_us\":%u,\"p999_us\":%u,\"max_us\":%u,"
-           "\"ok\":%s}\n",
+           "\"client_cpu\":%.2f,\"ok\":%s}\n",
            t->count, t->sent, t->answered, send_s, (double)t->answered / send_s, t->ticks_behind, n,
            t->total * (long)t->count, missing, short_subscribers, t->out_of_order, t->duplicates,
            t->unknown, t->seq_mismatch, bad_seq, t->lagged, t->failures, p50, p99, p999, max,
-           ok ? "true" : "false");
+           client_s / ((double)(bench_now_us() - t->t0) / 1e6), ok ? "true" : "false");
     return ok ? 0 : 1;
 }
 
