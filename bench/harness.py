@@ -205,6 +205,20 @@ def head_seq(port):
     return api(port, "GET", "/healthz")["seq"]
 
 
+def settled_seq(port):
+    """The head seq once writes have stopped: a request still in flight
+    when wrk quit may commit a moment later, and must count for the run
+    that sent it, not the next one."""
+    seq, deadline = head_seq(port), time.time() + 10
+    while time.time() < deadline:
+        time.sleep(0.2)
+        now = head_seq(port)
+        if now == seq:
+            return seq
+        seq = now
+    raise WorkloadError("the head seq still moves 10 s after the writers stopped")
+
+
 def create_station(port, sid):
     api(port, "POST", "/v1/stations", {
         "id": sid, "name": "Bench " + sid, "city": "Benchton", "country": "US",
@@ -464,7 +478,8 @@ class Bench:
                                               "PASS" if ok else "FAIL"), flush=True)
 
     def error_row(self, nums, workload, err):
-        for num in nums:
+        done = {r["num"] for r in self.rows}
+        for num in (n for n in nums if n not in done):
             self.rows.append({"num": num, "workload": workload, "nimbus": "—", "baseline": "—",
                               "ratio": "—", "target": "—", "result": "ERROR", "data": {}})
         self.errors.append("%s %s: %s" % ("/".join(nums), workload, err))
@@ -583,13 +598,13 @@ class Bench:
         """A write run whose every answered request must have stored
         per_request new observations (the head seq moves by that much,
         plus at most the requests still in flight when wrk stopped)."""
-        seq0 = head_seq(n.port)
+        seq0 = settled_seq(n.port)
         r = measure(n, url, script, (fresh_epoch(),), conns, duration, script)
         self.check_seq(n, seq0, r["requests"], conns, per_request, script)
         return r
 
     def check_seq(self, n, seq0, requests, conns, per_request, what):
-        stored = head_seq(n.port) - seq0
+        stored = settled_seq(n.port) - seq0
         low, high = requests * per_request, (requests + conns) * per_request
         if not low <= stored <= high:
             raise WorkloadError("%s: %d requests answered 2xx but the head seq moved by %d "
@@ -601,7 +616,7 @@ class Bench:
         with_w, alone, writers = [], [], []
         self.warm(n, read_url, "get.lua")
         for _ in range(self.o.runs):
-            seq0 = head_seq(n.port)
+            seq0 = settled_seq(n.port)
             j0, c0, t0, w0 = cpu_jiffies(), child_cpu(), n.cpu_ticks(), time.time()
             w = subprocess.Popen(wrk_argv(record_url, "record.lua", (fresh_epoch(),), 64,
                                           self.o.duration), stdout=subprocess.PIPE,
@@ -683,7 +698,7 @@ class Bench:
                 create_station(n.port, sid)
             seconds = 2 * self.o.duration
             for _ in range(self.o.runs):
-                seq0 = head_seq(n.port)
+                seq0 = settled_seq(n.port)
                 argv = [self.tool("ws"), "fanout", "--connect", "127.0.0.1:%d" % n.port,
                         "--subscribers", "1000", "--rate", "200", "--seconds", str(seconds),
                         "--stations", ",".join(stations), "--start-epoch", str(fresh_epoch())]
@@ -694,9 +709,10 @@ class Bench:
                 if rc != 0 or not r["ok"]:
                     raise WorkloadError("fan-out delivery check failed: %s %s" % (
                         json.dumps(r), err[-400:].strip()))
-                if head_seq(n.port) - seq0 != r["recorded"]:
+                moved = settled_seq(n.port) - seq0
+                if moved != r["recorded"]:
                     raise WorkloadError("fan-out: %d recorded, head seq moved by %d" % (
-                        r["recorded"], head_seq(n.port) - seq0))
+                        r["recorded"], moved))
                 runs.append(r)
         finally:
             Proc.stop_all()
