@@ -872,7 +872,7 @@ def git_describe():
 def filesystem(path):
     r = subprocess.run(["findmnt", "-n", "-o", "FSTYPE,SOURCE", "-T", path], capture_output=True,
                        text=True)
-    return r.stdout.strip() or "unknown"
+    return " ".join(r.stdout.split()) or "unknown"
 
 
 def table(rows):
