@@ -240,27 +240,13 @@ static void release_entry(const void *data, size_t len, void *arg)
 static void reply_kept(rest_req_t *r, const nimbus_rest_binding_t *b,
                        const nimbus_render_entry_t *e)
 {
-    bool not_modified = success_headers(r, b, NULL, e->hash);
-    struct evbuffer *body = not_modified ? NULL : evbuffer_new();
-    if (body) {
-        nimbus_render_entry_hold(e);
-        if (evbuffer_add_reference(body, e->body, e->len, release_entry, (void *)e) != 0) {
-            nimbus_render_entry_release(e);
-            evbuffer_free(body);
-            body = NULL;
-        }
-    }
-    if (!not_modified && !body) {
-        nimbus_http_reply(r->w, r->req, 500, NULL, &r->log);
+    if (success_headers(r, b, NULL, e->hash)) {
+        nimbus_http_reply(r->w, r->req, 304, NULL, &r->log);
         return;
     }
-    if (!not_modified) {
-        evhttp_add_header(out_headers(r), "Content-Type", JSON_TYPE);
-    }
-    nimbus_http_reply(r->w, r->req, not_modified ? 304 : b->status, body, &r->log);
-    if (body) {
-        evbuffer_free(body);
-    }
+    nimbus_render_entry_hold(e);
+    nimbus_http_reply_lent(r->w, r->req, b->status, JSON_TYPE, e->body, e->len, release_entry,
+                           (void *)e, &r->log);
 }
 
 static void call_done(void *arg, int rc, char *text, size_t len, const nimbus_error_t *err)

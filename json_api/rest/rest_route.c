@@ -8,17 +8,12 @@
  */
 #include "rest_route.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/http.h>
-
-/* Length of the segment starting at s (up to '/' or the end). */
-static size_t seg_len(const char *s)
-{
-    return strcspn(s, "/");
-}
 
 /* Decodes one raw segment into out; false when it does not fit or decodes
  * to text holding NUL. */
@@ -54,55 +49,119 @@ static bool decode_segment(const char *raw, size_t len, char *out, size_t size)
     return ok;
 }
 
-/* Matches path against one template; captures {param} into m. */
-static bool match_template(const char *tmpl, const char *path, nimbus_rest_match_t *m)
+/* The most segments a template has; a path with more matches none. */
+#define SEGMENTS_MAX 8
+
+/* A path cut at its '/'s once per request: each template is then compared
+ * segment by segment (length first), not character by character. */
+typedef struct segments {
+    const char *at[SEGMENTS_MAX];
+    size_t len[SEGMENTS_MAX];
+    size_t count;
+} segments_t;
+
+/* false when path does not start with '/' or has too many segments. */
+static bool split(const char *path, segments_t *out)
 {
-    const char *t = tmpl, *p = path;
-    while (*t && *p) {
-        if (*t != '/' || *p != '/') {
+    out->count = 0;
+    const char *p = path;
+    while (*p == '/') {
+        if (out->count == SEGMENTS_MAX) {
             return false;
         }
-        t++;
-        p++;
-        size_t tl = seg_len(t), pl = seg_len(p);
-        if (tl > 2 && t[0] == '{' && t[tl - 1] == '}') {
-            if (pl == 0) {
+        const char *start = ++p;
+        while (*p != '\0' && *p != '/') {
+            p++;
+        }
+        out->at[out->count] = start;
+        out->len[out->count++] = (size_t)(p - start);
+    }
+    return *p == '\0';
+}
+
+/* Every binding's template, split once (the table is constant): matching
+ * a request is then a segment count and a few memcmp per template. */
+typedef struct template
+{
+    segments_t segs;
+    int param; /* the segment that is {param}, or -1 */
+    char param_name[32];
+}
+template_t;
+
+static template_t templates[NIMBUS_OP_COUNT];
+static pthread_once_t templates_once = PTHREAD_ONCE_INIT;
+
+static void split_templates(void)
+{
+    for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
+        template_t *t = &templates[i];
+        const char *path = nimbus__rest_binding((nimbus_op_t)i)->path;
+        t->param = -1;
+        if (!split(path, &t->segs)) {
+            t->segs.count = SEGMENTS_MAX + 1; /* matches nothing */
+            continue;
+        }
+        for (size_t k = 0; k < t->segs.count; k++) {
+            const char *seg = t->segs.at[k];
+            size_t len = t->segs.len[k];
+            if (len > 2 && seg[0] == '{' && seg[len - 1] == '}') {
+                size_t n = len - 2 < sizeof t->param_name ? len - 2 : sizeof t->param_name - 1;
+                memcpy(t->param_name, seg + 1, n);
+                t->param_name[n] = '\0';
+                t->param = (int)k;
+            }
+        }
+    }
+}
+
+static bool match_template(const template_t *t, const segments_t *path)
+{
+    if (t->segs.count != path->count) {
+        return false;
+    }
+    for (size_t k = 0; k < path->count; k++) {
+        if ((int)k == t->param) {
+            if (path->len[k] == 0) {
                 return false;
             }
-            size_t nl = tl - 2 < sizeof m->param_name ? tl - 2 : sizeof m->param_name - 1;
-            memcpy(m->param_name, t + 1, nl);
-            m->param_name[nl] = '\0';
-            m->param_bad = !decode_segment(p, pl, m->param, sizeof m->param);
-            if (m->param_bad) {
-                m->param[0] = '\0';
-            }
-        } else if (tl != pl || strncmp(t, p, tl) != 0) {
+        } else if (t->segs.len[k] != path->len[k] ||
+                   memcmp(t->segs.at[k], path->at[k], path->len[k]) != 0) {
             return false;
         }
-        t += tl;
-        p += pl;
     }
-    return *t == '\0' && *p == '\0';
+    return true;
 }
 
 size_t nimbus__rest_match(const char *path, nimbus_rest_match_t *m)
 {
-    memset(m, 0, sizeof *m);
+    pthread_once(&templates_once, split_templates);
+    m->count = 0;
+    m->param_name[0] = '\0';
+    m->param[0] = '\0';
+    m->param_bad = false;
+    segments_t segs;
+    if (!split(path, &segs)) {
+        return 0;
+    }
+    bool captured = false;
     for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
-        const nimbus_rest_binding_t *b = nimbus__rest_binding((nimbus_op_t)i);
-        nimbus_rest_match_t one;
-        memset(&one, 0, sizeof one);
-        if (!match_template(b->path, path, &one)) {
+        const template_t *t = &templates[i];
+        if (!match_template(t, &segs)) {
             continue;
         }
         /* Every template matching one path has the same shape, so the
-         * capture of any of them serves them all. */
-        if (m->count == 0) {
-            memcpy(m->param_name, one.param_name, sizeof m->param_name);
-            memcpy(m->param, one.param, sizeof m->param);
-            m->param_bad = one.param_bad;
+         * capture of any of them serves them all: decoded once. */
+        if (!captured && t->param >= 0) {
+            captured = true;
+            memcpy(m->param_name, t->param_name, sizeof m->param_name);
+            m->param_bad =
+                !decode_segment(segs.at[t->param], segs.len[t->param], m->param, sizeof m->param);
+            if (m->param_bad) {
+                m->param[0] = '\0';
+            }
         }
-        m->rows[m->count++] = b;
+        m->rows[m->count++] = nimbus__rest_binding((nimbus_op_t)i);
     }
     return m->count;
 }

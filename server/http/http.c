@@ -194,14 +194,44 @@ void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int statu
     if (bodyless) {
         bytes = 0;
     }
-    evhttp_remove_header(headers, "Content-Length");
+    /* Ours on every answer (a HEAD's says what the GET would send; evhttp
+     * would write 0, and none on a closing HTTP/1.0 answer); nothing else
+     * sets it. Digits by hand: this runs for every answer. */
     if (!bodyless) {
-        char len[32];
-        snprintf(len, sizeof len, "%zu", bytes);
-        evhttp_add_header(headers, "Content-Length", len);
+        char len[24];
+        char *d = len + sizeof len - 1;
+        *d = '\0';
+        size_t n = bytes;
+        do {
+            *--d = (char)('0' + n % 10);
+            n /= 10;
+        } while (n != 0);
+        evhttp_add_header(headers, "Content-Length", d);
     }
     access_log_request(w, req, log, status, head ? 0 : bytes);
-    evhttp_send_reply(req, status, http_reason(status), bodyless || head ? NULL : body);
+    /* A body already in the request's own output buffer is sent as it is
+     * (evhttp would append the buffer to itself). */
+    bool own = body == evhttp_request_get_output_buffer(req);
+    evhttp_send_reply(req, status, http_reason(status), bodyless || head || own ? NULL : body);
+}
+
+void nimbus_http_reply_lent(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                            const char *content_type, const void *data, size_t len,
+                            void (*cleanup)(const void *data, size_t len, void *arg), void *arg,
+                            const nimbus_request_log_t *log)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    if (evbuffer_add_reference(out, data, len, cleanup, arg) != 0) {
+        cleanup(data, len, arg);
+        evhttp_remove_header(h, "Content-Type");
+        nimbus_http_reply(w, req, 500, NULL, log);
+        return;
+    }
+    if (content_type) {
+        evhttp_add_header(h, "Content-Type", content_type);
+    }
+    nimbus_http_reply(w, req, status, out, log);
 }
 
 static void free_owned(const void *data, size_t len, void *arg)

@@ -115,6 +115,15 @@ const char *nimbus_http_method_name(enum evhttp_cmd_type cmd);
 void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
                        struct evbuffer *body, const nimbus_request_log_t *log);
 
+/* As nimbus_http_reply, with len bytes at data lent as the body without a
+ * copy: cleanup(data, len, arg) runs once they are sent (or at once, when
+ * the answer cannot be made: a bare 500 then). content_type NULL sets
+ * none. For bytes kept elsewhere, e.g. a rendered answer. */
+void nimbus_http_reply_lent(nimbus_worker_t *w, struct evhttp_request *req, int status,
+                            const char *content_type, const void *data, size_t len,
+                            void (*cleanup)(const void *data, size_t len, void *arg), void *arg,
+                            const nimbus_request_log_t *log);
+
 /* As nimbus_http_reply, with a body taken over whole: `data` (len bytes of
  * heap memory, e.g. from nimbus_json_writer_steal) becomes the body without
  * a copy and is freed once sent. data NULL means building the body ran out
