@@ -11,7 +11,9 @@
  * core->hub_lock guards the head seq's publication and the hub's listener
  * list, so seqs are assigned, committed and published in one order. Reads
  * take no lock: each service has its own SQLite connection and WAL lets
- * readers run beside the writer, whatever it does.
+ * readers run beside the writer, whatever it does. A checkpointer thread
+ * (checkpoint.c) copies the WAL back into the database on a connection of
+ * its own, so neither the writer nor a reader ever does.
  */
 #ifndef NIMBUS_SERVICE_INTERNAL_H
 #define NIMBUS_SERVICE_INTERNAL_H
@@ -78,6 +80,27 @@ typedef struct nimbus__writer {
     bool touched_set;
 } nimbus__writer_t;
 
+/* How many WAL pages wake the checkpointer (checkpoint.c); SQLite's own
+ * wal_autocheckpoint default. */
+#define NIMBUS__CHECKPOINT_PAGES 1000
+/* Past this many WAL pages, checkpoints make the writer wait until the WAL
+ * starts over (checkpoint.c): the WAL's bound, about 16 MB. */
+#define NIMBUS__WAL_PAGES_MAX 4000
+
+/* The checkpointer thread (checkpoint.c). */
+typedef struct nimbus__checkpointer {
+    pthread_t thread;
+    bool initialised, started;
+    pthread_mutex_t lock; /* guards wanted and stopping */
+    pthread_cond_t cond;
+    bool wanted;
+    bool stopping;
+    sqlite3 *db;           /* its own connection; checkpointer thread only */
+    _Atomic int wal_pages; /* after the last COMMIT, from the WAL hook */
+    _Atomic int next_at;   /* WAL pages that wake the next checkpoint */
+    _Atomic uint64_t runs, restarts, failures;
+} nimbus__checkpointer_t;
+
 struct nimbus_core {
     char *path;
     /* Guards the listener list below and the publication of what a commit
@@ -102,6 +125,7 @@ struct nimbus_core {
     int next_listener_id;
 
     nimbus__writer_t writer;
+    nimbus__checkpointer_t checkpointer;
 };
 
 /* Every statement a service prepares once and reuses. */
@@ -269,6 +293,15 @@ void nimbus__writer_touch(nimbus__writer_t *wr, const nimbus__job_t *job);
 void nimbus__writer_publish_gens(nimbus_core_t *core);
 
 int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err);
+
+/* ---- checkpoint.c ------------------------------------------------------- */
+
+/* Starts the checkpointer and hands it the WAL of writer_db (the writer's
+ * connection, whose automatic checkpoints it turns off). Before the writer
+ * thread starts. */
+int nimbus__checkpointer_start(nimbus_core_t *core, sqlite3 *writer_db, nimbus_error_t *err);
+/* After the writer stopped: a last checkpoint, then the thread stops. */
+void nimbus__checkpointer_stop(nimbus_core_t *core);
 /* Runs every job still queued, then stops the thread. */
 void nimbus__writer_stop(nimbus_core_t *core);
 

@@ -336,6 +336,9 @@ int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err)
     if (sqlite3_exec(wr->svc->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) != SQLITE_OK) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot configure the writer's connection");
     }
+    if (nimbus__checkpointer_start(core, wr->svc->db, err) != 0) {
+        return -1;
+    }
     if (pthread_create(&wr->thread, NULL, writer_main, core) != 0) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot start the writer thread");
     }
@@ -354,6 +357,8 @@ void nimbus__writer_stop(nimbus_core_t *core)
         pthread_join(wr->thread, NULL);
         wr->started = false;
     }
+    /* Before the writer's connection goes: its WAL hook points here. */
+    nimbus__checkpointer_stop(core);
     nimbus_service_free(wr->svc);
     wr->svc = NULL;
     free(wr->stored);
