@@ -411,9 +411,23 @@ static void serve_options(rest_req_t *r, const char *allow)
     nimbus_http_reply(r->w, r->req, 204, NULL, &r->log);
 }
 
+static void handle(nimbus_worker_t *w, struct evhttp_request *req, uint64_t start_us,
+                   bool deferred);
+
+/* A write's turn has come (nimbus_http_defer). */
+static void handle_deferred(nimbus_worker_t *w, struct evhttp_request *req, uint64_t start_us)
+{
+    handle(w, req, start_us, true);
+}
+
 void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
-    rest_req_t r = {w, req, {"rest", "-", nimbus_now_us()}, NULL, false};
+    handle(w, req, nimbus_now_us(), false);
+}
+
+static void handle(nimbus_worker_t *w, struct evhttp_request *req, uint64_t start_us, bool deferred)
+{
+    rest_req_t r = {w, req, {"rest", "-", start_us}, NULL, false};
     r.method = nimbus_http_method_name(evhttp_request_get_command(req));
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -449,6 +463,12 @@ void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req)
                          "method %s is not allowed on %.200s; allowed: %s", r.method, path, allow);
         evhttp_add_header(out_headers(&r), "Allow", allow);
         reply_problem_status(&r, &err, 405);
+        return;
+    }
+    /* A write's body is parsed and checked when no read is waiting: reads
+     * are cheap and should not queue behind that (nimbus_http_defer). */
+    if (!deferred && strcmp(b->method, "GET") != 0) {
+        nimbus_http_defer(w, req, handle_deferred, start_us);
         return;
     }
     r.log.operation = nimbus_op_table[b->op].name;

@@ -177,6 +177,74 @@ static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
     }
 }
 
+/* ---- deferred requests -------------------------------------------------- */
+
+static nimbus_deferred_t *take_first(nimbus_worker_t *w)
+{
+    nimbus_deferred_t *d = w->deferred_head;
+    if (d) {
+        w->deferred_head = d->next;
+        if (!w->deferred_head) {
+            w->deferred_tail = NULL;
+        }
+    }
+    return d;
+}
+
+static void run_one(nimbus_worker_t *w, nimbus_deferred_t *d)
+{
+    struct evhttp_request *req = d->req;
+    nimbus_http_deferred_fn fn = d->fn;
+    uint64_t start = d->start_us;
+    free(d);
+    fn(w, req, start);
+}
+
+void nimbus_http_defer(nimbus_worker_t *w, struct evhttp_request *req, nimbus_http_deferred_fn fn,
+                       uint64_t start_us)
+{
+    nimbus_deferred_t *d = malloc(sizeof *d);
+    if (!d || !w->deferred_event) {
+        free(d);
+        fn(w, req, start_us);
+        return;
+    }
+    *d = (nimbus_deferred_t){NULL, req, fn, start_us};
+    if (w->deferred_tail) {
+        w->deferred_tail->next = d;
+    } else {
+        w->deferred_head = d;
+    }
+    w->deferred_tail = d;
+    event_active(w->deferred_event, EV_TIMEOUT, 0);
+}
+
+void nimbus_http_run_deferred(nimbus_worker_t *w, bool all)
+{
+    if (!w->deferred_head) {
+        return;
+    }
+    uint64_t now = nimbus_now_us();
+    while (w->deferred_head &&
+           (all || now - w->deferred_head->start_us >= NIMBUS_DEFER_MAX_WAIT_US)) {
+        run_one(w, take_first(w));
+    }
+}
+
+void nimbus_http_deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    nimbus_worker_t *w = arg;
+    nimbus_deferred_t *d = take_first(w);
+    if (d) {
+        run_one(w, d);
+    }
+    if (w->deferred_head) {
+        event_active(w->deferred_event, EV_TIMEOUT, 0);
+    }
+}
+
 void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
                        struct evbuffer *body, const nimbus_request_log_t *log)
 {

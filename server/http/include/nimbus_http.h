@@ -62,11 +62,33 @@ typedef struct nimbus_config {
     char port_file[4096];     /* when set, the bound port is written here once listening */
 } nimbus_config_t;
 
+/* Event priorities of a worker's loop (event_base_priority_init). Every
+ * event is NIMBUS_PRIORITY_NORMAL but the one that runs deferred writes:
+ * reads are answered before the CPU goes to parsing writes, and a write
+ * waits at most NIMBUS_DEFER_MAX_WAIT_US for it (nimbus_http_defer). */
+#define NIMBUS_PRIORITIES 3
+#define NIMBUS_PRIORITY_NORMAL 1
+#define NIMBUS_PRIORITY_DEFERRED 2
+#define NIMBUS_DEFER_MAX_WAIT_US 10000
+
+typedef struct nimbus_worker nimbus_worker_t;
+
+/* Handles a deferred request; start_us is when it arrived. */
+typedef void (*nimbus_http_deferred_fn)(nimbus_worker_t *w, struct evhttp_request *req,
+                                        uint64_t start_us);
+
+typedef struct nimbus_deferred {
+    struct nimbus_deferred *next;
+    struct evhttp_request *req;
+    nimbus_http_deferred_fn fn;
+    uint64_t start_us;
+} nimbus_deferred_t;
+
 typedef struct nimbus_server nimbus_server_t;
 typedef struct nimbus_soap_worker nimbus_soap_worker_t;
 typedef struct nimbus_stream_worker nimbus_stream_worker_t;
 
-typedef struct nimbus_worker {
+struct nimbus_worker {
     int index;
     struct event_base *base;
     struct evhttp *http;
@@ -82,7 +104,27 @@ typedef struct nimbus_worker {
     struct event *writes_done;
     int stop_waits;                      /* grace periods spent waiting for writes at stop */
     nimbus_render_cache_t *render_cache; /* this worker's rendered answers */
-} nimbus_worker_t;
+    /* Requests whose handling waits for a quiet moment (nimbus_http_defer),
+     * oldest first, and the low-priority event that runs them. */
+    nimbus_deferred_t *deferred_head, *deferred_tail;
+    struct event *deferred_event;
+};
+
+/* Hands req to fn later, when no request of normal priority is waiting, or
+ * once it has waited NIMBUS_DEFER_MAX_WAIT_US (nimbus_http_run_overdue,
+ * which dispatch calls first for every request): for writes, whose parsing
+ * and checking is the costly part, so that reads are not queued behind
+ * them. evhttp never frees a request that is waiting for its answer (it
+ * reads nothing more from that connection). Runs fn at once when out of
+ * memory. */
+void nimbus_http_defer(nimbus_worker_t *w, struct evhttp_request *req, nimbus_http_deferred_fn fn,
+                       uint64_t start_us);
+/* Runs the deferred requests that have waited too long (all of them with
+ * all true: at stop, before evhttp frees the connections). */
+void nimbus_http_run_deferred(nimbus_worker_t *w, bool all);
+/* The low-priority event's callback: one deferred request per call, so
+ * that a request of normal priority never waits behind more than one. */
+void nimbus_http_deferred_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Per-request facts for the access-log line. `protocol` is "soap", "rest",
  * "ws" or "http"; `operation` the contract's name or "-" (both static
