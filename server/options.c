@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "server_internal.h"
@@ -29,6 +30,16 @@ static void usage(FILE *out)
         "  --max-body BYTES       largest request body (default 1048576)\n"
         "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
         "  --ws-queue BYTES       output a WebSocket may queue before it lags (default 4194304)\n"
+        "  --max-connections N    connections in all, HTTP and WebSocket (default: the\n"
+        "                         descriptor limit less 64; 0: no limit)\n"
+        "  --max-connections-per-client N\n"
+        "                         connections from one client address (default 512;\n"
+        "                         0: no limit)\n"
+        "  --request-timeout S    seconds a request has to arrive whole from its first\n"
+        "                         byte, plus a second per --min-body-rate bytes (default 10)\n"
+        "  --min-body-rate BYTES  bytes per second that earn a slow upload more time\n"
+        "                         (default 4096)\n"
+        "  --idle-timeout S       close a connection silent this long (default 60)\n"
         "  --render-cache BYTES   rendered answers each worker keeps for reads that\n"
         "                         repeat (default 16777216; 0 keeps none)\n"
         "  --ws-ping-interval MS  ping a silent WebSocket after MS milliseconds; drop it\n"
@@ -124,6 +135,11 @@ enum {
     OPT_WS_QUEUE,
     OPT_WS_PING,
     OPT_RENDER_CACHE,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_CONNECTIONS_PER_CLIENT,
+    OPT_REQUEST_TIMEOUT,
+    OPT_MIN_BODY_RATE,
+    OPT_IDLE_TIMEOUT,
     OPT_KEY,
     OPT_OPEN,
     OPT_CORS,
@@ -148,6 +164,11 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"ws-queue", required_argument, NULL, OPT_WS_QUEUE},
         {"ws-ping-interval", required_argument, NULL, OPT_WS_PING},
         {"render-cache", required_argument, NULL, OPT_RENDER_CACHE},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+        {"max-connections-per-client", required_argument, NULL, OPT_MAX_CONNECTIONS_PER_CLIENT},
+        {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+        {"min-body-rate", required_argument, NULL, OPT_MIN_BODY_RATE},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"api-key", required_argument, NULL, OPT_KEY},
         {"open", no_argument, NULL, OPT_OPEN},
         {"cors-origin", required_argument, NULL, OPT_CORS},
@@ -172,6 +193,15 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     config->ws_queue_max = NIMBUS_DEFAULT_WS_QUEUE;
     config->ws_ping_interval_ms = NIMBUS_DEFAULT_WS_PING_INTERVAL_MS;
     config->render_cache = NIMBUS_DEFAULT_RENDER_CACHE;
+    struct rlimit nofile;
+    config->max_connections =
+        getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY
+            ? (nofile.rlim_cur > 128 ? (size_t)nofile.rlim_cur - 64 : (size_t)nofile.rlim_cur / 2)
+            : 0;
+    config->max_connections_per_client = NIMBUS_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+    config->request_timeout_ms = NIMBUS_DEFAULT_REQUEST_TIMEOUT_S * 1000L;
+    config->min_body_rate = NIMBUS_DEFAULT_MIN_BODY_RATE;
+    config->idle_timeout_s = NIMBUS_DEFAULT_IDLE_TIMEOUT_S;
     config->access_log = true;
 
     optind = 1;
@@ -213,6 +243,39 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             break;
         case OPT_WS_QUEUE:
             if (parse_size("--ws-queue", arg, 4096, &config->ws_queue_max)) {
+                return -1;
+            }
+            break;
+        case OPT_MAX_CONNECTIONS:
+            if (parse_size("--max-connections", arg, 0, &config->max_connections)) {
+                return -1;
+            }
+            break;
+        case OPT_MAX_CONNECTIONS_PER_CLIENT:
+            if (parse_size("--max-connections-per-client", arg, 0,
+                           &config->max_connections_per_client)) {
+                return -1;
+            }
+            break;
+        case OPT_REQUEST_TIMEOUT:
+        case OPT_IDLE_TIMEOUT: {
+            const char *name = c == OPT_REQUEST_TIMEOUT ? "--request-timeout" : "--idle-timeout";
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(arg, &end, 10);
+            if (errno || !end || *end || arg[0] == '\0' || v < 1 || v > 86400) {
+                fprintf(stderr, "nimbus: %s needs 1..86400 seconds, not '%s'\n", name, arg);
+                return -1;
+            }
+            if (c == OPT_REQUEST_TIMEOUT) {
+                config->request_timeout_ms = v * 1000;
+            } else {
+                config->idle_timeout_s = v;
+            }
+            break;
+        }
+        case OPT_MIN_BODY_RATE:
+            if (parse_size("--min-body-rate", arg, 0, &config->min_body_rate)) {
                 return -1;
             }
             break;

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/bufferevent.h>
 #include <event2/thread.h>
 
 #include "nimbus_json.h"
@@ -69,6 +70,7 @@ static void health_handle(nimbus_worker_t *w, struct evhttp_request *req)
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     nimbus_worker_t *w = arg;
+    nimbus_http_conn_request(w, req);
     /* Writes that waited long enough for quiet go first. */
     nimbus_http_run_deferred(w, false);
     const char *uri = evhttp_request_get_uri(req);
@@ -81,7 +83,18 @@ static void dispatch(struct evhttp_request *req, void *arg)
     if (strcmp(path, "/soap") == 0) {
         nimbus_soap_handle(w, req);
     } else if (strcmp(path, "/v1/stream") == 0) {
+        /* An accepted upgrade puts the stream's callbacks on the connection
+         * (a refusal is answered like any request, which leaves evhttp's
+         * own or none): from then on the stream times it. */
+        struct bufferevent *bev =
+            evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+        bufferevent_data_cb before = NULL, after = NULL;
+        bufferevent_getcb(bev, &before, NULL, NULL, NULL);
         nimbus_stream_handle(w, req);
+        bufferevent_getcb(bev, &after, NULL, NULL, NULL);
+        if (after && after != before) {
+            nimbus_http_conn_upgraded(w, req);
+        }
     } else if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0) {
         nimbus_rest_handle(w, req);
     } else if (strcmp(path, "/healthz") == 0) {
@@ -257,7 +270,7 @@ static int worker_init(nimbus_server_t *s, nimbus_worker_t *w, int index, int fd
     size_t cap = s->config.max_body * NIMBUS_BODY_READ_FACTOR;
     evhttp_set_max_body_size(w->http, (ev_ssize_t)cap);
     evhttp_set_max_headers_size(w->http, NIMBUS_MAX_HEADERS_SIZE);
-    evhttp_set_timeout(w->http, NIMBUS_HTTP_TIMEOUT_SECONDS);
+    evhttp_set_timeout(w->http, (int)s->config.idle_timeout_s);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
@@ -268,6 +281,10 @@ static int worker_init(nimbus_server_t *s, nimbus_worker_t *w, int index, int fd
     s->bound[index] = evhttp_accept_socket_with_handle(w->http, fd);
     if (!s->bound[index]) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot accept on the listening socket");
+    }
+    w->server_conns = s->conns;
+    if (nimbus_http_conns_start(w, s->bound[index]) != 0) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
     }
     s->listen_fds[index] = -1; /* evhttp owns it now */
     w->svc = nimbus_service_new(s->core, err);
@@ -311,6 +328,7 @@ static void worker_cleanup(nimbus_worker_t *w)
     if (w->http) {
         evhttp_free(w->http);
     }
+    nimbus_http_conns_stop(w);
     if (w->soap) {
         nimbus_soap_worker_free(w->soap);
     }
@@ -356,6 +374,12 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     }
     s->config = *config;
     s->worker_count = config->workers;
+    s->conns = nimbus_conn_table_new();
+    if (!s->conns) {
+        fprintf(stderr, "nimbus: out of memory\n");
+        free(s);
+        return 1;
+    }
 
     signal(SIGPIPE, SIG_IGN);
     /* Blocked from the start, not just before the threads: a stop asked for
@@ -499,6 +523,7 @@ done:
     free(s->listen_fds);
     free(s->bound);
     nimbus_core_free(s->core);
+    nimbus_conn_table_free(s->conns);
     free(s);
     libevent_global_shutdown();
     return exit_code;

@@ -22,7 +22,6 @@
  * which answer PAYLOAD_TOO_LARGE in their own format. */
 #define NIMBUS_BODY_READ_FACTOR 4
 #define NIMBUS_MAX_HEADERS_SIZE (64 * 1024)
-#define NIMBUS_HTTP_TIMEOUT_SECONDS 60
 #define NIMBUS_MAX_WORKERS 64
 #define NIMBUS_MAX_KEYS 64
 
@@ -37,6 +36,7 @@ struct nimbus_server {
     int bound_port;
     char authority[300]; /* "127.0.0.1:8080" as bound, for when no Host came */
     struct nimbus_demo *demo;
+    nimbus_conn_table_t *conns; /* every worker's connections, counted */
 };
 
 /* Command-line parsing. Fills config with defaults, then the options.

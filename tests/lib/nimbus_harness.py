@@ -49,6 +49,8 @@ class NimbusServer:
         self.start_timeout = start_timeout
         self.proc = None
         self.port = None
+        # Extra subprocess.Popen arguments (e.g. preexec_fn to lower a limit).
+        self.popen_kwargs = {}
         self._log = None
         self._logs_seen = []
 
@@ -69,7 +71,7 @@ class NimbusServer:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=self._log,
-                                     env=self.env)
+                                     env=self.env, **self.popen_kwargs)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

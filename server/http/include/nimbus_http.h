@@ -22,6 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/queue.h>
+#include <time.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -35,6 +38,12 @@
 #define NIMBUS_DEFAULT_MAX_BODY (1024 * 1024)
 #define NIMBUS_DEFAULT_MAX_WS_MESSAGE (1024 * 1024)
 #define NIMBUS_DEFAULT_WS_QUEUE (4 * 1024 * 1024)
+/* The connection guard's defaults (conn.c; --max-connections defaults to
+ * the descriptor limit less 64). */
+#define NIMBUS_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 512
+#define NIMBUS_DEFAULT_REQUEST_TIMEOUT_S 10
+#define NIMBUS_DEFAULT_MIN_BODY_RATE 4096
+#define NIMBUS_DEFAULT_IDLE_TIMEOUT_S 60
 /* Rendered answers each worker keeps (--render-cache). */
 #define NIMBUS_DEFAULT_RENDER_CACHE (16 * 1024 * 1024)
 /* A WebSocket idle this long is pinged; silent for two intervals, dropped
@@ -48,18 +57,23 @@ typedef struct nimbus_config {
     int listen_port;       /* 0: ephemeral; the chosen port is printed */
     int workers;           /* event loops (threads) */
     char db_path[4096];
-    size_t max_body;          /* request bodies above this: PAYLOAD_TOO_LARGE */
-    size_t max_ws_message;    /* WebSocket messages above this: close 1009 */
-    size_t ws_queue_max;      /* bytes queued per WebSocket before it lags */
-    long ws_ping_interval_ms; /* keepalive ping after this much silence */
-    size_t render_cache;      /* bytes of rendered answers per worker; 0 keeps none */
-    bool demo;                /* seed stations if the database has none, feed observations */
-    bool demo_force;          /* seed even when the database holds stations */
-    bool open;                /* keyless server may listen beyond loopback */
-    bool access_log;          /* one line per request on stderr */
-    char cors_origins[1024];  /* comma-separated allowed origins for GET; "" none; "*" any */
-    char static_dir[4096];    /* dashboard files (GET /) */
-    char port_file[4096];     /* when set, the bound port is written here once listening */
+    size_t max_body;                   /* request bodies above this: PAYLOAD_TOO_LARGE */
+    size_t max_ws_message;             /* WebSocket messages above this: close 1009 */
+    size_t ws_queue_max;               /* bytes queued per WebSocket before it lags */
+    long ws_ping_interval_ms;          /* keepalive ping after this much silence */
+    size_t render_cache;               /* bytes of rendered answers per worker; 0 keeps none */
+    size_t max_connections;            /* in all; 0: no limit */
+    size_t max_connections_per_client; /* per client address; 0: no limit */
+    long request_timeout_ms;           /* a request's time to arrive whole, from its first byte */
+    size_t min_body_rate;              /* bytes/s that buy a slower request more time; 0: none */
+    long idle_timeout_s;               /* a silent connection is closed after this */
+    bool demo;               /* seed stations if the database has none, feed observations */
+    bool demo_force;         /* seed even when the database holds stations */
+    bool open;               /* keyless server may listen beyond loopback */
+    bool access_log;         /* one line per request on stderr */
+    char cors_origins[1024]; /* comma-separated allowed origins for GET; "" none; "*" any */
+    char static_dir[4096];   /* dashboard files (GET /) */
+    char port_file[4096];    /* when set, the bound port is written here once listening */
 } nimbus_config_t;
 
 /* Event priorities of a worker's loop (event_base_priority_init). Every
@@ -83,6 +97,17 @@ typedef struct nimbus_deferred {
     nimbus_http_deferred_fn fn;
     uint64_t start_us;
 } nimbus_deferred_t;
+
+/* Connections of the whole server, counted per client address (conn.c);
+ * shared by every worker. */
+typedef struct nimbus_conn_table nimbus_conn_table_t;
+nimbus_conn_table_t *nimbus_conn_table_new(void); /* NULL: out of memory */
+void nimbus_conn_table_free(nimbus_conn_table_t *t);
+size_t nimbus_conn_table_total(nimbus_conn_table_t *t);
+
+/* One accepted connection as the guard sees it (conn.c). */
+typedef struct nimbus_conn nimbus_conn_t;
+LIST_HEAD(nimbus_conn_list, nimbus_conn);
 
 typedef struct nimbus_server nimbus_server_t;
 typedef struct nimbus_soap_worker nimbus_soap_worker_t;
@@ -108,6 +133,14 @@ struct nimbus_worker {
      * oldest first, and the low-priority event that runs them. */
     nimbus_deferred_t *deferred_head, *deferred_tail;
     struct event *deferred_event;
+    /* The connection guard (conn.c). */
+    nimbus_conn_table_t *server_conns; /* the server's, shared */
+    struct nimbus_conn_list conns;     /* this worker's */
+    size_t conn_count;
+    nimbus_conn_t **conn_hash; /* by evhttp connection */
+    size_t conn_hash_cap;
+    struct event *conn_sweep;
+    time_t accept_logged;
 };
 
 /* Hands req to fn later, when no request of normal priority is waiting, or
@@ -125,6 +158,18 @@ void nimbus_http_run_deferred(nimbus_worker_t *w, bool all);
 /* The low-priority event's callback: one deferred request per call, so
  * that a request of normal priority never waits behind more than one. */
 void nimbus_http_deferred_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The connection guard (conn.c): counts and bounds every connection of
+ * the worker's evhttp (bound: its listening socket) and times requests;
+ * start after the socket is bound, stop after evhttp_free. 0 or -1 (out of
+ * memory). */
+int nimbus_http_conns_start(nimbus_worker_t *w, struct evhttp_bound_socket *bound);
+void nimbus_http_conns_stop(nimbus_worker_t *w);
+/* req arrived whole: its connection is not timed while it is answered. */
+void nimbus_http_conn_request(nimbus_worker_t *w, struct evhttp_request *req);
+/* req's connection was taken over (a WebSocket): no more request timing;
+ * it still counts towards the limits until it closes. */
+void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req);
 
 /* Per-request facts for the access-log line. `protocol` is "soap", "rest",
  * "ws" or "http"; `operation` the contract's name or "-" (both static

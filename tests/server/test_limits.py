@@ -1,0 +1,277 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The connection guard (server/http/conn.c) against real sockets: the
+limits on connections in all and per client address (HTTP and WebSocket
+alike), each at the limit and one past it; the request deadline against
+trickling clients (while others are served); the minimum body rate; the
+idle timeout; and accepting with too few descriptors, which must pause,
+not spin, and recover.
+
+Client addresses: everything is loopback, and Linux lets a client bind any
+127.x.y.z, so 127.0.0.1 and 127.0.0.2 are two clients.
+"""
+
+import asyncio
+import http.client
+import json
+import os
+import resource
+import socket
+import sys
+import time
+import unittest
+
+import websockets
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from nimbus_harness import NimbusServer  # noqa: E402
+
+BINARY = sys.argv.pop(1)
+
+
+def connect(port, source="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def get(s, path="/healthz"):
+    """One GET on an open socket; returns (status, body), or None when the
+    server closed or reset the connection instead."""
+    try:
+        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        f = s.makefile("rb")
+        line = f.readline()
+        if not line:
+            return None
+        status = int(line.split()[1])
+        length = 0
+        while True:
+            h = f.readline()
+            if h in (b"\r\n", b""):
+                break
+            if h.lower().startswith(b"content-length:"):
+                length = int(h.split(b":")[1])
+        return status, f.read(length)
+    except (ConnectionError, socket.timeout):
+        return None
+
+
+def refused(answer):
+    """A refusal is a 503 problem with RESOURCE_EXHAUSTED, or (when the
+    connection was closed before the client read it) no answer at all."""
+    if answer is None:
+        return True
+    status, body = answer
+    return status == 503 and json.loads(body).get("code") == "RESOURCE_EXHAUSTED"
+
+
+def eventually(check, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def served(port, source="127.0.0.1"):
+    """A fresh connection from source gets a 200 for /healthz."""
+    try:
+        s = connect(port, source)
+    except OSError:
+        return False
+    try:
+        a = get(s)
+        return a is not None and a[0] == 200
+    finally:
+        s.close()
+
+
+class Limits(unittest.TestCase):
+    def test_per_client_limit_at_and_past(self):
+        with NimbusServer(BINARY, args=["--max-connections-per-client", "5"]) as srv:
+            held = [connect(srv.port) for _ in range(5)]
+            for s in held:  # at the limit: all five served
+                self.assertEqual(get(s)[0], 200)
+            extra = connect(srv.port)
+            self.assertTrue(refused(get(extra)), "a sixth connection from one address")
+            extra.close()
+            self.assertTrue(served(srv.port, "127.0.0.2"))  # another client is unaffected
+            held.pop().close()  # one freed: room again
+            self.assertTrue(eventually(lambda: served(srv.port)))
+            for s in held:
+                s.close()
+            self.assertIn("status=503", srv.log_text())
+
+    def test_total_limit_at_and_past(self):
+        with NimbusServer(BINARY, args=["--max-connections", "6",
+                                        "--max-connections-per-client", "0"]) as srv:
+            held = [connect(srv.port, "127.0.0.%d" % (i + 1)) for i in range(6)]
+            for s in held:
+                self.assertEqual(get(s)[0], 200)
+            extra = connect(srv.port, "127.0.0.9")
+            self.assertTrue(refused(get(extra)), "a seventh connection in all")
+            extra.close()
+            held.pop().close()
+            self.assertTrue(eventually(lambda: served(srv.port, "127.0.0.9")))
+            for s in held:
+                s.close()
+
+    def test_websockets_count_with_http(self):
+        async def run(port):
+            ws = [await websockets.connect("ws://127.0.0.1:%d/v1/stream" % port,
+                                           ping_interval=None) for _ in range(2)]
+            s = connect(port)
+            self.assertEqual(get(s)[0], 200)  # two sessions and one HTTP: at the limit
+            extra = connect(port)
+            self.assertTrue(refused(get(extra)), "a fourth connection beside two sessions")
+            extra.close()
+            await ws[0].close()  # a session closes: room again
+            ok = False
+            for _ in range(100):
+                if served(port):
+                    ok = True
+                    break
+                await asyncio.sleep(0.05)
+            self.assertTrue(ok)
+            s.close()
+            await ws[1].close()
+
+        with NimbusServer(BINARY, args=["--max-connections-per-client", "3"]) as srv:
+            asyncio.run(run(srv.port))
+
+
+class Deadlines(unittest.TestCase):
+    def test_trickling_clients_are_closed_while_others_are_served(self):
+        count = 200
+        with NimbusServer(BINARY, args=["--request-timeout", "2",
+                                        "--max-connections-per-client", "0"]) as srv:
+            socks = []
+            for i in range(count):
+                s = connect(srv.port, "127.0.1.%d" % (1 + i))
+                s.setblocking(False)
+                socks.append(s)
+            head = b"GET /healthz HTTP/1.1\r\nHost: slow\r\nX-Padding: " + b"a" * 200
+            start = time.monotonic()
+            closed_at = {}
+            slowest_normal = 0.0
+            sent = 0
+            while time.monotonic() - start < 8 and len(closed_at) < count:
+                # every trickler sends one more byte every 0.5 s
+                if time.monotonic() - start >= sent * 0.5:
+                    for i, s in enumerate(socks):
+                        if i not in closed_at and sent < len(head):
+                            try:
+                                s.send(head[sent:sent + 1])
+                            except OSError:
+                                closed_at[i] = time.monotonic() - start
+                    sent += 1
+                for i, s in enumerate(socks):
+                    if i in closed_at:
+                        continue
+                    try:
+                        data = s.recv(4096)
+                        if data == b"" or data.startswith(b"HTTP/1.1 408"):
+                            closed_at[i] = time.monotonic() - start
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        closed_at[i] = time.monotonic() - start
+                t0 = time.monotonic()
+                self.assertTrue(served(srv.port, "127.0.0.1"))
+                slowest_normal = max(slowest_normal, time.monotonic() - t0)
+                time.sleep(0.05)
+            for s in socks:
+                s.close()
+            self.assertEqual(len(closed_at), count,
+                             "tricklers still open after 8 s with a 2 s deadline")
+            self.assertGreaterEqual(min(closed_at.values()), 1.5)  # not before the deadline
+            self.assertLess(max(closed_at.values()), 6.0)
+            self.assertLess(slowest_normal, 2.0, "normal requests waited behind tricklers")
+            self.assertIn("status=408", srv.log_text())
+
+    def test_minimum_body_rate(self):
+        with NimbusServer(BINARY, args=["--request-timeout", "1", "--min-body-rate", "20000",
+                                        "--max-body", "2000000"]) as srv:
+            body = b'{"observations":[' + b" " * 60000 + b"]}"
+            head = (b"POST /v1/stations/x/observations HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+            # Too slow: 4 KB/s earns 1 s plus 0.2 s for every second it sends.
+            s = connect(srv.port)
+            s.sendall(head)
+            t0 = time.monotonic()
+            closed = None
+            s.settimeout(0.25)
+            for off in range(0, len(body), 1000):
+                try:
+                    s.send(body[off:off + 1000])
+                    data = s.recv(4096)
+                    if data == b"" or data.startswith(b"HTTP/1.1 408"):
+                        closed = time.monotonic() - t0
+                        break
+                except socket.timeout:
+                    continue
+                except OSError:
+                    closed = time.monotonic() - t0
+                    break
+            s.close()
+            self.assertIsNotNone(closed, "a slow upload was never cut off")
+            self.assertLess(closed, 5)
+            # Fair: the same body at ~200 KB/s arrives whole and is answered
+            # (an empty batch is refused: what matters is that it was read).
+            s = connect(srv.port)
+            s.sendall(head)
+            for off in range(0, len(body), 10000):
+                s.sendall(body[off:off + 10000])
+                time.sleep(0.05)
+            s.settimeout(10)
+            answer = s.recv(64)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 4") and b" 408 " not in answer, answer)
+            s.close()
+
+    def test_idle_connection_closed(self):
+        with NimbusServer(BINARY, args=["--idle-timeout", "1"]) as srv:
+            s = connect(srv.port)
+            self.assertEqual(get(s)[0], 200)
+            t0 = time.monotonic()
+            s.settimeout(10)
+            self.assertEqual(s.recv(1), b"")
+            self.assertLess(time.monotonic() - t0, 4)
+            s.close()
+
+
+class Descriptors(unittest.TestCase):
+    def test_running_out_of_descriptors_pauses_and_recovers(self):
+        def low_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+        srv = NimbusServer(BINARY, workers=1, args=["--max-connections", "0"])
+        srv.popen_kwargs = {"preexec_fn": low_limit}
+        srv.start()
+        try:
+            pid = srv.proc.pid
+
+            def cpu():
+                with open("/proc/%d/stat" % pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            socks = [connect(srv.port) for _ in range(120)]  # past the 64 descriptors
+            c0 = cpu()
+            time.sleep(3)
+            used = cpu() - c0
+            self.assertLess(used, 1.5, "the server spun on accept: %.2f s of CPU in 3 s" % used)
+            for s in socks:
+                s.close()
+            self.assertTrue(eventually(lambda: served(srv.port), 10))
+        finally:
+            srv.stop()
+        log = srv.log_text()
+        self.assertIn("cannot accept connections", log)
+        self.assertLess(log.count("cannot accept connections"), 5, log[-2000:])
+
+
+if __name__ == "__main__":
+    unittest.main()
