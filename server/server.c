@@ -19,6 +19,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -179,7 +181,24 @@ static void *worker_main(void *arg)
 /* Binds and listens on host:port with SO_REUSEPORT; TCP_NODELAY on the
  * listening socket is inherited by accepted ones (evhttp never sets it, and
  * without it responses over ~38 KB stall 40 ms on delayed ACKs). */
-static int listen_socket(const char *host, int port, int *bound_port)
+/* True when something already listens on host:port: a socket bound there
+ * without SO_REUSEPORT fails. Without this probe a second nimbus (same
+ * user, SO_REUSEPORT too) would quietly share the port and half the
+ * traffic. */
+static bool address_taken(const struct addrinfo *ai)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return false;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    bool taken = bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
+    close(fd);
+    return taken;
+}
+
+static int listen_socket(const char *host, int port, int *bound_port, bool first)
 {
     struct addrinfo hints = {0}, *res = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -190,6 +209,11 @@ static int listen_socket(const char *host, int port, int *bound_port)
     int rc = getaddrinfo(host, portbuf, &hints, &res);
     if (rc != 0) {
         fprintf(stderr, "nimbus: cannot resolve listen address %s: %s\n", host, gai_strerror(rc));
+        return -1;
+    }
+    if (first && port != 0 && address_taken(res)) {
+        fprintf(stderr, "nimbus: cannot listen on %s:%d: address already in use\n", host, port);
+        freeaddrinfo(res);
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -221,6 +245,40 @@ fail:
     }
     freeaddrinfo(res);
     return -1;
+}
+
+/* One server per database: an exclusive flock on "<db>.lock", held until
+ * exit, with the holder's pid in it for the message. (Not a lock on the
+ * database file itself: SQLite's own locks there are POSIX locks, which a
+ * second descriptor of the same file would release on close.) Returns the
+ * descriptor, or -1 after saying why. */
+static int lock_database(const char *db_path)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.lock", db_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "nimbus: cannot create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        fprintf(stderr,
+                "nimbus: database %s is in use by another nimbus%s%s%s; one server per "
+                "database\n",
+                db_path, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len) {
+        /* the lock holds without the pid; the message just lacks it */
+    }
+    return fd;
 }
 
 static bool host_is_loopback(const char *host)
@@ -374,6 +432,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     }
     s->config = *config;
     s->worker_count = config->workers;
+    s->db_lock = -1;
     s->conns = nimbus_conn_table_new();
     if (!s->conns) {
         fprintf(stderr, "nimbus: out of memory\n");
@@ -398,6 +457,10 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     s->core = nimbus_core_open(config->db_path, &err);
     if (!s->core) {
         fprintf(stderr, "nimbus: cannot open database %s: %s\n", config->db_path, err.message);
+        goto done;
+    }
+    s->db_lock = lock_database(config->db_path);
+    if (s->db_lock < 0) {
         goto done;
     }
     for (int i = 0; i < key_count; i++) {
@@ -434,7 +497,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     /* The first socket picks the port (maybe ephemeral); the rest join it. */
     int port = config->listen_port;
     for (int i = 0; i < s->worker_count; i++) {
-        s->listen_fds[i] = listen_socket(config->listen_host, port, &s->bound_port);
+        s->listen_fds[i] = listen_socket(config->listen_host, port, &s->bound_port, i == 0);
         if (s->listen_fds[i] < 0) {
             goto done;
         }
@@ -523,6 +586,9 @@ done:
     free(s->listen_fds);
     free(s->bound);
     nimbus_core_free(s->core);
+    if (s->db_lock >= 0) {
+        close(s->db_lock); /* the lock goes with it */
+    }
     nimbus_conn_table_free(s->conns);
     free(s);
     libevent_global_shutdown();

@@ -37,6 +37,7 @@ struct nimbus_server {
     char authority[300]; /* "127.0.0.1:8080" as bound, for when no Host came */
     struct nimbus_demo *demo;
     nimbus_conn_table_t *conns; /* every worker's connections, counted */
+    int db_lock;                /* the flock on "<db>.lock"; -1 none */
 };
 
 /* Command-line parsing. Fills config with defaults, then the options.

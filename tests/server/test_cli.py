@@ -117,6 +117,26 @@ class Running(unittest.TestCase):
         self.assertEqual(answers["0"], answers[None])
         self.assertEqual(answers["1"], answers[None])
 
+    def test_second_server_on_the_same_address_exits_1(self):
+        with NimbusServer(BINARY) as first:
+            with tempfile.TemporaryDirectory() as d:
+                r = run("--listen", "127.0.0.1:%d" % first.port, "--db", os.path.join(d, "x.db"))
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("address already in use", r.stderr)
+            # The first one still has all the traffic.
+            with urllib.request.urlopen(first.base_url + "/healthz") as resp:
+                self.assertEqual(resp.status, 200)
+
+    def test_second_server_on_the_same_database_exits_1(self):
+        with NimbusServer(BINARY) as first:
+            r = run("--listen", "127.0.0.1:0", "--db", first.db_path)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("is in use by another nimbus (pid %d)" % first.proc.pid, r.stderr)
+        # Once the first has stopped, the database is free again.
+        with NimbusServer(BINARY, db_path=first.db_path) as again:
+            with urllib.request.urlopen(again.base_url + "/healthz") as resp:
+                self.assertEqual(resp.status, 200)
+
     def test_keep_alive_serves_many_requests_on_one_connection(self):
         with NimbusServer(BINARY) as srv:
             with socket.create_connection(("127.0.0.1", srv.port), 5) as s:
