@@ -15,38 +15,14 @@
 
 #include <event2/http.h>
 
-/* Decodes one raw segment into out; false when it does not fit or decodes
- * to text holding NUL. */
+#include "nimbus_http.h"
+
+/* Decodes one raw segment into out; false when it does not fit, holds a
+ * malformed %-escape or decodes to text holding NUL. '+' is itself in a
+ * path. */
 static bool decode_segment(const char *raw, size_t len, char *out, size_t size)
 {
-    if (memchr(raw, '%', len) == NULL) {
-        /* Nothing encoded (the common case): the segment is the text. */
-        if (len >= size) {
-            return false;
-        }
-        memcpy(out, raw, len);
-        out[len] = '\0';
-        return true;
-    }
-    char *copy = malloc(len + 1);
-    if (!copy) {
-        return false;
-    }
-    memcpy(copy, raw, len);
-    copy[len] = '\0';
-    size_t dlen = 0;
-    /* decode_plus 0: in a path '+' is a plus sign, not a space. */
-    char *dec = evhttp_uridecode(copy, 0, &dlen);
-    free(copy);
-    if (!dec) {
-        return false;
-    }
-    bool ok = dlen < size && strlen(dec) == dlen;
-    if (ok) {
-        memcpy(out, dec, dlen + 1);
-    }
-    free(dec);
-    return ok;
+    return nimbus_http_uri_decode(raw, len, false, out, size) >= 0;
 }
 
 /* The most segments a template has; a path with more matches none. */

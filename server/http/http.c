@@ -77,25 +77,91 @@ static const char *http_reason(int status)
     }
 }
 
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+int nimbus_http_uri_decode(const char *raw, size_t len, bool plus_is_space, char *out, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = raw[i];
+        if (c == '%') {
+            if (i + 2 >= len || hex_value(raw[i + 1]) < 0 || hex_value(raw[i + 2]) < 0) {
+                return -1;
+            }
+            c = (char)(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2]));
+            if (c == '\0') {
+                return -2;
+            }
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            c = ' ';
+        }
+        if (n + 1 >= size) {
+            return -3;
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
 int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err)
 {
-    const char *hit = strstr(query, "%00");
-    if (hit) {
-        const char *start = hit;
-        while (start > query && start[-1] != '&') {
-            start--;
-        }
-        size_t key_len = strcspn(start, "=&");
-        if (start + key_len > hit) {
-            key_len = (size_t)(hit - start);
-        }
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                "query parameter \"%.*s\" holds an encoded NUL (%%00)",
-                                (int)(key_len > 64 ? 64 : key_len), start);
+    /* Strict where evhttp is lenient: a malformed %-escape ("%zz") is an
+     * error, not the three characters, and an encoded NUL would silently
+     * cut a C string short. Pairs are split at '&', names from values at
+     * the first '=' ("a" alone is a name with an empty value). */
+    TAILQ_INIT(out);
+    size_t qlen = strlen(query);
+    char *buf = malloc(2 * qlen + 2);
+    if (!buf) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
     }
-    if (evhttp_parse_query_str(query, out) != 0) {
-        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "malformed query string");
+    char *name = buf, *value = buf + qlen + 1;
+    for (const char *p = query; *p;) {
+        size_t pair = strcspn(p, "&");
+        size_t klen = strcspn(p, "=&");
+        if (klen > pair) {
+            klen = pair;
+        }
+        const char *v = p + klen + (klen < pair ? 1 : 0);
+        size_t vlen = pair - (size_t)(v - p);
+        int kr = nimbus_http_uri_decode(p, klen, true, name, qlen + 1);
+        int vr = kr < 0 ? 0 : nimbus_http_uri_decode(v, vlen, true, value, qlen + 1);
+        if (kr < 0 || vr < 0) {
+            int why = kr < 0 ? kr : vr;
+            /* The name as sent, up to an encoded NUL inside it. */
+            size_t named = klen;
+            for (size_t k = 0; k + 2 < klen; k++) {
+                if (p[k] == '%' && p[k + 1] == '0' && p[k + 2] == '0') {
+                    named = k;
+                    break;
+                }
+            }
+            int shown = (int)(named > 64 ? 64 : named);
+            nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                             why == -2 ? "query parameter \"%.*s\" holds an encoded NUL (%%00)"
+                                       : "query parameter \"%.*s\" has a malformed %%-escape",
+                             shown, p);
+            free(buf);
+            evhttp_clear_headers(out);
+            return -1;
+        }
+        if (klen > 0 || vlen > 0) {
+            evhttp_add_header(out, name, value);
+        }
+        p += pair;
+        if (*p == '&') {
+            p++;
+        }
     }
+    free(buf);
     return 0;
 }
 

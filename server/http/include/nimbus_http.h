@@ -184,12 +184,19 @@ typedef struct nimbus_request_log {
 uint64_t nimbus_now_us(void);
 
 /* Parses a URI query string into out (free with evhttp_clear_headers after
- * a 0 return; nothing to free after -1). evhttp decodes values into C
- * strings, so an encoded NUL would silently cut one short ("city=a%00b"
- * asking for city "a", "access_token=secret%00x" for "secret"); no value
- * of the API holds NUL, so the raw query is refused before decoding.
- * Returns 0, or -1 with INVALID_ARGUMENT naming the parameter. */
+ * a 0 return; nothing to free after -1), decoding with
+ * nimbus_http_uri_decode: a malformed %-escape is refused (evhttp would
+ * keep "%zz" as three characters, so "?city=%zz" would look for a city of
+ * that name), and so is an encoded NUL, which would cut a C string short
+ * ("access_token=secret%00x" read as "secret"); no value of the API holds
+ * NUL. Returns 0, or -1 with INVALID_ARGUMENT naming the parameter. */
 int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err);
+
+/* Percent-decodes len bytes of raw into out (size bytes, NUL-terminated),
+ * '+' as a space when plus_is_space (query strings). Strict: returns the
+ * decoded length, -1 for a malformed escape ("%zz", a cut-off "%4"), -2 for
+ * an encoded NUL, -3 when out is too small. */
+int nimbus_http_uri_decode(const char *raw, size_t len, bool plus_is_space, char *out, size_t size);
 
 /* The request method's name ("GET"; "?" for one evhttp has no name for). */
 const char *nimbus_http_method_name(enum evhttp_cmd_type cmd);

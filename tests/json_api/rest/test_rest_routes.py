@@ -188,6 +188,12 @@ def http_manners(c):
                        detail_has='"%s"' % query.split("=")[0])
     expect_problem(c.get("/v1/stations/p-1/observations?from=2024-01-01T00:00:00Z%00junk"),
                    "INVALID_ARGUMENT", detail_has='"from"')
+    # A malformed %-escape is an error, in the query as in the path, not
+    # three characters of a city's name.
+    for query in ("city=%zz", "city=Par%4", "country=%"):
+        expect_problem(c.get("/v1/stations?" + query), "INVALID_ARGUMENT",
+                       detail_has='"%s" has a malformed %%-escape' % query.split("=")[0])
+    expect_problem(c.get("/v1/stations/%zz"), "INVALID_ARGUMENT", detail_has="not valid text")
     # Endpoints beside the REST API refuse with problem+json too.
     r = c.post("/healthz", {})
     expect_problem(r, "INVALID_ARGUMENT", status=405)

@@ -89,6 +89,23 @@ static void test_query(void)
         CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
         CU_ASSERT_PTR_NOT_NULL(strstr(err.message, named[i]));
     }
+    /* A malformed escape is refused too (evhttp would keep "%zz" as text),
+     * in a value, cut off at the end, or in a name. */
+    static const char *const bad[] = {"city=%zz", "a=1&city=Par%4", "city=%", "c%g1ty=x"};
+    static const char *const bad_named[] = {"\"city\"", "\"city\"", "\"city\"", "\"c%g1ty\""};
+    for (size_t i = 0; i < 4; i++) {
+        nimbus_error_clear(&err);
+        CU_ASSERT_EQUAL(nimbus_http_parse_query(bad[i], &q, &err), -1);
+        CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, bad_named[i]));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "malformed %-escape"));
+    }
+    /* Valid escapes at the very end, either case, a name alone, empty pairs. */
+    CU_ASSERT_EQUAL(nimbus_http_parse_query("a=%41%6a&flag&&b=", &q, &err), 0);
+    CU_ASSERT_STRING_EQUAL(evhttp_find_header(&q, "a"), "Aj");
+    CU_ASSERT_STRING_EQUAL(evhttp_find_header(&q, "flag"), "");
+    CU_ASSERT_STRING_EQUAL(evhttp_find_header(&q, "b"), "");
+    evhttp_clear_headers(&q);
 }
 
 static void test_media_type(void)
