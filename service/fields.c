@@ -13,8 +13,8 @@
 #include "service_internal.h"
 
 const nimbus_rule_t nimbus_rules[NIMBUS_RULE_COUNT] = {
-#define NIMBUS_X_RULE_ROW(Name, kind, min, max, def, pattern, unit)                                \
-    {#Name, NIMBUS_RULE_KIND_##kind, min, max, def, pattern, unit},
+#define NIMBUS_X_RULE_ROW(Name, kind, min, max, def, pattern, unit, example)                       \
+    {#Name, NIMBUS_RULE_KIND_##kind, min, max, def, pattern, unit, example},
     NIMBUS_RULES(NIMBUS_X_RULE_ROW)
 #undef NIMBUS_X_RULE_ROW
 };

@@ -30,7 +30,8 @@
 /* ---- rules ----------------------------------------------------------- */
 
 /*
- * X(Name, KIND, min, max, default, "XSD pattern" or NULL, "unit" or "")
+ * X(Name, KIND, min, max, default, "XSD pattern" or NULL, "unit" or "",
+ *   example as JSON text or NULL)
  *   ID       1..max characters of [A-Za-z0-9_-]; refused words the alphabet
  *   TEXT     min..max code points of UTF-8 text without control characters
  *   COUNTRY  an assigned ISO 3166-1 alpha-2 code (two upper-case letters)
@@ -39,26 +40,27 @@
  *   OPAQUE   text the client got from us and passes back (a cursor): the
  *            core decodes it, so no rule beyond its length bounds is
  *            written here
- * default is the value an absent INTEGER stands for (0: none). The numbers
+ * default is the value an absent INTEGER stands for (0: none); the example
+ * is what the API documents show (OpenAPI, AsyncAPI). The numbers
  * are the constants of nimbus_types.h where the core needs them by name
  * (array sizes, defaults), so each is written once.
  */
 #define NIMBUS_RULES(X)                                                                            \
-    X(StationId, ID, 1, NIMBUS_STATION_ID_MAX, 0, "[A-Za-z0-9_\\-]+", "")                          \
-    X(StationName, TEXT, 1, NIMBUS_STATION_NAME_MAX, 0, NULL, "")                                  \
-    X(City, TEXT, 1, NIMBUS_CITY_MAX, 0, NULL, "")                                                 \
-    X(Country, COUNTRY, NIMBUS_COUNTRY_LEN, NIMBUS_COUNTRY_LEN, 0, "[A-Z]{2}", "")                 \
-    X(Latitude, RANGE, -90, 90, 0, NULL, "degrees")                                                \
-    X(Longitude, RANGE, -180, 180, 0, NULL, "degrees")                                             \
-    X(Elevation, RANGE, -500, 9000, 0, NULL, "metres")                                             \
-    X(Temperature, RANGE, -100, 70, 0, NULL, "degrees Celsius")                                    \
-    X(Humidity, RANGE, 0, 100, 0, NULL, "percent")                                                 \
-    X(Pressure, RANGE, 100, 1100, 0, NULL, "hPa")                                                  \
-    X(WindSpeed, RANGE, 0, 150, 0, NULL, "m/s")                                                    \
-    X(WindDirection, RANGE, 0, 360, 0, NULL, "degrees")                                            \
-    X(Precipitation, RANGE, 0, 1000, 0, NULL, "mm since the previous observation")                 \
-    X(PageLimit, INTEGER, 1, NIMBUS_LIST_LIMIT_MAX, NIMBUS_LIST_LIMIT_DEFAULT, NULL, "")           \
-    X(Cursor, OPAQUE, 1, NIMBUS_CURSOR_SIZE - 1, 0, NULL, "")
+    X(StationId, ID, 1, NIMBUS_STATION_ID_MAX, 0, "[A-Za-z0-9_\\-]+", "", "\"berlin-tempelhof\"")  \
+    X(StationName, TEXT, 1, NIMBUS_STATION_NAME_MAX, 0, NULL, "", "\"Berlin-Tempelhof\"")          \
+    X(City, TEXT, 1, NIMBUS_CITY_MAX, 0, NULL, "", "\"Berlin\"")                                   \
+    X(Country, COUNTRY, NIMBUS_COUNTRY_LEN, NIMBUS_COUNTRY_LEN, 0, "[A-Z]{2}", "", "\"DE\"")       \
+    X(Latitude, RANGE, -90, 90, 0, NULL, "degrees", "52.4675")                                     \
+    X(Longitude, RANGE, -180, 180, 0, NULL, "degrees", "13.4021")                                  \
+    X(Elevation, RANGE, -500, 9000, 0, NULL, "metres", "48")                                       \
+    X(Temperature, RANGE, -100, 70, 0, NULL, "degrees Celsius", "21.5")                            \
+    X(Humidity, RANGE, 0, 100, 0, NULL, "percent", "63")                                           \
+    X(Pressure, RANGE, 100, 1100, 0, NULL, "hPa", "1013.25")                                       \
+    X(WindSpeed, RANGE, 0, 150, 0, NULL, "m/s", "3.5")                                             \
+    X(WindDirection, RANGE, 0, 360, 0, NULL, "degrees", "270")                                     \
+    X(Precipitation, RANGE, 0, 1000, 0, NULL, "mm since the previous observation", "0.2")          \
+    X(PageLimit, INTEGER, 1, NIMBUS_LIST_LIMIT_MAX, NIMBUS_LIST_LIMIT_DEFAULT, NULL, "", "100")    \
+    X(Cursor, OPAQUE, 1, NIMBUS_CURSOR_SIZE - 1, 0, NULL, "", NULL)
 
 typedef enum nimbus_rule_kind {
     NIMBUS_RULE_KIND_ID,
@@ -77,15 +79,16 @@ typedef struct nimbus_rule {
     int64_t def;         /* INTEGER: the value when absent; 0: none */
     const char *pattern; /* the XSD pattern, or NULL */
     const char *unit;    /* "" when none */
+    const char *example; /* a valid value as JSON text, or NULL */
 } nimbus_rule_t;
 
 typedef enum nimbus_rule_id {
-#define NIMBUS_X_RULE_ENUM(Name, kind, min, max, def, pattern, unit) NIMBUS_RULE_##Name,
+#define NIMBUS_X_RULE_ENUM(Name, kind, min, max, def, pattern, unit, example) NIMBUS_RULE_##Name,
     NIMBUS_RULES(NIMBUS_X_RULE_ENUM)
 #undef NIMBUS_X_RULE_ENUM
 } nimbus_rule_id_t;
 
-#define NIMBUS_X_RULE_ONE(Name, kind, min, max, def, pattern, unit) +1
+#define NIMBUS_X_RULE_ONE(Name, kind, min, max, def, pattern, unit, example) +1
 #define NIMBUS_RULE_COUNT (0 NIMBUS_RULES(NIMBUS_X_RULE_ONE))
 
 /* Every rule, in NIMBUS_RULES order (static storage). */

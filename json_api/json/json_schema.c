@@ -19,6 +19,30 @@ static void ref(nimbus_json_writer_t *w, const char *prefix, const char *name)
     nimbus_json_object_end(w);
 }
 
+/* "examples": [json] */
+static void examples(nimbus_json_writer_t *w, const char *json)
+{
+    nimbus_json_key(w, "examples");
+    nimbus_json_array_begin(w);
+    nimbus_json_raw(w, json, strlen(json));
+    nimbus_json_array_end(w);
+}
+
+/* "type": name, or ["name", "null"] for an optional input field: the
+ * contract lets a client send null for what it leaves out. */
+static void type_member(nimbus_json_writer_t *w, const char *name, bool nullable)
+{
+    nimbus_json_key(w, "type");
+    if (!nullable) {
+        nimbus_json_string(w, name);
+        return;
+    }
+    nimbus_json_array_begin(w);
+    nimbus_json_string(w, name);
+    nimbus_json_string(w, "null");
+    nimbus_json_array_end(w);
+}
+
 /* Members of a rule's schema (the caller has opened the object and written
  * "type"). */
 static void rule_members(nimbus_json_writer_t *w, const nimbus_rule_t *r)
@@ -35,6 +59,9 @@ static void rule_members(nimbus_json_writer_t *w, const nimbus_rule_t *r)
             snprintf(anchored, sizeof anchored, "^%s$", r->pattern);
             nimbus_json_member_string(w, "pattern", anchored);
         }
+        if (r->example) {
+            examples(w, r->example);
+        }
         return;
     case NIMBUS_RULE_KIND_RANGE:
     case NIMBUS_RULE_KIND_INTEGER:
@@ -48,22 +75,37 @@ static void rule_members(nimbus_json_writer_t *w, const nimbus_rule_t *r)
         if (*r->unit) {
             nimbus_json_member_string(w, "description", r->unit);
         }
+        if (r->example) {
+            examples(w, r->example);
+        }
         return;
     case NIMBUS_RULE_KIND_OPAQUE:
         return;
     }
 }
 
-void nimbus_json_schema_field(nimbus_json_writer_t *w, const nimbus_field_t *f,
-                              const char *ref_prefix)
+static void field_schema(nimbus_json_writer_t *w, const nimbus_field_t *f, const char *ref_prefix,
+                         bool nullable)
 {
     switch (f->kind) {
     case NIMBUS_FIELD_OBJECT:
+        if (!nullable) {
+            ref(w, ref_prefix, f->type->name);
+            return;
+        }
+        nimbus_json_object_begin(w);
+        nimbus_json_key(w, "anyOf");
+        nimbus_json_array_begin(w);
         ref(w, ref_prefix, f->type->name);
+        nimbus_json_object_begin(w);
+        nimbus_json_member_string(w, "type", "null");
+        nimbus_json_object_end(w);
+        nimbus_json_array_end(w);
+        nimbus_json_object_end(w);
         return;
     case NIMBUS_FIELD_ARRAY:
         nimbus_json_object_begin(w);
-        nimbus_json_member_string(w, "type", "array");
+        type_member(w, "array", nullable);
         if (f->min_items > 0) {
             nimbus_json_member_int(w, "minItems", (int64_t)f->min_items);
         }
@@ -78,9 +120,10 @@ void nimbus_json_schema_field(nimbus_json_writer_t *w, const nimbus_field_t *f,
     case NIMBUS_FIELD_STRING:
     case NIMBUS_FIELD_TIME:
         nimbus_json_object_begin(w);
-        nimbus_json_member_string(w, "type", "string");
+        type_member(w, "string", nullable);
         if (f->kind == NIMBUS_FIELD_TIME) {
             nimbus_json_member_string(w, "format", "date-time");
+            examples(w, "\"2024-05-01T12:00:00Z\"");
         } else if (f->rule) {
             rule_members(w, f->rule);
         }
@@ -88,7 +131,7 @@ void nimbus_json_schema_field(nimbus_json_writer_t *w, const nimbus_field_t *f,
     case NIMBUS_FIELD_DOUBLE:
     case NIMBUS_FIELD_OPT_DOUBLE:
         nimbus_json_object_begin(w);
-        nimbus_json_member_string(w, "type", "number");
+        type_member(w, "number", nullable);
         if (f->rule) {
             rule_members(w, f->rule);
         }
@@ -96,7 +139,7 @@ void nimbus_json_schema_field(nimbus_json_writer_t *w, const nimbus_field_t *f,
     case NIMBUS_FIELD_INT64:
     case NIMBUS_FIELD_INT:
         nimbus_json_object_begin(w);
-        nimbus_json_member_string(w, "type", "integer");
+        type_member(w, "integer", nullable);
         if (f->kind == NIMBUS_FIELD_INT64) {
             nimbus_json_member_string(w, "format", "int64");
         }
@@ -116,42 +159,61 @@ void nimbus_json_schema_field(nimbus_json_writer_t *w, const nimbus_field_t *f,
     nimbus_json_object_end(w);
 }
 
-void nimbus_json_schema_object(nimbus_json_writer_t *w, const nimbus_type_t *type,
-                               const char *ref_prefix, unsigned opts, const char *const *skip)
+void nimbus_json_schema_field(nimbus_json_writer_t *w, const nimbus_field_t *f,
+                              const char *ref_prefix)
 {
+    field_schema(w, f, ref_prefix, false);
+}
+
+static bool listed(const char *const *names, const char *name)
+{
+    for (size_t k = 0; names && names[k]; k++) {
+        if (strcmp(names[k], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void nimbus_json_schema_object(nimbus_json_writer_t *w, const nimbus_type_t *type,
+                               const char *ref_prefix, unsigned opts, const char *const *skip,
+                               const char *const *optional)
+{
+    bool input = opts & NIMBUS_JSON_SCHEMA_CLOSED;
     nimbus_json_object_begin(w);
     nimbus_json_member_string(w, "type", "object");
-    if (opts & NIMBUS_JSON_SCHEMA_CLOSED) {
+    if (input) {
         nimbus_json_key(w, "additionalProperties");
         nimbus_json_bool(w, false);
     }
     nimbus_json_key(w, "required");
     nimbus_json_array_begin(w);
-    for (size_t i = 0; i < type->count; i++) {
+    bool required[64] = {false};
+    for (size_t i = 0; i < type->count && i < 64; i++) {
         const nimbus_field_t *f = &type->fields[i];
-        bool skipped = false;
-        for (size_t k = 0; skip && skip[k] && !skipped; k++) {
-            skipped = strcmp(skip[k], f->name) == 0;
+        if (listed(skip, f->name) || listed(optional, f->name)) {
+            continue;
         }
-        if (!skipped && (f->flags & NIMBUS_FIELD_REQUIRED) &&
-            !((opts & NIMBUS_JSON_SCHEMA_ID_OPTIONAL) && strcmp(f->name, "id") == 0)) {
+        /* An answer always carries its lists (empty or not). */
+        required[i] = ((f->flags & NIMBUS_FIELD_REQUIRED) &&
+                       !((opts & NIMBUS_JSON_SCHEMA_ID_OPTIONAL) && strcmp(f->name, "id") == 0)) ||
+                      (!input && f->kind == NIMBUS_FIELD_ARRAY);
+        if (required[i]) {
             nimbus_json_string(w, f->name);
         }
     }
     nimbus_json_array_end(w);
     nimbus_json_key(w, "properties");
     nimbus_json_object_begin(w);
-    for (size_t i = 0; i < type->count; i++) {
+    for (size_t i = 0; i < type->count && i < 64; i++) {
         const nimbus_field_t *f = &type->fields[i];
-        bool skipped = false;
-        for (size_t k = 0; skip && skip[k] && !skipped; k++) {
-            skipped = strcmp(skip[k], f->name) == 0;
-        }
-        if (skipped) {
+        if (listed(skip, f->name)) {
             continue;
         }
         nimbus_json_key(w, f->name);
-        nimbus_json_schema_field(w, f, ref_prefix);
+        /* What a client may leave out it may also send as null. */
+        field_schema(w, f, ref_prefix,
+                     input && !required[i] && !(f->flags & NIMBUS_FIELD_OUTPUT_ONLY));
     }
     nimbus_json_object_end(w);
     nimbus_json_object_end(w);

@@ -55,7 +55,7 @@ static void type_schema(nimbus_json_writer_t *w, names_t *n, const nimbus_type_t
         return;
     }
     nimbus_json_key(w, t->name);
-    nimbus_json_schema_object(w, t, SCHEMAS, closed ? NIMBUS_JSON_SCHEMA_CLOSED : 0, NULL);
+    nimbus_json_schema_object(w, t, SCHEMAS, closed ? NIMBUS_JSON_SCHEMA_CLOSED : 0, NULL, NULL);
     for (size_t i = 0; i < t->count; i++) {
         if (t->fields[i].type) {
             type_schema(w, n, t->fields[i].type, closed);
@@ -63,13 +63,12 @@ static void type_schema(nimbus_json_writer_t *w, names_t *n, const nimbus_type_t
     }
 }
 
-/* The request fields that a binding reads from the path or the query. */
-static void bound_fields(const nimbus_rest_binding_t *b, const char **skip, size_t size)
+/* The request fields that a binding reads from the query: not body
+ * members. (The path's field may be in the body too, equal to the path's:
+ * it is an optional member there.) */
+static void query_fields(const nimbus_rest_binding_t *b, const char **skip, size_t size)
 {
     size_t n = 0;
-    if (b->path_field && n + 1 < size) {
-        skip[n++] = b->path_field;
-    }
     for (size_t i = 0; i < NIMBUS_REST_QUERY_MAX && b->query[i] && n + 1 < size; i++) {
         skip[n++] = b->query[i];
     }
@@ -101,11 +100,13 @@ static void schemas(nimbus_json_writer_t *w)
     for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
         const nimbus_rest_binding_t *b = nimbus__rest_binding((nimbus_op_t)i);
         const nimbus_op_info_t *op = &nimbus_op_table[i];
-        const char *skip[NIMBUS_REST_QUERY_MAX + 2];
-        bound_fields(b, skip, sizeof skip / sizeof skip[0]);
+        const char *skip[NIMBUS_REST_QUERY_MAX + 1];
+        query_fields(b, skip, sizeof skip / sizeof skip[0]);
+        const char *from_path[] = {b->path_field, NULL};
         if (b->body == NIMBUS_REST_BODY_MEMBERS && claim(&n, b->body_schema)) {
             nimbus_json_key(w, b->body_schema);
-            nimbus_json_schema_object(w, op->request, SCHEMAS, NIMBUS_JSON_SCHEMA_CLOSED, skip);
+            nimbus_json_schema_object(w, op->request, SCHEMAS, NIMBUS_JSON_SCHEMA_CLOSED, skip,
+                                      from_path);
         }
         if (b->body == NIMBUS_REST_BODY_FIELD && claim(&n, b->body_schema)) {
             /* A body that is one field's value, renamed because the path
@@ -117,11 +118,11 @@ static void schemas(nimbus_json_writer_t *w)
                                           ((f->flags & NIMBUS_FIELD_ID_FROM_REQUEST)
                                                ? NIMBUS_JSON_SCHEMA_ID_OPTIONAL
                                                : 0),
-                                      NULL);
+                                      NULL, NULL);
         }
         if (b->reply == NIMBUS_JSON_FIELDS && claim(&n, b->reply_schema)) {
             nimbus_json_key(w, b->reply_schema);
-            nimbus_json_schema_object(w, op->response, SCHEMAS, 0, NULL);
+            nimbus_json_schema_object(w, op->response, SCHEMAS, 0, NULL, NULL);
         }
     }
     nimbus_json_key(w, "Problem");
@@ -268,6 +269,8 @@ static void responses(nimbus_json_writer_t *w, const nimbus_rest_binding_t *b)
     problem_response(w, "400", "INVALID_ARGUMENT");
     problem_response(w, "401", "UNAUTHENTICATED");
     problem_response(w, "403", "PERMISSION_DENIED");
+    /* Every path answers a method it does not have with 405 and Allow. */
+    problem_response(w, "405", "method not allowed on this path (see the Allow header)");
     /* A path names a station or city, which may not exist. */
     if (b->path_field) {
         problem_response(w, "404", "NOT_FOUND");

@@ -89,7 +89,7 @@ static const nimbus_rest_binding_t rest_get_observations = {
     .path = "/v1/stations/{id}/observations",
     .status = 200,
     .path_field = "stationId",
-    .query = {"from", "to", "limit", "cursor"},
+    .query = {"limit", "cursor", "from", "to"}, /* the order of version 1's document */
     .reply = NIMBUS_JSON_FIELDS,
     .reply_schema = "ObservationList",
 };

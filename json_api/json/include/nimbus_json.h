@@ -156,10 +156,14 @@ void nimbus_json_schema_field(nimbus_json_writer_t *w, const nimbus_field_t *f,
                               const char *ref_prefix);
 
 /* The JSON Schema of an object of `type`: its required fields and their
- * schemas, in table order, leaving out the fields named in skip
- * (NULL-terminated, or NULL). */
+ * schemas, in table order, leaving out the fields named in skip and
+ * requiring none of those named in optional (both NULL-terminated, or
+ * NULL). A CLOSED (input) schema lets every field that is not required be
+ * null, as the decoders take null for absent; an open (answer) schema
+ * requires the lists, which answers always carry. */
 void nimbus_json_schema_object(nimbus_json_writer_t *w, const nimbus_type_t *type,
-                               const char *ref_prefix, unsigned opts, const char *const *skip);
+                               const char *ref_prefix, unsigned opts, const char *const *skip,
+                               const char *const *optional);
 
 /* ---- errors ------------------------------------------------------------ */
 
