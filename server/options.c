@@ -75,6 +75,21 @@ static int parse_size(const char *opt, const char *text, size_t min, size_t *out
     return 0;
 }
 
+static int parse_ping_interval(const char *name, const char *text, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long ms = strtol(text, &end, 10);
+    if (errno || !end || *end || text[0] == '\0' || ms < NIMBUS_WS_PING_INTERVAL_MIN_MS ||
+        ms > NIMBUS_WS_PING_INTERVAL_MAX_MS) {
+        fprintf(stderr, "nimbus: %s needs %d..%d milliseconds, not '%s'\n", name,
+                NIMBUS_WS_PING_INTERVAL_MIN_MS, NIMBUS_WS_PING_INTERVAL_MAX_MS, text);
+        return -1;
+    }
+    *out = ms;
+    return 0;
+}
+
 /* Splits "host:port", "[v6]:port" into config. */
 static int parse_listen(const char *text, nimbus_config_t *config)
 {
@@ -192,6 +207,14 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     config->max_ws_message = NIMBUS_DEFAULT_MAX_WS_MESSAGE;
     config->ws_queue_max = NIMBUS_DEFAULT_WS_QUEUE;
     config->ws_ping_interval_ms = NIMBUS_DEFAULT_WS_PING_INTERVAL_MS;
+    /* Version 1 read the interval from the environment only (documented in
+     * docs/streaming.md then); deployments that set it keep it, and the
+     * option, when given, wins. */
+    const char *env_ping = getenv("NIMBUS_WS_PING_INTERVAL_MS");
+    if (env_ping && *env_ping &&
+        parse_ping_interval("NIMBUS_WS_PING_INTERVAL_MS", env_ping, &config->ws_ping_interval_ms)) {
+        return -1;
+    }
     config->render_cache = NIMBUS_DEFAULT_RENDER_CACHE;
     struct rlimit nofile;
     config->max_connections =
@@ -284,19 +307,11 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
                 return -1;
             }
             break;
-        case OPT_WS_PING: {
-            char *end = NULL;
-            errno = 0;
-            long ms = strtol(arg, &end, 10);
-            if (errno || !end || *end || arg[0] == '\0' || ms < NIMBUS_WS_PING_INTERVAL_MIN_MS ||
-                ms > NIMBUS_WS_PING_INTERVAL_MAX_MS) {
-                fprintf(stderr, "nimbus: --ws-ping-interval needs %d..%d milliseconds, not '%s'\n",
-                        NIMBUS_WS_PING_INTERVAL_MIN_MS, NIMBUS_WS_PING_INTERVAL_MAX_MS, arg);
+        case OPT_WS_PING:
+            if (parse_ping_interval("--ws-ping-interval", arg, &config->ws_ping_interval_ms)) {
                 return -1;
             }
-            config->ws_ping_interval_ms = ms;
             break;
-        }
         case OPT_KEY:
             if (*key_count >= NIMBUS_MAX_KEYS) {
                 fprintf(stderr, "nimbus: at most %d --api-key options\n", NIMBUS_MAX_KEYS);

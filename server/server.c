@@ -73,6 +73,12 @@ static void dispatch(struct evhttp_request *req, void *arg)
 {
     nimbus_worker_t *w = arg;
     nimbus_http_conn_request(w, req);
+    /* CONNECT is answered (404/405 problem+json, like any method a path
+     * does not have) and its connection closed after: evhttp would keep it
+     * open for a tunnel. */
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_CONNECT) {
+        nimbus_http_conn_close_after(w, req);
+    }
     /* Writes that waited long enough for quiet go first. */
     nimbus_http_run_deferred(w, false);
     const char *uri = evhttp_request_get_uri(req);
@@ -331,7 +337,8 @@ static int worker_init(nimbus_server_t *s, nimbus_worker_t *w, int index, int fd
     evhttp_set_timeout(w->http, (int)s->config.idle_timeout_s);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_TRACE);
     /* Read out the rest of an oversized body before answering, so the
      * client sees the 413 instead of a reset. */
     evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);

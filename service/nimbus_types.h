@@ -116,6 +116,17 @@ int nimbus_record_batch_validate(size_t count, nimbus_error_t *err);
  * duplicate rather than a correction. */
 bool nimbus_observation_same_values(const nimbus_observation_t *a, const nimbus_observation_t *b);
 
+/* The one rule for integral numbers, whatever the protocol: 10 and 10.0 are
+ * the integer 10, 10.5 is not an integer. A value beyond int64 is clamped
+ * to INT64_MIN/INT64_MAX (so the field's range words the refusal: "limit
+ * must be between 1 and 1000", not "must be an integer"). Returns 0 with
+ * *out, or -1 when d is not integral (or not finite). */
+int nimbus_integral(double d, int64_t *out);
+
+/* Reads decimal text (a query or path value) by the same rule: an optional
+ * '-', digits, optionally ".0..." or an exponent, nothing else. 0 or -1. */
+int nimbus_integral_text(const char *text, int64_t *out);
+
 /* Number of code points in s if s is valid UTF-8 (no overlongs, surrogates
  * or values past U+10FFFF), else -1. */
 long nimbus_utf8_length(const char *s, size_t len);

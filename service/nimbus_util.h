@@ -26,8 +26,17 @@
 void *nimbus_grow(void *items, size_t *cap, size_t need, size_t item_size, size_t first);
 
 /* Base64 (RFC 4648). STD is section 4 with '=' padding (HTTP Basic,
- * Sec-WebSocket-Accept); URL is section 5 without padding (cursors). */
-typedef enum nimbus_base64 { NIMBUS_BASE64_STD, NIMBUS_BASE64_URL } nimbus_base64_t;
+ * Sec-WebSocket-Accept); URL is section 5 without padding (cursors).
+ * STD_LENIENT decodes as STD but takes non-zero unused trailing bits
+ * (section 3.5 lets a decoder accept them), for what clients compose
+ * themselves: Basic credentials and Sec-WebSocket-Key, which Nimbus read
+ * that way before and clients exist that send them so. Encoding with it
+ * is STD. */
+typedef enum nimbus_base64 {
+    NIMBUS_BASE64_STD,
+    NIMBUS_BASE64_URL,
+    NIMBUS_BASE64_STD_LENIENT
+} nimbus_base64_t;
 
 /* Encoded length of n bytes, without the NUL. */
 size_t nimbus_base64_encoded_len(size_t n, nimbus_base64_t alphabet);
@@ -41,8 +50,9 @@ long nimbus_base64_encode(const void *in, size_t n, char *out, size_t out_size,
 /*
  * Decodes text[0..len) into out (out_size bytes). Strict: only the
  * alphabet's characters; STD needs whole 4-character groups with padding
- * only at the end; URL takes no padding; unused trailing bits must be zero,
- * so every byte string has exactly one accepted encoding. Returns the number
+ * only at the end; URL takes no padding; unused trailing bits must be zero
+ * (but for STD_LENIENT), so every byte string has exactly one accepted
+ * encoding. Returns the number
  * of bytes decoded, or -1 for text that is not canonical base64 or does not
  * fit in out.
  */

@@ -47,6 +47,9 @@ static const char URL_ALPHABET[] =
 
 size_t nimbus_base64_encoded_len(size_t n, nimbus_base64_t alphabet)
 {
+    if (alphabet == NIMBUS_BASE64_STD_LENIENT) {
+        alphabet = NIMBUS_BASE64_STD;
+    }
     if (alphabet == NIMBUS_BASE64_STD) {
         return (n + 2) / 3 * 4;
     }
@@ -96,6 +99,10 @@ static int digit_value(const char *digits, char c)
 long nimbus_base64_decode(const char *text, size_t len, void *out, size_t out_size,
                           nimbus_base64_t alphabet)
 {
+    bool lenient = alphabet == NIMBUS_BASE64_STD_LENIENT;
+    if (lenient) {
+        alphabet = NIMBUS_BASE64_STD;
+    }
     const char *digits = alphabet == NIMBUS_BASE64_STD ? STD_ALPHABET : URL_ALPHABET;
     unsigned char *o = out;
     if (alphabet == NIMBUS_BASE64_STD) {
@@ -130,7 +137,7 @@ long nimbus_base64_decode(const char *text, size_t len, void *out, size_t out_si
             o[n++] = (unsigned char)(acc >> bits);
         }
     }
-    if ((acc & ((1u << bits) - 1)) != 0) {
+    if (!lenient && (acc & ((1u << bits) - 1)) != 0) {
         return -1; /* non-canonical trailing bits */
     }
     return (long)n;

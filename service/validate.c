@@ -10,6 +10,9 @@
  * choices).
  */
 #include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "service_internal.h"
@@ -53,6 +56,40 @@ bool nimbus__country_is_assigned(const char *code)
         return false;
     }
     return strchr(country_table[code[0] - 'A'], code[1]) != NULL;
+}
+
+int nimbus_integral(double d, int64_t *out)
+{
+    if (!isfinite(d) || d != floor(d)) {
+        return -1;
+    }
+    /* 2^63 is exactly representable; anything from it up does not fit. */
+    *out = d >= 9223372036854775808.0   ? INT64_MAX
+           : d < -9223372036854775808.0 ? INT64_MIN
+                                        : (int64_t)d;
+    return 0;
+}
+
+int nimbus_integral_text(const char *text, int64_t *out)
+{
+    /* Plain digits first: exact for every int64, and the common case. */
+    const char *p = text[0] == '-' ? text + 1 : text;
+    if (*p < '0' || *p > '9') {
+        return -1;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(text, &end, 10);
+    if (*end == '\0') {
+        *out = errno == ERANGE ? (n < 0 ? INT64_MIN : INT64_MAX) : n;
+        return 0;
+    }
+    /* "10.0", "1e3": a number, integral or not. */
+    double d = strtod(text, &end);
+    if (*end != '\0') {
+        return -1;
+    }
+    return nimbus_integral(d, out);
 }
 
 long nimbus_utf8_length(const char *s, size_t len)

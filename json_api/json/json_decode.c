@@ -97,14 +97,10 @@ int nimbus_json_check_members(json_t *obj, const char *what, const char *const *
 
 int nimbus_json_integer(json_t *v, int64_t *out)
 {
-    /* 10.0 is an integer a person may well write; 10.5 is not. */
+    /* 10.0 is an integer a person may well write; 10.5 is not: the core's
+     * one rule (nimbus_integral). */
     if (json_is_real(v)) {
-        double d = json_real_value(v);
-        if (d != floor(d) || d < -9.2e18 || d > 9.2e18) {
-            return -1;
-        }
-        *out = (int64_t)d;
-        return 0;
+        return nimbus_integral(json_real_value(v), out);
     }
     if (json_is_integer(v)) {
         *out = (int64_t)json_integer_value(v);

@@ -23,22 +23,22 @@ static int set_from_text(const nimbus_field_t *f, void *value, const char *text,
                          nimbus_error_t *err)
 {
     bool yes = true;
+    /* Text first, whatever the field: "from=%FF" is bad UTF-8 before it is
+     * a bad dateTime. */
+    if (nimbus_utf8_length(text, strlen(text)) < 0) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be valid UTF-8", f->name);
+    }
     switch (f->kind) {
     case NIMBUS_FIELD_STRING:
-        if (nimbus_utf8_length(text, strlen(text)) < 0) {
-            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be valid UTF-8",
-                                    f->name);
-        }
         memcpy(at(value, f->offset), &text, sizeof text);
         return 0;
     case NIMBUS_FIELD_INT64: {
-        char *end = NULL;
-        errno = 0;
-        long long n = strtoll(text, &end, 10);
-        if (errno || *end || text[0] == '+' || text[0] == ' ' || text[0] == '\0') {
+        /* The core's rule for integers (10 and 10.0 alike; a value past
+         * int64 is out of range, which the field's rule then says). */
+        int64_t v;
+        if (nimbus_integral_text(text, &v) != 0) {
             return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be an integer", f->name);
         }
-        int64_t v = n;
         memcpy(at(value, f->offset), &v, sizeof v);
         break;
     }

@@ -20,7 +20,8 @@ static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 static bool key_is_valid(const char *key)
 {
     unsigned char raw[16];
-    return key && nimbus_base64_decode(key, strlen(key), raw, sizeof raw, NIMBUS_BASE64_STD) == 16;
+    return key &&
+           nimbus_base64_decode(key, strlen(key), raw, sizeof raw, NIMBUS_BASE64_STD_LENIENT) == 16;
 }
 
 int nimbus__ws_accept_key(const char *key, char out[NIMBUS_WS_ACCEPT_SIZE])

@@ -207,6 +207,7 @@ struct nimbus_conn {
     bool counted;        /* in the shared table */
     bool watching;       /* the input callback is installed */
     bool taken_over;     /* upgraded: the stream times it now */
+    bool close_now;      /* close on the timer's next run (nimbus_http_conn_close_after) */
     uint64_t started_us; /* first byte of the request being received; 0: none */
     uint64_t bytes;      /* of that request so far */
     struct nimbus_conn *hash_next;
@@ -409,6 +410,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         set_up(c);
         return;
     }
+    if (c->close_now) {
+        evhttp_connection_free(c->evcon); /* calls on_close: released */
+        return;
+    }
     if (c->taken_over || c->started_us == 0) {
         return;
     }
@@ -469,6 +474,22 @@ void nimbus_http_conn_request(nimbus_worker_t *w, struct evhttp_request *req)
         c->started_us = 0; /* arrived whole: not timed while answered */
         event_del(c->timer);
     }
+}
+
+/* The answer is out: close on the next loop turn, from our own event
+ * (never inside evhttp's callbacks). */
+static void answer_sent(struct evhttp_request *req, void *arg)
+{
+    nimbus_conn_t *c = hash_get(arg, evhttp_request_get_connection(req));
+    if (c) {
+        c->close_now = true;
+        event_active(c->timer, EV_TIMEOUT, 0);
+    }
+}
+
+void nimbus_http_conn_close_after(nimbus_worker_t *w, struct evhttp_request *req)
+{
+    evhttp_request_set_on_complete_cb(req, answer_sent, w);
 }
 
 void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req)

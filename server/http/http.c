@@ -463,7 +463,7 @@ int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *ou
         while (len > 0 && (enc[len - 1] == ' ' || enc[len - 1] == '\t')) {
             len--;
         }
-        long n = nimbus_base64_decode(enc, len, buf, bufsize - 1, NIMBUS_BASE64_STD);
+        long n = nimbus_base64_decode(enc, len, buf, bufsize - 1, NIMBUS_BASE64_STD_LENIENT);
         if (n <= 0) {
             return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "malformed Basic credentials");
         }
@@ -619,5 +619,6 @@ bool nimbus_http_has_token(const char *value, const char *token)
 
 bool nimbus_http_origin_listed(const char *list, const char *origin)
 {
-    return list && origin && *origin && list_any(list, any_or_same, origin);
+    /* An empty Origin (sent by some tools) is listed by "*" alone. */
+    return list && origin && list_any(list, any_or_same, origin);
 }

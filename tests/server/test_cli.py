@@ -21,9 +21,9 @@ from nimbus_harness import NimbusServer  # noqa: E402
 BINARY = sys.argv.pop(1)
 
 
-def run(*args, timeout=20):
+def run(*args, timeout=20, env=None):
     return subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+                          stdin=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
 
 
 class CommandLine(unittest.TestCase):
@@ -136,6 +136,45 @@ class Running(unittest.TestCase):
         with NimbusServer(BINARY, db_path=first.db_path) as again:
             with urllib.request.urlopen(again.base_url + "/healthz") as resp:
                 self.assertEqual(resp.status, 200)
+
+    def test_connect_and_trace_are_answered_and_closed(self):
+        """evhttp keeps a CONNECT's connection open for a tunnel; we make
+        none, so the answer is a problem and the connection closes."""
+        with NimbusServer(BINARY) as srv:
+            for line in (b"CONNECT /v1/stations HTTP/1.1", b"CONNECT example.com:443 HTTP/1.1",
+                         b"TRACE /v1/stations HTTP/1.1"):
+                with socket.create_connection(("127.0.0.1", srv.port), 5) as s:
+                    s.sendall(line + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    data = b""
+                    while True:
+                        chunk = s.recv(4096)  # a timeout here is the old hang
+                        if not chunk:
+                            break
+                        data += chunk
+                    self.assertRegex(data, rb"^HTTP/1.1 40[45] ")
+                    self.assertIn(b"application/problem+json", data)
+
+    def test_ping_interval_from_the_environment(self):
+        """Version 1's NIMBUS_WS_PING_INTERVAL_MS still sets the interval."""
+        import base64
+        with NimbusServer(BINARY, env={"NIMBUS_WS_PING_INTERVAL_MS": "300"}) as srv:
+            with socket.create_connection(("127.0.0.1", srv.port), 5) as s:
+                key = base64.b64encode(os.urandom(16))
+                s.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                          b"Sec-WebSocket-Key: " + key + b"\r\n\r\n")
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += s.recv(1)
+                self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+                t0 = time.monotonic()
+                s.settimeout(3)
+                frame = s.recv(2)
+                self.assertEqual(frame[0] & 0x0F, 0x9, "a ping frame")  # opcode 9
+                self.assertLess(time.monotonic() - t0, 1.5)
+        r = run("--listen", "127.0.0.1:0", env={"NIMBUS_WS_PING_INTERVAL_MS": "7"})
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("NIMBUS_WS_PING_INTERVAL_MS", r.stderr)
 
     def test_keep_alive_serves_many_requests_on_one_connection(self):
         with NimbusServer(BINARY) as srv:

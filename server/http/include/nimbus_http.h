@@ -167,6 +167,10 @@ int nimbus_http_conns_start(nimbus_worker_t *w, struct evhttp_bound_socket *boun
 void nimbus_http_conns_stop(nimbus_worker_t *w);
 /* req arrived whole: its connection is not timed while it is answered. */
 void nimbus_http_conn_request(nimbus_worker_t *w, struct evhttp_request *req);
+/* Closes req's connection once its answer is sent, whatever evhttp would
+ * do (it keeps a CONNECT request's connection open, for a tunnel we never
+ * make, even when the client asked to close). */
+void nimbus_http_conn_close_after(nimbus_worker_t *w, struct evhttp_request *req);
 /* req's connection was taken over (a WebSocket): no more request timing;
  * it still counts towards the limits until it closes. */
 void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req);

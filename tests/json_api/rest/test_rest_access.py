@@ -128,6 +128,12 @@ def main():
         c = Client(srv.port)
         r = c.get("/v1/stations", headers={"Origin": "https://any.example"})
         assert r.header("Access-Control-Allow-Origin") == "*" and r.header("Vary") is None
+        # "*" allows whatever Origin says, an empty one too (as version 1 did).
+        r = c.get("/v1/stations", headers={"Origin": ""})
+        assert r.header("Access-Control-Allow-Origin") == "*", r.headers
+        r = c.request("OPTIONS", "/v1/stations", headers={
+            "Origin": "", "Access-Control-Request-Method": "GET"})
+        assert r.status == 204 and r.header("Access-Control-Allow-Methods"), r.headers
     print("rest_access: ok")
 
 

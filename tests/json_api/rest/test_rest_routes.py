@@ -194,6 +194,17 @@ def http_manners(c):
         expect_problem(c.get("/v1/stations?" + query), "INVALID_ARGUMENT",
                        detail_has='"%s" has a malformed %%-escape' % query.split("=")[0])
     expect_problem(c.get("/v1/stations/%zz"), "INVALID_ARGUMENT", detail_has="not valid text")
+    # Integers: past int64 is out of range (not "not an integer"); 10.0 is 10.
+    for limit in ("99999999999999999999", "-99999999999999999999", "9223372036854775808"):
+        expect_problem(c.get("/v1/stations?limit=" + limit), "INVALID_ARGUMENT",
+                       detail_has="limit must be between 1 and 1000")
+    expect_problem(c.get("/v1/stations?limit=1.5"), "INVALID_ARGUMENT",
+                   detail_has="limit must be an integer")
+    assert c.get("/v1/stations?limit=1.0").status == 200
+    # Bad UTF-8 is said as such before a value's own rule.
+    for query in ("from=%FF", "to=%FF", "from=2024-01-01T00:00:00Z%FF"):
+        expect_problem(c.get("/v1/stations/p-1/observations?" + query), "INVALID_ARGUMENT",
+                       detail_has="must be valid UTF-8")
     # Endpoints beside the REST API refuse with problem+json too.
     r = c.post("/healthz", {})
     expect_problem(r, "INVALID_ARGUMENT", status=405)

@@ -15,6 +15,9 @@ static void test_accept_rfc_example(void)
     char out[NIMBUS_WS_ACCEPT_SIZE];
     CU_ASSERT_EQUAL(nimbus__ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", out), 0);
     CU_ASSERT_STRING_EQUAL(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /* Unused trailing bits set: still 16 bytes, taken as before. */
+    CU_ASSERT_EQUAL(nimbus__ws_accept_key("dGhlIHNhbXBsZSBub25jZR==", out), 0);
+    CU_ASSERT_STRING_EQUAL(out, "Zgw8jYXtqX5qJr7MJ1Q/MqzeSRI=");
 }
 
 static void test_accept_bad_keys(void)

@@ -52,6 +52,11 @@ static void test_credentials(void)
     CU_ASSERT_EQUAL(c.kind, NIMBUS_CRED_NAMED);
     CU_ASSERT_STRING_EQUAL(c.name, "ops");
     CU_ASSERT_STRING_EQUAL(c.secret, "s3:cret");
+    /* Unused trailing bits set ("...XR=" for "...XQ="): decoded as before
+     * (RFC 4648 3.5 lets a decoder take them; clients send such). */
+    CU_ASSERT_EQUAL(creds_of("Basic d3JpdGVyOndyMXRlci1zZWNyZXR=", &c, buf, sizeof buf, &err), 0);
+    CU_ASSERT_STRING_EQUAL(c.name, "writer");
+    CU_ASSERT_STRING_EQUAL(c.secret, "wr1ter-secret");
     static const char *const bad[] = {
         "Bearer ",            /* no token */
         "Basic !!!!",         /* not base64 */
