@@ -18,12 +18,14 @@
  *
  * Under writes that never pause, a PASSIVE checkpoint may never find the
  * WAL wholly copied (the writer appends while it copies), and the WAL would
- * grow without bound. Past NIMBUS__WAL_PAGES_MAX pages the checkpointer
- * runs a RESTART checkpoint instead: the writer's next BEGIN waits (its
- * busy handler) while the few frames the passive runs left are copied, and
- * then starts the WAL over; journal_size_limit gives the file back. That
- * wait, bounded by copying one checkpoint's worth, is the price of a
- * bounded WAL, and it is paid by writes, never by reads.
+ * grow without bound. So once the WAL holds NIMBUS__WAL_PAGES_MAX pages
+ * the writer itself, between two groups, runs a RESTART checkpoint
+ * (nimbus__checkpoint_restart): it copies the few frames the passive runs
+ * left and makes the next group start the WAL over; journal_size_limit
+ * gives the file back. That pause, bounded by one checkpoint's worth of
+ * copying, is the price of a bounded WAL; it is paid by writes, never by
+ * reads, and it cannot be put off by a checkpointer thread that the
+ * scheduler keeps waiting.
  *
  * Stopping: after the writer stopped, one last PASSIVE checkpoint; SQLite
  * checkpoints and removes the WAL when the last connection closes.
@@ -57,15 +59,10 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 static void checkpoint(nimbus__checkpointer_t *cp)
 {
     int wal = 0, copied = 0;
-    int mode = atomic_load(&cp->wal_pages) >= NIMBUS__WAL_PAGES_MAX ? SQLITE_CHECKPOINT_RESTART
-                                                                    : SQLITE_CHECKPOINT_PASSIVE;
-    int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, mode, &wal, &copied);
+    int rc = sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &wal, &copied);
     atomic_store(&cp->next_at,
                  (rc == SQLITE_OK ? wal : atomic_load(&cp->wal_pages)) + NIMBUS__CHECKPOINT_PAGES);
     atomic_fetch_add(&cp->runs, 1);
-    if (mode == SQLITE_CHECKPOINT_RESTART) {
-        atomic_fetch_add(&cp->restarts, 1);
-    }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
         atomic_fetch_add(&cp->failures, 1);
     }
@@ -90,6 +87,20 @@ static void *checkpointer_main(void *arg)
     pthread_mutex_unlock(&cp->lock);
     checkpoint(cp);
     return NULL;
+}
+
+void nimbus__checkpoint_restart(nimbus_core_t *core, sqlite3 *writer_db)
+{
+    nimbus__checkpointer_t *cp = &core->checkpointer;
+    if (atomic_load(&cp->wal_pages) < NIMBUS__WAL_PAGES_MAX) {
+        return;
+    }
+    int wal = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(writer_db, NULL, SQLITE_CHECKPOINT_RESTART, &wal, &copied);
+    atomic_fetch_add(&cp->restarts, 1);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        atomic_fetch_add(&cp->failures, 1);
+    }
 }
 
 int nimbus__checkpointer_start(nimbus_core_t *core, sqlite3 *writer_db, nimbus_error_t *err)

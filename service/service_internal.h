@@ -83,8 +83,9 @@ typedef struct nimbus__writer {
 /* How many WAL pages wake the checkpointer (checkpoint.c); SQLite's own
  * wal_autocheckpoint default. */
 #define NIMBUS__CHECKPOINT_PAGES 1000
-/* Past this many WAL pages, checkpoints make the writer wait until the WAL
- * starts over (checkpoint.c): the WAL's bound, about 16 MB. */
+/* Past this many WAL pages the writer checkpoints itself (RESTART) before
+ * its next group, so the WAL starts over (checkpoint.c): the WAL's bound,
+ * about 16 MB, plus one group. */
 #define NIMBUS__WAL_PAGES_MAX 4000
 
 /* The checkpointer thread (checkpoint.c). */
@@ -300,6 +301,10 @@ int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err);
  * connection, whose automatic checkpoints it turns off). Before the writer
  * thread starts. */
 int nimbus__checkpointer_start(nimbus_core_t *core, sqlite3 *writer_db, nimbus_error_t *err);
+/* On the writer's thread between groups: once the WAL holds
+ * NIMBUS__WAL_PAGES_MAX pages, a RESTART checkpoint on its own connection,
+ * so the WAL stays bounded whatever the checkpointer thread manages. */
+void nimbus__checkpoint_restart(nimbus_core_t *core, sqlite3 *writer_db);
 /* After the writer stopped: a last checkpoint, then the thread stops. */
 void nimbus__checkpointer_stop(nimbus_core_t *core);
 /* Runs every job still queued, then stops the thread. */

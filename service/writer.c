@@ -311,6 +311,7 @@ static void *writer_main(void *arg)
         }
         pthread_mutex_unlock(&wr->lock);
         run_group(core, &group);
+        nimbus__checkpoint_restart(core, wr->svc->db);
         pthread_mutex_lock(&wr->lock);
     }
     pthread_mutex_unlock(&wr->lock);
