@@ -40,6 +40,11 @@ static void usage(FILE *out)
         "  --min-body-rate BYTES  bytes per second that earn a slow upload more time\n"
         "                         (default 4096)\n"
         "  --idle-timeout S       close a connection silent this long (default 60)\n"
+        "  --rate N               calls a second per API key (per client address when\n"
+        "                         there are no keys), SOAP, REST and WebSocket together\n"
+        "                         (default 0: no limit)\n"
+        "  --burst N              calls a key may make at once before --rate applies\n"
+        "                         (default: one second's worth)\n"
         "  --render-cache BYTES   rendered answers each worker keeps for reads that\n"
         "                         repeat (default 16777216; 0 keeps none)\n"
         "  --ws-ping-interval MS  ping a silent WebSocket after MS milliseconds; drop it\n"
@@ -155,6 +160,8 @@ enum {
     OPT_REQUEST_TIMEOUT,
     OPT_MIN_BODY_RATE,
     OPT_IDLE_TIMEOUT,
+    OPT_RATE,
+    OPT_BURST,
     OPT_KEY,
     OPT_OPEN,
     OPT_CORS,
@@ -184,6 +191,8 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
         {"min-body-rate", required_argument, NULL, OPT_MIN_BODY_RATE},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"burst", required_argument, NULL, OPT_BURST},
         {"api-key", required_argument, NULL, OPT_KEY},
         {"open", no_argument, NULL, OPT_OPEN},
         {"cors-origin", required_argument, NULL, OPT_CORS},
@@ -295,6 +304,19 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             } else {
                 config->idle_timeout_s = v;
             }
+            break;
+        }
+        case OPT_RATE:
+        case OPT_BURST: {
+            const char *name = c == OPT_RATE ? "--rate" : "--burst";
+            char *end = NULL;
+            errno = 0;
+            double v = strtod(arg, &end);
+            if (errno || !end || *end || arg[0] == '\0' || !(v >= 0) || v > 1e9) {
+                fprintf(stderr, "nimbus: %s needs a number from 0 to 1e9, not '%s'\n", name, arg);
+                return -1;
+            }
+            *(c == OPT_RATE ? &config->rate : &config->burst) = v;
             break;
         }
         case OPT_MIN_BODY_RATE:

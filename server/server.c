@@ -476,6 +476,11 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
             goto done;
         }
     }
+    double burst = config->burst > 0 ? config->burst : (config->rate > 1 ? config->rate : 1);
+    if (nimbus_core_set_rate(s->core, config->rate, burst, &err) != 0) {
+        fprintf(stderr, "nimbus: --rate: %s\n", err.message);
+        goto done;
+    }
     if (key_count == 0 && !config->open && !host_is_loopback(config->listen_host)) {
         fprintf(stderr,
                 "nimbus: refusing to listen on %s without API keys; add --api-key "

@@ -104,9 +104,12 @@ static bool secret_equal(const nimbus__key_t *key, const unsigned char *padded, 
     return (diff == 0) & (len == key->secret_len);
 }
 
-int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
-                          nimbus_role_t needed, nimbus_error_t *err)
+/* authorize, saying which key matched (*key: NULL for trusted callers and
+ * an open server). */
+static int authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
+                     nimbus_role_t needed, const nimbus__key_t **key_out, nimbus_error_t *err)
 {
+    *key_out = NULL;
     if (creds != NULL && creds->kind == NIMBUS_CRED_TRUSTED) {
         return 0;
     }
@@ -142,5 +145,32 @@ int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t 
             err, NIMBUS_PERMISSION_DENIED, "API key '%s' has the %s role; this operation needs %s",
             match->name, nimbus_role_name(match->role), nimbus_role_name(needed));
     }
+    *key_out = match;
     return 0;
+}
+
+int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
+                          nimbus_role_t needed, nimbus_error_t *err)
+{
+    const nimbus__key_t *key;
+    return authorize(core, creds, needed, &key, err);
+}
+
+int nimbus_core_admit(nimbus_core_t *core, const nimbus_credentials_t *creds, const char *client,
+                      nimbus_role_t needed, nimbus_error_t *err)
+{
+    const nimbus__key_t *key;
+    if (authorize(core, creds, needed, &key, err) != 0) {
+        return -1;
+    }
+    if (creds != NULL && creds->kind == NIMBUS_CRED_TRUSTED) {
+        return 0;
+    }
+    char subject[96];
+    if (key) {
+        snprintf(subject, sizeof subject, "key %s", key->name);
+    } else {
+        snprintf(subject, sizeof subject, "addr %s", client ? client : "?");
+    }
+    return nimbus__rate_take(core, subject, err);
 }

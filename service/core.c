@@ -36,6 +36,12 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
         nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         return NULL;
     }
+    if (pthread_mutex_init(&core->rates.lock, NULL) != 0) {
+        free(core->path);
+        free(core);
+        nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create the rate limits' lock");
+        return NULL;
+    }
     if (pthread_mutex_init(&core->hub_lock, NULL) != 0) {
         free(core->path);
         free(core);
@@ -73,6 +79,8 @@ void nimbus_core_free(nimbus_core_t *core)
      * waited for is dropped. */
     nimbus__writer_stop(core);
     pthread_mutex_destroy(&core->hub_lock);
+    pthread_mutex_destroy(&core->rates.lock);
+    free(core->rates.buckets);
     free(core->listeners);
     free(core->path);
     /* Secrets should not linger in freed memory. OPENSSL_cleanse, because

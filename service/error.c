@@ -30,6 +30,7 @@ void nimbus_error_clear(nimbus_error_t *err)
     }
     err->code = NIMBUS_OK;
     err->message[0] = '\0';
+    err->retry_after_s = 0;
 }
 
 int nimbus_error_set(nimbus_error_t *err, nimbus_code_t code, const char *fmt, ...)
@@ -38,6 +39,7 @@ int nimbus_error_set(nimbus_error_t *err, nimbus_code_t code, const char *fmt, .
         return -1;
     }
     err->code = code;
+    err->retry_after_s = 0;
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(err->message, sizeof(err->message), fmt, ap);

@@ -42,6 +42,10 @@ typedef enum nimbus_code {
 typedef struct nimbus_error {
     nimbus_code_t code;
     char message[NIMBUS_ERROR_MESSAGE_MAX];
+    /* RESOURCE_EXHAUSTED from a rate limit: whole seconds until a retry can
+     * succeed (each protocol says it: Retry-After, or the WebSocket error's
+     * retryAfter); 0 otherwise. */
+    int retry_after_s;
 } nimbus_error_t;
 
 /* Sets err to NIMBUS_OK with an empty message. err may be NULL. */

@@ -69,6 +69,20 @@ size_t nimbus_core_key_count(const nimbus_core_t *core);
 int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
                           nimbus_role_t needed, nimbus_error_t *err);
 
+/* nimbus_core_authorize, then one call taken from the caller's rate limit
+ * (service/ratelimit.c): the key's bucket, or the client address's when
+ * the server has no keys (client: the peer's address as text, for that).
+ * Adapters call it once per call, before reading its arguments. Returns 0,
+ * or -1 with UNAUTHENTICATED, PERMISSION_DENIED or RESOURCE_EXHAUSTED (and
+ * err->retry_after_s). Any thread. */
+int nimbus_core_admit(nimbus_core_t *core, const nimbus_credentials_t *creds, const char *client,
+                      nimbus_role_t needed, nimbus_error_t *err);
+
+/* Calls a second per key (or client address) and the burst a bucket holds
+ * (--rate, --burst); per_second 0: no limit. Before the workers start (and
+ * at a reload). 0, or -1 when out of memory. */
+int nimbus_core_set_rate(nimbus_core_t *core, double per_second, double burst, nimbus_error_t *err);
+
 /* ---- freshness ---------------------------------------------------------- */
 
 /* When a read's answer was the truth: a slot of what it depends on and that

@@ -102,6 +102,25 @@ typedef struct nimbus__checkpointer {
     _Atomic uint64_t runs, restarts, failures;
 } nimbus__checkpointer_t;
 
+/* Rate limits (ratelimit.c): buckets by subject ("key NAME" or
+ * "addr ADDRESS"), open addressing over NIMBUS__RATE_SLOTS slots, a subject
+ * looked for in NIMBUS__RATE_PROBES of them. */
+#define NIMBUS__RATE_SLOTS 8192
+#define NIMBUS__RATE_PROBES 16
+
+typedef struct nimbus__bucket {
+    char subject[80]; /* "" : free */
+    double tokens;
+    uint64_t last_us;
+} nimbus__bucket_t;
+
+typedef struct nimbus__rates {
+    pthread_mutex_t lock;
+    double per_second; /* 0: no limit */
+    double burst;
+    nimbus__bucket_t *buckets; /* NIMBUS__RATE_SLOTS, made with the first limit */
+} nimbus__rates_t;
+
 struct nimbus_core {
     char *path;
     /* Guards the listener list below and the publication of what a commit
@@ -127,6 +146,7 @@ struct nimbus_core {
 
     nimbus__writer_t writer;
     nimbus__checkpointer_t checkpointer;
+    nimbus__rates_t rates;
 };
 
 /* Every statement a service prepares once and reuses. */
@@ -294,6 +314,12 @@ void nimbus__writer_touch(nimbus__writer_t *wr, const nimbus__job_t *job);
 void nimbus__writer_publish_gens(nimbus_core_t *core);
 
 int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err);
+
+/* ---- ratelimit.c --------------------------------------------------------- */
+
+/* Takes one call from subject's bucket: 0, or -1 with RESOURCE_EXHAUSTED
+ * and err->retry_after_s. */
+int nimbus__rate_take(nimbus_core_t *core, const char *subject, nimbus_error_t *err);
 
 /* ---- checkpoint.c ------------------------------------------------------- */
 

@@ -305,11 +305,12 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
     const nimbus_op_info_t *op = &nimbus_op_table[b->op];
     char credbuf[NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8];
     nimbus_credentials_t creds;
-    /* Credentials are checked (by the core, for the row's role) before the
-     * body is read, so a client without the right key learns nothing about
+    /* Credentials are checked (by the core, for the row's role) and the
+     * call taken from the caller's rate limit before the body is read, so a
+     * client without the right key, or over its rate, learns nothing about
      * its input and costs no JSON parsing; the operation checks again. */
     if (nimbus_http_credentials(r->req, &creds, credbuf, sizeof credbuf, &err) != 0 ||
-        nimbus_core_authorize(r->w->core, &creds, op->role, &err) != 0) {
+        nimbus_core_admit(r->w->core, &creds, nimbus_http_peer(r->req), op->role, &err) != 0) {
         reply_problem(r, &err);
         return;
     }

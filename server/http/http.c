@@ -417,11 +417,27 @@ void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, i
     if (err && err->code == NIMBUS_UNAUTHENTICATED) {
         evhttp_add_header(h, "WWW-Authenticate", "Bearer realm=\"nimbus\", Basic realm=\"nimbus\"");
     }
-    /* UNAVAILABLE is storage busy or failing: worth one more try soon. */
-    if (status == 503) {
+    /* A rate limit says when; UNAVAILABLE (storage busy or failing) is
+     * worth one more try soon. */
+    if (err && err->retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", err->retry_after_s);
+        evhttp_add_header(h, "Retry-After", secs);
+    } else if (status == 503) {
         evhttp_add_header(h, "Retry-After", "1");
     }
     nimbus_http_reply_owned(w, req, status, NIMBUS_JSON_PROBLEM_TYPE, text, len, log);
+}
+
+const char *nimbus_http_peer(struct evhttp_request *req)
+{
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    if (conn) {
+        evhttp_connection_get_peer(conn, &peer, &port);
+    }
+    return peer ? peer : "?";
 }
 
 int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *out, char *buf,

@@ -242,6 +242,43 @@ class Deadlines(unittest.TestCase):
             s.close()
 
 
+class RateLimits(unittest.TestCase):
+    """REST side of the per-key rate limit (the bucket's arithmetic is
+    tests/service/test_ratelimit.c's)."""
+
+    def test_rest_429_with_retry_after_per_key(self):
+        keys = ["--api-key", "a:sa-secret:read", "--api-key", "b:sb-secret:read"]
+        with NimbusServer(BINARY, args=keys + ["--rate", "2", "--burst", "4"]) as srv:
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+
+            def call(secret):
+                c.request("GET", "/v1/stations", headers={"Authorization": "Bearer " + secret})
+                r = c.getresponse()
+                return r.status, dict(r.getheaders()), r.read()
+
+            for _ in range(4):  # the burst, at the limit
+                self.assertEqual(call("sa-secret")[0], 200)
+            status, headers, body = call("sa-secret")  # one past
+            self.assertEqual(status, 429)
+            self.assertEqual(headers.get("Retry-After"), "1")
+            self.assertEqual(json.loads(body)["code"], "RESOURCE_EXHAUSTED")
+            self.assertEqual(call("sb-secret")[0], 200)  # the other key's own bucket
+            time.sleep(0.6)  # 2 a second: one more call
+            self.assertEqual(call("sa-secret")[0], 200)
+            self.assertEqual(call("sa-secret")[0], 429)
+
+    def test_open_server_limits_each_address(self):
+        with NimbusServer(BINARY, args=["--rate", "1", "--burst", "2"]) as srv:
+            def status(source):
+                s = connect(srv.port, source)
+                try:
+                    return get(s, "/v1/stations")[0]
+                finally:
+                    s.close()
+            self.assertEqual([status("127.0.0.1") for _ in range(3)], [200, 200, 429])
+            self.assertEqual(status("127.0.0.2"), 200)
+
+
 class Descriptors(unittest.TestCase):
     def test_running_out_of_descriptors_pauses_and_recovers(self):
         def low_limit():

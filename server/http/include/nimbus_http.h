@@ -67,6 +67,8 @@ typedef struct nimbus_config {
     long request_timeout_ms;           /* a request's time to arrive whole, from its first byte */
     size_t min_body_rate;              /* bytes/s that buy a slower request more time; 0: none */
     long idle_timeout_s;               /* a silent connection is closed after this */
+    double rate;                       /* calls a second per key (or address); 0: no limit */
+    double burst;                      /* calls a bucket holds; 0: one second's worth */
     bool demo;               /* seed stations if the database has none, feed observations */
     bool demo_force;         /* seed even when the database holds stations */
     bool open;               /* keyless server may listen beyond loopback */
@@ -195,6 +197,11 @@ uint64_t nimbus_now_us(void);
  * ("access_token=secret%00x" read as "secret"); no value of the API holds
  * NUL. Returns 0, or -1 with INVALID_ARGUMENT naming the parameter. */
 int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err);
+
+/* The client's address as text ("127.0.0.1", "::1"), owned by evhttp and
+ * valid while req is; "?" when unknown. The subject of rate limits on a
+ * server without keys. */
+const char *nimbus_http_peer(struct evhttp_request *req);
 
 /* Percent-decodes len bytes of raw into out (size bytes, NUL-terminated),
  * '+' as a space when plus_is_space (query strings). Strict: returns the
