@@ -45,6 +45,8 @@ static void usage(FILE *out)
         "                         (default 0: no limit)\n"
         "  --burst N              calls a key may make at once before --rate applies\n"
         "                         (default: one second's worth)\n"
+        "  --tls-cert FILE        serve TLS with this PEM certificate (chain); with\n"
+        "  --tls-key FILE         its private key. SIGHUP reads both again\n"
         "  --render-cache BYTES   rendered answers each worker keeps for reads that\n"
         "                         repeat (default 16777216; 0 keeps none)\n"
         "  --ws-ping-interval MS  ping a silent WebSocket after MS milliseconds; drop it\n"
@@ -161,6 +163,8 @@ enum {
     OPT_MIN_BODY_RATE,
     OPT_IDLE_TIMEOUT,
     OPT_RATE,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
     OPT_BURST,
     OPT_KEY,
     OPT_OPEN,
@@ -192,6 +196,8 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"min-body-rate", required_argument, NULL, OPT_MIN_BODY_RATE},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"rate", required_argument, NULL, OPT_RATE},
+        {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+        {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"burst", required_argument, NULL, OPT_BURST},
         {"api-key", required_argument, NULL, OPT_KEY},
         {"open", no_argument, NULL, OPT_OPEN},
@@ -306,6 +312,16 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             }
             break;
         }
+        case OPT_TLS_CERT:
+            if (copy_text("--tls-cert", arg, config->tls_cert, sizeof config->tls_cert)) {
+                return -1;
+            }
+            break;
+        case OPT_TLS_KEY:
+            if (copy_text("--tls-key", arg, config->tls_key, sizeof config->tls_key)) {
+                return -1;
+            }
+            break;
         case OPT_RATE:
         case OPT_BURST: {
             const char *name = c == OPT_RATE ? "--rate" : "--burst";
@@ -388,6 +404,10 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     }
     if (optind < argc) {
         fprintf(stderr, "nimbus: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return -1;
+    }
+    if (!*config->tls_cert != !*config->tls_key) {
+        fprintf(stderr, "nimbus: --tls-cert and --tls-key go together\n");
         return -1;
     }
     if (config->demo_force && !config->demo) {

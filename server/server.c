@@ -16,6 +16,10 @@
  * stopping loses nothing. The signals are blocked from the first line of
  * nimbus__server_run, so a stop during start-up is a clean stop once the
  * workers run; a second signal during the stop ends the process at once.
+ *
+ * SIGHUP reloads what can change under a running server (the TLS
+ * certificate) and never stops it; a reload that fails keeps what was
+ * loaded and says why.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -287,6 +291,23 @@ static int lock_database(const char *db_path)
     return fd;
 }
 
+/* SIGHUP: what a running server can take again. */
+static void reload(nimbus_server_t *s)
+{
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    if (!s->tls) {
+        fprintf(stderr, "nimbus: SIGHUP received: nothing to reload\n");
+        return;
+    }
+    if (nimbus_tls_reload(s->tls, &err) != 0) {
+        fprintf(stderr, "nimbus: SIGHUP: keeping the TLS certificate in use: %s\n", err.message);
+        return;
+    }
+    fprintf(stderr, "nimbus: SIGHUP: TLS certificate and key read again from %s\n",
+            s->config.tls_cert);
+}
+
 static bool host_is_loopback(const char *host)
 {
     struct in_addr a4;
@@ -348,6 +369,7 @@ static int worker_init(nimbus_server_t *s, nimbus_worker_t *w, int index, int fd
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot accept on the listening socket");
     }
     w->server_conns = s->conns;
+    w->tls = s->tls;
     if (nimbus_http_conns_start(w, s->bound[index]) != 0) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
     }
@@ -456,6 +478,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     if (evthread_use_pthreads() != 0) {
         fprintf(stderr, "nimbus: libevent has no thread support\n");
@@ -473,6 +496,13 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     for (int i = 0; i < key_count; i++) {
         if (nimbus_core_add_key(s->core, keys[i], &err) != 0) {
             fprintf(stderr, "nimbus: --api-key: %s\n", err.message);
+            goto done;
+        }
+    }
+    if (*config->tls_cert) {
+        s->tls = nimbus_tls_new(config->tls_cert, config->tls_key, &err);
+        if (!s->tls) {
+            fprintf(stderr, "nimbus: TLS: %s\n", err.message);
             goto done;
         }
     }
@@ -552,12 +582,19 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
                     strerror(errno));
         }
         fprintf(stderr,
-                "nimbus %s listening on http://%s (%d workers, db %s, %s)\n"
+                "nimbus %s listening on %s://%s (%d workers, db %s, %s)\n"
                 "  SOAP: POST /soap  WSDL: GET /soap?wsdl  REST: /v1/  stream: /v1/stream\n",
-                NIMBUS_VERSION, s->authority, s->worker_count, config->db_path,
-                key_count ? "API keys required" : "open: no API keys");
+                NIMBUS_VERSION, s->tls ? "https" : "http", s->authority, s->worker_count,
+                config->db_path, key_count ? "API keys required" : "open: no API keys");
         int sig = 0;
-        while (sigwait(&stop_signals, &sig) != 0) {
+        for (;;) {
+            if (sigwait(&stop_signals, &sig) != 0) {
+                continue;
+            }
+            if (sig != SIGHUP) {
+                break;
+            }
+            reload(s);
         }
         fprintf(stderr, "nimbus: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
         exit_code = 0;
@@ -602,6 +639,7 @@ done:
         close(s->db_lock); /* the lock goes with it */
     }
     nimbus_conn_table_free(s->conns);
+    nimbus_tls_free(s->tls);
     free(s);
     libevent_global_shutdown();
     return exit_code;

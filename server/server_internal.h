@@ -38,6 +38,7 @@ struct nimbus_server {
     struct nimbus_demo *demo;
     nimbus_conn_table_t *conns; /* every worker's connections, counted */
     int db_lock;                /* the flock on "<db>.lock"; -1 none */
+    nimbus_tls_t *tls;          /* with --tls-cert */
 };
 
 /* Command-line parsing. Fills config with defaults, then the options.

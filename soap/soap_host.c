@@ -524,7 +524,9 @@ static void serve_wsdl(nimbus_worker_t *w, struct evhttp_request *req, nimbus_re
     while (rc == 0 && (hit = strstr(p, NIMBUS_WSDL_ADDRESS_PLACEHOLDER)) != NULL) {
         rc = evbuffer_add(body, p, (size_t)(hit - p));
         if (rc == 0) {
-            rc = evbuffer_add_printf(body, "http://%s/soap", authority) < 0 ? -1 : 0;
+            rc = evbuffer_add_printf(body, "%s://%s/soap", nimbus_http_scheme(w), authority) < 0
+                     ? -1
+                     : 0;
         }
         p = hit + plen;
     }

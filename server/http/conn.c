@@ -40,7 +40,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
 
 #include "nimbus_http.h"
@@ -287,11 +290,12 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
 
 /* Writes a whole short answer to the socket without waiting (it is small
  * and the connection new, so the socket buffer takes it). */
-static void write_raw(struct bufferevent *bev, const char *head, const char *body, size_t len)
+static void write_raw(nimbus_worker_t *w, struct bufferevent *bev, const char *head,
+                      const char *body, size_t len)
 {
     evutil_socket_t fd = bufferevent_getfd(bev);
-    if (fd < 0) {
-        return;
+    if (fd < 0 || w->tls) {
+        return; /* under TLS, plain bytes would be garbage: just close */
     }
     char buf[1024];
     int n =
@@ -312,7 +316,7 @@ static void refuse(nimbus_conn_t *c, const char *why)
     size_t len = 0;
     char *text = nimbus_json_writer_steal(&jw, &len);
     if (text) {
-        write_raw(c->bev,
+        write_raw(c->w, c->bev,
                   "HTTP/1.1 503 Service Unavailable\r\nContent-Type: " NIMBUS_JSON_PROBLEM_TYPE
                   "\r\nRetry-After: 1\r\nCache-Control: no-store\r\n",
                   text, len);
@@ -422,7 +426,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         arm(c, deadline);
         return;
     }
-    write_raw(c->bev, "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n",
+    write_raw(c->w, c->bev,
+              "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n",
               "request not received in time\n", 29);
     nimbus_access_log(c->w, &(nimbus_request_log_t){"http", "-", c->started_us}, 408, 29);
     evhttp_connection_free(c->evcon); /* calls on_close: released */
@@ -431,7 +436,21 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
     nimbus_worker_t *w = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = NULL;
+    if (w->tls) {
+        SSL *ssl = nimbus_tls_ssl(w->tls);
+        bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                   BEV_OPT_CLOSE_ON_FREE)
+                  : NULL;
+        if (!bev) {
+            SSL_free(ssl);
+            return NULL;
+        }
+        /* Clients that close without close_notify are the norm. */
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    } else {
+        bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
     if (!bev) {
         return NULL;
     }

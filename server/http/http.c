@@ -429,6 +429,11 @@ void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, i
     nimbus_http_reply_owned(w, req, status, NIMBUS_JSON_PROBLEM_TYPE, text, len, log);
 }
 
+const char *nimbus_http_scheme(const nimbus_worker_t *w)
+{
+    return w->tls ? "https" : "http";
+}
+
 const char *nimbus_http_peer(struct evhttp_request *req)
 {
     char *peer = NULL;

@@ -69,6 +69,8 @@ typedef struct nimbus_config {
     long idle_timeout_s;               /* a silent connection is closed after this */
     double rate;                       /* calls a second per key (or address); 0: no limit */
     double burst;                      /* calls a bucket holds; 0: one second's worth */
+    char tls_cert[4096];               /* PEM certificate (chain); "" : plain HTTP */
+    char tls_key[4096];                /* PEM private key */
     bool demo;               /* seed stations if the database has none, feed observations */
     bool demo_force;         /* seed even when the database holds stations */
     bool open;               /* keyless server may listen beyond loopback */
@@ -111,6 +113,20 @@ size_t nimbus_conn_table_total(nimbus_conn_table_t *t);
 typedef struct nimbus_conn nimbus_conn_t;
 LIST_HEAD(nimbus_conn_list, nimbus_conn);
 
+/* TLS (tls.c): the server's certificate and key, shared by every worker. */
+typedef struct nimbus_tls nimbus_tls_t;
+struct ssl_st;
+/* Reads cert (PEM, may hold the chain) and key. NULL with err
+ * (INVALID_ARGUMENT naming the file and OpenSSL's reason). Free with
+ * nimbus_tls_free after every worker stopped. */
+nimbus_tls_t *nimbus_tls_new(const char *cert, const char *key, nimbus_error_t *err);
+/* Reads the same files again and uses them for new connections; on failure
+ * the old ones stay (-1 with err). Any thread. */
+int nimbus_tls_reload(nimbus_tls_t *tls, nimbus_error_t *err);
+/* A new SSL for one connection (the caller's; NULL when out of memory). */
+struct ssl_st *nimbus_tls_ssl(nimbus_tls_t *tls);
+void nimbus_tls_free(nimbus_tls_t *tls); /* NULL-safe */
+
 typedef struct nimbus_server nimbus_server_t;
 typedef struct nimbus_soap_worker nimbus_soap_worker_t;
 typedef struct nimbus_stream_worker nimbus_stream_worker_t;
@@ -143,6 +159,7 @@ struct nimbus_worker {
     size_t conn_hash_cap;
     struct event *conn_sweep;
     time_t accept_logged;
+    nimbus_tls_t *tls; /* the server's, when it speaks TLS */
 };
 
 /* Hands req to fn later, when no request of normal priority is waiting, or
@@ -197,6 +214,10 @@ uint64_t nimbus_now_us(void);
  * ("access_token=secret%00x" read as "secret"); no value of the API holds
  * NUL. Returns 0, or -1 with INVALID_ARGUMENT naming the parameter. */
 int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err);
+
+/* "https" on a TLS port, else "http": what the server's own URLs say (the
+ * WSDL's soap:address). */
+const char *nimbus_http_scheme(const nimbus_worker_t *w);
 
 /* The client's address as text ("127.0.0.1", "::1"), owned by evhttp and
  * valid while req is; "?" when unknown. The subject of rate limits on a
