@@ -47,6 +47,8 @@ static void usage(FILE *out)
         "                         (default: one second's worth)\n"
         "  --tls-cert FILE        serve TLS with this PEM certificate (chain); with\n"
         "  --tls-key FILE         its private key. SIGHUP reads both again\n"
+        "  --shutdown-grace S     at SIGTERM, the longest wait for answers in flight\n"
+        "                         (default 10)\n"
         "  --render-cache BYTES   rendered answers each worker keeps for reads that\n"
         "                         repeat (default 16777216; 0 keeps none)\n"
         "  --ws-ping-interval MS  ping a silent WebSocket after MS milliseconds; drop it\n"
@@ -163,6 +165,7 @@ enum {
     OPT_MIN_BODY_RATE,
     OPT_IDLE_TIMEOUT,
     OPT_RATE,
+    OPT_SHUTDOWN_GRACE,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_BURST,
@@ -196,6 +199,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"min-body-rate", required_argument, NULL, OPT_MIN_BODY_RATE},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"rate", required_argument, NULL, OPT_RATE},
+        {"shutdown-grace", required_argument, NULL, OPT_SHUTDOWN_GRACE},
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
         {"burst", required_argument, NULL, OPT_BURST},
@@ -240,6 +244,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     config->request_timeout_ms = NIMBUS_DEFAULT_REQUEST_TIMEOUT_S * 1000L;
     config->min_body_rate = NIMBUS_DEFAULT_MIN_BODY_RATE;
     config->idle_timeout_s = NIMBUS_DEFAULT_IDLE_TIMEOUT_S;
+    config->shutdown_grace_s = NIMBUS_DEFAULT_SHUTDOWN_GRACE_S;
     config->access_log = true;
 
     optind = 1;
@@ -296,8 +301,11 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             }
             break;
         case OPT_REQUEST_TIMEOUT:
-        case OPT_IDLE_TIMEOUT: {
-            const char *name = c == OPT_REQUEST_TIMEOUT ? "--request-timeout" : "--idle-timeout";
+        case OPT_IDLE_TIMEOUT:
+        case OPT_SHUTDOWN_GRACE: {
+            const char *name = c == OPT_REQUEST_TIMEOUT ? "--request-timeout"
+                               : c == OPT_IDLE_TIMEOUT  ? "--idle-timeout"
+                                                        : "--shutdown-grace";
             char *end = NULL;
             errno = 0;
             long v = strtol(arg, &end, 10);
@@ -307,8 +315,10 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             }
             if (c == OPT_REQUEST_TIMEOUT) {
                 config->request_timeout_ms = v * 1000;
-            } else {
+            } else if (c == OPT_IDLE_TIMEOUT) {
                 config->idle_timeout_s = v;
+            } else {
+                config->shutdown_grace_s = v;
             }
             break;
         }

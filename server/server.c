@@ -41,11 +41,11 @@
 #include "nimbus_json.h"
 #include "server_internal.h"
 
-/* Time a stopping worker keeps running to flush replies and close frames,
- * and how many more such periods it waits for writes the writer still
- * runs (storage that slow is storage in trouble: 100 x 300 ms). */
-#define NIMBUS_SHUTDOWN_GRACE_MS 300
-#define NIMBUS_SHUTDOWN_WAITS 100
+/* The least time a stopping worker keeps running to flush replies and
+ * close frames, and how often it then looks whether writes the writer
+ * still runs are answered (up to --shutdown-grace). */
+#define NIMBUS_SHUTDOWN_FLUSH_MS 300
+#define NIMBUS_SHUTDOWN_POLL_MS 50
 
 static void health_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
@@ -143,11 +143,17 @@ static void stop_grace_elapsed(evutil_socket_t fd, short what, void *arg)
      * evhttp request it belongs to) must outlive the loop. The writer
      * finishes every queued write, so this waits for storage only. */
     nimbus_http_run_deferred(w, true);
-    if (nimbus_service_pending(w->svc) > 0 && w->stop_waits++ < NIMBUS_SHUTDOWN_WAITS) {
-        struct timeval again = {0, NIMBUS_SHUTDOWN_GRACE_MS * 1000};
+    if (nimbus_service_pending(w->svc) > 0 && nimbus_now_us() < w->stop_deadline_us) {
+        struct timeval again = {0, NIMBUS_SHUTDOWN_POLL_MS * 1000};
         if (event_base_once(w->base, -1, EV_TIMEOUT, stop_grace_elapsed, w, &again) == 0) {
             return;
         }
+    }
+    if (nimbus_service_pending(w->svc) > 0) {
+        fprintf(stderr,
+                "nimbus: worker %d stops with %zu writes unanswered after --shutdown-grace "
+                "(they commit, or not, as the writer finishes; their clients may retry)\n",
+                w->index, nimbus_service_pending(w->svc));
     }
     event_base_loopbreak(w->base);
 }
@@ -157,6 +163,8 @@ static void stop_requested(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     nimbus_worker_t *w = arg;
+    w->stopping = true;
+    w->stop_deadline_us = nimbus_now_us() + (uint64_t)w->config->shutdown_grace_s * 1000000u;
     if (w->index == 0 && w->server->demo) {
         nimbus__demo_stop(w->server->demo);
         w->server->demo = NULL;
@@ -172,7 +180,7 @@ static void stop_requested(evutil_socket_t fd, short what, void *arg)
     if (w->stream) {
         nimbus_stream_worker_shutdown(w->stream);
     }
-    struct timeval grace = {0, NIMBUS_SHUTDOWN_GRACE_MS * 1000};
+    struct timeval grace = {0, NIMBUS_SHUTDOWN_FLUSH_MS * 1000};
     if (event_base_once(w->base, -1, EV_TIMEOUT, stop_grace_elapsed, w, &grace) != 0) {
         /* Without the timer nothing would ever end this loop (open
          * connections keep it busy) and the stop would hang: skip the

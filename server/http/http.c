@@ -342,6 +342,12 @@ void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int statu
         } while (n != 0);
         evhttp_add_header(headers, "Content-Length", d);
     }
+    /* A stopping server answers what it has and lets keep-alive clients
+     * go elsewhere. */
+    if (w->stopping) {
+        evhttp_remove_header(headers, "Connection");
+        evhttp_add_header(headers, "Connection", "close");
+    }
     access_log_request(w, req, log, status, head ? 0 : bytes);
     /* A body already in the request's own output buffer is sent as it is
      * (evhttp would append the buffer to itself). */

@@ -9,7 +9,8 @@ while reads wait: nimbus_http_defer), some are queued for the writer
 thread, and some are being committed. Then:
 
 - the server exits 0 within the grace period, with no sanitizer report;
-- every write that was answered 2xx is stored, with the seq it was given;
+- every write that was answered 2xx is stored, with the seqs it was given
+  (single observations and batches of 1,000 alike);
 - every request that was on the wire a good while before the signal got an
   answer: a stop may refuse new connections, but what it has taken in, it
   answers (the server reads nothing more from a connection whose request
@@ -31,16 +32,19 @@ from nimbus_harness import NimbusServer  # noqa: E402
 
 BINARY = sys.argv.pop(1)
 WRITERS = 24
+BATCHERS = 10  # RecordObservations of BATCH observations each
+BATCH = 1000
 READERS = 8
 # A request sent this long before the signal must have been answered.
 SETTLED = 0.2
 
 
 class Client(threading.Thread):
-    def __init__(self, port, index, write, stop_at):
+    def __init__(self, port, index, write, stop_at, batch=1):
         super().__init__(daemon=True)
         self.port, self.index, self.write, self.stop_at = port, index, write, stop_at
-        self.acked = []       # (observedAt seconds, seq)
+        self.batch = batch
+        self.acked = []       # the seqs of acknowledged observations
         self.unanswered = []  # send times of requests that got no answer
         self.errors = []
 
@@ -59,13 +63,13 @@ class Client(threading.Thread):
                     time.sleep(0.01)
                     continue
             n += 1
-            t = 1700000000 + self.index * 10000000 + n
+            t = 1700000000 + self.index * 10000000 + n * self.batch
             sent = time.monotonic()
             try:
                 if self.write:
                     body = json.dumps({"observations": [{
-                        "observedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)),
-                        "temperature": 1.5}]})
+                        "observedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t + k)),
+                        "temperature": 1.5} for k in range(self.batch)]})
                     conn.request("POST", "/v1/stations/s/observations", body,
                                  {"Content-Type": "application/json"})
                 else:
@@ -82,7 +86,8 @@ class Client(threading.Thread):
                     self.errors.append("HTTP %d: %r" % (resp.status, data[:200]))
                 continue
             if self.write:
-                self.acked.append((t, json.loads(data)["lastSeq"]))
+                answer = json.loads(data)
+                self.acked.extend(range(answer["firstSeq"], answer["lastSeq"] + 1))
             if resp.will_close:
                 conn.close()
                 conn = None
@@ -99,8 +104,9 @@ class StopUnderLoad(unittest.TestCase):
             self.assertEqual(conn.getresponse().status, 201)
             conn.close()
             stop_at = [time.monotonic() + 1e9]
-            clients = [Client(srv.port, i, i < WRITERS, stop_at)
-                       for i in range(WRITERS + READERS)]
+            clients = [Client(srv.port, i, i < WRITERS + BATCHERS, stop_at,
+                              BATCH if WRITERS <= i < WRITERS + BATCHERS else 1)
+                       for i in range(WRITERS + BATCHERS + READERS)]
             for c in clients:
                 c.start()
             time.sleep(2.0)
@@ -116,7 +122,7 @@ class StopUnderLoad(unittest.TestCase):
         early = [t for c in clients for t in c.unanswered if t < stop_at[0] - SETTLED]
         self.assertEqual(early, [], "requests sent over %.1f s before SIGTERM got no answer"
                          % SETTLED)
-        acked = sorted(a for c in clients for a in c.acked)
+        acked = sorted(seq for c in clients for seq in c.acked)
         self.assertGreater(len(acked), 100)
 
         srv.start()
@@ -136,7 +142,7 @@ class StopUnderLoad(unittest.TestCase):
             conn.close()
         finally:
             srv.stop()
-        missing = [seq for _, seq in acked if seq not in stored]
+        missing = [seq for seq in acked if seq not in stored]
         self.assertEqual(missing, [], "acknowledged writes missing after the stop")
         print("%d writes acknowledged before the stop, all stored" % len(acked))
 

@@ -44,6 +44,7 @@
 #define NIMBUS_DEFAULT_REQUEST_TIMEOUT_S 10
 #define NIMBUS_DEFAULT_MIN_BODY_RATE 4096
 #define NIMBUS_DEFAULT_IDLE_TIMEOUT_S 60
+#define NIMBUS_DEFAULT_SHUTDOWN_GRACE_S 10
 /* Rendered answers each worker keeps (--render-cache). */
 #define NIMBUS_DEFAULT_RENDER_CACHE (16 * 1024 * 1024)
 /* A WebSocket idle this long is pinged; silent for two intervals, dropped
@@ -69,6 +70,7 @@ typedef struct nimbus_config {
     long idle_timeout_s;               /* a silent connection is closed after this */
     double rate;                       /* calls a second per key (or address); 0: no limit */
     double burst;                      /* calls a bucket holds; 0: one second's worth */
+    long shutdown_grace_s;             /* at a stop, the longest wait for answers in flight */
     char tls_cert[4096];               /* PEM certificate (chain); "" : plain HTTP */
     char tls_key[4096];                /* PEM private key */
     bool demo;               /* seed stations if the database has none, feed observations */
@@ -145,7 +147,8 @@ struct nimbus_worker {
     /* Activated (from the writer's thread) when writes this worker queued
      * have finished; runs nimbus_service_run_completions on this thread. */
     struct event *writes_done;
-    int stop_waits;                      /* grace periods spent waiting for writes at stop */
+    bool stopping;                       /* SIGTERM: answers say Connection: close */
+    uint64_t stop_deadline_us;           /* --shutdown-grace from the stop */
     nimbus_render_cache_t *render_cache; /* this worker's rendered answers */
     /* Requests whose handling waits for a quiet moment (nimbus_http_defer),
      * oldest first, and the low-priority event that runs them. */
