@@ -47,30 +47,50 @@
 #define NIMBUS_SHUTDOWN_FLUSH_MS 300
 #define NIMBUS_SHUTDOWN_POLL_MS 50
 
-static void health_handle(nimbus_worker_t *w, struct evhttp_request *req)
+/* GET /healthz: alive (cheap: no storage touched). GET /readyz: 200 when
+ * this server should get traffic, 503 naming what is not ready (storage
+ * failing its writes, or shutting down), for load balancers and
+ * orchestrators. */
+static void health_handle(nimbus_worker_t *w, struct evhttp_request *req, bool readiness)
 {
-    nimbus_request_log_t log = {"http", "Health", nimbus_now_us()};
+    nimbus_request_log_t log = {"http", readiness ? "Ready" : "Health", nimbus_now_us()};
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         nimbus_error_t err;
-        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "/healthz answers GET and HEAD");
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "%s answers GET and HEAD",
+                         readiness ? "/readyz" : "/healthz");
         evhttp_add_header(out, "Allow", "GET, HEAD");
         nimbus_http_reply_problem(w, req, 405, &err, &log);
         return;
     }
+    char storage[NIMBUS_ERROR_MESSAGE_MAX] = "";
+    bool storage_ok = !readiness || nimbus_core_storage_ok(w->core, storage, sizeof storage);
+    bool ready = storage_ok && !w->stopping;
     nimbus_json_writer_t jw;
     nimbus_json_writer_init(&jw);
     nimbus_json_object_begin(&jw);
-    nimbus_json_member_string(&jw, "status", "ok");
+    nimbus_json_member_string(&jw, "status", readiness ? (ready ? "ready" : "not ready") : "ok");
     nimbus_json_member_string(&jw, "version", NIMBUS_VERSION);
     nimbus_json_member_int(&jw, "seq", nimbus_core_head_seq(w->core));
+    if (readiness && !ready) {
+        nimbus_json_key(&jw, "notReady");
+        nimbus_json_array_begin(&jw);
+        if (!storage_ok) {
+            nimbus_json_string(&jw, storage);
+        }
+        if (w->stopping) {
+            nimbus_json_string(&jw, "shutting down");
+        }
+        nimbus_json_array_end(&jw);
+    }
     nimbus_json_object_end(&jw);
     nimbus_json_raw(&jw, "\n", 1);
     size_t len = 0;
     char *text = nimbus_json_writer_steal(&jw, &len);
     evhttp_add_header(out, "Cache-Control", "no-store");
-    nimbus_http_reply_owned(w, req, 200, "application/json", text, len, &log);
+    nimbus_http_reply_owned(w, req, readiness && !ready ? 503 : 200, "application/json", text, len,
+                            &log);
 }
 
 static void dispatch(struct evhttp_request *req, void *arg)
@@ -109,8 +129,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
         }
     } else if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0) {
         nimbus_rest_handle(w, req);
-    } else if (strcmp(path, "/healthz") == 0) {
-        health_handle(w, req);
+    } else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
+        health_handle(w, req, path[1] == 'r');
     } else if (strcmp(path, "/") == 0 || strncmp(path, "/static/", 8) == 0 ||
                strcmp(path, "/favicon.ico") == 0) {
         nimbus_dashboard_handle(w, req);

@@ -114,6 +114,11 @@ void nimbus_core_free(nimbus_core_t *core); /* NULL-safe; after every service is
 /* The newest seq ever assigned (0 before the first). Thread-safe. */
 int64_t nimbus_core_head_seq(nimbus_core_t *core);
 
+/* true while storage takes writes: the writer runs and its last group
+ * committed. Otherwise false with why (a sentence for /readyz). Any
+ * thread. */
+bool nimbus_core_storage_ok(nimbus_core_t *core, char *why, size_t size);
+
 /* Number of stations stored (for --demo's "leave a used database alone"). */
 int nimbus_core_station_count(nimbus_core_t *core, int64_t *count, nimbus_error_t *err);
 

@@ -78,6 +78,11 @@ typedef struct nimbus__writer {
      * set of stations. Writer thread only. */
     uint64_t touched[NIMBUS__GEN_SLOTS / 64];
     bool touched_set;
+    /* How the last group ended: a failed COMMIT (disk full, I/O error)
+     * makes the server not ready until one succeeds (nimbus_core_storage_ok).
+     * Under lock. */
+    bool failing;
+    char failing_why[NIMBUS_ERROR_MESSAGE_MAX];
 } nimbus__writer_t;
 
 /* How many WAL pages wake the checkpointer (checkpoint.c); SQLite's own

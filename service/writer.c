@@ -27,6 +27,7 @@
  * observations), so one transaction, and the wait of its first job, stays
  * short under any load.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,12 @@ static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
     if (rc == 0) {
         rc = group_commit(wsvc, first_seq, seq, &err);
     }
+    pthread_mutex_lock(&wr->lock);
+    wr->failing = rc != 0;
+    if (rc != 0) {
+        snprintf(wr->failing_why, sizeof wr->failing_why, "storage: %.200s", err.message);
+    }
+    pthread_mutex_unlock(&wr->lock);
     if (rc == 0) {
         pthread_mutex_lock(&core->hub_lock);
         if (seq != first_seq) {
@@ -345,6 +352,19 @@ int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err)
     }
     wr->started = true;
     return 0;
+}
+
+bool nimbus_core_storage_ok(nimbus_core_t *core, char *why, size_t size)
+{
+    nimbus__writer_t *wr = &core->writer;
+    pthread_mutex_lock(&wr->lock);
+    bool ok = wr->started && !wr->failing && !wr->stopping;
+    if (!ok && size > 0) {
+        snprintf(why, size, "%s",
+                 wr->failing ? wr->failing_why : "storage: the writer is not running");
+    }
+    pthread_mutex_unlock(&wr->lock);
+    return ok;
 }
 
 void nimbus__writer_stop(nimbus_core_t *core)

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -175,6 +176,43 @@ class Running(unittest.TestCase):
         r = run("--listen", "127.0.0.1:0", env={"NIMBUS_WS_PING_INTERVAL_MS": "7"})
         self.assertEqual(r.returncode, 2)
         self.assertIn("NIMBUS_WS_PING_INTERVAL_MS", r.stderr)
+
+    def test_readiness(self):
+        """/readyz: 200 while serving; 503 naming why once storage fails
+        its writes (the database's directory made read-only under it) and
+        again 200 when writes commit again."""
+        with NimbusServer(BINARY) as srv:
+            with urllib.request.urlopen(srv.base_url + "/readyz") as resp:
+                self.assertEqual(resp.status, 200)
+                self.assertEqual(json.loads(resp.read())["status"], "ready")
+            db = sqlite3.connect(srv.db_path)
+            # A write that cannot commit: the table locked against the writer
+            # by an exclusive transaction held here for a while.
+            db.execute("PRAGMA busy_timeout = 0")
+            db.execute("BEGIN EXCLUSIVE")
+            req = urllib.request.Request(srv.base_url + "/v1/stations", method="POST",
+                                         data=json.dumps({"id": "r", "name": "R", "city": "C",
+                                                          "country": "DE", "latitude": 1,
+                                                          "longitude": 2}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            try:
+                urllib.request.urlopen(req, timeout=30)
+            except urllib.error.HTTPError as e:
+                self.assertEqual(e.code, 503)
+            try:
+                urllib.request.urlopen(srv.base_url + "/readyz")
+                self.fail("/readyz answered 200 while writes fail")
+            except urllib.error.HTTPError as e:
+                self.assertEqual(e.code, 503)
+                body = json.loads(e.read())
+                self.assertEqual(body["status"], "not ready")
+                self.assertTrue(body["notReady"][0].startswith("storage: "), body)
+            db.rollback()
+            db.close()
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                self.assertEqual(resp.status, 201)
+            with urllib.request.urlopen(srv.base_url + "/readyz") as resp:
+                self.assertEqual(resp.status, 200)
 
     def test_keep_alive_serves_many_requests_on_one_connection(self):
         with NimbusServer(BINARY) as srv:
