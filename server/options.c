@@ -49,6 +49,9 @@ static void usage(FILE *out)
         "  --tls-key FILE         its private key. SIGHUP reads both again\n"
         "  --shutdown-grace S     at SIGTERM, the longest wait for answers in flight\n"
         "                         (default 10)\n"
+        "  --retention AGE        delete observations whose observedAt is older than AGE\n"
+        "                         (30d, 12h, 90m, 3600s; default: keep all; with\n"
+        "                         --demo: 3d)\n"
         "  --render-cache BYTES   rendered answers each worker keeps for reads that\n"
         "                         repeat (default 16777216; 0 keeps none)\n"
         "  --ws-ping-interval MS  ping a silent WebSocket after MS milliseconds; drop it\n"
@@ -165,6 +168,7 @@ enum {
     OPT_MIN_BODY_RATE,
     OPT_IDLE_TIMEOUT,
     OPT_RATE,
+    OPT_RETENTION,
     OPT_SHUTDOWN_GRACE,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
@@ -199,6 +203,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"min-body-rate", required_argument, NULL, OPT_MIN_BODY_RATE},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"rate", required_argument, NULL, OPT_RATE},
+        {"retention", required_argument, NULL, OPT_RETENTION},
         {"shutdown-grace", required_argument, NULL, OPT_SHUTDOWN_GRACE},
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
@@ -245,6 +250,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     config->min_body_rate = NIMBUS_DEFAULT_MIN_BODY_RATE;
     config->idle_timeout_s = NIMBUS_DEFAULT_IDLE_TIMEOUT_S;
     config->shutdown_grace_s = NIMBUS_DEFAULT_SHUTDOWN_GRACE_S;
+    config->retention_s = -1;
     config->access_log = true;
 
     optind = 1;
@@ -320,6 +326,27 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             } else {
                 config->shutdown_grace_s = v;
             }
+            break;
+        }
+        case OPT_RETENTION: {
+            char *end = NULL;
+            errno = 0;
+            long long v = strtoll(arg, &end, 10);
+            long long unit = !end || !*end           ? 1
+                             : strcmp(end, "s") == 0 ? 1
+                             : strcmp(end, "m") == 0 ? 60
+                             : strcmp(end, "h") == 0 ? 3600
+                             : strcmp(end, "d") == 0 ? 86400
+                                                     : 0;
+            if (errno || arg[0] == '\0' || arg[0] == '-' || !unit || v < 0 ||
+                v > 100LL * 365 * 86400 / unit) {
+                fprintf(stderr,
+                        "nimbus: --retention needs an age such as 30d, 12h, 90m or 3600s "
+                        "(0: keep all), not '%s'\n",
+                        arg);
+                return -1;
+            }
+            config->retention_s = v * unit;
             break;
         }
         case OPT_TLS_CERT:

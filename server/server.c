@@ -534,6 +534,12 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
             goto done;
         }
     }
+    /* The demo feeds observations for ever: it keeps three days unless told
+     * otherwise. */
+    long long keep = config->retention_s >= 0 ? config->retention_s
+                     : config->demo           ? 3LL * 86400
+                                              : 0;
+    nimbus_core_set_retention(s->core, keep);
     double burst = config->burst > 0 ? config->burst : (config->rate > 1 ? config->rate : 1);
     if (nimbus_core_set_rate(s->core, config->rate, burst, &err) != 0) {
         fprintf(stderr, "nimbus: --rate: %s\n", err.message);

@@ -106,9 +106,14 @@ void nimbus__writer_touch(nimbus__writer_t *wr, const nimbus__job_t *job)
         wr->touched_set = true;
     }
     if (station != NULL) {
-        uint32_t i = station_slot(station) - NIMBUS__GEN_STATIONS - 1;
-        wr->touched[i / 64] |= UINT64_C(1) << (i % 64);
+        nimbus__writer_touch_station(wr, station);
     }
+}
+
+void nimbus__writer_touch_station(nimbus__writer_t *wr, const char *id)
+{
+    uint32_t i = station_slot(id) - NIMBUS__GEN_STATIONS - 1;
+    wr->touched[i / 64] |= UINT64_C(1) << (i % 64);
 }
 
 void nimbus__writer_publish_gens(nimbus_core_t *core)

@@ -114,6 +114,13 @@ void nimbus_core_free(nimbus_core_t *core); /* NULL-safe; after every service is
 /* The newest seq ever assigned (0 before the first). Thread-safe. */
 int64_t nimbus_core_head_seq(nimbus_core_t *core);
 
+/* Keeps observations whose observedAt is at most `seconds` old (0: all):
+ * the writer deletes older ones in small steps when it has nothing else to
+ * do (service/retention.c). Any thread; a first step follows soon. */
+void nimbus_core_set_retention(nimbus_core_t *core, int64_t seconds);
+/* Observations deleted by retention since start. */
+uint64_t nimbus_core_retention_removed(nimbus_core_t *core);
+
 /* true while storage takes writes: the writer runs and its last group
  * committed. Otherwise false with why (a sentence for /readyz). Any
  * thread. */

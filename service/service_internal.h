@@ -83,7 +83,17 @@ typedef struct nimbus__writer {
      * Under lock. */
     bool failing;
     char failing_why[NIMBUS_ERROR_MESSAGE_MAX];
+    /* Retention (retention.c): the age kept (0: all), whether a step is
+     * due at once, and the rows removed so far. Under lock but the count. */
+    int64_t retention_s;
+    bool retention_due;
+    _Atomic uint64_t retention_removed;
 } nimbus__writer_t;
+
+/* Retention steps (retention.c): rows per step, and the pause between
+ * steps that found nothing more to do. */
+#define NIMBUS__RETENTION_BATCH 1000
+#define NIMBUS__RETENTION_IDLE_MS 60000
 
 /* How many WAL pages wake the checkpointer (checkpoint.c); SQLite's own
  * wal_autocheckpoint default. */
@@ -176,6 +186,8 @@ typedef enum nimbus__stmt_id {
     NIMBUS__STMT_OBS_SUMMARY,
     NIMBUS__STMT_OBS_SINCE_ALL,
     NIMBUS__STMT_OBS_SINCE_SOME,
+    NIMBUS__STMT_STATION_IDS,
+    NIMBUS__STMT_OBS_EXPIRE,
     NIMBUS__STMT_COUNT
 } nimbus__stmt_id_t;
 
@@ -314,6 +326,8 @@ int nimbus__record_observations_job(nimbus_service_t *svc, const nimbus_credenti
 /* Notes what a written job changed; the writer calls it for every job of
  * a group that wrote. */
 void nimbus__writer_touch(nimbus__writer_t *wr, const nimbus__job_t *job);
+/* Notes that a write changed station id (its answers go stale). */
+void nimbus__writer_touch_station(nimbus__writer_t *wr, const char *id);
 /* Moves the write generation and stamps every slot the group touched with
  * it; after COMMIT, before anyone is answered. */
 void nimbus__writer_publish_gens(nimbus_core_t *core);
@@ -325,6 +339,12 @@ int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err);
 /* Takes one call from subject's bucket: 0, or -1 with RESOURCE_EXHAUSTED
  * and err->retry_after_s. */
 int nimbus__rate_take(nimbus_core_t *core, const char *subject, nimbus_error_t *err);
+
+/* ---- retention.c --------------------------------------------------------- */
+
+/* One retention step on the writer's thread: the rows deleted (at most
+ * NIMBUS__RETENTION_BATCH), or -1 when storage failed. */
+int64_t nimbus__retention_step(nimbus_core_t *core, int64_t retention_s);
 
 /* ---- checkpoint.c ------------------------------------------------------- */
 

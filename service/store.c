@@ -76,6 +76,13 @@ static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
                                    " ORDER BY seq LIMIT ?2",
     /* ?3 is ",id1,id2,...," (ids hold no comma): one parameter for any
      * number of stations. */
+    [NIMBUS__STMT_STATION_IDS] = "SELECT id FROM stations ORDER BY id",
+    /* A station's oldest rows before ?2, at most ?3 of them: before the
+     * (?3+1)th oldest when there are that many. */
+    [NIMBUS__STMT_OBS_EXPIRE] =
+        "DELETE FROM observations WHERE station_id = ?1 AND observed_at < min(?2, coalesce("
+        "(SELECT observed_at FROM observations WHERE station_id = ?1 ORDER BY observed_at"
+        " LIMIT 1 OFFSET ?3), ?2))",
     [NIMBUS__STMT_OBS_SINCE_SOME] = "SELECT " OBS_COLS " FROM observations WHERE seq > ?1"
                                     " AND instr(?3, ',' || station_id || ',') > 0"
                                     " ORDER BY seq LIMIT ?2",

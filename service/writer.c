@@ -27,9 +27,11 @@
  * observations), so one transaction, and the wait of its first job, stays
  * short under any load.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "service_internal.h"
 
@@ -299,11 +301,35 @@ static void *writer_main(void *arg)
     nimbus__writer_t *wr = &core->writer;
     pthread_mutex_lock(&wr->lock);
     for (;;) {
-        while (STAILQ_EMPTY(&wr->queue) && !wr->stopping) {
-            pthread_cond_wait(&wr->cond, &wr->lock);
+        while (STAILQ_EMPTY(&wr->queue) && !wr->stopping &&
+               !(wr->retention_s > 0 && wr->retention_due)) {
+            if (wr->retention_s > 0) {
+                /* Idle: a retention step once the pause is over. */
+                struct timespec until;
+                clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += NIMBUS__RETENTION_IDLE_MS / 1000;
+                if (pthread_cond_timedwait(&wr->cond, &wr->lock, &until) == ETIMEDOUT) {
+                    wr->retention_due = true;
+                }
+            } else {
+                pthread_cond_wait(&wr->cond, &wr->lock);
+            }
+        }
+        if (STAILQ_EMPTY(&wr->queue) && wr->stopping) {
+            break; /* stopping, and nothing left to run */
         }
         if (STAILQ_EMPTY(&wr->queue)) {
-            break; /* stopping, and nothing left to run */
+            /* Nothing to write: delete what is past the retention. */
+            int64_t keep = wr->retention_s;
+            wr->retention_due = false;
+            pthread_mutex_unlock(&wr->lock);
+            int64_t removed = nimbus__retention_step(core, keep);
+            nimbus__checkpoint_restart(core, wr->svc->db);
+            pthread_mutex_lock(&wr->lock);
+            if (removed == NIMBUS__RETENTION_BATCH) {
+                wr->retention_due = true; /* more may be left */
+            }
+            continue;
         }
         /* Everything waiting, up to the group's bounds. */
         struct nimbus__job_queue group = STAILQ_HEAD_INITIALIZER(group);

@@ -71,6 +71,7 @@ typedef struct nimbus_config {
     double rate;                       /* calls a second per key (or address); 0: no limit */
     double burst;                      /* calls a bucket holds; 0: one second's worth */
     long shutdown_grace_s;             /* at a stop, the longest wait for answers in flight */
+    long long retention_s;             /* observations kept this long; 0: all (-1: unset) */
     char tls_cert[4096];               /* PEM certificate (chain); "" : plain HTTP */
     char tls_key[4096];                /* PEM private key */
     bool demo;               /* seed stations if the database has none, feed observations */
