@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Frame-header pre-check and text validation (see ws_frame.h). The header
- * is read from a copy of the input's first bytes; nothing is consumed, so
- * wslay still parses every frame itself.
+ * Frame-header pre-check, fragment tracking, server frame headers and text
+ * validation (see ws_frame.h). The header of an incoming frame is read from
+ * a copy of the input's first bytes; nothing is consumed, so wslay still
+ * parses every frame itself.
  */
 #include "ws_frame.h"
 
@@ -42,6 +43,40 @@ int64_t nimbus__ws_frame_size(const unsigned char *h, size_t avail)
         }
     }
     return (int64_t)(head + len);
+}
+
+bool nimbus__ws_fragment_open(unsigned char b0, bool was_open)
+{
+    unsigned opcode = b0 & 0x0fu;
+    bool fin = (b0 & 0x80u) != 0;
+    if (opcode == 0x1u || opcode == 0x2u) {
+        return !fin;
+    }
+    if (opcode == 0x0u) {
+        return was_open && !fin;
+    }
+    return was_open;
+}
+
+size_t nimbus__ws_frame_header(unsigned char out[NIMBUS_WS_SERVER_HEADER_MAX], unsigned opcode,
+                               uint64_t payload_len)
+{
+    out[0] = (unsigned char)(0x80u | (opcode & 0x0fu));
+    if (payload_len < 126) {
+        out[1] = (unsigned char)payload_len;
+        return 2;
+    }
+    if (payload_len <= 0xffff) {
+        out[1] = 126;
+        out[2] = (unsigned char)(payload_len >> 8);
+        out[3] = (unsigned char)payload_len;
+        return 4;
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; i++) {
+        out[2 + i] = (unsigned char)(payload_len >> (56 - 8 * i));
+    }
+    return 10;
 }
 
 bool nimbus__ws_text_valid(const unsigned char *data, size_t len)

@@ -2,8 +2,11 @@
 /*
  * Unit tests of json_api/ws_frame.c: the frame-header pre-check (sizes of
  * 7-bit, 16-bit and 64-bit lengths, incomplete headers, RFC 6455 5.2 and
- * 5.5 violations) and the UTF-8 check of text messages (RFC 3629 cases:
- * overlong forms, surrogates, code points past U+10FFFF, truncation).
+ * 5.5 violations), fragment tracking (5.4), the headers of the frames the
+ * server writes itself (each length form at its limit and one past it,
+ * read back by the pre-check), and the UTF-8 check of text messages (RFC
+ * 3629 cases: overlong forms, surrogates, code points past U+10FFFF,
+ * truncation).
  */
 #include <string.h>
 
@@ -48,6 +51,57 @@ static void test_violations(void)
     CU_ASSERT_EQUAL(nimbus__ws_frame_size(msb, sizeof msb), -1);
 }
 
+static void test_fragments(void)
+{
+    /* text without FIN opens, continuations keep it open, FIN ends it */
+    CU_ASSERT_TRUE(nimbus__ws_fragment_open(0x01, false));
+    CU_ASSERT_TRUE(nimbus__ws_fragment_open(0x02, false));
+    CU_ASSERT_TRUE(nimbus__ws_fragment_open(0x00, true));
+    CU_ASSERT_FALSE(nimbus__ws_fragment_open(0x80, true));
+    /* whole messages open nothing */
+    CU_ASSERT_FALSE(nimbus__ws_fragment_open(0x81, false));
+    CU_ASSERT_FALSE(nimbus__ws_fragment_open(0x82, false));
+    /* control frames between fragments change nothing */
+    for (unsigned op = 0x88; op <= 0x8a; op++) {
+        CU_ASSERT_TRUE(nimbus__ws_fragment_open((unsigned char)op, true));
+        CU_ASSERT_FALSE(nimbus__ws_fragment_open((unsigned char)op, false));
+    }
+    /* a continuation with nothing open (wslay answers 1002) opens nothing */
+    CU_ASSERT_FALSE(nimbus__ws_fragment_open(0x00, false));
+    CU_ASSERT_FALSE(nimbus__ws_fragment_open(0x80, false));
+}
+
+/* The header for len, checked byte by byte against expect and read back by
+ * the pre-check (a server frame is unmasked: header + payload). */
+static void check_header(uint64_t len, const unsigned char *expect, size_t expect_len)
+{
+    unsigned char h[NIMBUS_WS_SERVER_HEADER_MAX];
+    size_t n = nimbus__ws_frame_header(h, NIMBUS_WS_OP_TEXT, len);
+    CU_ASSERT_EQUAL(n, expect_len);
+    CU_ASSERT_EQUAL(memcmp(h, expect, expect_len), 0);
+    CU_ASSERT_EQUAL(nimbus__ws_frame_size(h, n), (int64_t)(n + len));
+}
+
+static void test_server_headers(void)
+{
+    const unsigned char empty[] = {0x81, 0};
+    check_header(0, empty, sizeof empty);
+    const unsigned char l125[] = {0x81, 125};
+    check_header(125, l125, sizeof l125);
+    const unsigned char l126[] = {0x81, 126, 0, 126};
+    check_header(126, l126, sizeof l126);
+    const unsigned char l65535[] = {0x81, 126, 0xff, 0xff};
+    check_header(65535, l65535, sizeof l65535);
+    const unsigned char l65536[] = {0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0};
+    check_header(65536, l65536, sizeof l65536);
+    const unsigned char l4g[] = {0x81, 127, 0, 0, 0, 1, 0, 0, 0, 1};
+    check_header(((uint64_t)1 << 32) + 1, l4g, sizeof l4g);
+    unsigned char h[NIMBUS_WS_SERVER_HEADER_MAX];
+    CU_ASSERT_EQUAL(nimbus__ws_frame_header(h, NIMBUS_WS_OP_PING, 6), 2);
+    CU_ASSERT_EQUAL(h[0], 0x89);
+    CU_ASSERT_EQUAL(h[1], 6);
+}
+
 static void test_utf8(void)
 {
     const char *good[] = {"",
@@ -77,6 +131,8 @@ int main(void)
     static const nimbus_test_case_t cases[] = {
         {"frame sizes and incomplete headers", test_sizes},
         {"RFC 6455 5.2/5.5 violations", test_violations},
+        {"fragmented messages open and closed (5.4)", test_fragments},
+        {"headers of server frames at each length limit", test_server_headers},
         {"UTF-8 of text messages", test_utf8},
         {NULL, NULL},
     };
