@@ -5,9 +5,10 @@
  * outside json_api/ws_* and json_api/stream_* includes this.
  *
  * Ownership: a worker owns its connections (a doubly linked list); a
- * connection owns its session, its wslay context and its events, and borrows
- * the evhttp connection, which evhttp keeps owning for the whole session
- * (freeing it is what closes the socket).
+ * connection owns its session, its events and, while it is receiving a
+ * message or closing, a wslay context; it borrows the evhttp connection,
+ * which evhttp keeps owning for the whole session (freeing it is what closes
+ * the socket).
  */
 #ifndef NIMBUS_STREAM_INTERNAL_H
 #define NIMBUS_STREAM_INTERNAL_H
@@ -26,9 +27,6 @@
  * (--ws-ping-interval); a peer that shows no sign of life for two intervals
  * is dropped. How long we wait for the peer's close frame after sending ours. */
 #define NIMBUS_WS_CLOSE_TIMEOUT_MS 2000
-/* Bytes handed to the socket's output buffer at a time; the rest waits in
- * wslay's queue, so both together stay near config->ws_queue_max. */
-#define NIMBUS_WS_OUTPUT_CHUNK (256 * 1024)
 
 typedef struct nimbus_ws_conn nimbus_ws_conn_t;
 

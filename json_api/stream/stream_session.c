@@ -60,8 +60,6 @@ struct nimbus_stream_session {
     STAILQ_HEAD(call_queue, pending_call) calls;    /* FIFO: items of one call at a time */
     LIST_HEAD(result_list, pending_result) results; /* SINGLE calls not yet answered */
     size_t call_count;                              /* calls and results in flight */
-    char *scratch;                                  /* one observation message being assembled */
-    size_t scratch_size;
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -78,7 +76,8 @@ static int send_owned(nimbus_stream_session_t *s, char *text, size_t len)
     if (!text) {
         return -1;
     }
-    int rc = s->out.send(s->out.arg, text, len);
+    nimbus_stream_part_t part = {text, len};
+    int rc = s->out.send(s->out.arg, &part, 1);
     free(text);
     return rc;
 }
@@ -99,20 +98,17 @@ static int send_message(nimbus_stream_session_t *s, const char *type, const char
 }
 
 /* Sends {"type":"observation","id":ID,"observation":JSON} from the
- * subscription's prefix and the observation's encoded text. */
+ * subscription's prefix and the observation's encoded text, which the
+ * transport copies once into its output. */
 static int send_observation(nimbus_stream_session_t *s, const subscription_t *sub, const char *json,
                             size_t json_len)
 {
-    size_t need = sub->prefix_len + json_len + 2;
-    char *grown = nimbus_grow(s->scratch, &s->scratch_size, need, 1, 256);
-    if (!grown) {
-        return -1;
-    }
-    s->scratch = grown;
-    memcpy(s->scratch, sub->prefix, sub->prefix_len);
-    memcpy(s->scratch + sub->prefix_len, json, json_len);
-    s->scratch[sub->prefix_len + json_len] = '}';
-    return s->out.send(s->out.arg, s->scratch, need - 1);
+    const nimbus_stream_part_t parts[] = {
+        {sub->prefix, sub->prefix_len},
+        {json, json_len},
+        {"}", 1},
+    };
+    return s->out.send(s->out.arg, parts, 3);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -211,7 +207,6 @@ void nimbus__stream_session_free(nimbus_stream_session_t *s)
     }
     free(s->cred_name);
     free(s->cred_secret);
-    free(s->scratch);
     free(s);
 }
 

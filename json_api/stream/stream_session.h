@@ -50,11 +50,21 @@
 #define NIMBUS_STREAM_PUMP_READS 8
 #define NIMBUS_STREAM_PUMP_ITEMS 1000
 
+/* A piece of a message. Messages are handed over in pieces so that an
+ * observation (the subscription's prefix, the observation's text encoded
+ * once for every session, the closing brace) is copied once, straight into
+ * the connection's output, rather than assembled first. */
+typedef struct nimbus_stream_part {
+    const char *data;
+    size_t len;
+} nimbus_stream_part_t;
+
 /* Where a session's messages go. */
 typedef struct nimbus_stream_out {
-    /* Queues one complete text message (copied). Returns 0, or -1 when the
-     * connection can take no more (closing, out of memory). */
-    int (*send)(void *arg, const char *text, size_t len);
+    /* Queues one complete text message, the concatenation of parts[0..count)
+     * (copied). Returns 0, or -1 when the connection can take no more
+     * (closing, out of memory). */
+    int (*send)(void *arg, const nimbus_stream_part_t *parts, size_t count);
     /* Bytes queued on the connection and not yet written to the socket. */
     size_t (*queued)(void *arg);
     /* Asks the transport to write what is queued soon: a message sent

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * One WebSocket connection: the takeover of an evhttp connection, wslay
- * framing, keepalive, the closing handshake, and the bridge between wslay
- * and the session state machine. docs/streaming.md ("How the takeover
- * works") explains why each step is needed; in short:
+ * One WebSocket connection: the takeover of an evhttp connection, framing
+ * (wslay for what the client sends, our own frames for what we send),
+ * keepalive, the closing handshake, and the bridge to the session state
+ * machine. docs/streaming.md ("How the takeover works", "What an idle
+ * session costs") explains why each step is needed; in short:
  *
  * - evhttp keeps owning the connection for the whole session: it shares one
  *   socket with the bufferevent, and freeing the evhttp connection is what
@@ -18,6 +19,15 @@
  *   case where evhttp frees the connection first (evhttp_free).
  * - bytes the client sent right behind the handshake are already in the
  *   input buffer; `deferred` is activated at once to process them.
+ * - a wslay context (two 4 KiB buffers) exists only while the client's
+ *   input is being parsed and during the closing handshake: it is created
+ *   when bytes arrive and freed at a message boundary, so an idle
+ *   subscriber holds none.
+ * - data frames and our pings are written straight into the output buffer
+ *   (an unmasked server frame is a 2-10 byte header and the payload), one
+ *   copy and no allocation per message; wslay writes only what it queues
+ *   itself (pongs, close frames), and its queue is emptied into the output
+ *   before each frame of ours, so frames leave in the order they were made.
  *
  * Failures map to RFC 6455 close codes: 1002 protocol errors (wslay), 1003
  * binary messages, 1007 invalid UTF-8, 1009 messages over
@@ -26,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -39,19 +50,22 @@ struct nimbus_ws_conn {
     LIST_ENTRY(nimbus_ws_conn) link;
     struct evhttp_connection *evcon;
     struct bufferevent *bev;
+    /* wslay, only while a message is being received or the connection is
+     * closing (see parser_release); NULL otherwise. */
     wslay_event_context_ptr ctx;
     nimbus_stream_session_t *session;
     struct event *deferred;  /* run or free outside other callbacks */
     struct event *keepalive; /* ping interval, then close timeout */
-    bool dead;               /* free at the next deferred run */
-    bool closing;            /* our close frame is queued */
-    bool read_paused;        /* output over the limit: stop reading */
-    bool alive;              /* the peer showed life since the last tick */
-    bool ping_outstanding;
-    bool proto_error;    /* a frame header wslay would refuse without a code */
-    uint64_t frame_left; /* bytes of the current frame not yet given to wslay */
-    nimbus_request_log_t log;
+    uint64_t frame_left;     /* bytes of the current frame not yet given to wslay */
     size_t bytes_out;
+    nimbus_request_log_t log;
+    bool dead;        /* free at the next deferred run */
+    bool closing;     /* our close frame is queued (ctx holds the handshake) */
+    bool read_paused; /* output over the limit: stop reading */
+    bool alive;       /* the peer showed life since the last tick */
+    bool ping_outstanding;
+    bool proto_error; /* a frame header wslay would refuse without a code */
+    bool fragmented;  /* a fragmented message is open: wslay holds its start */
 };
 
 nimbus_ws_conn_t *nimbus__ws_conn_next(nimbus_ws_conn_t *c)
@@ -73,8 +87,96 @@ static void abort_conn(nimbus_ws_conn_t *c)
 static size_t queued_bytes(void *arg)
 {
     nimbus_ws_conn_t *c = arg;
-    return wslay_event_get_queued_msg_length(c->ctx) +
-           evbuffer_get_length(bufferevent_get_output(c->bev));
+    size_t wslay_queued = c->ctx ? wslay_event_get_queued_msg_length(c->ctx) : 0;
+    return wslay_queued + evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* Whether what the client sends is still read: until its close frame has
+ * come, or until we failed the connection. Without a context (no closing
+ * handshake under way) it always is. */
+static bool reading(const nimbus_ws_conn_t *c)
+{
+    return c->ctx ? wslay_event_want_read(c->ctx) != 0 : !c->closing;
+}
+
+/* ---- wslay's context, only while needed ---------------------------------- */
+
+static const struct wslay_event_callbacks WSLAY_CALLBACKS;
+
+/* Makes sure c has a wslay context. Returns 0, or -1 when out of memory. */
+static int parser_open(nimbus_ws_conn_t *c)
+{
+    if (c->ctx) {
+        return 0;
+    }
+    /* A local: wslay leaves its argument pointing at freed memory when its
+     * initialisation fails half-way. */
+    wslay_event_context_ptr ctx;
+    if (wslay_event_context_server_init(&ctx, &WSLAY_CALLBACKS, c) != 0) {
+        return -1;
+    }
+    wslay_event_config_set_max_recv_msg_length(ctx, c->sw->w->config->max_ws_message);
+    c->ctx = ctx;
+    return 0;
+}
+
+/* Frees the context once it holds nothing a new one would not: every frame
+ * handed to wslay was parsed whole (recv_cb hands over no byte past the
+ * current frame, so wslay's input buffer is empty then), no fragmented
+ * message is open, wslay has nothing left to write, and no closing
+ * handshake is under way (its state is wslay's). */
+static void parser_release(nimbus_ws_conn_t *c)
+{
+    if (c->ctx && !c->closing && c->frame_left == 0 && !c->fragmented &&
+        wslay_event_want_read(c->ctx) && !wslay_event_want_write(c->ctx)) {
+        wslay_event_context_free(c->ctx);
+        c->ctx = NULL;
+    }
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+/* Writes what wslay has queued (a pong, a close frame) into the output, so
+ * that it goes out before anything written after it. Returns 0, or -1 when
+ * the connection must be dropped. */
+static int send_control(nimbus_ws_conn_t *c)
+{
+    if (c->ctx && wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends one unfragmented frame made of parts to the output: header and
+ * payload copied once into one reserved extent. Returns 0 or -1 (out of
+ * memory). */
+static int write_frame(nimbus_ws_conn_t *c, unsigned opcode, const nimbus_stream_part_t *parts,
+                       size_t count)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < count; i++) {
+        len += parts[i].len;
+    }
+    unsigned char head[NIMBUS_WS_SERVER_HEADER_MAX];
+    size_t head_len = nimbus__ws_frame_header(head, opcode, len);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)(head_len + len), &v, 1) < 1) {
+        return -1;
+    }
+    char *p = v.iov_base;
+    memcpy(p, head, head_len);
+    p += head_len;
+    for (size_t i = 0; i < count; i++) {
+        memcpy(p, parts[i].data, parts[i].len);
+        p += parts[i].len;
+    }
+    v.iov_len = head_len + len;
+    if (evbuffer_commit_space(out, &v, 1) != 0) {
+        return -1;
+    }
+    c->bytes_out += head_len + len;
+    return 0;
 }
 
 /* An answer sent outside this connection's own run (a write's, after its
@@ -87,22 +189,39 @@ static void session_flush(void *arg)
     }
 }
 
-static int session_send(void *arg, const char *text, size_t len)
+static int session_send(void *arg, const nimbus_stream_part_t *parts, size_t count)
 {
     nimbus_ws_conn_t *c = arg;
-    struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
-    return wslay_event_queue_msg(c->ctx, &msg) == 0 ? 0 : -1;
+    if (c->dead || c->closing || send_control(c) != 0) {
+        return -1;
+    }
+    return write_frame(c, NIMBUS_WS_OP_TEXT, parts, count);
+}
+
+/* Queues our close frame (wslay then runs the handshake: it sends the frame,
+ * stops writing, and notes the peer's answer). Returns 0, or -1 when even
+ * that failed and the connection must be dropped. */
+static int start_close(nimbus_ws_conn_t *c, uint16_t code, const char *reason)
+{
+    c->closing = true;
+    if (parser_open(c) != 0) {
+        return -1;
+    }
+    return wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason, strlen(reason)) == 0 ? 0
+                                                                                               : -1;
 }
 
 /* Fails the connection with code: no more reading; the close frame goes
  * out and then the socket is closed. */
 static void fail_conn(nimbus_ws_conn_t *c, uint16_t code, const char *reason)
 {
-    if (!c->closing) {
-        c->closing = true;
-        wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason, strlen(reason));
+    if (!c->closing && start_close(c, code, reason) != 0 && !c->ctx) {
+        abort_conn(c);
+        return;
     }
-    wslay_event_shutdown_read(c->ctx);
+    if (c->ctx) {
+        wslay_event_shutdown_read(c->ctx);
+    }
 }
 
 void nimbus__ws_conn_close(nimbus_ws_conn_t *c, uint16_t code, const char *reason)
@@ -110,8 +229,7 @@ void nimbus__ws_conn_close(nimbus_ws_conn_t *c, uint16_t code, const char *reaso
     if (c->dead || c->closing) {
         return;
     }
-    c->closing = true;
-    if (wslay_event_queue_close(c->ctx, code, (const uint8_t *)reason, strlen(reason)) != 0) {
+    if (start_close(c, code, reason) != 0) {
         abort_conn(c);
         return;
     }
@@ -124,16 +242,10 @@ void nimbus__ws_conn_close(nimbus_ws_conn_t *c, uint16_t code, const char *reaso
 
 /* ---- wslay callbacks ------------------------------------------------------ */
 
-static int64_t frame_size(struct evbuffer *in)
-{
-    unsigned char h[NIMBUS_WS_FRAME_HEADER_MAX];
-    ev_ssize_t avail = evbuffer_copyout(in, h, sizeof h);
-    return avail < 0 ? 0 : nimbus__ws_frame_size(h, (size_t)avail);
-}
-
 /* Feeds wslay from the input buffer, frame by frame, so that frame-level
  * protocol errors are caught here and answered with 1002 (wslay would close
- * without a status code). */
+ * without a status code), and so that wslay never holds a byte of the next
+ * frame: at a frame boundary its context is empty and can be freed. */
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *arg)
 {
     (void)flags;
@@ -142,7 +254,9 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     size_t n = 0;
     while (n < len && !c->proto_error) {
         if (c->frame_left == 0) {
-            int64_t size = frame_size(in);
+            unsigned char h[NIMBUS_WS_FRAME_HEADER_MAX];
+            ev_ssize_t avail = evbuffer_copyout(in, h, sizeof h);
+            int64_t size = avail < 0 ? 0 : nimbus__ws_frame_size(h, (size_t)avail);
             if (size < 0) {
                 c->proto_error = true;
             }
@@ -150,6 +264,7 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
                 break;
             }
             c->frame_left = (uint64_t)size;
+            c->fragmented = nimbus__ws_fragment_open(h[0], c->fragmented);
         }
         size_t want = len - n < c->frame_left ? len - n : (size_t)c->frame_left;
         int got = evbuffer_remove(in, buf + n, want);
@@ -167,19 +282,14 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     return (ssize_t)n;
 }
 
+/* wslay writes only what it queued itself: pongs and close frames, a few
+ * bytes each, straight into the output. */
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
                        void *arg)
 {
     (void)flags;
     nimbus_ws_conn_t *c = arg;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    size_t chunk = c->sw->shared.queue_max < NIMBUS_WS_OUTPUT_CHUNK ? c->sw->shared.queue_max
-                                                                    : NIMBUS_WS_OUTPUT_CHUNK;
-    if (evbuffer_get_length(out) >= chunk) {
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
-    if (evbuffer_add(out, data, len) != 0) {
+    if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
@@ -221,6 +331,10 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
         return;
     }
 }
+
+static const struct wslay_event_callbacks WSLAY_CALLBACKS = {
+    recv_cb, send_cb, NULL, NULL, NULL, NULL, on_msg,
+};
 
 void nimbus__ws_conn_live(nimbus_ws_conn_t *c, const nimbus_observation_t *obs,
                           const char *const *json, size_t count)
@@ -270,29 +384,36 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
     if (c->dead) {
         return;
     }
-    if (!c->read_paused && wslay_event_want_read(c->ctx) && wslay_event_recv(c->ctx) != 0) {
-        /* wslay queued a close frame (without a status code) before
-         * failing: send it, then close. The frame pre-check (ws_frame.c)
-         * answers the protocol errors that lead here with 1002 first, so
-         * what is left is a failing callback or no memory. */
-        c->closing = true;
-        wslay_event_shutdown_read(c->ctx);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (!c->read_paused && reading(c) && evbuffer_get_length(in) > 0) {
+        if (parser_open(c) != 0) {
+            abort_conn(c); /* no memory even for the close frame */
+            return;
+        }
+        if (wslay_event_recv(c->ctx) != 0) {
+            /* wslay queued a close frame (without a status code) before
+             * failing: send it, then close. The frame pre-check (ws_frame.c)
+             * answers the protocol errors that lead here with 1002 first, so
+             * what is left is a failing callback or no memory. */
+            c->closing = true;
+            wslay_event_shutdown_read(c->ctx);
+        }
     }
     if (c->proto_error) {
         fail_conn(c, WSLAY_CODE_PROTOCOL_ERROR, "protocol error");
     }
-    if (!wslay_event_want_read(c->ctx)) { /* whatever the peer still sends is ignored */
-        struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (!reading(c)) { /* whatever the peer still sends is ignored */
         evbuffer_drain(in, evbuffer_get_length(in));
     }
     int more = c->closing ? 0 : nimbus__stream_session_pump(c->session);
     if (more < 0) {
         fail_conn(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, "internal error");
     }
-    if (wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx) != 0) {
+    if (c->dead || send_control(c) != 0) {
         abort_conn(c);
         return;
     }
+    parser_release(c);
     update_backpressure(c);
     /* The session yielded with room left: continue on the next loop
      * iteration, after the other connections had their turn. */
@@ -300,8 +421,8 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
         schedule(c);
     }
     /* Both directions finished (close frames exchanged, or we failed the
-     * connection and our close frame is queued): close once it is out. */
-    if (!wslay_event_want_read(c->ctx) && !wslay_event_want_write(c->ctx) &&
+     * connection and our close frame is out): close the socket. */
+    if (c->ctx && !wslay_event_want_read(c->ctx) && !wslay_event_want_write(c->ctx) &&
         evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         abort_conn(c);
     }
@@ -365,8 +486,8 @@ static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
         abort_conn(c);
         return;
     }
-    struct wslay_event_msg ping = {WSLAY_PING, (const uint8_t *)"nimbus", 6};
-    if (wslay_event_queue_msg(c->ctx, &ping) != 0) {
+    static const nimbus_stream_part_t ping = {"nimbus", 6};
+    if (send_control(c) != 0 || write_frame(c, NIMBUS_WS_OP_PING, &ping, 1) != 0) {
         abort_conn(c);
         return;
     }
@@ -419,10 +540,6 @@ void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
     free(c);
 }
 
-static const struct wslay_event_callbacks WSLAY_CALLBACKS = {
-    recv_cb, send_cb, NULL, NULL, NULL, NULL, on_msg,
-};
-
 int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req,
                           const char *accept, const nimbus_credentials_t *creds,
                           nimbus_error_t *err)
@@ -437,13 +554,11 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
     c->log = (nimbus_request_log_t){"ws", "-", nimbus_now_us()};
     nimbus_stream_out_t out = {session_send, queued_bytes, session_flush, c};
     struct event_base *base = sw->w->base;
-    if (!c->bev || wslay_event_context_server_init(&c->ctx, &WSLAY_CALLBACKS, c) != 0 ||
-        !(c->session = nimbus__stream_session_new(&sw->shared, creds, &out)) ||
+    if (!c->bev || !(c->session = nimbus__stream_session_new(&sw->shared, creds, &out)) ||
         !(c->deferred = event_new(base, -1, 0, deferred_cb, c)) ||
         !(c->keepalive = event_new(base, -1, EV_PERSIST, keepalive_cb, c))) {
         goto fail;
     }
-    wslay_event_config_set_max_recv_msg_length(c->ctx, sw->w->config->max_ws_message);
     char reply[256];
     int n = snprintf(reply, sizeof reply,
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"

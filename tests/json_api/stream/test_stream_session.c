@@ -40,11 +40,18 @@ static size_t sent_count, sent_read;
 static size_t queued;
 static int activations;
 
-static int out_send(void *arg, const char *text, size_t len)
+static int out_send(void *arg, const nimbus_stream_part_t *parts, size_t count)
 {
     (void)arg;
     if (sent_count == SENT_MAX) {
         return -1;
+    }
+    char text[8192];
+    size_t len = 0;
+    for (size_t i = 0; i < count; i++) {
+        CU_ASSERT_FATAL(len + parts[i].len <= sizeof text);
+        memcpy(text + len, parts[i].data, parts[i].len);
+        len += parts[i].len;
     }
     json_error_t jerr;
     sent[sent_count] = json_loadb(text, len, 0, &jerr);
