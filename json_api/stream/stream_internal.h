@@ -27,6 +27,9 @@
  * (--ws-ping-interval); a peer that shows no sign of life for two intervals
  * is dropped. How long we wait for the peer's close frame after sending ours. */
 #define NIMBUS_WS_CLOSE_TIMEOUT_MS 2000
+/* Bytes of one connection's frames gathered in the worker's staging buffer
+ * before its run ends and sends them; more go to its output evbuffer. */
+#define NIMBUS_WS_STAGE_MAX (64 * 1024)
 
 typedef struct nimbus_ws_conn nimbus_ws_conn_t;
 
@@ -42,6 +45,12 @@ struct nimbus_stream_worker {
     struct timeval ping_interval;
     char **fanout_json; /* scratch: encoded observations of one take */
     size_t fanout_size;
+    /* The frames of one connection (stage_owner; NULL when empty), made
+     * during its run and sent with one write when the run ends: a message
+     * that the socket takes at once never touches the heap (ws_conn.c). */
+    char *stage;
+    size_t stage_len, stage_cap;
+    nimbus_ws_conn_t *stage_owner;
 };
 
 /*

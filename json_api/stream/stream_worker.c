@@ -75,6 +75,18 @@ static void hub_ready(evutil_socket_t fd, short what, void *arg)
         }
         count = 0;
     }
+    /* The head moves first: a subscription that a loss sends back to
+     * REPLAY, and that catches up within its run below, must jump to the
+     * head it can prove (stream_session.c, replay_batch). */
+    if (count > 0 && items[count - 1].seq > sw->shared.head) {
+        sw->shared.head = items[count - 1].seq;
+    }
+    if (lost > sw->shared.head) {
+        sw->shared.head = lost;
+    }
+    /* Each connection is handed the take and run (which sends) before the
+     * next one: its frames are still in the staging buffer and the first
+     * subscribers get theirs while the others are being served. */
     for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c)) {
         if (count > 0) {
             nimbus__ws_conn_live(c, items, (const char *const *)sw->fanout_json, count);
@@ -82,18 +94,10 @@ static void hub_ready(evutil_socket_t fd, short what, void *arg)
         if (lost > 0) {
             nimbus__ws_conn_lost(c, lost);
         }
-    }
-    if (count > 0 && items[count - 1].seq > sw->shared.head) {
-        sw->shared.head = items[count - 1].seq;
-    }
-    if (lost > sw->shared.head) {
-        sw->shared.head = lost;
+        nimbus__ws_conn_run(c);
     }
     for (size_t i = 0; i < encoded; i++) {
         free(sw->fanout_json[i]);
-    }
-    for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c)) {
-        nimbus__ws_conn_run(c);
     }
 }
 
@@ -160,6 +164,7 @@ void nimbus_stream_worker_free(nimbus_stream_worker_t *sw)
     }
     nimbus__stream_hub_free(sw->hub);
     free(sw->fanout_json);
+    free(sw->stage);
     free(sw);
 }
 

@@ -23,15 +23,17 @@
  *   input is being parsed and during the closing handshake: it is created
  *   when bytes arrive and freed at a message boundary, so an idle
  *   subscriber holds none.
- * - data frames and our pings are written straight into the output buffer
- *   (an unmasked server frame is a 2-10 byte header and the payload), one
- *   copy and no allocation per message; wslay writes only what it queues
- *   itself (pongs, close frames), and its queue is emptied into the output
- *   before each frame of ours, so frames leave in the order they were made.
- * - the output is written to the socket at the end of each run (one writev
- *   for all a run queued); the bufferevent's write event is enabled only
- *   while the socket does not take everything, which spares two epoll_ctl
- *   calls per message burst.
+ * - data frames and our pings are written by us (an unmasked server frame
+ *   is a 2-10 byte header and the payload), copied once; wslay writes only
+ *   what it queues itself (pongs, close frames), and its queue is emptied
+ *   into the output before each frame of ours, so frames leave in the order
+ *   they were made.
+ * - a run's frames are gathered in the worker's staging buffer (while the
+ *   connection's output evbuffer is empty) and sent with one write when the
+ *   run ends; only what the socket does not take goes to the evbuffer,
+ *   whose write event is enabled until it has drained. A fan-out message
+ *   then costs one copy and one write: no heap chain allocated and freed
+ *   per subscriber, no epoll_ctl pair.
  *
  * Failures map to RFC 6455 close codes: 1002 protocol errors (wslay), 1003
  * binary messages, 1007 invalid UTF-8, 1009 messages over
@@ -51,6 +53,7 @@
 #include <event2/http.h>
 #include <wslay/wslay.h>
 
+#include "nimbus_util.h"
 #include "stream_internal.h"
 #include "ws_frame.h"
 
@@ -98,7 +101,8 @@ static size_t queued_bytes(void *arg)
 {
     nimbus_ws_conn_t *c = arg;
     size_t wslay_queued = c->ctx ? wslay_event_get_queued_msg_length(c->ctx) : 0;
-    return wslay_queued + evbuffer_get_length(bufferevent_get_output(c->bev));
+    size_t staged = c->sw->stage_owner == c ? c->sw->stage_len : 0;
+    return wslay_queued + staged + evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 /* Whether what the client sends is still read: until its close frame has
@@ -157,8 +161,41 @@ static int send_control(nimbus_ws_conn_t *c)
     return 0;
 }
 
-/* Appends one unfragmented frame made of parts to the output: header and
- * payload copied once into one reserved extent. Returns 0 or -1 (out of
+/* Room for n more bytes of c's frames in the worker's staging buffer, or
+ * NULL when they must go to c's output evbuffer instead: the buffer holds
+ * another connection's frames, c's evbuffer holds bytes (which must leave
+ * first), or the buffer would grow past NIMBUS_WS_STAGE_MAX. Everything
+ * staged for c thus precedes everything in its evbuffer. */
+static char *stage_reserve(nimbus_ws_conn_t *c, size_t n)
+{
+    nimbus_stream_worker_t *sw = c->sw;
+    if ((sw->stage_owner && sw->stage_owner != c) || c->write_pending ||
+        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 ||
+        n > NIMBUS_WS_STAGE_MAX - sw->stage_len) {
+        return NULL;
+    }
+    if (sw->stage_len + n > sw->stage_cap) {
+        char *grown = nimbus_grow(sw->stage, &sw->stage_cap, sw->stage_len + n, 1, 4096);
+        if (!grown) {
+            return NULL;
+        }
+        sw->stage = grown;
+    }
+    sw->stage_owner = c;
+    return sw->stage + sw->stage_len;
+}
+
+/* Forgets what was staged for c (it is dead). */
+static void stage_drop(nimbus_ws_conn_t *c)
+{
+    if (c->sw->stage_owner == c) {
+        c->sw->stage_owner = NULL;
+        c->sw->stage_len = 0;
+    }
+}
+
+/* Appends one unfragmented frame made of parts to c's output (staged, or
+ * its evbuffer): header and payload copied once. Returns 0 or -1 (out of
  * memory). */
 static int write_frame(nimbus_ws_conn_t *c, unsigned opcode, const nimbus_stream_part_t *parts,
                        size_t count)
@@ -169,33 +206,85 @@ static int write_frame(nimbus_ws_conn_t *c, unsigned opcode, const nimbus_stream
     }
     unsigned char head[NIMBUS_WS_SERVER_HEADER_MAX];
     size_t head_len = nimbus__ws_frame_header(head, opcode, len);
+    size_t total = head_len + len;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(out, (ev_ssize_t)(head_len + len), &v, 1) < 1) {
-        return -1;
+    char *p = stage_reserve(c, total);
+    bool staged = p != NULL;
+    if (!staged) {
+        if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) < 1) {
+            return -1;
+        }
+        p = v.iov_base;
     }
-    char *p = v.iov_base;
     memcpy(p, head, head_len);
     p += head_len;
     for (size_t i = 0; i < count; i++) {
         memcpy(p, parts[i].data, parts[i].len);
         p += parts[i].len;
     }
-    v.iov_len = head_len + len;
-    if (evbuffer_commit_space(out, &v, 1) != 0) {
-        return -1;
+    if (staged) {
+        c->sw->stage_len += total;
+    } else {
+        v.iov_len = total;
+        if (evbuffer_commit_space(out, &v, 1) != 0) {
+            return -1;
+        }
     }
-    c->bytes_out += head_len + len;
+    c->bytes_out += total;
     return 0;
 }
 
-/* Writes the output to the socket now: one writev for everything this run
- * queued. What the socket does not take is left to the bufferevent, whose
- * write event is enabled until it has drained (write_cb). */
+static bool retriable(int err)
+{
+    return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
+/* Sends what is staged for c. What the socket does not take goes to the
+ * evbuffer: in front of what is there (wslay's pong or close frame, added
+ * after the staged frames), or alone, left to the bufferevent. Returns 0,
+ * or -1 when the connection failed. */
+static int send_staged(nimbus_ws_conn_t *c, struct evbuffer *out)
+{
+    nimbus_stream_worker_t *sw = c->sw;
+    size_t len = sw->stage_len;
+    sw->stage_owner = NULL;
+    sw->stage_len = 0;
+    if (evbuffer_get_length(out) > 0) { /* rare: one writev for both below */
+        evbuffer_unfreeze(out, 1);
+        int rc = evbuffer_prepend(out, sw->stage, len);
+        evbuffer_freeze(out, 1);
+        return rc;
+    }
+    ssize_t n = send(bufferevent_getfd(c->bev), sw->stage, len, MSG_NOSIGNAL);
+    if (n < 0 && !retriable(errno)) {
+        return -1;
+    }
+    size_t sent = n > 0 ? (size_t)n : 0;
+    if (sent > 0 && c->read_paused) {
+        c->alive = true; /* see write_cb */
+    }
+    if (sent < len && evbuffer_add(out, sw->stage + sent, len - sent) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes c's output to the socket now: what is staged, then the evbuffer
+ * (one writev). What the socket does not take is left to the bufferevent,
+ * whose write event is enabled until it has drained (write_cb). */
 static void flush_output(nimbus_ws_conn_t *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (c->dead || c->write_pending || evbuffer_get_length(out) == 0) {
+    if (c->dead) {
+        stage_drop(c);
+        return;
+    }
+    if (c->sw->stage_owner == c && send_staged(c, out) != 0) {
+        abort_conn(c);
+        return;
+    }
+    if (c->write_pending || evbuffer_get_length(out) == 0) {
         return;
     }
     /* A socket bufferevent keeps its output frozen at the front so that
@@ -206,7 +295,7 @@ static void flush_output(nimbus_ws_conn_t *c)
     int n = evbuffer_write(out, bufferevent_getfd(c->bev));
     int write_errno = errno;
     evbuffer_freeze(out, 1);
-    if (n < 0 && write_errno != EAGAIN && write_errno != EWOULDBLOCK && write_errno != EINTR) {
+    if (n < 0 && !retriable(write_errno)) {
         abort_conn(c);
         return;
     }
@@ -222,10 +311,12 @@ static void flush_output(nimbus_ws_conn_t *c)
 }
 
 /* An answer sent outside this connection's own run (a write's, after its
- * commit): write it out on the next loop iteration. */
+ * commit): send it now, so that it does not hold the staging buffer, and
+ * run the connection on the next loop iteration. */
 static void session_flush(void *arg)
 {
     nimbus_ws_conn_t *c = arg;
+    flush_output(c);
     if (!c->dead) {
         schedule(c);
     }
@@ -581,6 +672,7 @@ void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
     LIST_REMOVE(c, link);
     sw->conn_count--;
     nimbus_access_log(sw->w, &c->log, 101, c->bytes_out);
+    stage_drop(c);
     release_parts(c);
     if (c->evcon) {
         evhttp_connection_set_closecb(c->evcon, NULL, NULL);
