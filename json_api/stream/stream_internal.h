@@ -41,6 +41,12 @@ struct nimbus_stream_worker {
     nimbus_stream_shared_t shared;
     LIST_HEAD(ws_conn_list, nimbus_ws_conn) conns;
     size_t conn_count;
+    size_t conn_peak;             /* most connections open since the last trim */
+    uint64_t trim_due_since;      /* nimbus_now_us() when a trim became due; 0: not due */
+    struct event *trim_event;     /* gives closed sessions' memory back (stream_trim.h) */
+    struct event *fd_event;       /* reused to make libevent's per-descriptor records */
+    evutil_socket_t fds_reserved; /* records exist below this descriptor number */
+    evutil_socket_t fds_max;      /* descriptor limit; 0: records made one by one */
     bool shutting_down;
     struct timeval ping_interval;
     char **fanout_json; /* scratch: encoded observations of one take */
@@ -78,6 +84,16 @@ void nimbus__ws_conn_live(nimbus_ws_conn_t *c, const nimbus_observation_t *obs,
 void nimbus__ws_conn_lost(nimbus_ws_conn_t *c, int64_t lost_through);
 
 nimbus_ws_conn_t *nimbus__ws_conn_next(nimbus_ws_conn_t *c);
+
+/* Tells the worker that a connection was added or freed (conn_count has
+ * changed): keeps the peak and arms a trim when one is due. */
+void nimbus__stream_worker_counted(nimbus_stream_worker_t *sw);
+
+/* A connection on descriptor fd was taken over: when fd comes within half a
+ * block of the descriptor numbers libevent has records for, makes the
+ * records of the next NIMBUS_STREAM_FD_BLOCK at once (stream_worker.c says
+ * why). */
+void nimbus__stream_worker_reserve_fds(nimbus_stream_worker_t *sw, evutil_socket_t fd);
 
 /* Frees c and its evhttp connection now; never from inside c's own or
  * evhttp's callbacks (ws_conn.c defers to an event for that). */

@@ -12,9 +12,14 @@
  * observation is encoded once and handed to every session, so an
  * observation recorded through any protocol on any worker reaches the
  * subscribers of every worker in seq order.
+ *
+ * Memory: when many sessions have closed, a timer gives their memory back
+ * to the system (stream_trim.h says when and why not more often).
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -23,6 +28,7 @@
 #include "nimbus_json.h"
 #include "nimbus_util.h"
 #include "stream_internal.h"
+#include "stream_trim.h"
 #include "ws_handshake.h"
 
 static void hub_activate(void *arg, bool active)
@@ -101,6 +107,101 @@ static void hub_ready(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void trim_ready(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    nimbus_stream_worker_t *sw = arg;
+    nimbus__stream_trim();
+    sw->conn_peak = sw->conn_count;
+    sw->trim_due_since = 0;
+}
+
+void nimbus__stream_worker_counted(nimbus_stream_worker_t *sw)
+{
+    if (sw->conn_count > sw->conn_peak) {
+        sw->conn_peak = sw->conn_count;
+    }
+    if (!sw->trim_event || !nimbus__stream_trim_due(sw->conn_peak, sw->conn_count)) {
+        return;
+    }
+    uint64_t now = nimbus_now_us();
+    if (sw->trim_due_since == 0) {
+        sw->trim_due_since = now;
+    }
+    /* Each close while due pushes the trim back to a quiet moment, up to
+     * the longest wait. */
+    if (now - sw->trim_due_since < (uint64_t)NIMBUS_STREAM_TRIM_WAIT_MAX_MS * 1000 ||
+        !evtimer_pending(sw->trim_event, NULL)) {
+        struct timeval quiet = {NIMBUS_STREAM_TRIM_QUIET_MS / 1000,
+                                NIMBUS_STREAM_TRIM_QUIET_MS % 1000 * 1000};
+        evtimer_add(sw->trim_event, &quiet);
+    }
+}
+
+static void never_called(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+/*
+ * libevent keeps a small record (struct evmap_io and epoll's fdinfo, a
+ * 32-byte chunk) for every descriptor number it has watched, made on the
+ * first event_add for that number and kept for the life of the event base.
+ * Made one at a time as connections arrive, each record lands between the
+ * memory of two connections and, once they have closed, pins a page of it:
+ * malloc_trim then returned less than half of closed sessions' memory
+ * (scripts/bench row 9: 57% kept). So the worker makes the records of
+ * NIMBUS_STREAM_FD_BLOCK numbers in one go, from the start and then half a
+ * block ahead of the highest descriptor it has taken over (connections
+ * being accepted meanwhile find theirs made), which keeps them together,
+ * off the connections' pages. Each record is made by adding a read event
+ * and deleting it before the loop runs, which the epoll changelist
+ * (server.c asks for it on every worker) turns into nothing: no epoll_ctl,
+ * and no descriptor needs to be open. Without the changelist epoll would
+ * call epoll_ctl on numbers that are not open, so then nothing is done.
+ */
+static void reserve_block(nimbus_stream_worker_t *sw)
+{
+    evutil_socket_t end = sw->fds_max - sw->fds_reserved < NIMBUS_STREAM_FD_BLOCK
+                              ? sw->fds_max
+                              : sw->fds_reserved + NIMBUS_STREAM_FD_BLOCK;
+    struct event_base *base = sw->w->base;
+    for (evutil_socket_t n = sw->fds_reserved; n < end; n++) {
+        if (event_assign(sw->fd_event, base, n, EV_READ, never_called, NULL) == 0 &&
+            event_add(sw->fd_event, NULL) == 0) {
+            event_del(sw->fd_event);
+        }
+    }
+    sw->fds_reserved = end;
+}
+
+void nimbus__stream_worker_reserve_fds(nimbus_stream_worker_t *sw, evutil_socket_t fd)
+{
+    while (sw->fd_event && sw->fds_reserved < sw->fds_max &&
+           fd + NIMBUS_STREAM_FD_BLOCK / 2 >= sw->fds_reserved) {
+        reserve_block(sw);
+    }
+}
+
+/* The event that makes the records, when the worker's loop is epoll with
+ * the changelist; the descriptor limit bounds the numbers. Makes the first
+ * block. */
+static void reserve_init(nimbus_stream_worker_t *sw)
+{
+    struct rlimit lim;
+    if (strcmp(event_base_get_method(sw->w->base), "epoll (with changelist)") != 0 ||
+        getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        return;
+    }
+    rlim_t max = lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > INT_MAX ? INT_MAX : lim.rlim_cur;
+    sw->fds_max = (evutil_socket_t)max;
+    sw->fd_event = event_new(sw->w->base, -1, 0, never_called, NULL);
+    nimbus__stream_worker_reserve_fds(sw, 0);
+}
+
 nimbus_stream_worker_t *nimbus_stream_worker_new(nimbus_worker_t *w, nimbus_error_t *err)
 {
     nimbus_stream_worker_t *sw = calloc(1, sizeof *sw);
@@ -119,8 +220,9 @@ nimbus_stream_worker_t *nimbus_stream_worker_new(nimbus_worker_t *w, nimbus_erro
                                                  : NIMBUS_DEFAULT_WS_PING_INTERVAL_MS;
     sw->ping_interval = (struct timeval){ms / 1000, ms % 1000 * 1000};
     sw->hub_event = event_new(w->base, -1, 0, hub_ready, sw);
+    sw->trim_event = evtimer_new(w->base, trim_ready, sw);
     sw->hub = nimbus__stream_hub_new(NIMBUS_STREAM_HUB_CAPACITY, hub_wake, sw);
-    if (!sw->hub_event || !sw->hub) {
+    if (!sw->hub_event || !sw->trim_event || !sw->hub) {
         nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         goto fail;
     }
@@ -130,6 +232,13 @@ nimbus_stream_worker_t *nimbus_stream_worker_new(nimbus_worker_t *w, nimbus_erro
         goto fail;
     }
     sw->listener_id = id;
+    reserve_init(sw);
+    /* OpenSSL initialises itself on its first digest: a few hundred small
+     * allocations and ~2 MB of its code paged in. Done here, it is part of
+     * the server's start-up rather than of the first session (and of the
+     * memory that sessions seem to cost, and keep after they close). */
+    char accept[NIMBUS_WS_ACCEPT_SIZE];
+    (void)nimbus__ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", accept);
     return sw;
 fail:
     nimbus_stream_worker_free(sw);
@@ -161,6 +270,12 @@ void nimbus_stream_worker_free(nimbus_stream_worker_t *sw)
     }
     if (sw->hub_event) {
         event_free(sw->hub_event);
+    }
+    if (sw->trim_event) { /* after the connections, whose frees may arm it */
+        event_free(sw->trim_event);
+    }
+    if (sw->fd_event) {
+        event_free(sw->fd_event);
     }
     nimbus__stream_hub_free(sw->hub);
     free(sw->fanout_json);

@@ -671,6 +671,7 @@ void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
     nimbus_stream_worker_t *sw = c->sw;
     LIST_REMOVE(c, link);
     sw->conn_count--;
+    nimbus__stream_worker_counted(sw);
     nimbus_access_log(sw->w, &c->log, 101, c->bytes_out);
     stage_drop(c);
     release_parts(c);
@@ -744,6 +745,8 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
     event_add(c->keepalive, &sw->ping_interval);
     LIST_INSERT_HEAD(&sw->conns, c, link);
     sw->conn_count++;
+    nimbus__stream_worker_counted(sw);
+    nimbus__stream_worker_reserve_fds(sw, bufferevent_getfd(c->bev));
     schedule(c); /* bytes behind the handshake are already buffered */
     return 0;
 fail:
