@@ -63,8 +63,10 @@ struct nimbus_stream_worker {
  * Takes the connection of req over as a WebSocket (the upgrade was checked
  * and authorized): writes the 101 with accept, installs our bufferevent
  * callbacks, clears evhttp's timeouts and links the connection into sw.
- * creds are copied. Returns 0, or -1 with err when out of memory (nothing
- * was written; the caller answers with an error).
+ * creds are copied. On success req's headers are cleared (nothing reads
+ * them again): the caller must not use pointers into them afterwards.
+ * Returns 0, or -1 with err when out of memory (nothing was written; the
+ * caller answers with an error).
  */
 int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req,
                           const char *accept, const nimbus_credentials_t *creds,

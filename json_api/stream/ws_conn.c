@@ -741,6 +741,11 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
      * writing is ours now (flush_output) until a socket is full. */
     bufferevent_disable(c->bev, EV_WRITE);
     limit_unsent(c);
+    /* The request stays allocated as long as evhttp owns the connection,
+     * but nothing reads its headers again: give them back (an upgrade from
+     * a browser carries a kilobyte or more, the key among them). */
+    evhttp_clear_headers(evhttp_request_get_input_headers(req));
+    evhttp_clear_headers(evhttp_request_get_output_headers(req));
     evhttp_connection_set_closecb(c->evcon, evhttp_closed, c);
     event_add(c->keepalive, &sw->ping_interval);
     LIST_INSERT_HEAD(&sw->conns, c, link);
