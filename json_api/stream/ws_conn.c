@@ -73,6 +73,7 @@ struct nimbus_ws_conn {
     nimbus_request_log_t log;
     bool dead;          /* free at the next deferred run */
     bool closing;       /* our close frame is queued (ctx holds the handshake) */
+    bool closed;        /* the handshake is over: close once the output is out */
     bool read_paused;   /* output over the limit: stop reading */
     bool write_pending; /* the socket did not take it all: the bufferevent writes */
     bool alive;         /* the peer showed life since the last tick */
@@ -531,6 +532,13 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
             c->closing = true;
             wslay_event_shutdown_read(c->ctx);
         }
+        /* Reading stops when the peer's close frame came, or when wslay
+         * refused a frame and queued a close frame of its own (reserved
+         * bits, an unmasked frame, a continuation of nothing): no message
+         * of ours may follow that frame. */
+        if (!wslay_event_want_read(c->ctx)) {
+            c->closing = true;
+        }
     }
     if (c->proto_error) {
         fail_conn(c, WSLAY_CODE_PROTOCOL_ERROR, "protocol error");
@@ -558,9 +566,17 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
         schedule(c);
     }
     /* Both directions finished (close frames exchanged, or we failed the
-     * connection and our close frame is out): close the socket. */
-    if (c->ctx && !wslay_event_want_read(c->ctx) && !wslay_event_want_write(c->ctx) &&
-        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+     * connection and our close frame is written): wslay's part is over, so
+     * its context goes now rather than when the connection is freed (when
+     * thousands of clients close at once, each would otherwise hold one
+     * until its socket is closed); the socket closes once the output is
+     * out. */
+    if (c->ctx && !wslay_event_want_read(c->ctx) && !wslay_event_want_write(c->ctx)) {
+        wslay_event_context_free(c->ctx);
+        c->ctx = NULL;
+        c->closed = true;
+    }
+    if (c->closed && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
         abort_conn(c);
     }
 }

@@ -9,17 +9,19 @@ headers, arrive in separate reads with pings and pongs between the
 fragments; ping, pong and the close handshake after the context was freed;
 a frame longer than wslay's 4 KiB input buffer, in pieces; the close codes
 of errors that span an idle pause (1007, 1009, 1002, 1003); live
-observations to an idle subscriber; many sessions opening and closing in
-every way (ASan and LSan watch the server's log for leaks and use after
-free). In the plain build they also hold an idle subscribed session under
-8 KiB of server memory and check that the memory of closed sessions is
-given back (json_api/stream/stream_trim.h)."""
+observations to an idle subscriber; nothing sent after a close frame wslay
+queued itself; many sessions opening and closing in every way (ASan and
+LSan watch the server's log for leaks and use after free). In the plain
+build they also hold an idle subscribed session under 8 KiB of server
+memory and check that the memory of closed sessions is given back
+(json_api/stream/stream_trim.h)."""
 
 import json
 import os
 import socket
 import struct
 import sys
+import threading
 import time
 import unittest
 import urllib.request
@@ -183,6 +185,39 @@ class IdleSession(unittest.TestCase):
         c = self.subscribed()
         c.send(encode_frame(2, b"\x00"))
         c.expect_close(1003)
+
+    def test_nothing_follows_the_close_frame_wslay_sends(self):
+        """A frame wslay refuses itself (an unmasked one) makes it queue a
+        1002 close frame; observations keep being recorded meanwhile, and
+        none may reach the client after that frame."""
+        c = self.subscribed()
+        stop = threading.Event()
+
+        def record():
+            k = 0
+            while not stop.is_set():
+                post(self.srv, "/v1/stations/idle-1/observations",
+                     {"observations": observations(20, 20000 + 20 * k)})
+                k += 1
+
+        t = threading.Thread(target=record)
+        t.start()
+        try:
+            self.assertEqual(c.message()["type"], "observation")
+            c.send(encode_frame(1, b"{}", mask=False))
+            while True:
+                fin, op, payload = c.frame()
+                if op == 8:
+                    break
+                self.assertEqual(op, 1)
+            self.assertEqual(struct.unpack("!H", payload[:2])[0], 1002)
+            self.assertEqual(c.rd.buf, b"")
+            c.s.settimeout(5)
+            self.assertEqual(c.s.recv(1 << 16), b"")
+            c.s.close()
+        finally:
+            stop.set()
+            t.join()
 
     def test_many_sessions_open_and_close(self):
         """Subscribed sessions closed every way, in rounds: cleanly, by TCP
