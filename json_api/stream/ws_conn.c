@@ -92,6 +92,19 @@ static void schedule(nimbus_ws_conn_t *c)
     event_active(c->deferred, EV_TIMEOUT, 0);
 }
 
+/* Runs c again once the loop has polled for I/O, so that a connection with
+ * more to do (a replay, a streamed call) leaves the other connections their
+ * turn, its own client's messages included. event_active from inside a
+ * callback would run it again in this same loop iteration, before any I/O:
+ * as long as the socket takes everything, the whole replay would go out
+ * before a ping or an `unsubscribe` is read. A zero timeout is processed
+ * after the backend has gathered the I/O events, which run first. */
+static void yield(nimbus_ws_conn_t *c)
+{
+    static const struct timeval now = {0, 0};
+    event_add(c->deferred, &now);
+}
+
 static void abort_conn(nimbus_ws_conn_t *c)
 {
     c->dead = true;
@@ -563,7 +576,7 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
     /* The session yielded with room left: continue on the next loop
      * iteration, after the other connections had their turn. */
     if (more > 0 && queued_bytes(c) < c->sw->shared.queue_max) {
-        schedule(c);
+        yield(c);
     }
     /* Both directions finished (close frames exchanged, or we failed the
      * connection and our close frame is written): wslay's part is over, so
