@@ -72,7 +72,7 @@ struct nimbus_ws_conn {
     size_t bytes_out;
     nimbus_request_log_t log;
     bool dead;          /* free at the next deferred run */
-    bool closing;       /* our close frame is queued (ctx holds the handshake) */
+    bool closing;       /* a close frame (ours or the peer's) is under way */
     bool closed;        /* the handshake is over: close once the output is out */
     bool read_paused;   /* output over the limit: stop reading */
     bool write_pending; /* the socket did not take it all: the bufferevent writes */
@@ -120,8 +120,8 @@ static size_t queued_bytes(void *arg)
 }
 
 /* Whether what the client sends is still read: until its close frame has
- * come, or until we failed the connection. Without a context (no closing
- * handshake under way) it always is. */
+ * come, or until we failed the connection. Without a context it is unless
+ * the closing handshake is over (a handshake under way keeps its context). */
 static bool reading(const nimbus_ws_conn_t *c)
 {
     return c->ctx ? wslay_event_want_read(c->ctx) != 0 : !c->closing;
