@@ -175,6 +175,14 @@ static int send_control(nimbus_ws_conn_t *c)
     return 0;
 }
 
+/* Under TLS the socket is OpenSSL's: every byte goes through the
+ * bufferevent (which encrypts), never straight to the descriptor, and its
+ * write event stays on. */
+static bool over_tls(const nimbus_ws_conn_t *c)
+{
+    return c->sw->w->tls != NULL;
+}
+
 /* Room for n more bytes of c's frames in the worker's staging buffer, or
  * NULL when they must go to c's output evbuffer instead: the buffer holds
  * another connection's frames, c's evbuffer holds bytes (which must leave
@@ -183,6 +191,9 @@ static int send_control(nimbus_ws_conn_t *c)
 static char *stage_reserve(nimbus_ws_conn_t *c, size_t n)
 {
     nimbus_stream_worker_t *sw = c->sw;
+    if (over_tls(c)) {
+        return NULL; /* frames go through the TLS bufferevent's buffer */
+    }
     if ((sw->stage_owner && sw->stage_owner != c) || c->write_pending ||
         evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 ||
         n > NIMBUS_WS_STAGE_MAX - sw->stage_len) {
@@ -298,7 +309,7 @@ static void flush_output(nimbus_ws_conn_t *c)
         abort_conn(c);
         return;
     }
-    if (c->write_pending || evbuffer_get_length(out) == 0) {
+    if (over_tls(c) || c->write_pending || evbuffer_get_length(out) == 0) {
         return;
     }
     /* A socket bufferevent keeps its output frozen at the front so that
@@ -605,8 +616,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
 static void write_cb(struct bufferevent *bev, void *arg)
 {
     nimbus_ws_conn_t *c = arg;
-    c->write_pending = false;
-    bufferevent_disable(bev, EV_WRITE);
+    if (!over_tls(c)) {
+        c->write_pending = false;
+        bufferevent_disable(bev, EV_WRITE);
+    }
     /* While we do not read (backpressure), a peer that drains our output
      * counts as alive; otherwise only what it sends does (a drained buffer
      * alone proves little: the kernel takes bytes a dead peer never reads,
@@ -670,6 +683,7 @@ static void evhttp_closed(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
     nimbus_ws_conn_t *c = arg;
+    nimbus_http_conn_forget(c->sw->w, evcon);
     c->evcon = NULL;
     nimbus__ws_conn_free(c);
 }
@@ -706,7 +720,8 @@ void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
     release_parts(c);
     if (c->evcon) {
         evhttp_connection_set_closecb(c->evcon, NULL, NULL);
-        evhttp_connection_free(c->evcon); /* closes the socket */
+        nimbus_http_conn_forget(sw->w, c->evcon); /* uncounted, its memory freed below */
+        evhttp_connection_free(c->evcon);         /* closes the socket */
     }
     free(c);
 }
@@ -768,7 +783,9 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
     bufferevent_set_timeouts(c->bev, NULL, NULL);
     /* Both events had their remembered timeouts cleared while pending;
      * writing is ours now (flush_output) until a socket is full. */
-    bufferevent_disable(c->bev, EV_WRITE);
+    if (!over_tls(c)) {
+        bufferevent_disable(c->bev, EV_WRITE);
+    }
     limit_unsent(c);
     /* The request stays allocated as long as evhttp owns the connection,
      * but nothing reads its headers again: give them back (an upgrade from

@@ -525,6 +525,14 @@ void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req)
     }
 }
 
+void nimbus_http_conn_forget(nimbus_worker_t *w, struct evhttp_connection *evcon)
+{
+    nimbus_conn_t *c = hash_get(w, evcon);
+    if (c) {
+        release(c);
+    }
+}
+
 /* ---- accepting -------------------------------------------------------- */
 
 static void resume_accepting(evutil_socket_t fd, short what, void *arg)

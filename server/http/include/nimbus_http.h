@@ -194,6 +194,10 @@ void nimbus_http_conn_request(nimbus_worker_t *w, struct evhttp_request *req);
  * do (it keeps a CONNECT request's connection open, for a tunnel we never
  * make, even when the client asked to close). */
 void nimbus_http_conn_close_after(nimbus_worker_t *w, struct evhttp_request *req);
+/* The owner of a taken-over connection (a WebSocket) is about to free it,
+ * or evhttp told it so: uncount it now and let its memory go with it (the
+ * guard's reference would keep it until its next sweep). */
+void nimbus_http_conn_forget(nimbus_worker_t *w, struct evhttp_connection *evcon);
 /* req's connection was taken over (a WebSocket): no more request timing;
  * it still counts towards the limits until it closes. */
 void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req);

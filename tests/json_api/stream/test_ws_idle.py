@@ -90,7 +90,9 @@ def post(srv, path, doc):
 class IdleSession(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv = NimbusServer(BINARY, args=["--max-ws-message", str(MAX_MSG)], workers=2)
+        # Hundreds of sessions from one address: past the default per-client limit.
+        cls.srv = NimbusServer(BINARY, args=["--max-ws-message", str(MAX_MSG),
+                                             "--max-connections-per-client", "0"], workers=2)
         cls.srv.start()
         post(cls.srv, "/v1/stations", station("idle-1"))
 
@@ -277,7 +279,7 @@ class IdleMemory(unittest.TestCase):
         return prev
 
     def test_idle_sessions_are_small_and_their_memory_is_given_back(self):
-        with NimbusServer(BINARY, workers=1) as srv:
+        with NimbusServer(BINARY, workers=1, args=["--max-connections-per-client", "0"]) as srv:
             post(srv, "/v1/stations", station("mem-1"))
             pid = srv.proc.pid
             base = self.settle(pid)
