@@ -80,4 +80,19 @@ void nimbus_buf_append_str(nimbus_buf_t *b, const char *s);
  * "" (a heap string). */
 char *nimbus_buf_steal(nimbus_buf_t *b, size_t *len);
 
+/* A count per name with limits, safe to share between threads
+ * (service/counts.c): connections per client address, subscriptions per
+ * key. Names longer than NIMBUS_COUNTS_NAME_MAX - 1 are cut. */
+#define NIMBUS_COUNTS_NAME_MAX 80
+typedef struct nimbus_counts nimbus_counts_t;
+nimbus_counts_t *nimbus_counts_new(void);    /* NULL: out of memory */
+void nimbus_counts_free(nimbus_counts_t *t); /* NULL-safe */
+/* Counts one more for name unless that makes the total pass `total` or
+ * name's count pass `per_name` (0: no such limit): 0 counted, 1 over the
+ * total, 2 over the name's, -1 out of memory. */
+int nimbus_counts_take(nimbus_counts_t *t, const char *name, size_t per_name, size_t total);
+/* Counts one less for name (one taken before). */
+void nimbus_counts_give(nimbus_counts_t *t, const char *name);
+size_t nimbus_counts_total(nimbus_counts_t *t);
+
 #endif

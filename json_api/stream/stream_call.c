@@ -126,17 +126,19 @@ void nimbus__stream_call_free(nimbus_stream_call_t *c)
 }
 
 int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t *creds,
-                              const char *op, json_t *params, nimbus_stream_result_fn result,
-                              void *arg, nimbus_stream_call_t **call, nimbus_error_t *err)
+                              const char *client, const char *op, json_t *params,
+                              nimbus_stream_result_fn result, void *arg,
+                              nimbus_stream_call_t **call, nimbus_error_t *err)
 {
     *call = NULL;
     const nimbus_op_info_t *info = nimbus_op_find(op);
     if (!info) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "unknown operation \"%.64s\"", op);
     }
-    /* The row's role before its params, as REST and SOAP check it before
-     * the body: a caller without it learns nothing about its input. */
-    if (nimbus_core_authorize(nimbus_service_core(svc), creds, info->role, err) != 0) {
+    /* The row's role and the rate limit before its params, as REST and
+     * SOAP check them before the body: a caller without the role, or over
+     * its rate, learns nothing about its input and costs no decoding. */
+    if (nimbus_core_admit(nimbus_service_core(svc), creds, client, info->role, err) != 0) {
         return -1;
     }
     if (info->kind == NIMBUS_OP_KIND_SINGLE) {

@@ -35,11 +35,14 @@ typedef void (*nimbus_stream_result_fn)(void *arg, int rc, char *text, size_t le
  * committed (the worker goes on serving meanwhile). Returns -1 with err
  * (INVALID_ARGUMENT for an unknown op or bad params, the caller's refusal,
  * or whatever a LIST operation's first page failed with); result is then
- * not called. creds must stay valid while a LIST call lives.
+ * not called. creds must stay valid while a LIST call lives. The call is
+ * taken from the caller's rate limit (client: the peer's address, the
+ * subject when the server has no keys) before its params are read.
  */
 int nimbus__stream_call_start(nimbus_service_t *svc, const nimbus_credentials_t *creds,
-                              const char *op, json_t *params, nimbus_stream_result_fn result,
-                              void *arg, nimbus_stream_call_t **call, nimbus_error_t *err);
+                              const char *client, const char *op, json_t *params,
+                              nimbus_stream_result_fn result, void *arg,
+                              nimbus_stream_call_t **call, nimbus_error_t *err);
 
 /* The next item of a LIST call: returns 1 with *item its JSON object text
  * (heap, the caller frees), 0 when every item was given, -1 with err when

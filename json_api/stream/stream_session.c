@@ -60,6 +60,7 @@ struct nimbus_stream_session {
     STAILQ_HEAD(call_queue, pending_call) calls;    /* FIFO: items of one call at a time */
     LIST_HEAD(result_list, pending_result) results; /* SINGLE calls not yet answered */
     size_t call_count;                              /* calls and results in flight */
+    char client[64]; /* the peer's address: the rate limit's subject without keys */
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -186,6 +187,11 @@ static void call_pop(nimbus_stream_session_t *s)
     nimbus__stream_call_free(c->call);
     free(c->id);
     free(c);
+}
+
+void nimbus__stream_session_set_client(nimbus_stream_session_t *s, const char *client)
+{
+    snprintf(s->client, sizeof s->client, "%s", client ? client : "?");
 }
 
 void nimbus__stream_session_free(nimbus_stream_session_t *s)
@@ -449,8 +455,8 @@ static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
     LIST_INSERT_HEAD(&s->results, pr, link);
     s->call_count++;
     nimbus_stream_call_t *call = NULL;
-    int rc = nimbus__stream_call_start(s->shared->svc, &s->creds, op, params, single_answered, pr,
-                                       &call, &err);
+    int rc = nimbus__stream_call_start(s->shared->svc, &s->creds, s->client, op, params,
+                                       single_answered, pr, &call, &err);
     if (rc != 0 || call != NULL) {
         /* Not a SINGLE call after all, or refused: no answer will come. */
         LIST_REMOVE(pr, link);

@@ -97,6 +97,8 @@ nimbus_stream_session_t *nimbus__stream_session_new(nimbus_stream_shared_t *shar
                                                     const nimbus_credentials_t *creds,
                                                     const nimbus_stream_out_t *out);
 void nimbus__stream_session_free(nimbus_stream_session_t *s);
+/* The peer's address (copied), for the rate limit of a server without keys. */
+void nimbus__stream_session_set_client(nimbus_stream_session_t *s, const char *client);
 
 /* Handles one client message: text is valid UTF-8 (the transport checked).
  * Bad messages get an `error` and leave the session open. Returns 0, or -1

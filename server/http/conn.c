@@ -52,150 +52,36 @@
 #define SWEEP_INTERVAL_MS 1000
 #define NIMBUS_ACCEPT_PAUSE_MS 100
 #define NIMBUS_ACCEPT_LOG_INTERVAL_S 10
-#define CLIENT_MAX 64 /* an address's text: "[v6]" and a zone fit */
+#define CLIENT_MAX NIMBUS_COUNTS_NAME_MAX /* an address's text, a v6 zone too */
 
 /* ---- the table every worker shares ------------------------------------ */
 
-typedef struct client {
-    char addr[CLIENT_MAX];
-    unsigned count; /* 0: a free slot (never a tombstone: see forget) */
-} client_t;
-
-struct nimbus_conn_table {
-    pthread_mutex_t lock;
-    size_t total;
-    client_t *clients; /* open addressing, linear probing */
-    size_t cap;        /* a power of two, at least twice what is in use */
-    size_t used;
-};
-
 nimbus_conn_table_t *nimbus_conn_table_new(void)
 {
-    nimbus_conn_table_t *t = calloc(1, sizeof *t);
-    if (!t) {
-        return NULL;
-    }
-    t->cap = 256;
-    t->clients = calloc(t->cap, sizeof *t->clients);
-    if (!t->clients || pthread_mutex_init(&t->lock, NULL) != 0) {
-        free(t->clients);
-        free(t);
-        return NULL;
-    }
-    return t;
+    return (nimbus_conn_table_t *)nimbus_counts_new();
 }
 
 void nimbus_conn_table_free(nimbus_conn_table_t *t)
 {
-    if (t) {
-        pthread_mutex_destroy(&t->lock);
-        free(t->clients);
-        free(t);
-    }
+    nimbus_counts_free((nimbus_counts_t *)t);
 }
 
 size_t nimbus_conn_table_total(nimbus_conn_table_t *t)
 {
-    pthread_mutex_lock(&t->lock);
-    size_t n = t->total;
-    pthread_mutex_unlock(&t->lock);
-    return n;
-}
-
-static size_t addr_hash(const char *s)
-{
-    size_t h = 2166136261u;
-    for (; *s; s++) {
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    }
-    return h;
-}
-
-static client_t *slot_of(client_t *clients, size_t cap, const char *addr)
-{
-    size_t i = addr_hash(addr) & (cap - 1);
-    while (clients[i].count != 0 && strcmp(clients[i].addr, addr) != 0) {
-        i = (i + 1) & (cap - 1);
-    }
-    return &clients[i];
-}
-
-/* Doubles the table; false when out of memory. */
-static bool grow(nimbus_conn_table_t *t)
-{
-    size_t cap = t->cap * 2;
-    client_t *c = calloc(cap, sizeof *c);
-    if (!c) {
-        return false;
-    }
-    for (size_t i = 0; i < t->cap; i++) {
-        if (t->clients[i].count != 0) {
-            *slot_of(c, cap, t->clients[i].addr) = t->clients[i];
-        }
-    }
-    free(t->clients);
-    t->clients = c;
-    t->cap = cap;
-    return true;
+    return nimbus_counts_total((nimbus_counts_t *)t);
 }
 
 /* Counts a new connection from addr unless a limit says no: returns 0, or
  * 1 over the total, 2 over the client's, -1 out of memory. */
 static int admit(nimbus_conn_table_t *t, const nimbus_config_t *cfg, const char *addr)
 {
-    int rc = 0;
-    pthread_mutex_lock(&t->lock);
-    if (cfg->max_connections && t->total >= cfg->max_connections) {
-        rc = 1;
-    } else if ((t->used + 1) * 2 > t->cap && !grow(t)) {
-        rc = -1;
-    } else {
-        client_t *c = slot_of(t->clients, t->cap, addr);
-        if (cfg->max_connections_per_client && c->count >= cfg->max_connections_per_client) {
-            rc = 2;
-        } else {
-            if (c->count == 0) {
-                snprintf(c->addr, sizeof c->addr, "%s", addr);
-                t->used++;
-            }
-            c->count++;
-            t->total++;
-        }
-    }
-    pthread_mutex_unlock(&t->lock);
-    return rc;
+    return nimbus_counts_take((nimbus_counts_t *)t, addr, cfg->max_connections_per_client,
+                              cfg->max_connections);
 }
 
-/* Uncounts a connection of addr. A slot that empties is removed by moving
- * the entries after it back (no tombstones: the table never fills with
- * the dead after a flood of distinct addresses). */
 static void forget(nimbus_conn_table_t *t, const char *addr)
 {
-    pthread_mutex_lock(&t->lock);
-    client_t *c = slot_of(t->clients, t->cap, addr);
-    if (c->count > 0) {
-        t->total--;
-        if (--c->count == 0) {
-            t->used--;
-            size_t i = (size_t)(c - t->clients);
-            size_t j = i;
-            for (;;) {
-                j = (j + 1) & (t->cap - 1);
-                if (t->clients[j].count == 0) {
-                    break;
-                }
-                size_t home = addr_hash(t->clients[j].addr) & (t->cap - 1);
-                /* Move j back to i unless its home lies cyclically in (i, j]. */
-                bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-                if (!stays) {
-                    t->clients[i] = t->clients[j];
-                    t->clients[j].count = 0;
-                    i = j;
-                }
-            }
-        }
-    }
-    pthread_mutex_unlock(&t->lock);
+    nimbus_counts_give((nimbus_counts_t *)t, addr);
 }
 
 /* ---- a worker's connections ------------------------------------------- */
