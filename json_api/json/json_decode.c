@@ -95,12 +95,17 @@ int nimbus_json_check_members(json_t *obj, const char *what, const char *const *
     return 0;
 }
 
-int nimbus_json_integer(json_t *v, int64_t *out)
+int nimbus_json_real_integer(double d, int64_t *out)
 {
     /* 10.0 is an integer a person may well write; 10.5 is not: the core's
      * one rule (nimbus_integral). */
+    return nimbus_integral(d, out);
+}
+
+int nimbus_json_integer(json_t *v, int64_t *out)
+{
     if (json_is_real(v)) {
-        return nimbus_integral(json_real_value(v), out);
+        return nimbus_json_real_integer(json_real_value(v), out);
     }
     if (json_is_integer(v)) {
         *out = (int64_t)json_integer_value(v);

@@ -68,6 +68,11 @@ int nimbus_json_check_fields(json_t *obj, const char *what, const nimbus_type_t 
  * Returns 0, or -1 when v is not one. */
 int nimbus_json_integer(json_t *v, int64_t *out);
 
+/* Its rule for a real, for a reader that has no json_t: d is an integer
+ * when it has no fraction and lies within +-9.2e18. Returns 0 with *out, or
+ * -1. */
+int nimbus_json_real_integer(double d, int64_t *out);
+
 /* ---- the writer ------------------------------------------------------- */
 
 #define NIMBUS_JSON_WRITER_DEPTH 32
