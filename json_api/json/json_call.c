@@ -6,48 +6,38 @@
  * operation: a row of NIMBUS_OPERATIONS with its field tables is all a new
  * operation needs to be callable over the WebSocket and REST.
  *
- * Strings in a decoded request are borrowed from params (jansson keeps them
- * alive while params is referenced); the only heap memory a request owns is
- * its arrays (the RecordObservations batch), freed in
- * nimbus_json_request_cleanup.
+ * A request is read from JSON text by json_read.c (REST bodies as they
+ * come; WebSocket params written out of their envelope's tree first); it
+ * owns its arrays (the RecordObservations batch) and copies of the strings
+ * it read, freed in nimbus_json_request_cleanup.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "nimbus_json.h"
 
-void nimbus_json_request_init(nimbus_json_request_t *req, nimbus_op_t op)
-{
-    memset(req, 0, sizeof *req);
-    req->op = op;
-}
-
-void nimbus_json_request_cleanup(nimbus_json_request_t *req)
-{
-    nimbus_json_object_cleanup(nimbus_op_table[req->op].request, &req->u);
-}
-
 int nimbus_json_request_decode(nimbus_op_t op, json_t *params, nimbus_json_request_t *req,
                                nimbus_error_t *err)
 {
     nimbus_json_request_init(req, op);
-    json_t *empty = NULL;
-    if (!params || json_is_null(params)) {
-        empty = json_object();
-        if (!empty) {
-            return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
-        }
-        params = empty;
-    }
     /* "params" names the object in the unknown-member message; the fields
      * themselves are named bare ("stationId is required"). */
-    const nimbus_type_t *type = nimbus_op_table[op].request;
-    int rc = nimbus_json_check_fields(params, "params", type, err) != 0 ||
-                     nimbus_json_read_object(params, type, &req->u, "", err) != 0
-                 ? -1
-                 : 0;
-    json_decref(empty);
-    return rc;
+    const nimbus_json_target_t target = {.container = "params"};
+    if (!params || json_is_null(params)) {
+        return nimbus_json_request_read("{}", 2, &target, req, err) == 0 ? 0 : -1;
+    }
+    /* The params are a tree already (the WebSocket envelope is parsed whole
+     * by jansson); writing them out and reading them back keeps one reader
+     * of requests, with one set of answers. jansson writes reals with 17
+     * digits, which read back to the same double, and members in their
+     * order. Not the hot path: REST bodies are read as they come. */
+    char *text = json_dumps(params, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    int rc = nimbus_json_request_read(text, strlen(text), &target, req, err);
+    free(text);
+    return rc == 0 ? 0 : -1;
 }
 
 int nimbus_json_run(nimbus_service_t *svc, const nimbus_credentials_t *caller,

@@ -95,11 +95,14 @@ static void fail(rest_req_t *r, nimbus_code_t code, const char *fmt, const char 
 
 /* ---- the body ----------------------------------------------------------- */
 
-/* Reads the JSON body: 413 over config->max_body, 415 unless the media type
- * is JSON (application/json or application/...+json) in UTF-8 and
- * uncompressed, 400 when it does not parse or is not an object. Returns a
- * new reference or NULL with err set and *status the HTTP status to send. */
-static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
+/* Reads the JSON body into req (initialised for b->op): 413 over
+ * config->max_body, 415 unless the media type is JSON (application/json or
+ * application/...+json) in UTF-8 and uncompressed, 400 when it does not
+ * parse or is not an object. Returns -1 with err set and *status the HTTP
+ * status to send; 0; or 1 with err the body's refusal of its members, to be
+ * reported after the path and the query (nimbus__rest_body). */
+static int read_body(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_rest_match_t *m,
+                     nimbus_json_request_t *req, int *status, nimbus_error_t *err)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t len = evbuffer_get_length(in);
@@ -109,7 +112,7 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
         nimbus_error_set(err, NIMBUS_PAYLOAD_TOO_LARGE,
                          "request body of %zu bytes is over the %zu byte limit", len,
                          r->w->config->max_body);
-        return NULL;
+        return -1;
     }
     nimbus_media_type_t mt;
     nimbus_http_media_type(in_header(r, "Content-Type"), &mt);
@@ -119,7 +122,7 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
     if (!json) {
         *status = 415;
         nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "the request body must be application/json");
-        return NULL;
+        return -1;
     }
     /* JSON is UTF-8 (RFC 8259); a body declared otherwise would be read as
      * something its sender did not mean. */
@@ -128,7 +131,7 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
         nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                          "JSON request bodies are UTF-8; drop the charset parameter or send "
                          "charset=utf-8");
-        return NULL;
+        return -1;
     }
     const char *coding = in_header(r, "Content-Encoding");
     if (coding && strcasecmp(coding, "identity") != 0) {
@@ -136,16 +139,11 @@ static json_t *read_body(rest_req_t *r, int *status, nimbus_error_t *err)
         nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                          "Content-Encoding %.32s is not accepted: send the JSON body uncompressed",
                          coding);
-        return NULL;
+        return -1;
     }
+    /* Read as it lies in the buffer, straight into the request (no tree). */
     unsigned char *text = evbuffer_pullup(in, -1);
-    json_t *v = nimbus_json_parse((const char *)text, len, err);
-    if (v && !json_is_object(v)) {
-        json_decref(v);
-        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "the request body must be a JSON object");
-        return NULL;
-    }
-    return v;
+    return nimbus__rest_body(b, m, (const char *)text, len, req, err);
 }
 
 /* ---- answers -------------------------------------------------------------- */
@@ -324,30 +322,36 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
             return;
         }
     }
-    json_t *body = NULL;
+    nimbus_json_request_t req;
+    nimbus_json_request_init(&req, b->op);
+    nimbus_error_t body_err;
+    bool body_refused = false;
     if (b->body != NIMBUS_REST_BODY_NONE) {
         int status;
-        body = read_body(r, &status, &err);
-        if (!body) {
+        int body = read_body(r, b, m, &req, &status, &err);
+        if (body < 0) {
             /* 415 has no code of its own in the contract: the problem
              * carries INVALID_ARGUMENT with the status HTTP expects. */
             if (status == 415) {
                 evhttp_add_header(out_headers(r), "Accept-Post", JSON_TYPE);
             }
             reply_problem_status(r, &err, status == 415 ? 415 : 0);
+            nimbus_json_request_cleanup(&req);
             return;
+        }
+        if (body > 0) {
+            body_err = err;
+            body_refused = true;
         }
     }
     struct evkeyvalq query;
     TAILQ_INIT(&query);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
     const char *qs = uri ? evhttp_uri_get_query(uri) : NULL;
-    nimbus_json_request_t req;
-    nimbus_json_request_init(&req, b->op);
     rest_call_t *c = NULL;
     int rc = qs && *qs ? nimbus_http_parse_query(qs, &query, &err) : 0;
     if (rc == 0) {
-        rc = nimbus__rest_request(b, m, &query, body, &req, &err);
+        rc = nimbus__rest_request(b, m, &query, body_refused ? &body_err : NULL, &req, &err);
     }
     if (rc == 0 && !(c = calloc(1, sizeof *c))) {
         rc = nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory");
@@ -370,7 +374,6 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
     }
     nimbus_json_request_cleanup(&req);
     evhttp_clear_headers(&query);
-    json_decref(body);
 }
 
 static void serve_openapi(rest_req_t *r)

@@ -4,8 +4,9 @@
  * values are text: each goes straight into its field of the request struct
  * by the field's kind (a string is borrowed, an integer parsed, a dateTime
  * read with nimbus_time_parse), with no JSON tree in between. The body is
- * JSON and is read by json_api/json with the same field table, so a field
- * means the same whichever part it came from. Value rules stay the core's.
+ * JSON and is read from its text by json_api/json's reader with the same
+ * field table (nimbus_json_request_read), so a field means the same
+ * whichever part it came from. Value rules stay the core's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -99,69 +100,55 @@ static int read_query(const nimbus_rest_binding_t *b, const nimbus_type_t *type,
     return 0;
 }
 
-/* true when the request struct already names a station by its `id`. */
-static bool id_known(const nimbus_type_t *type, const void *value)
+int nimbus__rest_body(const nimbus_rest_binding_t *b, const nimbus_rest_match_t *m,
+                      const char *text, size_t len, nimbus_json_request_t *req, nimbus_error_t *err)
 {
-    const nimbus_field_t *id = nimbus_type_field(type, "id");
-    return id && id->kind == NIMBUS_FIELD_STRING && !nimbus_field_absent(id, value);
-}
-
-static int read_members(const nimbus_rest_binding_t *b, const nimbus_type_t *type, json_t *body,
-                        const char *path_value, void *value, nimbus_error_t *err)
-{
-    const char *allowed[32];
+    const nimbus_type_t *type = nimbus_op_table[b->op].request;
+    /* The query's fields are not members of the body. */
+    const char *excluded[NIMBUS_REST_QUERY_MAX + 1];
     size_t n = 0;
-    for (size_t i = 0; i < type->count && n + 1 < sizeof allowed / sizeof allowed[0]; i++) {
-        if (!nimbus__rest_query_has(b, type->fields[i].name)) {
-            allowed[n++] = type->fields[i].name;
-        }
+    for (; n < NIMBUS_REST_QUERY_MAX && b->query[n]; n++) {
+        excluded[n] = b->query[n];
     }
-    allowed[n] = NULL;
-    if (nimbus_json_check_members(body, "request body", allowed, err) != 0) {
-        return -1;
+    excluded[n] = NULL;
+    /* The path names the station when its field is the request's `id`: an
+     * UpdateStation body's station may then leave its own id out. */
+    const nimbus_field_t *id = nimbus_type_field(type, "id");
+    nimbus_json_target_t target = {
+        .container = "request body",
+        .not_object = "the request body must be a JSON object",
+        .excluded = excluded,
+        .id_known = b->path_field && strcmp(b->path_field, "id") == 0 && id &&
+                    id->kind == NIMBUS_FIELD_STRING,
+        .in_order = true,
+    };
+    switch (b->body) {
+    case NIMBUS_REST_BODY_NONE:
+        return 0;
+    case NIMBUS_REST_BODY_FIELD:
+        target.value_field = b->body_field;
+        break;
+    case NIMBUS_REST_BODY_MEMBERS:
+        target.equal_field = b->path_field;
+        target.equal_value = m->param;
+        break;
     }
-    for (size_t i = 0; i < type->count; i++) {
-        const nimbus_field_t *f = &type->fields[i];
-        json_t *v = json_object_get(body, f->name);
-        bool from_path = b->path_field && strcmp(b->path_field, f->name) == 0;
-        if (v && json_is_null(v)) {
-            v = NULL;
-        }
-        if (from_path) {
-            /* The body may repeat what the path says, but not contradict it. */
-            if (v && (!json_is_string(v) || strcmp(json_string_value(v), path_value) != 0)) {
-                return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                                        "%s in the body must equal the path's", f->name);
-            }
-            continue;
-        }
-        if (nimbus__rest_query_has(b, f->name)) {
-            continue;
-        }
-        if (!v) {
-            if (f->flags & NIMBUS_FIELD_REQUIRED) {
-                return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s is required", f->name);
-            }
-            continue;
-        }
-        if (nimbus_json_read_field(v, f, value, "", id_known(type, value), err) != 0) {
-            return -1;
-        }
+    int rc = nimbus_json_request_read(text, len, &target, req, err);
+    if (rc == NIMBUS_JSON_READ_FIELDS) {
+        return 1;
     }
-    return 0;
+    return rc == 0 ? 0 : -1;
 }
 
 int nimbus__rest_request(const nimbus_rest_binding_t *b, const nimbus_rest_match_t *m,
-                         const struct evkeyvalq *query, json_t *body, nimbus_json_request_t *req,
-                         nimbus_error_t *err)
+                         const struct evkeyvalq *query, const nimbus_error_t *body_err,
+                         nimbus_json_request_t *req, nimbus_error_t *err)
 {
     const nimbus_type_t *type = nimbus_op_table[b->op].request;
     void *value = &req->u;
-    nimbus_json_request_init(req, b->op);
-    const char *path_value = NULL;
     if (b->path_field) {
         const nimbus_field_t *f = nimbus_type_field(type, b->path_field);
-        path_value = m->param;
+        const char *path_value = m->param;
         if (m->param_bad || nimbus_utf8_length(path_value, strlen(path_value)) < 0) {
             return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                     "path parameter %s is not valid text", m->param_name);
@@ -177,19 +164,9 @@ int nimbus__rest_request(const nimbus_rest_binding_t *b, const nimbus_rest_match
     if (query && read_query(b, type, query, value, err) != 0) {
         return -1;
     }
-    switch (b->body) {
-    case NIMBUS_REST_BODY_NONE:
-        return 0;
-    case NIMBUS_REST_BODY_FIELD: {
-        const nimbus_field_t *f = nimbus_type_field(type, b->body_field);
-        if (!f) {
-            return nimbus_error_set(err, NIMBUS_INTERNAL, "%s: no request field %s",
-                                    nimbus_op_table[b->op].name, b->body_field);
-        }
-        return nimbus_json_read_field(body, f, value, "", id_known(type, value), err);
-    }
-    case NIMBUS_REST_BODY_MEMBERS:
-        return read_members(b, type, body, path_value, value, err);
+    if (body_err) {
+        *err = *body_err;
+        return -1;
     }
     return 0;
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests of json_api/json: the one JSON writer, round trips of every
- * contract type through the table-driven codecs, each input rule
+ * contract type through the writer and the request reader, each input rule
  * (camelCase names, null = absent, unknown members and wrong JSON types
  * named, seq ignored), hostile JSON (depth, huge numbers, invalid UTF-8,
- * duplicate keys, NUL), problem+json for every code, and the table-driven
- * call and list pages against a real core on a temporary SQLite file.
+ * duplicate keys, NUL) refused by the reader and by the envelope's jansson
+ * parse alike, problem+json for every code, and the table-driven call and
+ * list pages against a real core on a temporary SQLite file. The reader's
+ * answers are compared with the old tree decoder's by test_json_diff.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +80,42 @@ static json_t *parse(const char *text)
     return v;
 }
 
+/* Reads text as the station of a CreateStation body (REST's reading: the
+ * body is the field's value, named "station"); id_known: as UpdateStation's
+ * path, which lets the station leave its id out. The request (*req) is the
+ * caller's to clean up. */
+static int read_station(const char *text, bool id_known, nimbus_json_request_t *req,
+                        nimbus_error_t *err)
+{
+    nimbus_json_request_init(req, id_known ? NIMBUS_OP_UpdateStation : NIMBUS_OP_CreateStation);
+    const nimbus_json_target_t target = {
+        .container = "station", .value_field = "station", .id_known = id_known, .in_order = true};
+    return nimbus_json_request_read(text, strlen(text), &target, req, err);
+}
+
+static const nimbus_station_t *station_of(const nimbus_json_request_t *req)
+{
+    return req->op == NIMBUS_OP_UpdateStation ? &req->u.update_station.station
+                                              : &req->u.create_station.station;
+}
+
+/* Reads `before` observation objects then text as a RecordObservations
+ * batch's items, so refusals name it "observations[<before>]". */
+static int read_observation(const char *text, int before, nimbus_json_request_t *req,
+                            nimbus_error_t *err)
+{
+    char body[1024];
+    int n = snprintf(body, sizeof body, "{\"stationId\":\"s\",\"observations\":[");
+    for (int i = 0; i < before; i++) {
+        n += snprintf(body + n, sizeof body - (size_t)n,
+                      "{\"observedAt\":\"2024-01-01T00:00:00Z\"},");
+    }
+    snprintf(body + n, sizeof body - (size_t)n, "%s]}", text);
+    nimbus_json_request_init(req, NIMBUS_OP_RecordObservations);
+    const nimbus_json_target_t target = {.container = "params"};
+    return nimbus_json_request_read(body, strlen(body), &target, req, err);
+}
+
 static const nimbus_station_t BERLIN = {"ber-1", "Berlin \"Mitte\"\n", "Berlin", "DE", 40.0801,
                                         0.1,     {true, -0.5}};
 
@@ -90,19 +128,18 @@ static void test_station_round_trip(void)
     CU_ASSERT_STRING_EQUAL(text, "{\"id\":\"ber-1\",\"name\":\"Berlin \\\"Mitte\\\"\\u000a\","
                                  "\"city\":\"Berlin\",\"country\":\"DE\",\"latitude\":40.0801,"
                                  "\"longitude\":0.1,\"elevation\":-0.5}");
-    json_t *v = parse(text);
-    CU_ASSERT_FATAL(v != NULL);
-    nimbus_station_t back;
+    nimbus_json_request_t req;
     nimbus_error_t err;
-    CU_ASSERT_EQUAL(nimbus_json_station_decode(v, "station", true, &back, &err), 0);
-    CU_ASSERT_STRING_EQUAL(back.id, BERLIN.id);
-    CU_ASSERT_STRING_EQUAL(back.name, BERLIN.name);
-    CU_ASSERT_STRING_EQUAL(back.city, BERLIN.city);
-    CU_ASSERT_STRING_EQUAL(back.country, BERLIN.country);
-    CU_ASSERT_EQUAL(back.latitude, BERLIN.latitude);
-    CU_ASSERT_EQUAL(back.longitude, BERLIN.longitude);
-    CU_ASSERT_TRUE(back.elevation.present && back.elevation.value == BERLIN.elevation.value);
-    json_decref(v);
+    CU_ASSERT_EQUAL(read_station(text, false, &req, &err), 0);
+    const nimbus_station_t *back = station_of(&req);
+    CU_ASSERT_STRING_EQUAL(back->id, BERLIN.id);
+    CU_ASSERT_STRING_EQUAL(back->name, BERLIN.name);
+    CU_ASSERT_STRING_EQUAL(back->city, BERLIN.city);
+    CU_ASSERT_STRING_EQUAL(back->country, BERLIN.country);
+    CU_ASSERT_EQUAL(back->latitude, BERLIN.latitude);
+    CU_ASSERT_EQUAL(back->longitude, BERLIN.longitude);
+    CU_ASSERT_TRUE(back->elevation.present && back->elevation.value == BERLIN.elevation.value);
+    nimbus_json_request_cleanup(&req);
     free(text);
 
     nimbus_station_t bare = BERLIN;
@@ -125,15 +162,16 @@ static void test_observation_round_trip(void)
     CU_ASSERT_STRING_EQUAL(text, "{\"stationId\":\"s1\",\"observedAt\":\"2024-05-01T12:00:00Z\","
                                  "\"temperature\":12.25,\"pressure\":1013.25,"
                                  "\"windDirection\":360,\"precipitation\":0,\"seq\":42}");
-    json_t *v = parse(text);
-    nimbus_observation_t back;
+    nimbus_json_request_t req;
     nimbus_error_t err;
-    CU_ASSERT_EQUAL(nimbus_json_observation_decode(v, "o", &back, &err), 0);
-    CU_ASSERT_EQUAL(back.seq, 0); /* seq is ignored on input */
-    CU_ASSERT_TRUE(nimbus_observation_same_values(&back, &o));
-    CU_ASSERT_STRING_EQUAL(back.station_id, o.station_id);
-    CU_ASSERT_EQUAL(back.observed_at, o.observed_at);
-    json_decref(v);
+    CU_ASSERT_EQUAL(read_observation(text, 0, &req, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(req.u.record_observations.count, 1);
+    const nimbus_observation_t *back = &req.u.record_observations.observations[0];
+    CU_ASSERT_EQUAL(back->seq, 0); /* seq is ignored on input */
+    CU_ASSERT_TRUE(nimbus_observation_same_values(back, &o));
+    CU_ASSERT_STRING_EQUAL(back->station_id, o.station_id);
+    CU_ASSERT_EQUAL(back->observed_at, o.observed_at);
+    nimbus_json_request_cleanup(&req);
     free(text);
     nimbus_json_writer_cleanup(b);
 }
@@ -192,21 +230,19 @@ static void test_string_encode(void)
     nimbus_json_writer_cleanup(b);
 }
 
-/* Decodes text as a station and expects INVALID_ARGUMENT mentioning want. */
+/* Reads text as a station and expects INVALID_ARGUMENT mentioning want. */
 static void station_refused(const char *text, const char *want)
 {
-    json_t *v = parse(text);
-    CU_ASSERT_FATAL(v != NULL);
-    nimbus_station_t s;
+    nimbus_json_request_t req;
     nimbus_error_t err;
     nimbus_error_clear(&err);
-    CU_ASSERT_EQUAL(nimbus_json_station_decode(v, "station", true, &s, &err), -1);
+    CU_ASSERT_NOT_EQUAL(read_station(text, false, &req, &err), 0);
     CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
     if (!strstr(err.message, want)) {
         fprintf(stderr, "\n%s: message \"%s\" lacks \"%s\"\n", text, err.message, want);
     }
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
-    json_decref(v);
+    nimbus_json_request_cleanup(&req);
 }
 
 #define S_HEAD "{\"id\":\"a\",\"name\":\"n\",\"city\":\"c\",\"country\":\"DE\""
@@ -238,41 +274,63 @@ static void test_input_rules(void)
              "\"longitude\":2}",
              big);
     station_refused(text, "station.name must be 1-128 characters");
+    /* A wrong type anywhere is reported before a string that is too long. */
+    snprintf(text, sizeof text,
+             "{\"id\":\"a\",\"name\":\"%s\",\"city\":\"c\",\"country\":\"DE\",\"latitude\":1,"
+             "\"longitude\":\"2\"}",
+             big);
+    station_refused(text, "station.longitude must be a number");
 
     /* null is absent; integers are numbers; id optional when asked. */
-    json_t *v = parse("{\"name\":\"n\",\"city\":\"c\",\"country\":\"DE\",\"latitude\":1,"
-                      "\"longitude\":-2,\"elevation\":null}");
-    nimbus_station_t s;
+    nimbus_json_request_t req;
     nimbus_error_t err;
-    CU_ASSERT_EQUAL(nimbus_json_station_decode(v, "station", false, &s, &err), 0);
-    CU_ASSERT_STRING_EQUAL(s.id, "");
-    CU_ASSERT_FALSE(s.elevation.present);
-    CU_ASSERT_EQUAL(s.longitude, -2.0);
-    json_decref(v);
+    CU_ASSERT_EQUAL(read_station("{\"name\":\"n\",\"city\":\"c\",\"country\":\"DE\",\"latitude\":1,"
+                                 "\"longitude\":-2,\"elevation\":null}",
+                                 true, &req, &err),
+                    0);
+    const nimbus_station_t *s = station_of(&req);
+    CU_ASSERT_STRING_EQUAL(s->id, "");
+    CU_ASSERT_FALSE(s->elevation.present);
+    CU_ASSERT_EQUAL(s->longitude, -2.0);
+    nimbus_json_request_cleanup(&req);
 
     /* dateTimes through the core's parser: offsets converted, fraction dropped. */
-    v = parse("{\"observedAt\":\"2024-05-01T12:00:00.9+08:00\",\"seq\":7,\"temperature\":null}");
-    nimbus_observation_t o;
-    CU_ASSERT_EQUAL(nimbus_json_observation_decode(v, "observations[0]", &o, &err), 0);
-    CU_ASSERT_EQUAL(o.observed_at, 1714564800 - 8 * 3600);
-    CU_ASSERT_FALSE(o.temperature.present);
-    CU_ASSERT_STRING_EQUAL(o.station_id, "");
-    json_decref(v);
-    v = parse("{\"observedAt\":\"yesterday\"}");
-    CU_ASSERT_EQUAL(nimbus_json_observation_decode(v, "observations[3]", &o, &err), -1);
+    CU_ASSERT_EQUAL(read_observation("{\"observedAt\":\"2024-05-01T12:00:00.9+08:00\",\"seq\":7,"
+                                     "\"temperature\":null}",
+                                     0, &req, &err),
+                    0);
+    const nimbus_observation_t *o = &req.u.record_observations.observations[0];
+    CU_ASSERT_EQUAL(o->observed_at, 1714564800 - 8 * 3600);
+    CU_ASSERT_FALSE(o->temperature.present);
+    CU_ASSERT_STRING_EQUAL(o->station_id, "");
+    nimbus_json_request_cleanup(&req);
+    CU_ASSERT_NOT_EQUAL(read_observation("{\"observedAt\":\"yesterday\"}", 3, &req, &err), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "observations[3].observedAt"));
-    json_decref(v);
-    v = parse("{\"temperature\":1}");
-    CU_ASSERT_EQUAL(nimbus_json_observation_decode(v, "observations[0]", &o, &err), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "observations[0].observedAt is required"));
-    json_decref(v);
-    v = parse("{\"observedAt\":\"2024-05-01T12:00:00Z\",\"seq\":\"x\"}");
-    CU_ASSERT_EQUAL(nimbus_json_observation_decode(v, "o", &o, &err), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "o.seq"));
-    json_decref(v);
+    nimbus_json_request_cleanup(&req);
+    CU_ASSERT_NOT_EQUAL(read_observation("{\"temperature\":1}", 0, &req, &err), 0);
+    CU_ASSERT_STRING_EQUAL(err.message, "observations[0].observedAt is required");
+    nimbus_json_request_cleanup(&req);
+    CU_ASSERT_NOT_EQUAL(
+        read_observation("{\"observedAt\":\"2024-05-01T12:00:00Z\",\"seq\":\"x\"}", 0, &req, &err),
+        0);
+    CU_ASSERT_STRING_EQUAL(err.message, "observations[0].seq must be a number");
+    nimbus_json_request_cleanup(&req);
+    /* One rule for integers: 10 and 10.0 are, 10.5 is not. */
+    const nimbus_json_target_t params = {.container = "params"};
+    nimbus_json_request_init(&req, NIMBUS_OP_ListStations);
+    CU_ASSERT_EQUAL(nimbus_json_request_read("{\"limit\":10.0}", 14, &params, &req, &err), 0);
+    CU_ASSERT_EQUAL(req.u.list_stations.limit, 10);
+    CU_ASSERT_TRUE(req.u.list_stations.has_limit);
+    nimbus_json_request_cleanup(&req);
+    nimbus_json_request_init(&req, NIMBUS_OP_ListStations);
+    CU_ASSERT_EQUAL(nimbus_json_request_read("{\"limit\":10.5}", 14, &params, &req, &err),
+                    NIMBUS_JSON_READ_FIELDS);
+    CU_ASSERT_STRING_EQUAL(err.message, "limit must be an integer");
+    nimbus_json_request_cleanup(&req);
 }
 
-/* Expects nimbus_json_parse to refuse text, mentioning want. */
+/* Expects the request reader and the envelope's jansson parse to refuse
+ * text, both mentioning want. */
 static void parse_refused(const char *text, size_t len, const char *want)
 {
     nimbus_error_t err;
@@ -285,19 +343,32 @@ static void parse_refused(const char *text, size_t len, const char *want)
         fprintf(stderr, "\nmessage \"%s\" lacks \"%s\"\n", err.message, want);
     }
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
+
+    nimbus_json_request_t req;
+    nimbus_json_request_init(&req, NIMBUS_OP_ListStations);
+    const nimbus_json_target_t target = {.container = "params"};
+    nimbus_error_clear(&err);
+    CU_ASSERT_EQUAL(nimbus_json_request_read(text, len, &target, &req, &err),
+                    NIMBUS_JSON_READ_SYNTAX);
+    CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
+    if (!strstr(err.message, want)) {
+        fprintf(stderr, "\nreader: message \"%s\" lacks \"%s\"\n", err.message, want);
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, want));
+    nimbus_json_request_cleanup(&req);
 }
 
 static void test_bad_json(void)
 {
     parse_refused("{\"a\":1,\"a\":2}", 13, "duplicate");
-    parse_refused("{\"a\":\n  1e400}", 14, "line 2, column");
+    parse_refused("{\"a\":\n  1e400}", 14, "line 2, column 7");
     parse_refused("{\"a\":123456789012345678901234567890}", 36, "malformed JSON");
     parse_refused("{\"a\":\"\xff\xfe\"}", 10, "malformed JSON");
     parse_refused("{\"a\":\"\xc0\xaf\"}", 10, "malformed JSON"); /* overlong '/' */
     parse_refused("{\"a\":\"x\\u0000y\"}", 16, "malformed JSON");
     parse_refused("{\"a\":\"\\ud800\"}", 14, "malformed JSON"); /* lone surrogate */
-    parse_refused("{\"a\":1} x", 9, "malformed JSON");
-    parse_refused("", 0, "malformed JSON");
+    parse_refused("{\"a\":1} x", 9, "malformed JSON at line 1, column 9: ");
+    parse_refused("", 0, "malformed JSON at line 1, column 0: ");
     parse_refused(NULL, 0, "malformed JSON");
 
     /* Depth: exactly the limit parses, one more does not. */
@@ -313,6 +384,14 @@ static void test_bad_json(void)
     json_t *v = nimbus_json_parse(deep, n, &err);
     CU_ASSERT_PTR_NOT_NULL(v);
     json_decref(v);
+    /* The reader reads it too (then refuses it: not an object). */
+    nimbus_json_request_t req;
+    nimbus_json_request_init(&req, NIMBUS_OP_ListStations);
+    const nimbus_json_target_t target = {.container = "params"};
+    CU_ASSERT_EQUAL(nimbus_json_request_read(deep, n, &target, &req, &err),
+                    NIMBUS_JSON_READ_SYNTAX);
+    CU_ASSERT_STRING_EQUAL(err.message, "params must be a JSON object");
+    nimbus_json_request_cleanup(&req);
     char deeper[sizeof deep + 2];
     deeper[0] = '[';
     memcpy(deeper + 1, deep, n);
@@ -323,7 +402,7 @@ static void test_bad_json(void)
     char *abyss = malloc(huge);
     CU_ASSERT_FATAL(abyss != NULL);
     memset(abyss, '[', huge);
-    parse_refused(abyss, huge, "malformed JSON");
+    parse_refused(abyss, huge, "malformed JSON at line 1, column 2049: ");
     free(abyss);
 }
 
