@@ -795,9 +795,10 @@ static int key_seen(reader_t *rd, uint64_t object, const char *s, size_t n)
             return 1;
         }
     }
-    if (rd->keys_len + n > rd->keys_cap) {
+    if (rd->keys_len + n + 1 > rd->keys_cap) {
+        /* Never empty, so that keys + off is a pointer even for "". */
         size_t cap = rd->keys_cap ? rd->keys_cap : 256;
-        while (cap < rd->keys_len + n) {
+        while (cap < rd->keys_len + n + 1) {
             cap *= 2;
         }
         char *grown = realloc(rd->keys, cap);
