@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The fuzz targets, one nimbus_fuzz_target() call each. Both builds read this
+# list: the main build (tests/fuzz/CMakeLists.txt) adds each target's test,
+# the clang build (tests/fuzz/clang/CMakeLists.txt) compiles each target. A
+# target's seed corpus is tests/fuzz/corpus/<NAME>/.
+#
+#   nimbus_fuzz_target(NAME
+#     SOURCES   its files, from the repository's root; one of them defines
+#               LLVMFuzzerTestOneInput
+#     INCLUDES  folders it includes from, from the root (private to it)
+#     LIBRARIES the project's libraries it links (the clang build has them)
+#     SECONDS   how long its test runs libFuzzer
+#     [DICT     a libFuzzer dictionary, in tests/fuzz/])
+nimbus_fuzz_target(json_request
+  SOURCES tests/fuzz/fuzz_json_request.c tests/json_api/json/json_oracle.c
+  INCLUDES tests/json_api/json
+  LIBRARIES nimbus_json
+  SECONDS 20
+  DICT json_request.dict)
