@@ -6,39 +6,15 @@
  * operation: a row of NIMBUS_OPERATIONS with its field tables is all a new
  * operation needs to be callable over the WebSocket and REST.
  *
- * A request is read from JSON text by json_read.c (REST bodies as they
- * come; WebSocket params written out of their envelope's tree first); it
- * owns its arrays (the RecordObservations batch) and copies of the strings
- * it read, freed in nimbus_json_request_cleanup.
+ * A request is read by json_read.c (REST bodies from their text,
+ * WebSocket params from their envelope's tree); it owns its arrays (the
+ * RecordObservations batch) and copies of the strings it read, freed in
+ * nimbus_json_request_cleanup.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "nimbus_json.h"
-
-int nimbus_json_request_decode(nimbus_op_t op, json_t *params, nimbus_json_request_t *req,
-                               nimbus_error_t *err)
-{
-    nimbus_json_request_init(req, op);
-    /* "params" names the object in the unknown-member message; the fields
-     * themselves are named bare ("stationId is required"). */
-    const nimbus_json_target_t target = {.container = "params"};
-    if (!params || json_is_null(params)) {
-        return nimbus_json_request_read("{}", 2, &target, req, err) == 0 ? 0 : -1;
-    }
-    /* The params are a tree already (the WebSocket envelope is parsed whole
-     * by jansson); writing them out and reading them back keeps one reader
-     * of requests, with one set of answers. jansson writes reals with 17
-     * digits, which read back to the same double, and members in their
-     * order. Not the hot path: REST bodies are read as they come. */
-    char *text = json_dumps(params, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!text) {
-        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
-    }
-    int rc = nimbus_json_request_read(text, strlen(text), &target, req, err);
-    free(text);
-    return rc == 0 ? 0 : -1;
-}
 
 int nimbus_json_run(nimbus_service_t *svc, const nimbus_credentials_t *caller,
                     const nimbus_json_request_t *req, nimbus_json_shape_t shape,

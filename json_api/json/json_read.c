@@ -3,8 +3,10 @@
  * The JSON reader of requests (see nimbus_json.h): one pass over the text,
  * strict RFC 8259, each member decoded straight into the operation's
  * request struct through its field table, with no tree in between. REST
- * bodies and WebSocket `call` params both come through here, so this file
- * is the one place where a field's JSON value becomes its C value.
+ * bodies come through here as text; WebSocket `call` params, which arrive
+ * parsed with their envelope, as jansson's tree, whose values stand in for
+ * the lexer's tokens (lex_tree). So this file is the one place where a
+ * field's JSON value becomes its C value.
  *
  * Why by hand: jansson, the JSON library we link, has no streaming (SAX)
  * interface, and its tree (an object, a hashtable, a json_t per value, a
@@ -121,7 +123,22 @@ typedef struct reader {
     uint64_t *stack;  /* skip_value: per open container its number, 0: an array */
     size_t sp, stack_cap;
     struct nimbus_json_text **texts; /* where STRING fields' copies go */
+    /* Instead of text, a jansson value to read (a WebSocket call's params,
+     * parsed with their envelope): lex_tree hands out its tokens. */
+    json_t *tree;
+    bool tree_started;     /* its first token was handed out */
+    struct cursor *cursor; /* per open container of the tree */
+    size_t csp, cursor_cap;
 } reader_t;
+
+/* Where lex_tree stands in one container of the tree: the token it
+ * handed out last there. */
+typedef struct cursor {
+    json_t *container;
+    void *iter;   /* an object's member */
+    size_t index; /* an array's item */
+    enum { AT_START, AT_KEY, AT_COLON, AT_VALUE } at;
+} cursor_t;
 
 /* One refusal of an object, kept while the rest of it is read. */
 typedef struct pending {
@@ -669,11 +686,16 @@ static tok_t lex_word(reader_t *rd, const unsigned char *p)
     return rd->tok = T_INVALID;
 }
 
+static tok_t lex_tree(reader_t *rd);
+
 /* The next token. */
 static tok_t lex(reader_t *rd)
 {
     if (rd->failed) {
         return rd->tok = T_ERROR;
+    }
+    if (rd->tree) {
+        return lex_tree(rd);
     }
     const unsigned char *p = rd->p, *end = rd->end;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) {
@@ -725,6 +747,112 @@ static tok_t lex(reader_t *rd)
         rd->p = p + n;
     }
     return rd->tok = T_INVALID;
+}
+
+/* ---- a jansson value as tokens ------------------------------------------- */
+
+/* The first token of v; a container's cursor is pushed. */
+static tok_t tree_value(reader_t *rd, json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+    case JSON_ARRAY:
+        if (rd->csp == rd->cursor_cap) {
+            size_t cap = rd->cursor_cap ? rd->cursor_cap * 2 : 16;
+            cursor_t *grown = realloc(rd->cursor, cap * sizeof *grown);
+            if (!grown) {
+                fail_memory(rd);
+                return T_ERROR;
+            }
+            rd->cursor = grown;
+            rd->cursor_cap = cap;
+        }
+        rd->cursor[rd->csp++] = (cursor_t){v, NULL, 0, AT_START};
+        return rd->tok = json_is_object(v) ? T_LBRACE : T_LBRACKET;
+    case JSON_STRING:
+        rd->s = json_string_value(v);
+        rd->n = json_string_length(v);
+        /* Only a tree built with JSON_ALLOW_NUL holds one; text may not. */
+        if (memchr(rd->s, '\0', rd->n)) {
+            return fail_at(rd, rd->p, "\\u0000 is not allowed");
+        }
+        return rd->tok = T_STRING;
+    case JSON_INTEGER:
+        rd->ival = (int64_t)json_integer_value(v);
+        return rd->tok = T_INT;
+    case JSON_REAL:
+        rd->dval = json_real_value(v);
+        return rd->tok = T_REAL;
+    case JSON_TRUE:
+        return rd->tok = T_TRUE;
+    case JSON_FALSE:
+        return rd->tok = T_FALSE;
+    case JSON_NULL:
+        return rd->tok = T_NULL;
+    }
+    return fail_at(rd, rd->p, "not a JSON value");
+}
+
+/*
+ * The next token of rd->tree, as the lexer would hand out those of its
+ * text. jansson parsed it already, so its syntax is known good; what the
+ * reader does with the tokens (the field tables, the order of refusals) is
+ * the same for a text and a tree. Members come in jansson's order, which
+ * is the text's.
+ */
+static tok_t lex_tree(reader_t *rd)
+{
+    if (rd->csp == 0) {
+        if (rd->tree_started) {
+            return rd->tok = T_EOF;
+        }
+        rd->tree_started = true;
+        return tree_value(rd, rd->tree);
+    }
+    cursor_t *c = &rd->cursor[rd->csp - 1];
+    if (json_is_array(c->container)) {
+        if (c->at == AT_VALUE) {
+            /* After an item: a comma when another follows. */
+            if (++c->index < json_array_size(c->container)) {
+                c->at = AT_COLON;
+                return rd->tok = T_COMMA;
+            }
+        } else if (c->index < json_array_size(c->container)) {
+            c->at = AT_VALUE;
+            return tree_value(rd, json_array_get(c->container, c->index));
+        }
+        rd->csp--;
+        return rd->tok = T_RBRACKET;
+    }
+    switch (c->at) {
+    case AT_START:
+        c->iter = c->iter ? c->iter : json_object_iter(c->container);
+        break;
+    case AT_KEY:
+        c->at = AT_COLON;
+        return rd->tok = T_COLON;
+    case AT_COLON:
+        c->at = AT_VALUE;
+        return tree_value(rd, json_object_iter_value(c->iter));
+    case AT_VALUE:
+        c->iter = json_object_iter_next(c->container, c->iter);
+        if (c->iter) {
+            c->at = AT_START;
+            return rd->tok = T_COMMA;
+        }
+        break;
+    }
+    if (!c->iter) {
+        rd->csp--;
+        return rd->tok = T_RBRACE;
+    }
+    c->at = AT_KEY;
+    rd->s = json_object_iter_key(c->iter);
+    rd->n = json_object_iter_key_len(c->iter);
+    if (memchr(rd->s, '\0', rd->n)) {
+        return fail_at(rd, rd->p, "NUL byte in object key");
+    }
+    return rd->tok = T_STRING;
 }
 
 /* The current string, NUL-terminated (in buf), or NULL when memory ran
@@ -1494,19 +1622,11 @@ void nimbus_json_request_cleanup(nimbus_json_request_t *req)
     }
 }
 
-int nimbus_json_request_read(const char *text, size_t len, const nimbus_json_target_t *target,
-                             nimbus_json_request_t *req, nimbus_error_t *err)
+/* Reads the request whose first token is next in rd (a text or a tree). */
+static int read_request(reader_t *rd, const nimbus_json_target_t *target,
+                        nimbus_json_request_t *req, nimbus_error_t *err)
 {
     const nimbus_type_t *type = nimbus_op_table[req->op].request;
-    if (!text) {
-        text = "";
-        len = 0;
-    }
-    reader_t rd = {.start = (const unsigned char *)text,
-                   .p = (const unsigned char *)text,
-                   .end = (const unsigned char *)text + len,
-                   .err = err,
-                   .texts = &req->texts};
     obj_t top = {.type = type,
                  .value = &req->u,
                  .what = "",
@@ -1533,38 +1653,32 @@ int nimbus_json_request_read(const char *text, size_t len, const nimbus_json_tar
         }
     }
     pending_t res = {RANK_NONE, {NIMBUS_OK, ""}};
-    bool object = lex(&rd) == T_LBRACE;
+    bool object = lex(rd) == T_LBRACE;
     int rc;
     if (object && target->value_field) {
         const nimbus_field_t *f = nimbus_type_field(type, target->value_field);
         if (!f) {
-            rc = -1;
             nimbus_error_set(err, NIMBUS_INTERNAL, "%s: no request field %s", type->name,
                              target->value_field);
-            rd.failed = true;
-        } else {
-            top.value_only = true;
-            top.in_order = true;
-            deferred_t *deferred = NULL; /* stays empty: value_only decides at once */
-            rc = read_member(&rd, &top, f, (size_t)(f - type->fields), 0, &res, &deferred);
+            return NIMBUS_JSON_READ_SYNTAX;
         }
+        top.value_only = true;
+        top.in_order = true;
+        deferred_t *deferred = NULL; /* stays empty: value_only decides at once */
+        rc = read_member(rd, &top, f, (size_t)(f - type->fields), 0, &res, &deferred);
     } else if (object) {
         uint32_t id_rank;
-        rc = read_object(&rd, &top, &res, &id_rank);
+        rc = read_object(rd, &top, &res, &id_rank);
     } else {
-        rc = skip_value(&rd);
+        rc = skip_value(rd);
     }
-    if (rc == 0 && lex(&rd) != T_EOF) {
-        rc = fail(&rd, "end of file expected");
+    if (rc == 0 && lex(rd) != T_EOF) {
+        rc = fail(rd, "end of file expected");
     }
-    free(rd.buf);
-    free(rd.slots);
-    free(rd.keys);
-    free(rd.stack);
     if (rc != 0) {
         return NIMBUS_JSON_READ_SYNTAX;
     }
-    if (rd.too_deep) {
+    if (rd->too_deep) {
         nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "JSON nested deeper than %d levels",
                          NIMBUS_JSON_MAX_DEPTH);
         return NIMBUS_JSON_READ_SYNTAX;
@@ -1582,4 +1696,46 @@ int nimbus_json_request_read(const char *text, size_t len, const nimbus_json_tar
         return NIMBUS_JSON_READ_FIELDS;
     }
     return 0;
+}
+
+static void reader_cleanup(reader_t *rd)
+{
+    free(rd->buf);
+    free(rd->slots);
+    free(rd->keys);
+    free(rd->stack);
+    free(rd->cursor);
+}
+
+int nimbus_json_request_read(const char *text, size_t len, const nimbus_json_target_t *target,
+                             nimbus_json_request_t *req, nimbus_error_t *err)
+{
+    if (!text) {
+        text = "";
+        len = 0;
+    }
+    reader_t rd = {.start = (const unsigned char *)text,
+                   .p = (const unsigned char *)text,
+                   .end = (const unsigned char *)text + len,
+                   .err = err,
+                   .texts = &req->texts};
+    int rc = read_request(&rd, target, req, err);
+    reader_cleanup(&rd);
+    return rc;
+}
+
+int nimbus_json_request_decode(nimbus_op_t op, json_t *params, nimbus_json_request_t *req,
+                               nimbus_error_t *err)
+{
+    nimbus_json_request_init(req, op);
+    /* "params" names the object in the unknown-member message; the fields
+     * themselves are named bare ("stationId is required"). */
+    const nimbus_json_target_t target = {.container = "params"};
+    if (!params || json_is_null(params)) {
+        return nimbus_json_request_read("{}", 2, &target, req, err) == 0 ? 0 : -1;
+    }
+    reader_t rd = {.err = err, .texts = &req->texts, .tree = params};
+    int rc = read_request(&rd, &target, req, err);
+    reader_cleanup(&rd);
+    return rc == 0 ? 0 : -1;
 }

@@ -6,9 +6,11 @@
  * as REST body members with the path's value, as one field's value); the
  * rest is the text. Besides the sanitizers' checks (no read past the
  * buffer, no undefined behaviour, no leak), every answer must be the old
- * jansson-tree decoder's (json_oracle.c, as in test_json_diff.c), and a
- * request read as params must read back the same after being written out
- * by the JSON writer. Any difference aborts.
+ * jansson-tree decoder's (json_oracle.c, as in test_json_diff.c), for the
+ * text and, as WebSocket params, for jansson's tree of it
+ * (nimbus_json_request_decode); and a request read as params must read
+ * back the same after being written out by the JSON writer. Any
+ * difference aborts.
  *
  * Seeds: tests/fuzz/corpus/json_request/; dictionary: json_request.dict.
  */
@@ -255,6 +257,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rc1 == 0 && style == PARAMS) {
         round_trip(&req, text, len);
+    }
+    if (tree && style == PARAMS) {
+        /* The same params as a WebSocket call has them: a tree. */
+        nimbus_json_request_t treq;
+        nimbus_request_t told;
+        memset(&told, 0, sizeof told);
+        nimbus_error_clear(&e1);
+        nimbus_error_clear(&e2);
+        rc1 = nimbus_json_request_decode(op, tree, &treq, &e1);
+        rc2 = oracle_request_decode(op, tree, &told, &e2);
+        if ((rc1 == 0) != (rc2 == 0) ||
+            (rc1 == 0 && !same_struct(type, (const char *)&treq.u, (const char *)&told)) ||
+            (rc1 != 0 && (e1.code != e2.code || strcmp(e1.message, e2.message) != 0))) {
+            die("params tree: different answers", text, len, &e1, &e2);
+        }
+        nimbus_json_request_cleanup(&treq);
+        nimbus_json_object_cleanup(type, &told);
     }
     nimbus_json_object_cleanup(type, &old);
     json_decref(tree);

@@ -237,11 +237,12 @@ int nimbus_json_request_read(const char *text, size_t len, const nimbus_json_tar
 /*
  * Reads params (a JSON object, or NULL for none; borrowed) into req as op's
  * request: its members are op's request fields (nimbus_op_table[op].request).
- * The WebSocket's `call` params come parsed with their envelope, so they are
- * written out and read by nimbus_json_request_read, the one reader of
- * requests. Returns 0, or -1 with INVALID_ARGUMENT ("params: unknown member
- * ...", "stationId is required"); call nimbus_json_request_cleanup either
- * way. req does not borrow from params.
+ * The WebSocket's `call` params come parsed with their envelope, so the
+ * reader of nimbus_json_request_read takes its tokens from the tree instead
+ * of a text: the same field tables and the same answers. Returns 0, or -1
+ * with INVALID_ARGUMENT ("params: unknown member ...", "stationId is
+ * required"); call nimbus_json_request_cleanup either way. req does not
+ * borrow from params.
  */
 int nimbus_json_request_decode(nimbus_op_t op, json_t *params, nimbus_json_request_t *req,
                                nimbus_error_t *err);
