@@ -1224,7 +1224,7 @@ static int read_array(reader_t *rd, const obj_t *o, const nimbus_field_t *f, siz
     const nimbus_type_t *t = f->type;
     size_t max = f->max_items, n = 0, stored = 0, cap = 0;
     char *items = NULL;
-    pending_t first = {RANK_NONE, {NIMBUS_OK, ""}};
+    pending_t first = {RANK_NONE, {NIMBUS_OK, "", 0}};
     int rc = 0;
     open_container(rd);
     if (lex(rd) != T_RBRACKET) {
@@ -1652,7 +1652,7 @@ static int read_request(reader_t *rd, const nimbus_json_target_t *target,
             top.equal = (long)i;
         }
     }
-    pending_t res = {RANK_NONE, {NIMBUS_OK, ""}};
+    pending_t res = {RANK_NONE, {NIMBUS_OK, "", 0}};
     bool object = lex(rd) == T_LBRACE;
     int rc;
     if (object && target->value_field) {
