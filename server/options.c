@@ -45,6 +45,9 @@ static void usage(FILE *out)
         "                         (default 0: no limit)\n"
         "  --burst N              calls a key may make at once before --rate applies\n"
         "                         (default: one second's worth)\n"
+        "  --max-subscriptions-per-key N\n"
+        "                         stream subscriptions one key (one address without\n"
+        "                         keys) may hold at once (default 1000; 0: no limit)\n"
         "  --tls-cert FILE        serve TLS with this PEM certificate (chain); with\n"
         "  --tls-key FILE         its private key. SIGHUP reads both again\n"
         "  --shutdown-grace S     at SIGTERM, the longest wait for answers in flight\n"
@@ -168,6 +171,7 @@ enum {
     OPT_MIN_BODY_RATE,
     OPT_IDLE_TIMEOUT,
     OPT_RATE,
+    OPT_MAX_SUBS,
     OPT_RETENTION,
     OPT_SHUTDOWN_GRACE,
     OPT_TLS_CERT,
@@ -203,6 +207,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"min-body-rate", required_argument, NULL, OPT_MIN_BODY_RATE},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"rate", required_argument, NULL, OPT_RATE},
+        {"max-subscriptions-per-key", required_argument, NULL, OPT_MAX_SUBS},
         {"retention", required_argument, NULL, OPT_RETENTION},
         {"shutdown-grace", required_argument, NULL, OPT_SHUTDOWN_GRACE},
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
@@ -250,6 +255,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     config->min_body_rate = NIMBUS_DEFAULT_MIN_BODY_RATE;
     config->idle_timeout_s = NIMBUS_DEFAULT_IDLE_TIMEOUT_S;
     config->shutdown_grace_s = NIMBUS_DEFAULT_SHUTDOWN_GRACE_S;
+    config->max_subscriptions_per_key = NIMBUS_DEFAULT_MAX_SUBSCRIPTIONS_PER_KEY;
     config->retention_s = -1;
     config->access_log = true;
 
@@ -297,6 +303,12 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             break;
         case OPT_MAX_CONNECTIONS:
             if (parse_size("--max-connections", arg, 0, &config->max_connections)) {
+                return -1;
+            }
+            break;
+        case OPT_MAX_SUBS:
+            if (parse_size("--max-subscriptions-per-key", arg, 0,
+                           &config->max_subscriptions_per_key)) {
                 return -1;
             }
             break;

@@ -11,6 +11,7 @@
  * time taken does not tell how much of a guess was right or which key it
  * came close to.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -156,6 +157,18 @@ int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t 
     return authorize(core, creds, needed, &key, err);
 }
 
+/* Whose limits apply: the key's, or the client address's on a server
+ * without keys. After a successful authorize. */
+static void subject_of(const nimbus__key_t *key, const char *client,
+                       char out[NIMBUS_COUNTS_NAME_MAX])
+{
+    if (key) {
+        snprintf(out, NIMBUS_COUNTS_NAME_MAX, "key %s", key->name);
+    } else {
+        snprintf(out, NIMBUS_COUNTS_NAME_MAX, "addr %.60s", client ? client : "?");
+    }
+}
+
 int nimbus_core_admit(nimbus_core_t *core, const nimbus_credentials_t *creds, const char *client,
                       nimbus_role_t needed, nimbus_error_t *err)
 {
@@ -166,11 +179,43 @@ int nimbus_core_admit(nimbus_core_t *core, const nimbus_credentials_t *creds, co
     if (creds != NULL && creds->kind == NIMBUS_CRED_TRUSTED) {
         return 0;
     }
-    char subject[96];
-    if (key) {
-        snprintf(subject, sizeof subject, "key %s", key->name);
-    } else {
-        snprintf(subject, sizeof subject, "addr %s", client ? client : "?");
-    }
+    char subject[NIMBUS_COUNTS_NAME_MAX];
+    subject_of(key, client, subject);
     return nimbus__rate_take(core, subject, err);
+}
+
+void nimbus_core_set_subscription_limit(nimbus_core_t *core, size_t per_key)
+{
+    core->subscriptions_per_key = per_key;
+}
+
+int nimbus_core_subscription_hold(nimbus_core_t *core, const nimbus_credentials_t *creds,
+                                  const char *client, char subject[NIMBUS_COUNTS_NAME_MAX],
+                                  nimbus_error_t *err)
+{
+    const nimbus__key_t *key;
+    subject[0] = '\0';
+    if (authorize(core, creds, NIMBUS_ROLE_READ, &key, err) != 0) {
+        return -1;
+    }
+    if (creds != NULL && creds->kind == NIMBUS_CRED_TRUSTED) {
+        return 0;
+    }
+    subject_of(key, client, subject);
+    int rc = nimbus_counts_take(core->subscriptions, subject, core->subscriptions_per_key, 0);
+    if (rc != 0) {
+        subject[0] = '\0';
+        return rc < 0 ? nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory")
+                      : nimbus_error_set(
+                            err, NIMBUS_RESOURCE_EXHAUSTED, "at most %zu subscriptions per %s",
+                            core->subscriptions_per_key, key ? "API key" : "client address");
+    }
+    return 0;
+}
+
+void nimbus_core_subscription_release(nimbus_core_t *core, const char *subject)
+{
+    if (subject && *subject) {
+        nimbus_counts_give(core->subscriptions, subject);
+    }
 }

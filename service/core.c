@@ -54,6 +54,12 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
         atomic_init(&core->gens[i], 1);
     }
     core->next_listener_id = 1;
+    core->subscriptions = nimbus_counts_new();
+    if (core->subscriptions == NULL) {
+        nimbus_core_free(core);
+        nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        return NULL;
+    }
 
     sqlite3 *db = NULL;
     if (nimbus__mkdir_parents(path, err) != 0 || nimbus__store_connect(path, &db, err) != 0 ||
@@ -80,6 +86,7 @@ void nimbus_core_free(nimbus_core_t *core)
     nimbus__writer_stop(core);
     pthread_mutex_destroy(&core->hub_lock);
     pthread_mutex_destroy(&core->rates.lock);
+    nimbus_counts_free(core->subscriptions);
     free(core->rates.buckets);
     free(core->listeners);
     free(core->path);

@@ -31,6 +31,7 @@
 #include "nimbus_error.h"
 #include "nimbus_operations.h"
 #include "nimbus_types.h"
+#include "nimbus_util.h"
 
 typedef struct nimbus_core nimbus_core_t;
 typedef struct nimbus_service nimbus_service_t;
@@ -77,6 +78,20 @@ int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t 
  * err->retry_after_s). Any thread. */
 int nimbus_core_admit(nimbus_core_t *core, const nimbus_credentials_t *creds, const char *client,
                       nimbus_role_t needed, nimbus_error_t *err);
+
+/* Counts one more subscription for the caller's key (its client address on
+ * a server without keys) unless it holds the limit already: 0 with the
+ * subject to release it by (a copy in `subject`), or -1 with
+ * UNAUTHENTICATED, PERMISSION_DENIED or RESOURCE_EXHAUSTED. Trusted callers
+ * are not counted (subject ""). Any thread. */
+int nimbus_core_subscription_hold(nimbus_core_t *core, const nimbus_credentials_t *creds,
+                                  const char *client, char subject[NIMBUS_COUNTS_NAME_MAX],
+                                  nimbus_error_t *err);
+/* One subscription of subject fewer ("" : nothing). */
+void nimbus_core_subscription_release(nimbus_core_t *core, const char *subject);
+/* Subscriptions a key may hold at once (--max-subscriptions-per-key;
+ * 0: no limit). Before the workers start. */
+void nimbus_core_set_subscription_limit(nimbus_core_t *core, size_t per_key);
 
 /* Calls a second per key (or client address) and the burst a bucket holds
  * (--rate, --burst); per_second 0: no limit. Before the workers start (and

@@ -162,6 +162,10 @@ struct nimbus_core {
     nimbus__writer_t writer;
     nimbus__checkpointer_t checkpointer;
     nimbus__rates_t rates;
+    /* Subscriptions held per key (per address without keys), bounded by
+     * subscriptions_per_key (0: no limit). */
+    nimbus_counts_t *subscriptions;
+    size_t subscriptions_per_key;
 };
 
 /* Every statement a service prepares once and reuses. */

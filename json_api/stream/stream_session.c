@@ -33,6 +33,7 @@ typedef struct subscription {
     sub_state_t state;
     char *prefix; /* {"type":"observation","id":ID,"observation": */
     size_t prefix_len;
+    char holder[NIMBUS_COUNTS_NAME_MAX]; /* whose subscription limit it counts in */
 } subscription_t;
 
 typedef struct pending_call {
@@ -171,6 +172,7 @@ static void subscription_free(subscription_t *sub)
 static void subscription_remove(nimbus_stream_session_t *s, subscription_t *sub)
 {
     LIST_REMOVE(sub, link);
+    nimbus_core_subscription_release(nimbus_service_core(s->shared->svc), sub->holder);
     subscription_free(sub);
     s->sub_count--;
     nimbus_stream_shared_t *sh = s->shared;
@@ -339,6 +341,12 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
     const char **stations = NULL;
     size_t station_count = 0;
     subscription_t *sub = NULL;
+    char holder[NIMBUS_COUNTS_NAME_MAX] = "";
+    nimbus_core_t *core = nimbus_service_core(sh->svc);
+    /* A subscribe is a call as far as the rate limit goes. */
+    if (nimbus_core_admit(core, &s->creds, s->client, NIMBUS_ROLE_READ, &err) != 0) {
+        goto fail;
+    }
     if (s->sub_count >= NIMBUS_STREAM_SUBSCRIPTIONS_MAX) {
         nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED, "at most %d subscriptions per connection",
                          NIMBUS_STREAM_SUBSCRIPTIONS_MAX);
@@ -364,12 +372,16 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
                                        has_from ? &from : NULL, head, &err) != 0) {
         goto fail;
     }
+    if (nimbus_core_subscription_hold(core, &s->creds, s->client, holder, &err) != 0) {
+        goto fail;
+    }
     sub = calloc(1, sizeof *sub);
     if (!sub || !(sub->id = strdup(id)) || make_prefix(sub) != 0 ||
         copy_stations(sub, stations, station_count) != 0) {
         nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory");
         goto fail;
     }
+    memcpy(sub->holder, holder, sizeof holder);
     free(stations);
     sub->through = has_from ? from : head;
     sub->last_sent = sub->through;
@@ -383,6 +395,7 @@ fail:
     if (active && --sh->subscriptions == 0 && sh->activate) {
         sh->activate(sh->activate_arg, false);
     }
+    nimbus_core_subscription_release(core, holder);
     free(stations);
     subscription_free(sub);
     return send_error(s, id, &err);

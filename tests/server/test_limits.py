@@ -267,6 +267,62 @@ class RateLimits(unittest.TestCase):
             self.assertEqual(call("sa-secret")[0], 200)
             self.assertEqual(call("sa-secret")[0], 429)
 
+    def test_websocket_calls_and_subscriptions(self):
+        """Calls over the stream take from the key's rate; subscriptions
+        count per key across connections, at the limit and one past."""
+        async def run(port):
+            headers = {"Authorization": "Bearer sa-secret"}
+            a = await websockets.connect("ws://127.0.0.1:%d/v1/stream" % port,
+                                         extra_headers=headers, ping_interval=None)
+            b = await websockets.connect("ws://127.0.0.1:%d/v1/stream" % port,
+                                         extra_headers=headers, ping_interval=None)
+
+            async def ask(ws, msg):
+                await ws.send(json.dumps(msg))
+                return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+            for i in range(2):
+                self.assertEqual((await ask(a, {"type": "subscribe", "id": "a%d" % i}))["type"],
+                                 "subscribed")
+            self.assertEqual((await ask(b, {"type": "subscribe", "id": "b0"}))["type"],
+                             "subscribed")  # three in all: at the limit
+            refused = await ask(b, {"type": "subscribe", "id": "b1"})
+            self.assertEqual((refused["type"], refused["code"]), ("error", "RESOURCE_EXHAUSTED"))
+            self.assertIn("subscriptions per API key", refused["message"])
+            self.assertEqual((await ask(a, {"type": "unsubscribe", "id": "a0"}))["type"],
+                             "unsubscribed")
+            self.assertEqual((await ask(b, {"type": "subscribe", "id": "b2"}))["type"],
+                             "subscribed")
+            await a.close()
+            await b.close()
+
+        keys = ["--api-key", "a:sa-secret:read"]
+        with NimbusServer(BINARY, args=keys + ["--max-subscriptions-per-key", "3"]) as srv:
+            asyncio.run(run(srv.port))
+
+        async def calls(port):
+            ws = await websockets.connect("ws://127.0.0.1:%d/v1/stream" % port,
+                                          extra_headers={"Authorization": "Bearer sa-secret"},
+                                          ping_interval=None)
+            answers = []
+            for i in range(3):
+                await ws.send(json.dumps({"type": "call", "id": str(i), "op": "ListStations",
+                                          "params": {}}))
+                while True:
+                    m = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                    if m["type"] in ("done", "result", "error"):
+                        answers.append(m)
+                        break
+            await ws.close()
+            return answers
+
+        with NimbusServer(BINARY, args=keys + ["--rate", "0.5", "--burst", "2"]) as srv:
+            answers = asyncio.run(calls(srv.port))
+            self.assertEqual([m["type"] for m in answers[:2]], ["done", "done"])
+            self.assertEqual((answers[2]["type"], answers[2]["code"]),
+                             ("error", "RESOURCE_EXHAUSTED"))
+            self.assertIn("retry in 2 s", answers[2]["message"])
+
     def test_open_server_limits_each_address(self):
         with NimbusServer(BINARY, args=["--rate", "1", "--burst", "2"]) as srv:
             def status(source):

@@ -45,6 +45,7 @@
 #define NIMBUS_DEFAULT_MIN_BODY_RATE 4096
 #define NIMBUS_DEFAULT_IDLE_TIMEOUT_S 60
 #define NIMBUS_DEFAULT_SHUTDOWN_GRACE_S 10
+#define NIMBUS_DEFAULT_MAX_SUBSCRIPTIONS_PER_KEY 1000
 /* Rendered answers each worker keeps (--render-cache). */
 #define NIMBUS_DEFAULT_RENDER_CACHE (16 * 1024 * 1024)
 /* A WebSocket idle this long is pinged; silent for two intervals, dropped
@@ -70,6 +71,7 @@ typedef struct nimbus_config {
     long idle_timeout_s;               /* a silent connection is closed after this */
     double rate;                       /* calls a second per key (or address); 0: no limit */
     double burst;                      /* calls a bucket holds; 0: one second's worth */
+    size_t max_subscriptions_per_key;  /* stream subscriptions a key holds at once; 0: no limit */
     long shutdown_grace_s;             /* at a stop, the longest wait for answers in flight */
     long long retention_s;             /* observations kept this long; 0: all (-1: unset) */
     char tls_cert[4096];               /* PEM certificate (chain); "" : plain HTTP */
