@@ -279,7 +279,8 @@ class IdleMemory(unittest.TestCase):
         return prev
 
     def test_idle_sessions_are_small_and_their_memory_is_given_back(self):
-        with NimbusServer(BINARY, workers=1, args=["--max-connections-per-client", "0"]) as srv:
+        with NimbusServer(BINARY, workers=1, args=["--max-connections-per-client", "0",
+                                                  "--max-subscriptions-per-key", "0"]) as srv:
             post(srv, "/v1/stations", station("mem-1"))
             pid = srv.proc.pid
             base = self.settle(pid)
