@@ -177,19 +177,19 @@ int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *feed, nimbus_error_
         if (demo_database) {
             /* Seeded by an earlier --demo run: carry on feeding it, so that
              * running scripts/run again shows live data again. */
-            fprintf(stderr,
-                    "nimbus: demo: resuming the feed of the demo database (%lld stations)\n",
-                    (long long)existing);
+            nimbus_log(NIMBUS_LOG_INFO,
+                       "demo: resuming the feed of the demo database (%lld stations)",
+                       (long long)existing);
             *feed = true;
             return 0;
         }
         /* Feeding would write into whichever of those stations share a demo
          * id (someone's real "cairo"), so the feeder stays off too. */
-        fprintf(stderr,
-                "nimbus: demo: the database already holds %lld stations and was not seeded by "
-                "--demo; leaving it alone, with no demo stations and no demo feed "
-                "(--demo-reseed to add them anyway)\n",
-                (long long)existing);
+        nimbus_log(NIMBUS_LOG_WARN,
+                   "demo: the database already holds %lld stations and was not seeded by "
+                   "--demo; leaving it alone, with no demo stations and no demo feed "
+                   "(--demo-reseed to add them anyway)",
+                   (long long)existing);
         return 0;
     }
     nimbus_service_t *svc = nimbus_service_new(core, err);
@@ -208,8 +208,8 @@ int nimbus__demo_seed(nimbus_core_t *core, bool force, bool *feed, nimbus_error_
     }
     *feed = rc == 0;
     if (rc == 0) {
-        fprintf(stderr, "nimbus: demo: seeded %zu stations with %d hours of history\n",
-                DEMO_SITE_COUNT, DEMO_HISTORY_HOURS);
+        nimbus_log(NIMBUS_LOG_INFO, "demo: seeded %zu stations with %d hours of history",
+                   DEMO_SITE_COUNT, DEMO_HISTORY_HOURS);
     }
     return rc;
 }
@@ -218,7 +218,7 @@ static void demo_recorded(void *arg, int rc, const nimbus_error_t *err)
 {
     /* NOT_FOUND is normal: somebody may have deleted a demo station. */
     if (rc != 0 && err->code != NIMBUS_NOT_FOUND) {
-        fprintf(stderr, "nimbus: demo: %s: %s\n", nimbus_code_name(err->code), err->message);
+        nimbus_log(NIMBUS_LOG_WARN, "demo: %s: %s", nimbus_code_name(err->code), err->message);
     }
     nimbus_response_t *res = arg;
     nimbus_response_cleanup(NIMBUS_OP_RecordObservations, res);

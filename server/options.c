@@ -82,8 +82,8 @@ static int parse_size(const char *opt, const char *text, size_t min, size_t *out
     unsigned long long v = strtoull(text, &end, 10);
     if (errno || !end || *end || text[0] == '-' || text[0] == '\0' || v < min ||
         v > (unsigned long long)SIZE_MAX / 8) {
-        fprintf(stderr, "nimbus: %s needs a whole number of bytes >= %zu, not '%s'\n", opt, min,
-                text);
+        nimbus_log(NIMBUS_LOG_ERROR, "%s needs a whole number of bytes >= %zu, not '%s'", opt, min,
+                   text);
         return -1;
     }
     *out = (size_t)v;
@@ -97,8 +97,8 @@ static int parse_ping_interval(const char *name, const char *text, long *out)
     long ms = strtol(text, &end, 10);
     if (errno || !end || *end || text[0] == '\0' || ms < NIMBUS_WS_PING_INTERVAL_MIN_MS ||
         ms > NIMBUS_WS_PING_INTERVAL_MAX_MS) {
-        fprintf(stderr, "nimbus: %s needs %d..%d milliseconds, not '%s'\n", name,
-                NIMBUS_WS_PING_INTERVAL_MIN_MS, NIMBUS_WS_PING_INTERVAL_MAX_MS, text);
+        nimbus_log(NIMBUS_LOG_ERROR, "%s needs %d..%d milliseconds, not '%s'", name,
+                   NIMBUS_WS_PING_INTERVAL_MIN_MS, NIMBUS_WS_PING_INTERVAL_MAX_MS, text);
         return -1;
     }
     *out = ms;
@@ -140,16 +140,15 @@ static int parse_listen(const char *text, nimbus_config_t *config)
     config->listen_port = (int)port;
     return 0;
 bad:
-    fprintf(stderr,
-            "nimbus: --listen needs HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), not '%s'\n",
-            text);
+    nimbus_log(NIMBUS_LOG_ERROR,
+               "--listen needs HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), not '%s'", text);
     return -1;
 }
 
 static int copy_text(const char *opt, const char *text, char *dst, size_t size)
 {
     if (strlen(text) >= size) {
-        fprintf(stderr, "nimbus: %s value is too long\n", opt);
+        nimbus_log(NIMBUS_LOG_ERROR, "%s value is too long", opt);
         return -1;
     }
     strcpy(dst, text);
@@ -274,8 +273,8 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             char *end = NULL;
             long n = strtol(arg, &end, 10);
             if (!end || *end || n < 1 || n > NIMBUS_MAX_WORKERS) {
-                fprintf(stderr, "nimbus: --workers needs 1..%d, not '%s'\n", NIMBUS_MAX_WORKERS,
-                        arg);
+                nimbus_log(NIMBUS_LOG_ERROR, "--workers needs 1..%d, not '%s'", NIMBUS_MAX_WORKERS,
+                           arg);
                 return -1;
             }
             config->workers = (int)n;
@@ -328,7 +327,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             errno = 0;
             long v = strtol(arg, &end, 10);
             if (errno || !end || *end || arg[0] == '\0' || v < 1 || v > 86400) {
-                fprintf(stderr, "nimbus: %s needs 1..86400 seconds, not '%s'\n", name, arg);
+                nimbus_log(NIMBUS_LOG_ERROR, "%s needs 1..86400 seconds, not '%s'", name, arg);
                 return -1;
             }
             if (c == OPT_REQUEST_TIMEOUT) {
@@ -352,10 +351,10 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
                                                      : 0;
             if (errno || arg[0] == '\0' || arg[0] == '-' || !unit || v < 0 ||
                 v > 100LL * 365 * 86400 / unit) {
-                fprintf(stderr,
-                        "nimbus: --retention needs an age such as 30d, 12h, 90m or 3600s "
-                        "(0: keep all), not '%s'\n",
-                        arg);
+                nimbus_log(NIMBUS_LOG_ERROR,
+                           "--retention needs an age such as 30d, 12h, 90m or 3600s "
+                           "(0: keep all), not '%s'",
+                           arg);
                 return -1;
             }
             config->retention_s = v * unit;
@@ -378,7 +377,8 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             errno = 0;
             double v = strtod(arg, &end);
             if (errno || !end || *end || arg[0] == '\0' || !(v >= 0) || v > 1e9) {
-                fprintf(stderr, "nimbus: %s needs a number from 0 to 1e9, not '%s'\n", name, arg);
+                nimbus_log(NIMBUS_LOG_ERROR, "%s needs a number from 0 to 1e9, not '%s'", name,
+                           arg);
                 return -1;
             }
             *(c == OPT_RATE ? &config->rate : &config->burst) = v;
@@ -401,7 +401,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             break;
         case OPT_KEY:
             if (*key_count >= NIMBUS_MAX_KEYS) {
-                fprintf(stderr, "nimbus: at most %d --api-key options\n", NIMBUS_MAX_KEYS);
+                nimbus_log(NIMBUS_LOG_ERROR, "at most %d --api-key options", NIMBUS_MAX_KEYS);
                 return -1;
             }
             keys[(*key_count)++] = arg;
@@ -446,21 +446,21 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
                    NIMBUS_VERSION);
             return 1;
         default:
-            fprintf(stderr, "nimbus: unknown or incomplete option '%s' (see --help)\n",
-                    argv[optind - 1]);
+            nimbus_log(NIMBUS_LOG_ERROR, "unknown or incomplete option '%s' (see --help)",
+                       argv[optind - 1]);
             return -1;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "nimbus: unexpected argument '%s' (see --help)\n", argv[optind]);
+        nimbus_log(NIMBUS_LOG_ERROR, "unexpected argument '%s' (see --help)", argv[optind]);
         return -1;
     }
     if (!*config->tls_cert != !*config->tls_key) {
-        fprintf(stderr, "nimbus: --tls-cert and --tls-key go together\n");
+        nimbus_log(NIMBUS_LOG_ERROR, "--tls-cert and --tls-key go together");
         return -1;
     }
     if (config->demo_force && !config->demo) {
-        fprintf(stderr, "nimbus: --demo-reseed goes with --demo\n");
+        nimbus_log(NIMBUS_LOG_ERROR, "--demo-reseed goes with --demo");
         return -1;
     }
     return 0;

@@ -170,10 +170,10 @@ static void stop_grace_elapsed(evutil_socket_t fd, short what, void *arg)
         }
     }
     if (nimbus_service_pending(w->svc) > 0) {
-        fprintf(stderr,
-                "nimbus: worker %d stops with %zu writes unanswered after --shutdown-grace "
-                "(they commit, or not, as the writer finishes; their clients may retry)\n",
-                w->index, nimbus_service_pending(w->svc));
+        nimbus_log(NIMBUS_LOG_WARN,
+                   "worker %d stops with %zu writes unanswered after --shutdown-grace "
+                   "(they commit, or not, as the writer finishes; their clients may retry)",
+                   w->index, nimbus_service_pending(w->svc));
     }
     event_base_loopbreak(w->base);
 }
@@ -246,11 +246,12 @@ static int listen_socket(const char *host, int port, int *bound_port, bool first
     snprintf(portbuf, sizeof portbuf, "%d", port);
     int rc = getaddrinfo(host, portbuf, &hints, &res);
     if (rc != 0) {
-        fprintf(stderr, "nimbus: cannot resolve listen address %s: %s\n", host, gai_strerror(rc));
+        nimbus_log(NIMBUS_LOG_ERROR, "cannot resolve listen address %s: %s", host,
+                   gai_strerror(rc));
         return -1;
     }
     if (first && port != 0 && address_taken(res)) {
-        fprintf(stderr, "nimbus: cannot listen on %s:%d: address already in use\n", host, port);
+        nimbus_log(NIMBUS_LOG_ERROR, "cannot listen on %s:%d: address already in use", host, port);
         freeaddrinfo(res);
         return -1;
     }
@@ -277,7 +278,7 @@ static int listen_socket(const char *host, int port, int *bound_port, bool first
     freeaddrinfo(res);
     return fd;
 fail:
-    fprintf(stderr, "nimbus: cannot listen on %s:%d: %s\n", host, port, strerror(errno));
+    nimbus_log(NIMBUS_LOG_ERROR, "cannot listen on %s:%d: %s", host, port, strerror(errno));
     if (fd >= 0) {
         close(fd);
     }
@@ -296,7 +297,7 @@ static int lock_database(const char *db_path)
     snprintf(path, sizeof path, "%s.lock", db_path);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        fprintf(stderr, "nimbus: cannot create %s: %s\n", path, strerror(errno));
+        nimbus_log(NIMBUS_LOG_ERROR, "cannot create %s: %s", path, strerror(errno));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -304,10 +305,10 @@ static int lock_database(const char *db_path)
         ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = '\0';
         pid[strcspn(pid, "\n")] = '\0';
-        fprintf(stderr,
-                "nimbus: database %s is in use by another nimbus%s%s%s; one server per "
-                "database\n",
-                db_path, *pid ? " (pid " : "", pid, *pid ? ")" : "");
+        nimbus_log(NIMBUS_LOG_ERROR,
+                   "database %s is in use by another nimbus%s%s%s; one server per "
+                   "database",
+                   db_path, *pid ? " (pid " : "", pid, *pid ? ")" : "");
         close(fd);
         return -1;
     }
@@ -325,15 +326,50 @@ static void reload(nimbus_server_t *s)
     nimbus_error_t err;
     nimbus_error_clear(&err);
     if (!s->tls) {
-        fprintf(stderr, "nimbus: SIGHUP received: nothing to reload\n");
+        nimbus_log(NIMBUS_LOG_INFO, "SIGHUP received: nothing to reload");
         return;
     }
     if (nimbus_tls_reload(s->tls, &err) != 0) {
-        fprintf(stderr, "nimbus: SIGHUP: keeping the TLS certificate in use: %s\n", err.message);
+        nimbus_log(NIMBUS_LOG_ERROR, "SIGHUP: keeping the TLS certificate in use: %s", err.message);
         return;
     }
-    fprintf(stderr, "nimbus: SIGHUP: TLS certificate and key read again from %s\n",
-            s->config.tls_cert);
+    nimbus_log(NIMBUS_LOG_INFO, "SIGHUP: TLS certificate and key read again from %s",
+               s->config.tls_cert);
+}
+
+/* The one start-up line: what this server is and every limit it runs
+ * with, by the options' names, so an operator reads the effective
+ * configuration (defaults, file and command line together) in one place. */
+static void log_started(const nimbus_server_t *s, bool keys, long long keep_s, double burst)
+{
+    const nimbus_config_t *c = &s->config;
+    char listen[320], rate[32], burst_text[32];
+    snprintf(listen, sizeof listen, "%s://%s", s->tls ? "https" : "http", s->authority);
+    snprintf(rate, sizeof rate, "%g", c->rate);
+    snprintf(burst_text, sizeof burst_text, "%g", burst);
+    const nimbus_log_field_t fields[] = {
+        NIMBUS_LOG_STR("version", NIMBUS_VERSION),
+        NIMBUS_LOG_STR("listen", listen),
+        NIMBUS_LOG_NUM("workers", s->worker_count),
+        NIMBUS_LOG_STR("db", c->db_path),
+        NIMBUS_LOG_STR("access", keys ? "keys" : "open"),
+        NIMBUS_LOG_NUM("max-body", c->max_body),
+        NIMBUS_LOG_NUM("max-ws-message", c->max_ws_message),
+        NIMBUS_LOG_NUM("ws-queue", c->ws_queue_max),
+        NIMBUS_LOG_NUM("max-connections", c->max_connections),
+        NIMBUS_LOG_NUM("max-connections-per-client", c->max_connections_per_client),
+        NIMBUS_LOG_NUM("request-timeout", c->request_timeout_ms / 1000),
+        NIMBUS_LOG_NUM("min-body-rate", c->min_body_rate),
+        NIMBUS_LOG_NUM("idle-timeout", c->idle_timeout_s),
+        NIMBUS_LOG_STR("rate", rate),
+        NIMBUS_LOG_STR("burst", burst_text),
+        NIMBUS_LOG_NUM("max-subscriptions-per-key", c->max_subscriptions_per_key),
+        NIMBUS_LOG_NUM("retention", keep_s),
+        NIMBUS_LOG_NUM("render-cache", c->render_cache),
+        NIMBUS_LOG_NUM("ws-ping-interval", c->ws_ping_interval_ms),
+        NIMBUS_LOG_NUM("shutdown-grace", c->shutdown_grace_s),
+    };
+    nimbus_log_fields(NIMBUS_LOG_INFO, "started", fields, sizeof fields / sizeof fields[0]);
 }
 
 static bool host_is_loopback(const char *host)
@@ -484,7 +520,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     struct event **stop_events = NULL;
     nimbus_server_t *s = calloc(1, sizeof *s);
     if (!s) {
-        fprintf(stderr, "nimbus: out of memory\n");
+        nimbus_log(NIMBUS_LOG_ERROR, "out of memory");
         return 1;
     }
     s->config = *config;
@@ -492,7 +528,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     s->db_lock = -1;
     s->conns = nimbus_conn_table_new();
     if (!s->conns) {
-        fprintf(stderr, "nimbus: out of memory\n");
+        nimbus_log(NIMBUS_LOG_ERROR, "out of memory");
         free(s);
         return 1;
     }
@@ -509,12 +545,12 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     if (evthread_use_pthreads() != 0) {
-        fprintf(stderr, "nimbus: libevent has no thread support\n");
+        nimbus_log(NIMBUS_LOG_ERROR, "libevent has no thread support");
         goto done;
     }
     s->core = nimbus_core_open(config->db_path, &err);
     if (!s->core) {
-        fprintf(stderr, "nimbus: cannot open database %s: %s\n", config->db_path, err.message);
+        nimbus_log(NIMBUS_LOG_ERROR, "cannot open database %s: %s", config->db_path, err.message);
         goto done;
     }
     s->db_lock = lock_database(config->db_path);
@@ -523,14 +559,14 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     }
     for (int i = 0; i < key_count; i++) {
         if (nimbus_core_add_key(s->core, keys[i], &err) != 0) {
-            fprintf(stderr, "nimbus: --api-key: %s\n", err.message);
+            nimbus_log(NIMBUS_LOG_ERROR, "--api-key: %s", err.message);
             goto done;
         }
     }
     if (*config->tls_cert) {
         s->tls = nimbus_tls_new(config->tls_cert, config->tls_key, &err);
         if (!s->tls) {
-            fprintf(stderr, "nimbus: TLS: %s\n", err.message);
+            nimbus_log(NIMBUS_LOG_ERROR, "TLS: %s", err.message);
             goto done;
         }
     }
@@ -543,19 +579,19 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     nimbus_core_set_subscription_limit(s->core, config->max_subscriptions_per_key);
     double burst = config->burst > 0 ? config->burst : (config->rate > 1 ? config->rate : 1);
     if (nimbus_core_set_rate(s->core, config->rate, burst, &err) != 0) {
-        fprintf(stderr, "nimbus: --rate: %s\n", err.message);
+        nimbus_log(NIMBUS_LOG_ERROR, "--rate: %s", err.message);
         goto done;
     }
     if (key_count == 0 && !config->open && !host_is_loopback(config->listen_host)) {
-        fprintf(stderr,
-                "nimbus: refusing to listen on %s without API keys; add --api-key "
-                "NAME:SECRET:ROLE, or --open if the server is meant to be open to everyone\n",
-                config->listen_host);
+        nimbus_log(NIMBUS_LOG_ERROR,
+                   "refusing to listen on %s without API keys; add --api-key "
+                   "NAME:SECRET:ROLE, or --open if the server is meant to be open to everyone",
+                   config->listen_host);
         goto done;
     }
     bool demo_feed = false;
     if (config->demo && nimbus__demo_seed(s->core, config->demo_force, &demo_feed, &err) != 0) {
-        fprintf(stderr, "nimbus: demo data: %s\n", err.message);
+        nimbus_log(NIMBUS_LOG_ERROR, "demo data: %s", err.message);
         goto done;
     }
 
@@ -565,7 +601,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     s->bound = calloc((size_t)s->worker_count, sizeof *s->bound);
     stop_events = calloc((size_t)s->worker_count, sizeof *stop_events);
     if (!s->workers || !s->threads || !s->listen_fds || !s->bound || !stop_events) {
-        fprintf(stderr, "nimbus: out of memory\n");
+        nimbus_log(NIMBUS_LOG_ERROR, "out of memory");
         goto done;
     }
     for (int i = 0; i < s->worker_count; i++) {
@@ -588,39 +624,35 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
 
     for (int i = 0; i < s->worker_count; i++) {
         if (worker_init(s, &s->workers[i], i, s->listen_fds[i], &err) != 0) {
-            fprintf(stderr, "nimbus: worker %d: %s\n", i, err.message);
+            nimbus_log(NIMBUS_LOG_ERROR, "worker %d: %s", i, err.message);
             goto done;
         }
         stop_events[i] = event_new(s->workers[i].base, -1, 0, stop_requested, &s->workers[i]);
         if (!stop_events[i]) {
-            fprintf(stderr, "nimbus: out of memory\n");
+            nimbus_log(NIMBUS_LOG_ERROR, "out of memory");
             goto done;
         }
     }
     if (demo_feed) {
         s->demo = nimbus__demo_start(&s->workers[0], &err);
         if (!s->demo) {
-            fprintf(stderr, "nimbus: demo feeder: %s\n", err.message);
+            nimbus_log(NIMBUS_LOG_ERROR, "demo feeder: %s", err.message);
             goto done;
         }
     }
 
     for (; started < s->worker_count; started++) {
         if (pthread_create(&s->threads[started], NULL, worker_main, &s->workers[started]) != 0) {
-            fprintf(stderr, "nimbus: cannot start worker thread\n");
+            nimbus_log(NIMBUS_LOG_ERROR, "cannot start worker thread");
             break;
         }
     }
     if (started == s->worker_count) {
         if (config->port_file[0] && write_port_file(config->port_file, s->bound_port) != 0) {
-            fprintf(stderr, "nimbus: cannot write port file %s: %s\n", config->port_file,
-                    strerror(errno));
+            nimbus_log(NIMBUS_LOG_WARN, "cannot write port file %s: %s", config->port_file,
+                       strerror(errno));
         }
-        fprintf(stderr,
-                "nimbus %s listening on %s://%s (%d workers, db %s, %s)\n"
-                "  SOAP: POST /soap  WSDL: GET /soap?wsdl  REST: /v1/  stream: /v1/stream\n",
-                NIMBUS_VERSION, s->tls ? "https" : "http", s->authority, s->worker_count,
-                config->db_path, key_count ? "API keys required" : "open: no API keys");
+        log_started(s, key_count > 0, keep, burst);
         int sig = 0;
         for (;;) {
             if (sigwait(&stop_signals, &sig) != 0) {
@@ -631,7 +663,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
             }
             reload(s);
         }
-        fprintf(stderr, "nimbus: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        nimbus_log(NIMBUS_LOG_INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         exit_code = 0;
         /* A second signal stops at once (the default action), should a
          * worker fail to leave its loop; every acknowledged write is
@@ -648,7 +680,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
         pthread_join(s->threads[i], NULL);
     }
     if (started > 0) {
-        fprintf(stderr, "nimbus: stopped\n");
+        nimbus_log(NIMBUS_LOG_INFO, "stopped");
     }
 
 done:

@@ -461,11 +461,11 @@ static void accept_error(struct evconnlistener *listener, void *arg)
         time_t now = time(NULL);
         if (now - w->accept_logged >= NIMBUS_ACCEPT_LOG_INTERVAL_S) {
             w->accept_logged = now;
-            fprintf(stderr,
-                    "nimbus: worker %d cannot accept connections: %s (%zu open here, %zu in all); "
-                    "pausing accept for %d ms at a time\n",
-                    w->index, strerror(e), w->conn_count, nimbus_conn_table_total(w->server_conns),
-                    NIMBUS_ACCEPT_PAUSE_MS);
+            nimbus_log(NIMBUS_LOG_WARN,
+                       "worker %d cannot accept connections: %s (%zu open here, %zu in all); "
+                       "pausing accept for %d ms at a time",
+                       w->index, strerror(e), w->conn_count,
+                       nimbus_conn_table_total(w->server_conns), NIMBUS_ACCEPT_PAUSE_MS);
         }
         return;
     }

@@ -196,14 +196,15 @@ void nimbus_access_log(nimbus_worker_t *w, const nimbus_request_log_t *log, int 
     if (!w->config->access_log) {
         return;
     }
-    char line[512];
-    uint64_t elapsed = nimbus_now_us() - log->start_us;
-    int n = snprintf(line, sizeof line, "access w=%d proto=%s op=%s status=%d bytes=%zu us=%llu\n",
-                     w->index, log->protocol, log->operation ? log->operation : "-", status, bytes,
-                     (unsigned long long)elapsed);
-    if (n > 0) {
-        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-    }
+    const nimbus_log_field_t fields[] = {
+        NIMBUS_LOG_NUM("w", w->index),
+        NIMBUS_LOG_STR("proto", log->protocol),
+        NIMBUS_LOG_STR("op", log->operation ? log->operation : "-"),
+        NIMBUS_LOG_NUM("status", status),
+        NIMBUS_LOG_NUM("bytes", bytes),
+        NIMBUS_LOG_NUM("us", nimbus_now_us() - log->start_us),
+    };
+    nimbus_log_access(fields, sizeof fields / sizeof fields[0]);
 }
 
 static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
@@ -212,7 +213,6 @@ static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
     if (!w->config->access_log) {
         return;
     }
-    char line[768];
     char *peer = NULL;
     ev_uint16_t port = 0;
     struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -230,17 +230,18 @@ static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
         path[i] = isprint((unsigned char)uri[i]) ? uri[i] : '?';
     }
     path[plen] = '\0';
-    uint64_t elapsed = nimbus_now_us() - log->start_us;
-    int n =
-        snprintf(line, sizeof line,
-                 "access w=%d peer=%s proto=%s op=%s method=%s path=%s status=%d bytes=%zu "
-                 "us=%llu\n",
-                 w->index, peer ? peer : "-", log->protocol, log->operation ? log->operation : "-",
-                 nimbus_http_method_name(evhttp_request_get_command(req)), path, status, bytes,
-                 (unsigned long long)elapsed);
-    if (n > 0) {
-        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-    }
+    const nimbus_log_field_t fields[] = {
+        NIMBUS_LOG_NUM("w", w->index),
+        NIMBUS_LOG_STR("peer", peer ? peer : "-"),
+        NIMBUS_LOG_STR("proto", log->protocol),
+        NIMBUS_LOG_STR("op", log->operation ? log->operation : "-"),
+        NIMBUS_LOG_STR("method", nimbus_http_method_name(evhttp_request_get_command(req))),
+        NIMBUS_LOG_STR("path", path),
+        NIMBUS_LOG_NUM("status", status),
+        NIMBUS_LOG_NUM("bytes", bytes),
+        NIMBUS_LOG_NUM("us", nimbus_now_us() - log->start_us),
+    };
+    nimbus_log_access(fields, sizeof fields / sizeof fields[0]);
 }
 
 /* ---- deferred requests -------------------------------------------------- */

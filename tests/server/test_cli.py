@@ -5,6 +5,7 @@ health endpoint, the access log, and a clean stop on SIGTERM and SIGINT."""
 
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -84,8 +85,12 @@ class Running(unittest.TestCase):
                 body = resp.read()
                 self.assertIn(b'"status":"ok"', body)
             log = srv.log_text()
-            self.assertRegex(log, r"access w=\d+ peer=127\.0\.0\.1 proto=http op=Health "
+            # Every line: an RFC 3339 UTC time with milliseconds, a level.
+            self.assertRegex(log, r"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info access "
+                                  r"w=\d+ peer=127\.0\.0\.1 proto=http op=Health "
                                   r"method=GET path=/healthz status=200 bytes=\d+ us=\d+")
+            for line in log.splitlines():
+                self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|error) ")
 
     def test_render_cache_sizes_answer_alike(self):
         """--render-cache 0 keeps nothing, 1 byte can keep nothing either (a
@@ -294,8 +299,9 @@ class Running(unittest.TestCase):
                     self.assertEqual(resp.status, 200)
             served_by = set()
             for line in srv.log_text().splitlines():
-                if line.startswith("access w="):
-                    served_by.add(line.split()[1])
+                m = re.match(r"\S+ info access (w=\d+) ", line)
+                if m:
+                    served_by.add(m.group(1))
             self.assertGreater(len(served_by), 1, "SO_REUSEPORT should spread connections")
 
 

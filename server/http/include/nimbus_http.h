@@ -29,6 +29,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "nimbus_log.h"
 #include "nimbus_render_cache.h"
 #include "nimbus_service.h"
 #include "nimbus_version.h"
