@@ -71,6 +71,9 @@ static void usage(FILE *out)
         "  --demo-reseed          with --demo: seed even if the database holds stations\n"
         "  --port-file FILE       write the bound port to FILE once listening\n"
         "  --quiet                no access log\n"
+        "  --log-file PATH        write the log to PATH (appended to; SIGHUP opens it\n"
+        "                         again, for logrotate) instead of stderr\n"
+        "  --log-format FORMAT    text (default) or json: one JSON object per line\n"
         "  --help                 this text\n"
         "  --version              the version\n");
 }
@@ -184,6 +187,8 @@ enum {
     OPT_DEMO_RESEED,
     OPT_PORT_FILE,
     OPT_QUIET,
+    OPT_LOG_FILE,
+    OPT_LOG_FORMAT,
     OPT_HELP,
     OPT_VERSION
 };
@@ -220,6 +225,8 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"demo-reseed", no_argument, NULL, OPT_DEMO_RESEED},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
         {"quiet", no_argument, NULL, OPT_QUIET},
+        {"log-file", required_argument, NULL, OPT_LOG_FILE},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -433,6 +440,17 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             break;
         case OPT_QUIET:
             config->access_log = false;
+            break;
+        case OPT_LOG_FILE:
+            if (copy_text("--log-file", arg, config->log_file, sizeof config->log_file)) {
+                return -1;
+            }
+            break;
+        case OPT_LOG_FORMAT:
+            if (!nimbus_log_format_from_name(arg, &config->log_format)) {
+                nimbus_log(NIMBUS_LOG_ERROR, "--log-format needs text or json, not '%s'", arg);
+                return -1;
+            }
             break;
         case OPT_HELP:
             usage(stdout);

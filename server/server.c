@@ -320,13 +320,24 @@ static int lock_database(const char *db_path)
     return fd;
 }
 
-/* SIGHUP: what a running server can take again. */
+/* SIGHUP: what a running server can take again. The log file first, so
+ * that what the rest says lands in the new one (logrotate renamed the old
+ * one before it sent the signal). */
 static void reload(nimbus_server_t *s)
 {
     nimbus_error_t err;
     nimbus_error_clear(&err);
+    if (*s->config.log_file) {
+        if (nimbus_log_reopen(&err) != 0) {
+            nimbus_log(NIMBUS_LOG_ERROR, "SIGHUP: keeping the log file in use: %s", err.message);
+        } else {
+            nimbus_log(NIMBUS_LOG_INFO, "SIGHUP: log file %s opened again", s->config.log_file);
+        }
+    }
     if (!s->tls) {
-        nimbus_log(NIMBUS_LOG_INFO, "SIGHUP received: nothing to reload");
+        if (!*s->config.log_file) {
+            nimbus_log(NIMBUS_LOG_INFO, "SIGHUP received: nothing to reload");
+        }
         return;
     }
     if (nimbus_tls_reload(s->tls, &err) != 0) {
@@ -343,10 +354,8 @@ static void reload(nimbus_server_t *s)
 static void log_started(const nimbus_server_t *s, bool keys, long long keep_s, double burst)
 {
     const nimbus_config_t *c = &s->config;
-    char listen[320], rate[32], burst_text[32];
+    char listen[320];
     snprintf(listen, sizeof listen, "%s://%s", s->tls ? "https" : "http", s->authority);
-    snprintf(rate, sizeof rate, "%g", c->rate);
-    snprintf(burst_text, sizeof burst_text, "%g", burst);
     const nimbus_log_field_t fields[] = {
         NIMBUS_LOG_STR("version", NIMBUS_VERSION),
         NIMBUS_LOG_STR("listen", listen),
@@ -361,8 +370,8 @@ static void log_started(const nimbus_server_t *s, bool keys, long long keep_s, d
         NIMBUS_LOG_NUM("request-timeout", c->request_timeout_ms / 1000),
         NIMBUS_LOG_NUM("min-body-rate", c->min_body_rate),
         NIMBUS_LOG_NUM("idle-timeout", c->idle_timeout_s),
-        NIMBUS_LOG_STR("rate", rate),
-        NIMBUS_LOG_STR("burst", burst_text),
+        NIMBUS_LOG_REAL("rate", c->rate),
+        NIMBUS_LOG_REAL("burst", burst),
         NIMBUS_LOG_NUM("max-subscriptions-per-key", c->max_subscriptions_per_key),
         NIMBUS_LOG_NUM("retention", keep_s),
         NIMBUS_LOG_NUM("render-cache", c->render_cache),
@@ -521,6 +530,12 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     nimbus_server_t *s = calloc(1, sizeof *s);
     if (!s) {
         nimbus_log(NIMBUS_LOG_ERROR, "out of memory");
+        return 1;
+    }
+    /* Before anything else is said, so that all of it goes there. */
+    if (nimbus_log_open(config->log_file, config->log_format, &err) != 0) {
+        nimbus_log(NIMBUS_LOG_ERROR, "%s", err.message);
+        free(s);
         return 1;
     }
     s->config = *config;
@@ -709,5 +724,6 @@ done:
     nimbus_tls_free(s->tls);
     free(s);
     libevent_global_shutdown();
+    nimbus_log_close();
     return exit_code;
 }

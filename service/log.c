@@ -237,11 +237,12 @@ static bool needs_quotes(const char *s)
     return !*s || strpbrk(s, " =\"") != NULL;
 }
 
-static void put_number(line_t *l, long long v)
+/* A number field's digits, into out (32 bytes); returns their length. */
+static size_t number_text(const nimbus_log_field_t *f, char out[32])
 {
-    char digits[24];
-    int n = snprintf(digits, sizeof digits, "%lld", v);
-    put(l, digits, (size_t)n);
+    int n = f->kind == NIMBUS_LOG_KIND_INT ? snprintf(out, 32, "%lld", f->number)
+                                           : snprintf(out, 32, "%.15g", f->real);
+    return n > 0 && n < 32 ? (size_t)n : 0;
 }
 
 static void put_time(line_t *l, const struct timespec *when)
@@ -282,23 +283,23 @@ size_t nimbus_log_render(char *buf, size_t size, nimbus_log_format_t format,
             if (n <= 0 || (size_t)n >= sizeof head) {
                 continue;
             }
-            if (fields[i].text) {
+            if (fields[i].kind == NIMBUS_LOG_KIND_STR) {
                 /* The name and a value's first bytes, or neither. */
                 if (l.len + (size_t)n + 8 > l.cap) {
                     l.cut = true;
                     break;
                 }
                 put(&l, head, (size_t)n);
-                put_json_string(&l, fields[i].text);
+                put_json_string(&l, fields[i].text ? fields[i].text : "-");
             } else {
-                char num[24];
-                int m = snprintf(num, sizeof num, "%lld", fields[i].number);
-                if (l.len + (size_t)n + (size_t)m > l.cap) {
+                char num[32];
+                size_t m = number_text(&fields[i], num);
+                if (l.len + (size_t)n + m > l.cap) {
                     l.cut = true;
                     break;
                 }
                 put(&l, head, (size_t)n);
-                put(&l, num, (size_t)m);
+                put(&l, num, m);
             }
         }
         close_with(&l, l.cut ? ",\"truncated\":true}\n" : "}\n");
@@ -312,15 +313,17 @@ size_t nimbus_log_render(char *buf, size_t size, nimbus_log_format_t format,
             put(&l, " ", 1);
             put(&l, fields[i].name, strlen(fields[i].name));
             put(&l, "=", 1);
-            if (!fields[i].text) {
-                put_number(&l, fields[i].number);
-            } else if (needs_quotes(fields[i].text)) {
+            const char *text = fields[i].text ? fields[i].text : "-";
+            if (fields[i].kind != NIMBUS_LOG_KIND_STR) {
+                char num[32];
+                put(&l, num, number_text(&fields[i], num));
+            } else if (needs_quotes(text)) {
                 if (put(&l, "\"", 1)) {
-                    put_text(&l, fields[i].text, true);
+                    put_text(&l, text, true);
                     close_with(&l, "\"");
                 }
             } else {
-                put_text(&l, fields[i].text, false);
+                put_text(&l, text, false);
             }
         }
         close_with(&l, "\n");

@@ -40,16 +40,29 @@ typedef enum nimbus_log_level {
 
 typedef enum nimbus_log_format { NIMBUS_LOG_TEXT, NIMBUS_LOG_JSON } nimbus_log_format_t;
 
-/* One name=value of a line: a string (text non-NULL) or a number. In text
- * lines a value with a space, '=', '"' or nothing in it is quoted. */
+/* One name=value of a line: a string, an integer or a real number (finite;
+ * written with 15 significant digits). In text lines a string with a
+ * space, '=', '"' or nothing in it is quoted. */
+typedef enum nimbus_log_kind {
+    NIMBUS_LOG_KIND_STR,
+    NIMBUS_LOG_KIND_INT,
+    NIMBUS_LOG_KIND_REAL
+} nimbus_log_kind_t;
+
 typedef struct nimbus_log_field {
     const char *name; /* static: a plain word, never escaped */
-    const char *text; /* NULL: the value is `number` */
-    long long number;
+    nimbus_log_kind_t kind;
+    const char *text; /* STR; NULL is written as "-" */
+    long long number; /* INT */
+    double real;      /* REAL */
 } nimbus_log_field_t;
 
-#define NIMBUS_LOG_STR(name, value) ((nimbus_log_field_t){(name), (value), 0})
-#define NIMBUS_LOG_NUM(name, value) ((nimbus_log_field_t){(name), NULL, (long long)(value)})
+#define NIMBUS_LOG_STR(name, value)                                                                \
+    ((nimbus_log_field_t){(name), NIMBUS_LOG_KIND_STR, (value), 0, 0})
+#define NIMBUS_LOG_NUM(name, value)                                                                \
+    ((nimbus_log_field_t){(name), NIMBUS_LOG_KIND_INT, NULL, (long long)(value), 0})
+#define NIMBUS_LOG_REAL(name, value)                                                               \
+    ((nimbus_log_field_t){(name), NIMBUS_LOG_KIND_REAL, NULL, 0, (double)(value)})
 
 /* "text" or "json"; false for anything else. */
 bool nimbus_log_format_from_name(const char *name, nimbus_log_format_t *out);

@@ -34,7 +34,8 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         for opt in ("--listen", "--workers", "--db", "--max-body", "--max-ws-message",
                     "--api-key", "--open", "--demo", "--port-file", "--quiet", "--version",
-                    "--render-cache", "--ws-ping-interval", "--ws-queue", "--cors-origin"):
+                    "--render-cache", "--ws-ping-interval", "--ws-queue", "--cors-origin",
+                    "--log-file", "--log-format"):
             self.assertIn(opt, r.stdout)
 
     def test_version(self):

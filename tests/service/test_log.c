@@ -23,11 +23,12 @@ static void test_text_line(void)
     char buf[NIMBUS_LOG_LINE_MAX + 1];
     nimbus_log_field_t f[] = {NIMBUS_LOG_NUM("w", 1),        NIMBUS_LOG_STR("path", "/v1/stations"),
                               NIMBUS_LOG_STR("db", "my db"), NIMBUS_LOG_STR("q", "a\"b\\c"),
-                              NIMBUS_LOG_STR("empty", ""),   NIMBUS_LOG_NUM("neg", -5)};
+                              NIMBUS_LOG_STR("empty", ""),   NIMBUS_LOG_NUM("neg", -5),
+                              NIMBUS_LOG_REAL("r", 0.5),     NIMBUS_LOG_STR("none", NULL)};
     size_t n = nimbus_log_render(buf, sizeof buf, NIMBUS_LOG_TEXT, &when, NIMBUS_LOG_INFO, false,
-                                 "access", f, 6);
+                                 "access", f, 8);
     CU_ASSERT_STRING_EQUAL(buf, "2024-02-29T23:59:59.999Z info access w=1 path=/v1/stations "
-                                "db=\"my db\" q=\"a\\\"b\\\\c\" empty=\"\" neg=-5\n");
+                                "db=\"my db\" q=\"a\\\"b\\\\c\" empty=\"\" neg=-5 r=0.5 none=-\n");
     CU_ASSERT_EQUAL(n, strlen(buf));
     nimbus_log_render(buf, sizeof buf, NIMBUS_LOG_TEXT, &when, NIMBUS_LOG_ERROR, true,
                       "bad\nline\x01 caf\xc3\xa9 \xff", NULL, 0);
@@ -42,12 +43,14 @@ static void test_json_line(void)
 {
     char buf[NIMBUS_LOG_LINE_MAX + 1];
     nimbus_log_field_t f[] = {NIMBUS_LOG_NUM("status", 200), NIMBUS_LOG_STR("key", "-"),
+                              NIMBUS_LOG_REAL("rate", 1e9),
                               NIMBUS_LOG_STR("odd", "\"\\\n\t\x01\x7f\xc3\xa9\xe2\x82\xac\xed\xa0"
                                                     "\x80\xf0\x9f\x98\x80\xc0\xaf")};
     nimbus_log_render(buf, sizeof buf, NIMBUS_LOG_JSON, &when, NIMBUS_LOG_INFO, false, "access", f,
-                      3);
+                      4);
     CU_ASSERT_STRING_EQUAL(buf, "{\"ts\":\"2024-02-29T23:59:59.999Z\",\"level\":\"info\","
-                                "\"msg\":\"access\",\"status\":200,\"key\":\"-\",\"odd\":\"\\\"\\\\"
+                                "\"msg\":\"access\",\"status\":200,\"key\":\"-\","
+                                "\"rate\":1000000000,\"odd\":\"\\\"\\\\"
                                 "\\n\\t\\u0001\\u007f\xc3\xa9\xe2\x82\xac\\ufffd\\ufffd\\ufffd"
                                 "\xf0\x9f\x98\x80\\ufffd\\ufffd\"}\n");
     /* A message line in JSON has no "nimbus: ": that is the text's. */

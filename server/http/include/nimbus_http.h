@@ -77,10 +77,12 @@ typedef struct nimbus_config {
     long long retention_s;             /* observations kept this long; 0: all (-1: unset) */
     char tls_cert[4096];               /* PEM certificate (chain); "" : plain HTTP */
     char tls_key[4096];                /* PEM private key */
-    bool demo;               /* seed stations if the database has none, feed observations */
-    bool demo_force;         /* seed even when the database holds stations */
-    bool open;               /* keyless server may listen beyond loopback */
-    bool access_log;         /* one line per request on stderr */
+    bool demo;           /* seed stations if the database has none, feed observations */
+    bool demo_force;     /* seed even when the database holds stations */
+    bool open;           /* keyless server may listen beyond loopback */
+    bool access_log;     /* one line per request in the log */
+    char log_file[4096]; /* where lines go; "" : stderr */
+    nimbus_log_format_t log_format;
     char cors_origins[1024]; /* comma-separated allowed origins for GET; "" none; "*" any */
     char static_dir[4096];   /* dashboard files (GET /) */
     char port_file[4096];    /* when set, the bound port is written here once listening */
