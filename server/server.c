@@ -53,7 +53,8 @@
  * orchestrators. */
 static void health_handle(nimbus_worker_t *w, struct evhttp_request *req, bool readiness)
 {
-    nimbus_request_log_t log = {"http", readiness ? "Ready" : "Health", nimbus_now_us()};
+    nimbus_request_log_t log =
+        NIMBUS_REQUEST_LOG("http", readiness ? "Ready" : "Health", nimbus_now_us());
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -96,6 +97,7 @@ static void health_handle(nimbus_worker_t *w, struct evhttp_request *req, bool r
 static void dispatch(struct evhttp_request *req, void *arg)
 {
     nimbus_worker_t *w = arg;
+    nimbus_http_request_begin(req);
     nimbus_http_conn_request(w, req);
     /* CONNECT is answered (404/405 problem+json, like any method a path
      * does not have) and its connection closed after: evhttp would keep it

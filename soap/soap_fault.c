@@ -9,9 +9,31 @@
  * gSOAP's own failures (malformed XML, wrong types, unknown elements) come
  * here too and leave as INVALID_ARGUMENT, so clients see one fault shape.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "soap_internal.h"
+
+/* The request's id as an element of its own beside ServiceFault in the
+ * Fault's detail, which takes any element (the WSDL's ServiceFault stays
+ * as declared), so that a user can quote it as with problem+json's
+ * requestId: <requestId xmlns="urn:nimbus:weather:v1">ID</requestId>. An id
+ * holds only A-Z a-z 0-9 . _ - (nimbus_http_request_id_valid): nothing to
+ * escape. NULL without one. In soap's memory. */
+static char *request_id_element(struct soap *soap)
+{
+    nimbus_soap_worker_t *ws = soap->user;
+    const char *id = ws ? ws->request_id : NULL;
+    if (!id || !nimbus_http_request_id_valid(id)) {
+        return NULL;
+    }
+    size_t size = strlen(id) + 64;
+    char *xml = soap_malloc(soap, size);
+    if (xml) {
+        snprintf(xml, size, "<requestId xmlns=\"urn:nimbus:weather:v1\">%s</requestId>", id);
+    }
+    return xml;
+}
 
 /* The SOAP version the Fault will be written in. Before the envelope was
  * read gSOAP has none yet; the host's choice from the Content-Type stands
@@ -56,7 +78,7 @@ int nimbus__soap_fault(struct soap *soap, const nimbus_error_t *err)
     }
     struct SOAP_ENV__Detail *detail =
         soap->version == 2 ? soap->fault->SOAP_ENV__Detail : soap->fault->detail;
-    detail->__any = NULL;
+    detail->__any = request_id_element(soap);
     detail->__type = 0;
     detail->fault = NULL;
     detail->nimbus__ServiceFault = sf;

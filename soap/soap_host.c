@@ -147,6 +147,8 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     ws->in = evhttp_request_get_input_buffer(req);
     ws->operation = "-";
     ws->fault_code = NIMBUS_OK;
+    ws->key[0] = '\0';
+    ws->request_id = nimbus_http_request_id(req);
     nimbus_error_clear(&ws->http_creds_err);
     nimbus_http_credentials(req, &ws->http_creds, ws->cred_buf, sizeof ws->cred_buf,
                             &ws->http_creds_err);
@@ -339,7 +341,8 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
         }
         ws->operation = nimbus_op_table[i].name;
         nimbus_error_t err;
-        if (nimbus_core_authorize(ws->w->core, &ws->caller, nimbus_op_table[i].role, &err) != 0) {
+        if (nimbus_core_authorize_as(ws->w->core, &ws->caller, nimbus_op_table[i].role, ws->key,
+                                     &err) != 0) {
             return nimbus__soap_fault(soap, &err);
         }
         break;
@@ -560,6 +563,7 @@ static const char *content_type(int version)
 static void finish_request(nimbus_soap_worker_t *ws)
 {
     ws->in = NULL;
+    ws->request_id = NULL; /* the request's headers go with it */
     /* A large decompressed body is not kept for the next request. */
     evbuffer_drain(ws->inflated, evbuffer_get_length(ws->inflated));
     soap_destroy(ws->soap);
@@ -568,7 +572,7 @@ static void finish_request(nimbus_soap_worker_t *ws)
 
 void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
-    nimbus_request_log_t log = {"soap", "-", nimbus_now_us()};
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("soap", "-", nimbus_now_us());
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD) {
         serve_wsdl(w, req, &log);
@@ -593,10 +597,12 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
         call->version = soap->version;
         call->operation = ws->operation;
         call->start_us = log.start_us;
+        memcpy(call->key, ws->key, sizeof call->key);
         finish_request(ws);
         return;
     }
     log.operation = ws->operation;
+    memcpy(log.key, ws->key, sizeof log.key);
     reply(w, req, status_of(ws), content_type(soap->version), ws->out, &log);
     finish_request(ws);
 }
@@ -617,7 +623,9 @@ void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err)
      * generated serving code would have. */
     nimbus_soap_worker_t *ws = call->ws;
     struct soap *soap = ws->soap;
-    nimbus_request_log_t log = {"soap", call->operation, call->start_us};
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("soap", call->operation, call->start_us);
+    memcpy(log.key, call->key, sizeof log.key);
+    ws->request_id = nimbus_http_request_id(call->req);
     evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
     soap_begin(soap);
     soap->version = (short)call->version;

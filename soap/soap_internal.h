@@ -46,6 +46,7 @@ typedef struct nimbus__soap_call {
     int version;
     const char *operation;
     uint64_t start_us;
+    char key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's, for the access log */
 } nimbus__soap_call_t;
 
 struct nimbus_soap_worker {
@@ -67,7 +68,9 @@ struct nimbus_soap_worker {
      * UsernameToken, else http_creds; caller_err when neither is usable. */
     nimbus_credentials_t caller;
     nimbus_error_t caller_err;
-    nimbus__soap_call_t *deferred; /* the write this request left to the writer */
+    char key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's key once authorized; "" none */
+    const char *request_id;            /* the request's (nimbus_http_request_id), for Faults */
+    nimbus__soap_call_t *deferred;     /* the write this request left to the writer */
     char cred_buf[NIMBUS_SOAP_CRED_BUF];
 };
 

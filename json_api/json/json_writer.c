@@ -262,6 +262,12 @@ const char *nimbus_json_problem_title(nimbus_code_t code)
 
 int nimbus_json_problem_write(nimbus_json_writer_t *w, const nimbus_error_t *err, int status)
 {
+    return nimbus_json_problem_write_id(w, err, status, NULL);
+}
+
+int nimbus_json_problem_write_id(nimbus_json_writer_t *w, const nimbus_error_t *err, int status,
+                                 const char *request_id)
+{
     /* A success code here is a caller's bug; report it as one rather than
      * send a 200 that carries an error. */
     nimbus_code_t code = err && err->code > NIMBUS_OK && (int)err->code < NIMBUS_CODE_COUNT
@@ -286,6 +292,9 @@ int nimbus_json_problem_write(nimbus_json_writer_t *w, const nimbus_error_t *err
     nimbus_json_member_int(w, "status", status);
     nimbus_json_member_string(w, "detail", detail);
     nimbus_json_member_string(w, "code", nimbus_code_name(code));
+    if (request_id) {
+        nimbus_json_member_string(w, "requestId", request_id);
+    }
     nimbus_json_object_end(w);
     return status;
 }

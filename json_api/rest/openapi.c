@@ -143,7 +143,7 @@ static void schemas(nimbus_json_writer_t *w)
     nimbus_json_member_string(w, "format", "uri");
     nimbus_json_object_end(w);
     static const char *const plain[][2] = {
-        {"title", "string"}, {"status", "integer"}, {"detail", "string"}};
+        {"title", "string"}, {"status", "integer"}, {"detail", "string"}, {"requestId", "string"}};
     for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
         nimbus_json_key(w, plain[i][0]);
         nimbus_json_object_begin(w);

@@ -63,13 +63,15 @@ struct nimbus_stream_worker {
  * Takes the connection of req over as a WebSocket (the upgrade was checked
  * and authorized): writes the 101 with accept, installs our bufferevent
  * callbacks, clears evhttp's timeouts and links the connection into sw.
- * creds are copied. On success req's headers are cleared (nothing reads
- * them again): the caller must not use pointers into them afterwards.
+ * creds are copied; key is the caller's key name for the access line ("":
+ * none), which also takes req's request id, echoed in the 101. On success
+ * req's headers are cleared (nothing reads them again): the caller must
+ * not use pointers into them afterwards.
  * Returns 0, or -1 with err when out of memory (nothing was written; the
  * caller answers with an error).
  */
 int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req,
-                          const char *accept, const nimbus_credentials_t *creds,
+                          const char *accept, const nimbus_credentials_t *creds, const char *key,
                           nimbus_error_t *err);
 
 /* Starts the closing handshake with code (1001 at shutdown). */

@@ -62,6 +62,7 @@ struct nimbus_stream_session {
     LIST_HEAD(result_list, pending_result) results; /* SINGLE calls not yet answered */
     size_t call_count;                              /* calls and results in flight */
     char client[64]; /* the peer's address: the rate limit's subject without keys */
+    char request_id[NIMBUS_REQUEST_ID_MAX + 1]; /* the upgrade's, in every error */
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -87,7 +88,7 @@ static int send_owned(nimbus_stream_session_t *s, char *text, size_t len)
 static int send_error(nimbus_stream_session_t *s, const char *id, const nimbus_error_t *err)
 {
     size_t len;
-    char *text = nimbus__stream_error_text(id, err, &len);
+    char *text = nimbus__stream_error_text(id, err, s->request_id, &len);
     return send_owned(s, text, len);
 }
 
@@ -194,6 +195,11 @@ static void call_pop(nimbus_stream_session_t *s)
 void nimbus__stream_session_set_client(nimbus_stream_session_t *s, const char *client)
 {
     snprintf(s->client, sizeof s->client, "%s", client ? client : "?");
+}
+
+void nimbus__stream_session_set_request_id(nimbus_stream_session_t *s, const char *id)
+{
+    snprintf(s->request_id, sizeof s->request_id, "%s", id ? id : "");
 }
 
 void nimbus__stream_session_free(nimbus_stream_session_t *s)

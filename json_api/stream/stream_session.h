@@ -99,6 +99,9 @@ nimbus_stream_session_t *nimbus__stream_session_new(nimbus_stream_shared_t *shar
 void nimbus__stream_session_free(nimbus_stream_session_t *s);
 /* The peer's address (copied), for the rate limit of a server without keys. */
 void nimbus__stream_session_set_client(nimbus_stream_session_t *s, const char *client);
+/* The connection's request id (copied; at most NIMBUS_REQUEST_ID_MAX
+ * characters), quoted as "requestId" in every error it is sent. */
+void nimbus__stream_session_set_request_id(nimbus_stream_session_t *s, const char *id);
 
 /* Handles one client message: text is valid UTF-8 (the transport checked).
  * Bad messages get an `error` and leave the session open. Returns 0, or -1

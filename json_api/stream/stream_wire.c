@@ -21,7 +21,8 @@ static void envelope(nimbus_json_writer_t *w, const char *type, const char *id)
     nimbus_json_member_string(w, "id", id); /* NULL writes null */
 }
 
-char *nimbus__stream_error_text(const char *id, const nimbus_error_t *err, size_t *len)
+char *nimbus__stream_error_text(const char *id, const nimbus_error_t *err, const char *request_id,
+                                size_t *len)
 {
     nimbus_code_t code = err && err->code != NIMBUS_OK ? err->code : NIMBUS_INTERNAL;
     char message[NIMBUS_ERROR_MESSAGE_MAX];
@@ -38,6 +39,9 @@ char *nimbus__stream_error_text(const char *id, const nimbus_error_t *err, size_
     envelope(&w, "error", id);
     nimbus_json_member_string(&w, "code", nimbus_code_name(code));
     nimbus_json_member_string(&w, "message", message);
+    if (request_id && *request_id) {
+        nimbus_json_member_string(&w, "requestId", request_id);
+    }
     nimbus_json_object_end(&w);
     return nimbus_json_writer_steal(&w, len);
 }

@@ -14,10 +14,13 @@
 
 #include "nimbus_error.h"
 
-/* {"type":"error","id":ID,"code":CODE,"message":TEXT}; id NULL gives null.
+/* {"type":"error","id":ID,"code":CODE,"message":TEXT,"requestId":RID}; id
+ * NULL gives null; request_id is the connection's (its upgrade's
+ * X-Request-Id, for a user to quote), and NULL or "" leaves it out.
  * Returns heap text the caller frees with free(), or NULL when out of
  * memory. *len (may be NULL) receives its length. */
-char *nimbus__stream_error_text(const char *id, const nimbus_error_t *err, size_t *len);
+char *nimbus__stream_error_text(const char *id, const nimbus_error_t *err, const char *request_id,
+                                size_t *len);
 
 /* {"type":TYPE,"id":ID} plus, when key is not NULL, "key":VALUE where value
  * is JSON text written as is. Returns heap text the caller frees, or NULL

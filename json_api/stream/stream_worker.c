@@ -335,7 +335,7 @@ static int read_credentials(struct evhttp_request *req, nimbus_credentials_t *cr
 
 void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
-    nimbus_request_log_t log = {"ws", "-", nimbus_now_us()};
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("ws", "-", nimbus_now_us());
     nimbus_stream_worker_t *sw = w->stream;
     nimbus_error_t err;
     nimbus_error_clear(&err);
@@ -362,7 +362,7 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
     nimbus_credentials_t creds;
     char buf[NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8];
     if (read_credentials(req, &creds, buf, sizeof buf, &err) != 0 ||
-        nimbus_core_authorize(w->core, &creds, NIMBUS_ROLE_READ, &err) != 0) {
+        nimbus_core_authorize_as(w->core, &creds, NIMBUS_ROLE_READ, log.key, &err) != 0) {
         refuse(w, req, nimbus_code_http_status(err.code), &err, &log);
         return;
     }
@@ -375,7 +375,7 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
     }
     char accept[NIMBUS_WS_ACCEPT_SIZE];
     nimbus__ws_accept_key(h.key, accept);
-    if (nimbus__ws_conn_start(sw, req, accept, &creds, &err) != 0) {
+    if (nimbus__ws_conn_start(sw, req, accept, &creds, log.key, &err) != 0) {
         refuse(w, req, 500, &err, &log);
     }
 }

@@ -747,7 +747,7 @@ static void limit_unsent(nimbus_ws_conn_t *c)
 }
 
 int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req,
-                          const char *accept, const nimbus_credentials_t *creds,
+                          const char *accept, const nimbus_credentials_t *creds, const char *key,
                           nimbus_error_t *err)
 {
     nimbus_ws_conn_t *c = calloc(1, sizeof *c);
@@ -757,7 +757,9 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
     c->sw = sw;
     c->evcon = evhttp_request_get_connection(req);
     c->bev = c->evcon ? evhttp_connection_get_bufferevent(c->evcon) : NULL;
-    c->log = (nimbus_request_log_t){"ws", "-", nimbus_now_us()};
+    c->log = NIMBUS_REQUEST_LOG("ws", "-", nimbus_now_us());
+    snprintf(c->log.key, sizeof c->log.key, "%s", key ? key : "");
+    snprintf(c->log.request_id, sizeof c->log.request_id, "%s", nimbus_http_request_id(req));
     nimbus_stream_out_t out = {session_send, queued_bytes, session_flush, c};
     struct event_base *base = sw->w->base;
     if (!c->bev || !(c->session = nimbus__stream_session_new(&sw->shared, creds, &out)) ||
@@ -766,11 +768,12 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
         goto fail;
     }
     nimbus__stream_session_set_client(c->session, nimbus_http_peer(req));
-    char reply[256];
+    nimbus__stream_session_set_request_id(c->session, c->log.request_id);
+    char reply[256 + NIMBUS_REQUEST_ID_MAX];
     int n = snprintf(reply, sizeof reply,
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-                     accept);
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nX-Request-Id: %s\r\n\r\n",
+                     accept, c->log.request_id);
     if (evbuffer_add(bufferevent_get_output(c->bev), reply, (size_t)n) != 0) {
         goto fail;
     }

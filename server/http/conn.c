@@ -177,38 +177,43 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
 /* Writes a whole short answer to the socket without waiting (it is small
  * and the connection new, so the socket buffer takes it). */
 static void write_raw(nimbus_worker_t *w, struct bufferevent *bev, const char *head,
-                      const char *body, size_t len)
+                      const char *request_id, const char *body, size_t len)
 {
     evutil_socket_t fd = bufferevent_getfd(bev);
     if (fd < 0 || w->tls) {
         return; /* under TLS, plain bytes would be garbage: just close */
     }
     char buf[1024];
-    int n =
-        snprintf(buf, sizeof buf, "%sContent-Length: %zu\r\nConnection: close\r\n\r\n", head, len);
+    int n = snprintf(buf, sizeof buf,
+                     "%sX-Request-Id: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", head,
+                     request_id, len);
     if (n > 0 && (size_t)n + len < sizeof buf) {
         memcpy(buf + n, body, len);
         (void)!send(fd, buf, (size_t)n + len, MSG_DONTWAIT | MSG_NOSIGNAL);
     }
 }
 
+/* Answers written here come before any request was read: they get an id
+ * of their own, like every answer. */
 static void refuse(nimbus_conn_t *c, const char *why)
 {
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("http", "-", nimbus_now_us());
+    nimbus_http_request_id_new(log.request_id);
     nimbus_error_t err;
     nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED, "%s; try again later", why);
     nimbus_json_writer_t jw;
     nimbus_json_writer_init(&jw);
-    nimbus_json_problem_write(&jw, &err, 503);
+    nimbus_json_problem_write_id(&jw, &err, 503, log.request_id);
     size_t len = 0;
     char *text = nimbus_json_writer_steal(&jw, &len);
     if (text) {
         write_raw(c->w, c->bev,
                   "HTTP/1.1 503 Service Unavailable\r\nContent-Type: " NIMBUS_JSON_PROBLEM_TYPE
                   "\r\nRetry-After: 1\r\nCache-Control: no-store\r\n",
-                  text, len);
+                  log.request_id, text, len);
         free(text);
     }
-    nimbus_access_log(c->w, &(nimbus_request_log_t){"http", "-", nimbus_now_us()}, 503, len);
+    nimbus_access_log(c->w, &log, 503, len);
 }
 
 static void arm(nimbus_conn_t *c, uint64_t at_us)
@@ -312,10 +317,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         arm(c, deadline);
         return;
     }
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("http", "-", c->started_us);
+    nimbus_http_request_id_new(log.request_id);
     write_raw(c->w, c->bev,
               "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n",
-              "request not received in time\n", 29);
-    nimbus_access_log(c->w, &(nimbus_request_log_t){"http", "-", c->started_us}, 408, 29);
+              log.request_id, "request not received in time\n", 29);
+    nimbus_access_log(c->w, &log, 408, 29);
     evhttp_connection_free(c->evcon); /* calls on_close: released */
 }
 

@@ -18,6 +18,8 @@
 
 #include <event2/keyvalq_struct.h>
 
+#include <openssl/rand.h>
+
 #include "nimbus_http.h"
 #include "nimbus_json.h"
 #include "nimbus_util.h"
@@ -28,6 +30,63 @@ uint64_t nimbus_now_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
+
+/* ---- request ids -------------------------------------------------------- */
+
+bool nimbus_http_request_id_valid(const char *id)
+{
+    size_t n = 0;
+    for (; id && id[n]; n++) {
+        unsigned char c = (unsigned char)id[n];
+        if (n == NIMBUS_REQUEST_ID_MAX || !(isalnum(c) || c == '.' || c == '_' || c == '-') ||
+            c >= 0x80) {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
+void nimbus_http_request_id_new(char *out)
+{
+    unsigned char raw[16];
+    static const char hex[] = "0123456789abcdef";
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+        /* OpenSSL's generator failing is no reason to fail a request: an
+         * id unique enough to find a line will do. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t a = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        uint64_t b = (uint64_t)(uintptr_t)out ^ nimbus_now_us();
+        memcpy(raw, &a, 8);
+        memcpy(raw + 8, &b, 8);
+    }
+    for (size_t i = 0; i < sizeof raw; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[2 * sizeof raw] = '\0';
+}
+
+void nimbus_http_request_begin(struct evhttp_request *req)
+{
+    const char *theirs = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+    char mine[NIMBUS_REQUEST_ID_MAX + 1];
+    if (!nimbus_http_request_id_valid(theirs)) {
+        nimbus_http_request_id_new(mine);
+        theirs = mine;
+    }
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_remove_header(out, "X-Request-Id");
+    evhttp_add_header(out, "X-Request-Id", theirs);
+}
+
+const char *nimbus_http_request_id(struct evhttp_request *req)
+{
+    const char *id = evhttp_find_header(evhttp_request_get_output_headers(req), "X-Request-Id");
+    return id ? id : "-";
+}
+
+/* ---- replies ------------------------------------------------------------ */
 
 static const char *http_reason(int status)
 {
@@ -203,6 +262,8 @@ void nimbus_access_log(nimbus_worker_t *w, const nimbus_request_log_t *log, int 
         NIMBUS_LOG_NUM("status", status),
         NIMBUS_LOG_NUM("bytes", bytes),
         NIMBUS_LOG_NUM("us", nimbus_now_us() - log->start_us),
+        NIMBUS_LOG_STR("key", *log->key ? log->key : "-"),
+        NIMBUS_LOG_STR("rid", *log->request_id ? log->request_id : "-"),
     };
     nimbus_log_access(fields, sizeof fields / sizeof fields[0]);
 }
@@ -240,6 +301,8 @@ static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
         NIMBUS_LOG_NUM("status", status),
         NIMBUS_LOG_NUM("bytes", bytes),
         NIMBUS_LOG_NUM("us", nimbus_now_us() - log->start_us),
+        NIMBUS_LOG_STR("key", *log->key ? log->key : "-"),
+        NIMBUS_LOG_STR("rid", *log->request_id ? log->request_id : nimbus_http_request_id(req)),
     };
     nimbus_log_access(fields, sizeof fields / sizeof fields[0]);
 }
@@ -416,7 +479,9 @@ void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, i
     nimbus_json_writer_init(&jw);
     /* The renderer settles the status: the code's own, or the caller's 405,
      * 415 or 426, which no code has (RFC 6455 requires the 426). */
-    status = nimbus_json_problem_write(&jw, err, status);
+    status = nimbus_json_problem_write_id(
+        &jw, err, status,
+        evhttp_find_header(evhttp_request_get_output_headers(req), "X-Request-Id"));
     size_t len = 0;
     char *text = nimbus_json_writer_steal(&jw, &len);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);

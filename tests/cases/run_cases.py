@@ -463,7 +463,8 @@ def problem(status, raw):
     spells it: its members, a type URN per code, the code's HTTP status."""
     p = json.loads(raw)
     code = p.get("code") if isinstance(p, dict) else None
-    if (set(p) != {"type", "title", "status", "detail", "code"} or code not in CODE_STATUS
+    if (set(p) != {"type", "title", "status", "detail", "code", "requestId"}
+            or code not in CODE_STATUS or not isinstance(p["requestId"], str)
             or p["type"] != "urn:nimbus:problem:" + code or not p["title"]
             or not isinstance(p["title"], str) or not isinstance(p["detail"], str)
             or p["status"] != status or status != CODE_STATUS[code]):
@@ -553,7 +554,10 @@ class Rest:
         if status >= 400:
             if ctype != "application/problem+json":
                 raise Violation("HTTP %d with Content-Type %r: %r" % (status, ctype, raw[:300]))
-            return error_answer(*problem(status, raw))
+            code, detail = problem(status, raw)
+            if json.loads(raw)["requestId"] != h.get("x-request-id"):
+                raise Violation("problem's requestId is not the X-Request-Id header")
+            return error_answer(code, detail)
         if status != ro.status:
             raise Violation("HTTP %d, the OpenAPI document says %d: %r" % (status, ro.status,
                                                                          raw[:300]))
@@ -611,7 +615,7 @@ class Soap:
             raise Violation("the Body holds %d elements" % len(payload))
         elem = payload[0]
         if elem.tag == "{%s}Fault" % env:
-            return self.fault(elem, status)
+            return self.fault(elem, status, h.get("x-request-id"))
         if status != 200:
             raise Violation("HTTP %d for an answer that is not a Fault" % status)
         if elem.tag != "{%s}%sResponse" % (self.wsdl.tns, op):
@@ -619,7 +623,7 @@ class Soap:
         return {"result": self.wsdl.from_xml(self.wsdl.elements[op + "Response"], elem,
                                              op + "Response")}
 
-    def fault(self, fault, status):
+    def fault(self, fault, status, request_id):
         env, tns = ENVELOPE_NS[self.version], self.wsdl.tns
         if self.version == 1:
             fcode, reason, detail = (fault.findtext("faultcode"), fault.findtext("faultstring"),
@@ -643,6 +647,10 @@ class Soap:
         if reason != message:
             problems.append("fault reason %r differs from ServiceFault message %r"
                             % (reason, message))
+        # Beside ServiceFault: the request's id, as the X-Request-Id header says it.
+        rid = detail.findtext("{%s}requestId" % tns) if detail is not None else None
+        if not rid or rid != request_id:
+            problems.append("detail's requestId %r, X-Request-Id %r" % (rid, request_id))
         if problems:
             raise Violation("; ".join(problems) + " (code %s)" % code)
         return error_answer(code, message)
@@ -726,7 +734,7 @@ class Ws:
                 elif t == "result" and not items:
                     return {"result": msg["result"]}
                 elif t == "error" and not items:
-                    if set(msg) != {"type", "id", "code", "message"}:
+                    if set(msg) != {"type", "id", "code", "message", "requestId"}:
                         raise Violation("error message members %s" % sorted(msg))
                     return error_answer(msg["code"], msg["message"])
                 else:

@@ -161,6 +161,10 @@ void nimbus_json_schema_object(nimbus_json_writer_t *w, const nimbus_type_t *typ
  */
 #define NIMBUS_JSON_PROBLEM_TYPE "application/problem+json"
 int nimbus_json_problem_write(nimbus_json_writer_t *w, const nimbus_error_t *err, int status);
+/* The same with a "requestId" member after "code" (none when request_id is
+ * NULL): the id the answer's X-Request-Id carries, for a user to quote. */
+int nimbus_json_problem_write_id(nimbus_json_writer_t *w, const nimbus_error_t *err, int status,
+                                 const char *request_id);
 
 /* The problem `type` URI and the short title of code (static storage). */
 const char *nimbus_json_problem_type(nimbus_code_t code);

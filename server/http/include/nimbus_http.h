@@ -207,6 +207,25 @@ void nimbus_http_conn_forget(nimbus_worker_t *w, struct evhttp_connection *evcon
  * it still counts towards the limits until it closes. */
 void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req);
 
+/* Request ids. Every answer a request gets carries one in X-Request-Id, and
+ * so do its access-log line, a problem+json body ("requestId") and a SOAP
+ * Fault's detail (<requestId>), so that a user can quote it and an
+ * operator find the line. A client (or a proxy in front) may choose it:
+ * an X-Request-Id of 1 to NIMBUS_REQUEST_ID_MAX characters of A-Z a-z 0-9
+ * '.' '_' '-' is kept; anything else is replaced by a new one (nothing a
+ * client sends reaches a log line or a document unchecked).
+ * NIMBUS_REQUEST_ID_MAX is in nimbus_service.h. */
+bool nimbus_http_request_id_valid(const char *id);
+/* Writes a new id into out (NIMBUS_REQUEST_ID_MAX + 1 bytes): 32 hex
+ * digits of 16 random bytes, so ids say nothing about how many requests
+ * came before. */
+void nimbus_http_request_id_new(char *out);
+/* Gives req its id, the client's or a new one, as the X-Request-Id of its
+ * answer. The server calls it first for every request. */
+void nimbus_http_request_begin(struct evhttp_request *req);
+/* req's id (valid while req is), "-" when it has none. */
+const char *nimbus_http_request_id(struct evhttp_request *req);
+
 /* Per-request facts for the access-log line. `protocol` is "soap", "rest",
  * "ws" or "http"; `operation` the contract's name or "-" (both static
  * strings); start_us from nimbus_now_us() when the request arrived. */
@@ -214,7 +233,19 @@ typedef struct nimbus_request_log {
     const char *protocol;
     const char *operation;
     uint64_t start_us;
+    /* The caller's key, once the core authenticated it
+     * (nimbus_core_admit_as); "" (logged as "-") for an open server or no
+     * valid key. */
+    char key[NIMBUS_KEY_NAME_MAX + 1];
+    /* For lines written without the request (nimbus_access_log): its id.
+     * A line written with the request takes the request's own. */
+    char request_id[NIMBUS_REQUEST_ID_MAX + 1];
 } nimbus_request_log_t;
+
+/* A nimbus_request_log_t with the rest empty: designated, so that a field
+ * added later needs no edit where one is made. */
+#define NIMBUS_REQUEST_LOG(proto, op, start)                                                       \
+    ((nimbus_request_log_t){.protocol = (proto), .operation = (op), .start_us = (start)})
 
 /* Monotonic microseconds. */
 uint64_t nimbus_now_us(void);

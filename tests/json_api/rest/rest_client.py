@@ -122,7 +122,9 @@ def expect_problem(r, code, status=None, detail_has=None):
     assert r.status == want, (want, r.status, r.raw)
     assert r.header("content-type") == "application/problem+json", r.headers
     p = r.json
-    assert set(p) == {"type", "title", "status", "detail", "code"}, p
+    assert set(p) == {"type", "title", "status", "detail", "code", "requestId"}, p
+    # The id a user quotes is the one the answer's header carries.
+    assert p["requestId"] == r.header("x-request-id"), (p, r.headers)
     assert p["code"] == code and p["status"] == want, p
     assert p["type"] == "urn:nimbus:problem:" + code, p
     assert isinstance(p["title"], str) and p["title"], p
