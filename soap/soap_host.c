@@ -7,8 +7,10 @@
  * to a reply evbuffer, HTTP parsing is disabled (input SOAP_ENC_PLAIN and a
  * no-op fparse) and the request's Content-Type and SOAPAction are handed to
  * gSOAP's own header parser from the fprepareinitrecv hook. After every
- * request soap_destroy + soap_end release everything gSOAP allocated, so
- * memory stays flat however many requests a worker serves.
+ * request soap_destroy + soap_dealloc release everything the request and its
+ * answer allocated, and soap_begin_recv releases gSOAP's per-message tables
+ * at the start of the next, so memory stays flat however many requests a
+ * worker serves.
  *
  * A request body sent with Content-Encoding gzip or deflate (PHP's
  * SoapClient does so with its `compression` option) is decompressed first,
@@ -106,6 +108,10 @@ nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t 
     soap->maxlevel = NIMBUS_SOAP_MAX_DEPTH;
     soap->maxoccurs = NIMBUS_RECORD_BATCH_MAX;
     soap->recv_maxlength = w->config->max_body;
+    /* gSOAP's own empty encodingStyle (a static string soap_begin installs),
+     * for begin_serve to install as soap_begin would. */
+    soap_begin(soap);
+    ws->empty_style = soap->encodingStyle;
     return ws;
 fail:
     nimbus_soap_worker_free(ws);
@@ -347,6 +353,28 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
     return SOAP_OK;
 }
 
+/*
+ * soap_begin_serve without its soap_begin. soap_begin resets the message
+ * state and calls soap_free_temp, and soap_begin_recv then does both again:
+ * soap_free_temp empties gSOAP's id table (SOAP_IDHASH buckets) and clears
+ * its pointer table (SOAP_PTRHASH pointers, a 32 KiB memset), so the first
+ * call was a fifth of a GetWeather's instructions for nothing (see
+ * docs/performance.md, "SOAP: where the time goes"). Of what soap_begin
+ * sets, soap_begin_recv leaves only encoding and encodingStyle alone: they
+ * are set here as soap_begin sets them. Same returns as soap_begin_serve.
+ */
+static int begin_serve(nimbus_soap_worker_t *ws)
+{
+    struct soap *soap = ws->soap;
+    soap->encoding = 0;
+    soap->encodingStyle = ws->empty_style;
+    if (soap_begin_recv(soap) || soap_envelope_begin_in(soap) || soap_recv_header(soap) ||
+        soap_body_begin_in(soap)) {
+        return soap->error < SOAP_STOP ? soap_send_fault(soap) : soap_closesock(soap);
+    }
+    return SOAP_OK;
+}
+
 static void serve(nimbus_soap_worker_t *ws)
 {
     struct soap *soap = ws->soap;
@@ -458,7 +486,7 @@ static void serve(nimbus_soap_worker_t *ws)
         refuse(ws, &err);
         return;
     }
-    int rc = soap_begin_serve(soap);
+    int rc = begin_serve(ws);
     if (rc == SOAP_OK) {
         rc = authorize_before_body(ws);
     }
@@ -554,14 +582,20 @@ static const char *content_type(int version)
     return version == 2 ? "application/soap+xml; charset=utf-8" : "text/xml; charset=utf-8";
 }
 
-/* Releases what one request used of the worker's context. */
+/* Releases what one request used of the worker's context: everything
+ * allocated for the request and its answer (soap_destroy, soap_dealloc),
+ * which is what soap_end releases but for soap_free_temp. That one clears
+ * the id and pointer tables and drops the attribute and namespace scratch,
+ * and the next request's soap_begin_recv starts with it anyway, so a
+ * worker's memory stays bounded by one request's; nimbus_soap_worker_free
+ * runs the full soap_end. */
 static void finish_request(nimbus_soap_worker_t *ws)
 {
     ws->in = NULL;
     /* A large decompressed body is not kept for the next request. */
     evbuffer_drain(ws->inflated, evbuffer_get_length(ws->inflated));
     soap_destroy(ws->soap);
-    soap_end(ws->soap);
+    soap_dealloc(ws->soap, NULL);
 }
 
 void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)

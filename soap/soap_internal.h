@@ -53,6 +53,7 @@ struct nimbus_soap_worker {
     struct soap *soap;
     struct evbuffer *out;      /* the reply being written by gSOAP; owned */
     struct evbuffer *inflated; /* a compressed request body, decompressed; owned */
+    const char *empty_style;   /* gSOAP's static "" encodingStyle (see begin_serve) */
     /* Per request; reset by nimbus_soap_handle before serving. */
     struct evbuffer *in;          /* the request body, borrowed from evhttp (or inflated) */
     const char *content_type;     /* borrowed from the request headers */
