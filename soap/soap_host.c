@@ -153,6 +153,7 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     ws->in = evhttp_request_get_input_buffer(req);
     ws->operation = "-";
     ws->fault_code = NIMBUS_OK;
+    ws->op = -1;
     nimbus_error_clear(&ws->http_creds_err);
     nimbus_http_credentials(req, &ws->http_creds, ws->cred_buf, sizeof ws->cred_buf,
                             &ws->http_creds_err);
@@ -317,14 +318,21 @@ static int read_caller(struct soap *soap, nimbus_credentials_t *out, nimbus_erro
     return 0;
 }
 
+/* Each operation's request element as soap_match_tag reads it. */
+static const char *const op_elements[NIMBUS_OP_COUNT] = {
+#define NIMBUS_X_SOAP_ELEMENT(Name, snake, role, kind) [NIMBUS_OP_##Name] = "nimbus:" #Name,
+    NIMBUS_OPERATIONS(NIMBUS_X_SOAP_ELEMENT)
+#undef NIMBUS_X_SOAP_ELEMENT
+};
+
 /*
  * Runs once gSOAP has read the Envelope's header and before it reads the
  * body: reads the caller, finds the operation from the body's first element
- * and authorizes the caller for its row's role, as REST does before it
- * reads a body. A caller without the key or the role so learns nothing
- * about its input, and costs no body parsing. An element that names no
- * operation is left to gSOAP to refuse. Returns SOAP_OK, or SOAP_FAULT with
- * the Fault set.
+ * (ws->op) and authorizes the caller for its row's role, as REST does
+ * before it reads a body. A caller without the key or the role so learns
+ * nothing about its input, and costs no body parsing. An element that names
+ * no operation is left to gSOAP to refuse. Returns SOAP_OK, or SOAP_FAULT
+ * with the Fault set.
  */
 static int authorize_before_body(nimbus_soap_worker_t *ws)
 {
@@ -338,11 +346,10 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
         return SOAP_OK;
     }
     for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
-        char qname[96];
-        snprintf(qname, sizeof qname, "nimbus:%s", nimbus_op_table[i].name);
-        if (soap_match_tag(soap, soap->tag, qname) != SOAP_OK) {
+        if (soap_match_tag(soap, soap->tag, op_elements[i]) != SOAP_OK) {
             continue;
         }
+        ws->op = i;
         ws->operation = nimbus_op_table[i].name;
         nimbus_error_t err;
         if (nimbus_core_authorize(ws->w->core, &ws->caller, nimbus_op_table[i].role, &err) != 0) {
@@ -486,14 +493,18 @@ static void serve(nimbus_soap_worker_t *ws)
         refuse(ws, &err);
         return;
     }
+    ws->ids = where.ids;
     int rc = begin_serve(ws);
     if (rc == SOAP_OK) {
         rc = authorize_before_body(ws);
     }
     if (rc == SOAP_OK) {
-        rc = soap_serve_request(soap);
+        /* The element names no operation: gSOAP's dispatcher refuses it
+         * in its own words. */
+        rc =
+            ws->op >= 0 ? nimbus__soap_serve_op(ws, (nimbus_op_t)ws->op) : soap_serve_request(soap);
     }
-    if (rc == SOAP_OK || rc == SOAP_STOP || rc == NIMBUS_SOAP_DEFERRED) {
+    if (rc == SOAP_OK || rc == SOAP_STOP || rc == NIMBUS_SOAP_DEFERRED || rc == NIMBUS_SOAP_SENT) {
         return;
     }
     if (ws->fault_code == NIMBUS_OK || soap->error != SOAP_FAULT) {
@@ -503,6 +514,40 @@ static void serve(nimbus_soap_worker_t *ws)
     evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
     soap->header = NULL;
     soap_send_fault(soap);
+}
+
+int nimbus__soap_end_recv(nimbus_soap_worker_t *ws)
+{
+    struct soap *soap = ws->soap;
+    /* Attachments, chunked input and hooks take gSOAP's own path, as does
+     * any body whose attributes might be ids (the scan says). */
+    if (ws->ids || (soap->mode & (SOAP_ENC_DIME | SOAP_ENC_MIME | SOAP_ENC_MTOM)) ||
+        (soap->mode & SOAP_IO) == SOAP_IO_CHUNK || soap->xlist || soap->fpreparefinalrecv) {
+        return soap_end_recv(soap);
+    }
+    /* What soap_end_recv (2.8.124) does for such a message, but for
+     * soap_resolve: it walks the SOAP_IDHASH buckets twice to find id
+     * references to settle, and no attribute of this body could have made
+     * one (in SOAP_XML_TREE mode only SOAP-ENC:id and SOAP-ENC:ref do, and
+     * id, href and ref only in graph mode). */
+    soap->part = SOAP_END;
+    soap->wsuid = NULL;
+    soap->c14nexclude = NULL;
+    soap->c14ninclude = NULL;
+    soap->ffilterrecv = NULL;
+    soap->dime.list = soap->dime.first;
+    soap->dime.first = NULL;
+    soap->dime.last = NULL;
+    soap->mime.list = soap->mime.first;
+    soap->mime.first = NULL;
+    soap->mime.last = NULL;
+    soap->mime.boundary = NULL;
+    /* soap_free_ns: every namespace binding, as popping to level 0 does. */
+    unsigned int level = soap->level;
+    soap->level = 0;
+    soap_pop_namespace(soap);
+    soap->level = level;
+    return SOAP_OK;
 }
 
 static void reply(nimbus_worker_t *w, struct evhttp_request *req, int status,

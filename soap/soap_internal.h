@@ -28,6 +28,10 @@
  * host keeps the request and answers it once the write committed. Outside
  * gSOAP's own codes. */
 #define NIMBUS_SOAP_DEFERRED 0x4e494d42
+/* What a service function returns once the answer's envelope is in the
+ * reply buffer (written by gSOAP, or a kept one): nothing is left for
+ * gSOAP's generated serving code to write. */
+#define NIMBUS_SOAP_SENT 0x4e494d43
 
 /* A call on its way through the core: kept by the service function, and
  * past the request's own gSOAP processing when the call writes. */
@@ -69,6 +73,8 @@ struct nimbus_soap_worker {
     nimbus_credentials_t caller;
     nimbus_error_t caller_err;
     nimbus__soap_call_t *deferred; /* the write this request left to the writer */
+    int op;                        /* the Body's operation (nimbus_op_t), or -1 */
+    bool ids;                      /* the scan saw attributes that may be ids (scan_info.ids) */
     char cred_buf[NIMBUS_SOAP_CRED_BUF];
 };
 
@@ -89,6 +95,19 @@ void nimbus__soap_fault_from_gsoap(struct soap *soap);
 /* The core's answer to a call (nimbus_call_done_fn): records it, and when
  * the request was deferred, sends the reply (the write committed). */
 void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err);
+
+/* soap_end_recv, without soap_resolve's two scans of the id table when the
+ * body cannot have put anything in it (ws->ids false, no attachments). */
+int nimbus__soap_end_recv(nimbus_soap_worker_t *ws);
+
+/* ---- soap_ops.c -------------------------------------------------------- */
+
+/* Serves the request whose Body holds op's element (peeked, caller
+ * authorized): what soapcpp2's soap_serve___nimbus__<Op> does, with
+ * nimbus__soap_end_recv and the answer written by soap_ops.c. Returns
+ * NIMBUS_SOAP_SENT (the envelope is in ws->out), NIMBUS_SOAP_DEFERRED, or a
+ * gSOAP error with the Fault set. */
+int nimbus__soap_serve_op(nimbus_soap_worker_t *ws, nimbus_op_t op);
 
 /* ---- soap_scan.c ------------------------------------------------------- */
 
@@ -128,6 +147,10 @@ typedef struct nimbus_soap_scan_info {
     /* BAD_CHAR, BAD_CHAR_REF: the code point (0x110000 for anything past
      * U+10FFFF) */
     unsigned long code_point;
+    /* Every result: some start tag's attributes hold "id" or "ref" (names
+     * or values), or the scan stopped before the body's end. false means
+     * gSOAP's id table stays empty while it parses the body. */
+    bool ids;
 } nimbus_soap_scan_info_t;
 
 /* Scans body[0..len) for what gSOAP would accept but must not: a declared
