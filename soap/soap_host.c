@@ -154,6 +154,8 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     ws->operation = "-";
     ws->fault_code = NIMBUS_OK;
     ws->op = -1;
+    ws->keep = false;
+    ws->key_len = 0;
     nimbus_error_clear(&ws->http_creds_err);
     nimbus_http_credentials(req, &ws->http_creds, ws->cred_buf, sizeof ws->cred_buf,
                             &ws->http_creds_err);
@@ -674,6 +676,9 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
         return;
     }
     log.operation = ws->operation;
+    if (ws->keep && ws->fault_code == NIMBUS_OK) {
+        nimbus__soap_keep(ws);
+    }
     reply(w, req, status_of(ws), content_type(soap->version), ws->out, &log);
     finish_request(ws);
 }

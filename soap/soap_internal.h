@@ -32,6 +32,9 @@
  * reply buffer (written by gSOAP, or a kept one): nothing is left for
  * gSOAP's generated serving code to write. */
 #define NIMBUS_SOAP_SENT 0x4e494d43
+/* The longest render-cache key kept: an answer whose request (with the
+ * namespace URIs the envelope echoes) needs more is not kept. */
+#define NIMBUS_SOAP_KEY_MAX 1024
 
 /* A call on its way through the core: kept by the service function, and
  * past the request's own gSOAP processing when the call writes. */
@@ -75,7 +78,13 @@ struct nimbus_soap_worker {
     nimbus__soap_call_t *deferred; /* the write this request left to the writer */
     int op;                        /* the Body's operation (nimbus_op_t), or -1 */
     bool ids;                      /* the scan saw attributes that may be ids (scan_info.ids) */
+    /* A read to keep once answered: key[0..key_len) (0: none), stamped
+     * before the read (soap_render.c). */
+    bool keep;
+    size_t key_len;
+    nimbus_stamp_t stamp;
     char cred_buf[NIMBUS_SOAP_CRED_BUF];
+    char key[NIMBUS_SOAP_KEY_MAX];
 };
 
 /* ---- soap_fault.c ------------------------------------------------------ */
@@ -108,6 +117,19 @@ int nimbus__soap_end_recv(nimbus_soap_worker_t *ws);
  * NIMBUS_SOAP_SENT (the envelope is in ws->out), NIMBUS_SOAP_DEFERRED, or a
  * gSOAP error with the Fault set. */
 int nimbus__soap_serve_op(nimbus_soap_worker_t *ws, nimbus_op_t op);
+
+/* ---- soap_render.c ----------------------------------------------------- */
+
+/* Looks the answer to a read (op, req, as nimbus_core_stamp stamped it)
+ * up in the worker's render cache. true: the kept envelope is in ws->out
+ * (lent by the cache, no copy). false: not kept (or out of memory), and
+ * ws->key_len (0: the request cannot be keyed), ws->key and ws->stamp say
+ * where the answer may be kept. */
+bool nimbus__soap_kept(nimbus_soap_worker_t *ws, nimbus_op_t op, const nimbus_request_t *req,
+                       const nimbus_stamp_t *stamp);
+/* Keeps the envelope in ws->out under ws->key: called once a read was
+ * answered without a Fault (ws->keep). The cache copies it. */
+void nimbus__soap_keep(nimbus_soap_worker_t *ws);
 
 /* ---- soap_scan.c ------------------------------------------------------- */
 

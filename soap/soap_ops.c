@@ -264,19 +264,26 @@ static int out_of_memory(struct soap *soap)
 typedef int (*send_fn)(struct soap *soap, const nimbus_response_t *res);
 
 /*
- * The core's side of every operation, once its request is converted. A
- * read (or a refusal) is answered at once, its envelope written by send
- * into ws->out; a write goes to the writer and this returns
- * NIMBUS_SOAP_DEFERRED, so the worker serves others until the write has
- * committed and soap_host.c sends send's envelope.
+ * The core's side of every operation, once its request is converted: a
+ * read kept in the worker's render cache is answered with the kept
+ * envelope; else the core is called. A read (or a refusal) is answered at
+ * once, its envelope written by send into ws->out (and a read's kept, by
+ * the host, when it is no Fault); a write goes to the writer and this
+ * returns NIMBUS_SOAP_DEFERRED, so the worker serves others until the
+ * write has committed and soap_host.c sends send's envelope.
  */
 static int run(nimbus_soap_worker_t *ws, nimbus_op_t op, const nimbus_request_t *req, send_fn send)
 {
     struct soap *soap = ws->soap;
-    /* A read is answered before nimbus_service_call_async returns, so its
-     * call lives on the stack; a write's outlives this function. */
+    /* The stamp comes before the read the answer is made from, so a kept
+     * answer is never older than its stamp says. */
     nimbus_stamp_t stamp;
     bool read = nimbus_core_stamp(ws->w->core, op, req, &stamp);
+    if (read && nimbus__soap_kept(ws, op, req, &stamp)) {
+        return NIMBUS_SOAP_SENT;
+    }
+    /* A read is answered before nimbus_service_call_async returns, so its
+     * call lives on the stack; a write's outlives this function. */
     nimbus__soap_call_t local;
     nimbus__soap_call_t *call = read ? &local : calloc(1, sizeof *call);
     if (!call) {
@@ -299,7 +306,11 @@ static int run(nimbus_soap_worker_t *ws, nimbus_op_t op, const nimbus_request_t 
     if (!read) {
         free(call);
     }
-    return rc == SOAP_OK ? NIMBUS_SOAP_SENT : rc;
+    if (rc != SOAP_OK) {
+        return rc;
+    }
+    ws->keep = ws->key_len > 0;
+    return NIMBUS_SOAP_SENT;
 }
 
 /*
