@@ -78,6 +78,7 @@ struct nimbus_soap_worker {
     nimbus__soap_call_t *deferred; /* the write this request left to the writer */
     int op;                        /* the Body's operation (nimbus_op_t), or -1 */
     bool ids;                      /* the scan saw attributes that may be ids (scan_info.ids) */
+    bool iht_dirty;                /* gSOAP's id table may hold entries (see begin_recv) */
     /* A read to keep once answered: key[0..key_len) (0: none), stamped
      * before the read (soap_render.c). */
     bool keep;

@@ -11,7 +11,8 @@ WSDL over SOAP 1.1 and 1.2, with the variants that parse to the same request
 but make gSOAP echo other namespace URIs (an Envelope of the other version
 than the Content-Type, xsi and xsd of 1999, SOAP-ENC of the other version),
 other prefixes, comments and whitespace, a compressed body, ids that take
-gSOAP's own id resolution, every way of presenting credentials, wrong ones,
+gSOAP's own id resolution, bodies the host starts itself or leaves to
+gSOAP's soap_begin_recv, every way of presenting credentials, wrong ones,
 Faults (NOT_FOUND, INVALID_ARGUMENT), and writes in between whose effects
 the following reads must show. Status, headers (but Date) and body must be
 identical. Finally a station renamed in both databases behind the servers'
@@ -215,6 +216,25 @@ def reads(p, round_name):
                '"http://www.w3.org/2001/XMLSchema-instance"/>'), v)
 
 
+def same_answers(p, round_name):
+    """Bodies that gSOAP reads alike get the same bytes, whichever way the
+    host started the message: one starting with '<' takes the host's own
+    soap_begin_recv, a leading newline or byte order mark gSOAP's; so does
+    a body after one that filled more attribute slots than are kept."""
+    plain = envelope(1, "<n:GetStation><n:id>b2</n:id></n:GetStation>")
+    want = p.ok(round_name + " plain", plain)
+    for label, body in (("newline", b"\n" + plain), ("BOM", b"\xef\xbb\xbf" + plain),
+                        ("no prolog", envelope(1, "<n:GetStation><n:id>b2</n:id></n:GetStation>",
+                                               prolog=False))):
+        got = p.ok(round_name + " " + label, body)
+        assert got == want, (label, got, want)
+    many = " ".join('a%d="v"' % i for i in range(40))
+    p.ok(round_name + " 40 attributes", envelope(
+        1, "<n:GetStation %s><n:id>b2</n:id></n:GetStation>" % many))
+    p.fault(round_name + " malformed", plain[:-20])
+    assert p.ok(round_name + " plain again", plain) == want
+
+
 def writes(p, round_name):
     """Writes (sent once to each server) whose effects the next reads show."""
     w = round_name + " write"
@@ -253,6 +273,7 @@ def main(binary):
         with cached, uncached:
             p = Pair(cached, uncached)
             reads(p, "before")
+            same_answers(p, "begin")
             writes(p, "first")
             reads(p, "after")
             writes(p, "second")
