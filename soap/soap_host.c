@@ -373,9 +373,11 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
  * sets, soap_begin_recv leaves only encoding and encodingStyle alone: they
  * are set here as soap_begin sets them. Same returns as soap_begin_serve.
  */
-/* Attribute slots kept from one message to the next (see begin_recv);
- * more are released by gSOAP's own soap_begin_recv. */
+/* gSOAP's scratch kept from one message to the next (see begin_recv):
+ * attribute slots, and bytes of their values and of the string buffer.
+ * More is released by gSOAP's own soap_begin_recv. */
 #define NIMBUS_SOAP_KEPT_ATTRIBUTES 32
+#define NIMBUS_SOAP_KEPT_BYTES 16384
 
 /* Whether begin_recv may stand in for soap_begin_recv: everything
  * soap_free_temp would release is empty or reusable, and the body has no
@@ -391,12 +393,14 @@ static bool light_begin_allowed(nimbus_soap_worker_t *ws, const char *body, size
         return false;
     }
     int n = 0;
+    size_t bytes = soap->lablen;
     for (const struct soap_attribute *tp = soap->attributes; tp; tp = tp->next) {
-        if (++n > NIMBUS_SOAP_KEPT_ATTRIBUTES) {
+        bytes += tp->size;
+        if (++n > NIMBUS_SOAP_KEPT_ATTRIBUTES || bytes > NIMBUS_SOAP_KEPT_BYTES) {
             return false;
         }
     }
-    return true;
+    return bytes <= NIMBUS_SOAP_KEPT_BYTES;
 #else
     (void)ws;
     (void)body;
@@ -413,9 +417,11 @@ static bool light_begin_allowed(nimbus_soap_worker_t *ws, const char *body, size
  * answer's time, to release what is already empty here: the id table (no
  * body parsed since it was last emptied had ids), the pointer table (tree
  * mode never fills it), the namespace stack, blocks and attachments.
- * gSOAP's attribute slots and string buffer are kept for the next message,
- * as gSOAP keeps them from one element to the next; the namespace table
- * copy is the fresh one begin_request made.
+ * gSOAP's attribute slots and string buffer are kept for the next message
+ * (up to NIMBUS_SOAP_KEPT_ATTRIBUTES slots and NIMBUS_SOAP_KEPT_BYTES), as
+ * gSOAP keeps them from one element to the next: soap_peek_element hides
+ * every slot before it reads a tag. The namespace table copy is the fresh
+ * one begin_request made.
  */
 static int begin_recv(nimbus_soap_worker_t *ws, bool light)
 {
@@ -737,10 +743,11 @@ static const char *content_type(int version)
 /* Releases what one request used of the worker's context: everything
  * allocated for the request and its answer (soap_destroy, soap_dealloc),
  * which is what soap_end releases but for soap_free_temp. That one clears
- * the id and pointer tables and drops the attribute and namespace scratch,
- * and the next request's soap_begin_recv starts with it anyway, so a
- * worker's memory stays bounded by one request's; nimbus_soap_worker_free
- * runs the full soap_end. */
+ * the id and pointer tables and drops gSOAP's scratch (attribute slots,
+ * string buffer, namespace stack); the next request's soap_begin_recv runs
+ * it, and begin_recv keeps only a bounded scratch
+ * (NIMBUS_SOAP_KEPT_ATTRIBUTES, NIMBUS_SOAP_KEPT_BYTES), so a worker's
+ * memory stays bounded; nimbus_soap_worker_free runs the full soap_end. */
 static void finish_request(nimbus_soap_worker_t *ws)
 {
     ws->in = NULL;

@@ -231,6 +231,9 @@ def same_answers(p, round_name):
     many = " ".join('a%d="v"' % i for i in range(40))
     p.ok(round_name + " 40 attributes", envelope(
         1, "<n:GetStation %s><n:id>b2</n:id></n:GetStation>" % many))
+    assert p.ok(round_name + " plain after many", plain) == want
+    p.ok(round_name + " a 20 KB attribute", envelope(
+        1, '<n:GetStation x="%s"><n:id>b2</n:id></n:GetStation>' % ("v" * 20000)))
     p.fault(round_name + " malformed", plain[:-20])
     assert p.ok(round_name + " plain again", plain) == want
 
