@@ -4,9 +4,8 @@
  * headers, body limits); gSOAP only parses the XML body and writes the XML
  * answer. Each worker owns one gSOAP context, reused for every request on
  * that worker's thread: frecv reads the request body evbuffer, fsend appends
- * to a reply evbuffer, HTTP parsing is disabled (input SOAP_ENC_PLAIN and a
- * no-op fparse) and the request's Content-Type and SOAPAction are handed to
- * gSOAP's own header parser from the fprepareinitrecv hook. After every
+ * to a reply evbuffer, and HTTP parsing is disabled (input SOAP_ENC_PLAIN
+ * and a no-op fparse): gSOAP sees no HTTP header at all. After every
  * request soap_destroy + soap_dealloc release everything the request and its
  * answer allocated, and soap_begin_recv releases gSOAP's per-message tables
  * at the start of the next, so memory stays flat however many requests a
@@ -65,23 +64,6 @@ static int host_parse(struct soap *soap)
     return SOAP_OK;
 }
 
-/* Runs inside soap_begin_recv, after it reset the per-message state (it
- * would wipe anything set before serving). Expect and Authorization are
- * deliberately not forwarded: evhttp answers 100-continue itself, and
- * credentials are read by the binding. */
-static int host_prepare_recv(struct soap *soap)
-{
-    nimbus_soap_worker_t *ws = soap->user;
-    int rc = SOAP_OK;
-    if (ws->content_type) {
-        rc = soap->fparsehdr(soap, "Content-Type", ws->content_type);
-    }
-    if (rc == SOAP_OK && ws->soap_action) {
-        rc = soap->fparsehdr(soap, "SOAPAction", ws->soap_action);
-    }
-    return rc;
-}
-
 nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t *err)
 {
     nimbus_soap_worker_t *ws = calloc(1, sizeof *ws);
@@ -105,7 +87,16 @@ nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t 
     soap->frecv = host_recv;
     soap->fsend = host_send;
     soap->fparse = host_parse;
-    soap->fprepareinitrecv = host_prepare_recv;
+    /* No header reaches gSOAP's header parser (fparsehdr). Of the two that
+     * used to, from an fprepareinitrecv hook: SOAPAction and Content-Type's
+     * action parameter fill soap->action, and Content-Type soap->http_content,
+     * which gSOAP reads only to write HTTP itself; its multipart and DIME
+     * parameters set attachment bits in imode after soap_begin_recv had
+     * copied imode to mode, so they changed nothing but the next message
+     * (an MTOM bit was never cleared). Dispatch is by the Body's element,
+     * the version by the Envelope's namespace and the Fault's by the
+     * namespace table begin_request picks. That parse was 8% of a kept
+     * answer's instructions (docs/performance.md). */
     soap->maxlevel = NIMBUS_SOAP_MAX_DEPTH;
     soap->maxoccurs = NIMBUS_RECORD_BATCH_MAX;
     soap->recv_maxlength = w->config->max_body;
@@ -149,7 +140,6 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     bool v12 = nimbus_http_media_type_is(&mt, "application/soap+xml");
     ws->version = v12 ? 2 : 1;
     ws->content_type = v12 || nimbus_http_media_type_is(&mt, "text/xml") ? ct : NULL;
-    ws->soap_action = evhttp_find_header(headers, "SOAPAction");
     ws->content_encoding = evhttp_find_header(headers, "Content-Encoding");
     ws->in = evhttp_request_get_input_buffer(req);
     ws->operation = "-";

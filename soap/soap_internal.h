@@ -65,7 +65,6 @@ struct nimbus_soap_worker {
     struct evbuffer *in;          /* the request body, borrowed from evhttp (or inflated) */
     const char *content_type;     /* borrowed from the request headers */
     const char *content_encoding; /* borrowed from the request headers */
-    const char *soap_action;      /* borrowed from the request headers */
     int version;                  /* 1 or 2, from the Content-Type */
     const char *operation;        /* contract name for the access log (static) */
     nimbus_code_t fault_code;     /* set when soap_fault.c rendered a Fault */
