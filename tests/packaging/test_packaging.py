@@ -478,9 +478,11 @@ def deb(binary, build_dir, version):
         assert control(deb_file, "Package") == "nimbus"
         assert control(deb_file, "Version") == version
         names = depends(deb_file)
-        # dpkg-shlibdeps made Depends from what the binary links.
-        for lib in ("libc6", "libgsoap-2.8.124", "libsystemd0", "libsqlite3-0", "libssl3"):
-            assert lib in names, "Depends lacks %s: %s" % (lib, names)
+        # dpkg-shlibdeps made Depends from what the binary links; procps
+        # brings the unit's /bin/kill.
+        for dep in ("libc6", "libgsoap-2.8.124", "libsystemd0", "libsqlite3-0", "libssl3",
+                    "procps"):
+            assert dep in names, "Depends lacks %s: %s" % (dep, names)
         print("cpack: %s in %.1fs, Depends: %s" % (os.path.basename(deb_file),
                                                    time.monotonic() - started, ", ".join(names)))
         lintian(deb_file)
