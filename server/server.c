@@ -20,6 +20,9 @@
  * SIGHUP reloads what can change under a running server (the TLS
  * certificate) and never stops it; a reload that fails keeps what was
  * loaded and says why.
+ *
+ * A service manager is told (notify.h) when every worker listens, around a
+ * reload and when a stop begins.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +42,7 @@
 #include <event2/thread.h>
 
 #include "nimbus_json.h"
+#include "notify.h"
 #include "server_internal.h"
 
 /* The least time a stopping worker keeps running to flush replies and
@@ -670,6 +674,11 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
                        strerror(errno));
         }
         log_started(s, key_count > 0, keep, burst);
+        /* Every worker's socket listens (connections queue until its loop
+         * takes them): systemd may start what waits for us. */
+        char url[320];
+        snprintf(url, sizeof url, "%s://%s", s->tls ? "https" : "http", s->authority);
+        nimbus__notify_ready(url, s->worker_count);
         int sig = 0;
         for (;;) {
             if (sigwait(&stop_signals, &sig) != 0) {
@@ -678,8 +687,11 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
             if (sig != SIGHUP) {
                 break;
             }
+            nimbus__notify_reloading();
             reload(s);
+            nimbus__notify_ready(url, s->worker_count);
         }
+        nimbus__notify_stopping();
         nimbus_log(NIMBUS_LOG_INFO, "%s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
         exit_code = 0;
         /* A second signal stops at once (the default action), should a

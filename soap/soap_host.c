@@ -4,11 +4,12 @@
  * headers, body limits); gSOAP only parses the XML body and writes the XML
  * answer. Each worker owns one gSOAP context, reused for every request on
  * that worker's thread: frecv reads the request body evbuffer, fsend appends
- * to a reply evbuffer, HTTP parsing is disabled (input SOAP_ENC_PLAIN and a
- * no-op fparse) and the request's Content-Type and SOAPAction are handed to
- * gSOAP's own header parser from the fprepareinitrecv hook. After every
- * request soap_destroy + soap_end release everything gSOAP allocated, so
- * memory stays flat however many requests a worker serves.
+ * to a reply evbuffer, and HTTP parsing is disabled (input SOAP_ENC_PLAIN
+ * and a no-op fparse): gSOAP sees no HTTP header at all. After every
+ * request soap_destroy + soap_dealloc release everything the request and its
+ * answer allocated, and soap_begin_recv releases gSOAP's per-message tables
+ * at the start of the next, so memory stays flat however many requests a
+ * worker serves.
  *
  * A request body sent with Content-Encoding gzip or deflate (PHP's
  * SoapClient does so with its `compression` option) is decompressed first,
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #ifdef NIMBUS_SOAP_ZLIB
 #include <zlib.h>
@@ -62,23 +64,6 @@ static int host_parse(struct soap *soap)
     return SOAP_OK;
 }
 
-/* Runs inside soap_begin_recv, after it reset the per-message state (it
- * would wipe anything set before serving). Expect and Authorization are
- * deliberately not forwarded: evhttp answers 100-continue itself, and
- * credentials are read by the binding. */
-static int host_prepare_recv(struct soap *soap)
-{
-    nimbus_soap_worker_t *ws = soap->user;
-    int rc = SOAP_OK;
-    if (ws->content_type) {
-        rc = soap->fparsehdr(soap, "Content-Type", ws->content_type);
-    }
-    if (rc == SOAP_OK && ws->soap_action) {
-        rc = soap->fparsehdr(soap, "SOAPAction", ws->soap_action);
-    }
-    return rc;
-}
-
 nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t *err)
 {
     nimbus_soap_worker_t *ws = calloc(1, sizeof *ws);
@@ -102,10 +87,23 @@ nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t 
     soap->frecv = host_recv;
     soap->fsend = host_send;
     soap->fparse = host_parse;
-    soap->fprepareinitrecv = host_prepare_recv;
+    /* No header reaches gSOAP's header parser (fparsehdr). Of the two that
+     * used to, from an fprepareinitrecv hook: SOAPAction and Content-Type's
+     * action parameter fill soap->action, and Content-Type soap->http_content,
+     * which gSOAP reads only to write HTTP itself; its multipart and DIME
+     * parameters set attachment bits in imode after soap_begin_recv had
+     * copied imode to mode, so they changed nothing but the next message
+     * (an MTOM bit was never cleared). Dispatch is by the Body's element,
+     * the version by the Envelope's namespace and the Fault's by the
+     * namespace table begin_request picks. That parse was 8% of a kept
+     * answer's instructions (docs/performance.md). */
     soap->maxlevel = NIMBUS_SOAP_MAX_DEPTH;
     soap->maxoccurs = NIMBUS_RECORD_BATCH_MAX;
     soap->recv_maxlength = w->config->max_body;
+    /* gSOAP's own empty encodingStyle (a static string soap_begin installs),
+     * for begin_serve to install as soap_begin would. */
+    soap_begin(soap);
+    ws->empty_style = soap->encodingStyle;
     return ws;
 fail:
     nimbus_soap_worker_free(ws);
@@ -142,12 +140,14 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     bool v12 = nimbus_http_media_type_is(&mt, "application/soap+xml");
     ws->version = v12 ? 2 : 1;
     ws->content_type = v12 || nimbus_http_media_type_is(&mt, "text/xml") ? ct : NULL;
-    ws->soap_action = evhttp_find_header(headers, "SOAPAction");
     ws->content_encoding = evhttp_find_header(headers, "Content-Encoding");
     ws->in = evhttp_request_get_input_buffer(req);
     ws->operation = "-";
     ws->fault_code = NIMBUS_OK;
-    ws->key[0] = '\0';
+    ws->op = -1;
+    ws->keep = false;
+    ws->key_len = 0;
+    ws->caller_key[0] = '\0';
     ws->request_id = nimbus_http_request_id(req);
     nimbus_error_clear(&ws->http_creds_err);
     nimbus_http_credentials(req, &ws->http_creds, ws->cred_buf, sizeof ws->cred_buf,
@@ -313,14 +313,21 @@ static int read_caller(struct soap *soap, nimbus_credentials_t *out, nimbus_erro
     return 0;
 }
 
+/* Each operation's request element as soap_match_tag reads it. */
+static const char *const op_elements[NIMBUS_OP_COUNT] = {
+#define NIMBUS_X_SOAP_ELEMENT(Name, snake, role, kind) [NIMBUS_OP_##Name] = "nimbus:" #Name,
+    NIMBUS_OPERATIONS(NIMBUS_X_SOAP_ELEMENT)
+#undef NIMBUS_X_SOAP_ELEMENT
+};
+
 /*
  * Runs once gSOAP has read the Envelope's header and before it reads the
  * body: reads the caller, finds the operation from the body's first element
- * and authorizes the caller for its row's role, as REST does before it
- * reads a body. A caller without the key or the role so learns nothing
- * about its input, and costs no body parsing. An element that names no
- * operation is left to gSOAP to refuse. Returns SOAP_OK, or SOAP_FAULT with
- * the Fault set.
+ * (ws->op) and authorizes the caller for its row's role, as REST does
+ * before it reads a body. A caller without the key or the role so learns
+ * nothing about its input, and costs no body parsing. An element that names
+ * no operation is left to gSOAP to refuse. Returns SOAP_OK, or SOAP_FAULT
+ * with the Fault set.
  */
 static int authorize_before_body(nimbus_soap_worker_t *ws)
 {
@@ -334,18 +341,149 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
         return SOAP_OK;
     }
     for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
-        char qname[96];
-        snprintf(qname, sizeof qname, "nimbus:%s", nimbus_op_table[i].name);
-        if (soap_match_tag(soap, soap->tag, qname) != SOAP_OK) {
+        if (soap_match_tag(soap, soap->tag, op_elements[i]) != SOAP_OK) {
             continue;
         }
+        ws->op = i;
         ws->operation = nimbus_op_table[i].name;
         nimbus_error_t err;
-        if (nimbus_core_authorize_as(ws->w->core, &ws->caller, nimbus_op_table[i].role, ws->key,
-                                     &err) != 0) {
+        if (nimbus_core_authorize_as(ws->w->core, &ws->caller, nimbus_op_table[i].role,
+                                     ws->caller_key, &err) != 0) {
             return nimbus__soap_fault(soap, &err);
         }
         break;
+    }
+    return SOAP_OK;
+}
+
+/*
+ * soap_begin_serve without its soap_begin. soap_begin resets the message
+ * state and calls soap_free_temp, and soap_begin_recv then does both again:
+ * soap_free_temp empties gSOAP's id table (SOAP_IDHASH buckets) and clears
+ * its pointer table (SOAP_PTRHASH pointers, a 32 KiB memset), so the first
+ * call was a fifth of a GetWeather's instructions for nothing (see
+ * docs/performance.md, "SOAP: where the time goes"). Of what soap_begin
+ * sets, soap_begin_recv leaves only encoding and encodingStyle alone: they
+ * are set here as soap_begin sets them. Same returns as soap_begin_serve.
+ */
+/* gSOAP's scratch kept from one message to the next (see begin_recv):
+ * attribute slots, and bytes of their values and of the string buffer.
+ * More is released by gSOAP's own soap_begin_recv. */
+#define NIMBUS_SOAP_KEPT_ATTRIBUTES 32
+#define NIMBUS_SOAP_KEPT_BYTES 16384
+
+/* Whether begin_recv may stand in for soap_begin_recv: everything
+ * soap_free_temp would release is empty or reusable, and the body has no
+ * attribute that could be an id (ws->ids), the only ones whose order among
+ * kept attribute slots could matter. */
+static bool light_begin_allowed(nimbus_soap_worker_t *ws, const char *body, size_t len)
+{
+#if GSOAP_VERSION == 208124
+    struct soap *soap = ws->soap;
+    if (ws->iht_dirty || ws->ids || len == 0 || body[0] != '<' || soap->nlist || soap->blist ||
+        soap->xlist || soap->pblk || !soap->local_namespaces || !(soap->imode & SOAP_ENC_PLAIN) ||
+        (soap->imode & SOAP_IO) == SOAP_IO_CHUNK) {
+        return false;
+    }
+    int n = 0;
+    size_t bytes = soap->lablen;
+    for (const struct soap_attribute *tp = soap->attributes; tp; tp = tp->next) {
+        bytes += tp->size;
+        if (++n > NIMBUS_SOAP_KEPT_ATTRIBUTES || bytes > NIMBUS_SOAP_KEPT_BYTES) {
+            return false;
+        }
+    }
+    return bytes <= NIMBUS_SOAP_KEPT_BYTES;
+#else
+    (void)ws;
+    (void)body;
+    (void)len;
+    return false; /* begin_recv mirrors 2.8.124 only */
+#endif
+}
+
+/*
+ * soap_begin_recv (gSOAP 2.8.124) for a body that starts with '<', when
+ * light_begin_allowed: the same state, set field by field, without its
+ * soap_free_temp and soap_free_iht. Those walk the 1,999 buckets of the id
+ * table twice and clear the 4,096-pointer table, about 11% of a kept
+ * answer's time, to release what is already empty here: the id table (no
+ * body parsed since it was last emptied had ids), the pointer table (tree
+ * mode never fills it), the namespace stack, blocks and attachments.
+ * gSOAP's attribute slots and string buffer are kept for the next message
+ * (up to NIMBUS_SOAP_KEPT_ATTRIBUTES slots and NIMBUS_SOAP_KEPT_BYTES), as
+ * gSOAP keeps them from one element to the next: soap_peek_element hides
+ * every slot before it reads a tag. The namespace table copy is the fresh
+ * one begin_request made.
+ */
+static int begin_recv(nimbus_soap_worker_t *ws, bool light)
+{
+    struct soap *soap = ws->soap;
+    if (!light) {
+        return soap_begin_recv(soap);
+    }
+    soap->error = SOAP_OK;
+    soap->recverror = SOAP_OK;
+    soap->version = 0;
+    soap->imode &= ~(SOAP_ENC_DIME | SOAP_ENC_MIME | SOAP_ENC_ZLIB);
+    soap->mode = soap->imode;
+    if (!(soap->mode & SOAP_IO_KEEPALIVE)) {
+        soap->keep_alive = 0;
+    }
+    if (!soap->keep_alive) {
+        soap->buflen = 0;
+        soap->bufidx = 0;
+    }
+    soap->null = 0;
+    soap->position = 0;
+    soap->mustUnderstand = 0;
+    soap->shaky = 0;
+    soap->ahead = 0;
+    soap->peeked = 0;
+    soap->level = 0;
+    soap->part = SOAP_BEGIN_RECV;
+    soap->count = 0;
+    soap->length = 0;
+    soap->cdata = 0;
+    soap->header = NULL;
+    soap->fault = NULL;
+    soap->status = 0;
+    soap->body = 1;
+    soap->dom = NULL;
+    soap->dime.count = 0;
+    soap->dime.chunksize = 0;
+    soap->dime.buflen = 0;
+    soap->dime.list = NULL;
+    soap->dime.first = NULL;
+    soap->dime.last = NULL;
+    soap->mime.list = NULL;
+    soap->mime.first = NULL;
+    soap->mime.last = NULL;
+    soap->mime.boundary = NULL;
+    soap->mime.start = NULL;
+    soap->start = (ULONG64)time(NULL);
+    if (soap->fprepareinitrecv && (soap->error = soap->fprepareinitrecv(soap)) != SOAP_OK) {
+        return soap->error;
+    }
+    /* The body's first byte, '<': no byte order mark, MIME or DIME. */
+    soap_wchar c = soap_getchar(soap);
+    if ((int)c == EOF) {
+        return soap->error = soap->error ? soap->error : SOAP_EOF;
+    }
+    soap_unget(soap, c);
+    return SOAP_OK;
+}
+
+static int begin_serve(nimbus_soap_worker_t *ws, bool light)
+{
+    struct soap *soap = ws->soap;
+    soap->encoding = 0;
+    soap->encodingStyle = ws->empty_style;
+    int rc = begin_recv(ws, light);
+    /* What is parsed from here on may put ids in the table. */
+    ws->iht_dirty = ws->ids;
+    if (rc || soap_envelope_begin_in(soap) || soap_recv_header(soap) || soap_body_begin_in(soap)) {
+        return soap->error < SOAP_STOP ? soap_send_fault(soap) : soap_closesock(soap);
     }
     return SOAP_OK;
 }
@@ -461,14 +599,18 @@ static void serve(nimbus_soap_worker_t *ws)
         refuse(ws, &err);
         return;
     }
-    int rc = soap_begin_serve(soap);
+    ws->ids = where.ids;
+    int rc = begin_serve(ws, light_begin_allowed(ws, text, len));
     if (rc == SOAP_OK) {
         rc = authorize_before_body(ws);
     }
     if (rc == SOAP_OK) {
-        rc = soap_serve_request(soap);
+        /* The element names no operation: gSOAP's dispatcher refuses it
+         * in its own words. */
+        rc =
+            ws->op >= 0 ? nimbus__soap_serve_op(ws, (nimbus_op_t)ws->op) : soap_serve_request(soap);
     }
-    if (rc == SOAP_OK || rc == SOAP_STOP || rc == NIMBUS_SOAP_DEFERRED) {
+    if (rc == SOAP_OK || rc == SOAP_STOP || rc == NIMBUS_SOAP_DEFERRED || rc == NIMBUS_SOAP_SENT) {
         return;
     }
     if (ws->fault_code == NIMBUS_OK || soap->error != SOAP_FAULT) {
@@ -478,6 +620,40 @@ static void serve(nimbus_soap_worker_t *ws)
     evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
     soap->header = NULL;
     soap_send_fault(soap);
+}
+
+int nimbus__soap_end_recv(nimbus_soap_worker_t *ws)
+{
+    struct soap *soap = ws->soap;
+    /* Attachments, chunked input and hooks take gSOAP's own path, as does
+     * any body whose attributes might be ids (the scan says). */
+    if (ws->ids || (soap->mode & (SOAP_ENC_DIME | SOAP_ENC_MIME | SOAP_ENC_MTOM)) ||
+        (soap->mode & SOAP_IO) == SOAP_IO_CHUNK || soap->xlist || soap->fpreparefinalrecv) {
+        return soap_end_recv(soap);
+    }
+    /* What soap_end_recv (2.8.124) does for such a message, but for
+     * soap_resolve: it walks the SOAP_IDHASH buckets twice to find id
+     * references to settle, and no attribute of this body could have made
+     * one (in SOAP_XML_TREE mode only SOAP-ENC:id and SOAP-ENC:ref do, and
+     * id, href and ref only in graph mode). */
+    soap->part = SOAP_END;
+    soap->wsuid = NULL;
+    soap->c14nexclude = NULL;
+    soap->c14ninclude = NULL;
+    soap->ffilterrecv = NULL;
+    soap->dime.list = soap->dime.first;
+    soap->dime.first = NULL;
+    soap->dime.last = NULL;
+    soap->mime.list = soap->mime.first;
+    soap->mime.first = NULL;
+    soap->mime.last = NULL;
+    soap->mime.boundary = NULL;
+    /* soap_free_ns: every namespace binding, as popping to level 0 does. */
+    unsigned int level = soap->level;
+    soap->level = 0;
+    soap_pop_namespace(soap);
+    soap->level = level;
+    return SOAP_OK;
 }
 
 static void reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
@@ -559,7 +735,14 @@ static const char *content_type(int version)
     return version == 2 ? "application/soap+xml; charset=utf-8" : "text/xml; charset=utf-8";
 }
 
-/* Releases what one request used of the worker's context. */
+/* Releases what one request used of the worker's context: everything
+ * allocated for the request and its answer (soap_destroy, soap_dealloc),
+ * which is what soap_end releases but for soap_free_temp. That one clears
+ * the id and pointer tables and drops gSOAP's scratch (attribute slots,
+ * string buffer, namespace stack); the next request's soap_begin_recv runs
+ * it, and begin_recv keeps only a bounded scratch
+ * (NIMBUS_SOAP_KEPT_ATTRIBUTES, NIMBUS_SOAP_KEPT_BYTES), so a worker's
+ * memory stays bounded; nimbus_soap_worker_free runs the full soap_end. */
 static void finish_request(nimbus_soap_worker_t *ws)
 {
     ws->in = NULL;
@@ -567,7 +750,7 @@ static void finish_request(nimbus_soap_worker_t *ws)
     /* A large decompressed body is not kept for the next request. */
     evbuffer_drain(ws->inflated, evbuffer_get_length(ws->inflated));
     soap_destroy(ws->soap);
-    soap_end(ws->soap);
+    soap_dealloc(ws->soap, NULL);
 }
 
 void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
@@ -597,12 +780,15 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
         call->version = soap->version;
         call->operation = ws->operation;
         call->start_us = log.start_us;
-        memcpy(call->key, ws->key, sizeof call->key);
+        memcpy(call->key, ws->caller_key, sizeof call->key);
         finish_request(ws);
         return;
     }
     log.operation = ws->operation;
-    memcpy(log.key, ws->key, sizeof log.key);
+    memcpy(log.key, ws->caller_key, sizeof log.key);
+    if (ws->keep && ws->fault_code == NIMBUS_OK) {
+        nimbus__soap_keep(ws);
+    }
     reply(w, req, status_of(ws), content_type(soap->version), ws->out, &log);
     finish_request(ws);
 }
@@ -640,6 +826,7 @@ void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err)
         evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
         soap_send_fault(soap);
     }
+    ws->request_id = NULL; /* the Fault has it; the headers go with the reply */
     reply(ws->w, call->req, status_of(ws), content_type(call->version), ws->out, &log);
     soap_destroy(soap);
     soap_end(soap);

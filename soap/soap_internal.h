@@ -28,6 +28,13 @@
  * host keeps the request and answers it once the write committed. Outside
  * gSOAP's own codes. */
 #define NIMBUS_SOAP_DEFERRED 0x4e494d42
+/* What a service function returns once the answer's envelope is in the
+ * reply buffer (written by gSOAP, or a kept one): nothing is left for
+ * gSOAP's generated serving code to write. */
+#define NIMBUS_SOAP_SENT 0x4e494d43
+/* The longest render-cache key kept: an answer whose request (with the
+ * namespace URIs the envelope echoes) needs more is not kept. */
+#define NIMBUS_SOAP_KEY_MAX 1024
 
 /* A call on its way through the core: kept by the service function, and
  * past the request's own gSOAP processing when the call writes. */
@@ -54,11 +61,11 @@ struct nimbus_soap_worker {
     struct soap *soap;
     struct evbuffer *out;      /* the reply being written by gSOAP; owned */
     struct evbuffer *inflated; /* a compressed request body, decompressed; owned */
+    const char *empty_style;   /* gSOAP's static "" encodingStyle (see begin_serve) */
     /* Per request; reset by nimbus_soap_handle before serving. */
     struct evbuffer *in;          /* the request body, borrowed from evhttp (or inflated) */
     const char *content_type;     /* borrowed from the request headers */
     const char *content_encoding; /* borrowed from the request headers */
-    const char *soap_action;      /* borrowed from the request headers */
     int version;                  /* 1 or 2, from the Content-Type */
     const char *operation;        /* contract name for the access log (static) */
     nimbus_code_t fault_code;     /* set when soap_fault.c rendered a Fault */
@@ -68,10 +75,19 @@ struct nimbus_soap_worker {
      * UsernameToken, else http_creds; caller_err when neither is usable. */
     nimbus_credentials_t caller;
     nimbus_error_t caller_err;
-    char key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's key once authorized; "" none */
-    const char *request_id;            /* the request's (nimbus_http_request_id), for Faults */
-    nimbus__soap_call_t *deferred;     /* the write this request left to the writer */
+    nimbus__soap_call_t *deferred; /* the write this request left to the writer */
+    int op;                        /* the Body's operation (nimbus_op_t), or -1 */
+    bool ids;                      /* the scan saw attributes that may be ids (scan_info.ids) */
+    bool iht_dirty;                /* gSOAP's id table may hold entries (see begin_recv) */
+    /* A read to keep once answered: key[0..key_len) (0: none), stamped
+     * before the read (soap_render.c). */
+    bool keep;
+    size_t key_len;
+    nimbus_stamp_t stamp;
+    char caller_key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's API key once authorized; "" none */
+    const char *request_id; /* the request's (nimbus_http_request_id), for Faults */
     char cred_buf[NIMBUS_SOAP_CRED_BUF];
+    char key[NIMBUS_SOAP_KEY_MAX];
 };
 
 /* ---- soap_fault.c ------------------------------------------------------ */
@@ -91,6 +107,32 @@ void nimbus__soap_fault_from_gsoap(struct soap *soap);
 /* The core's answer to a call (nimbus_call_done_fn): records it, and when
  * the request was deferred, sends the reply (the write committed). */
 void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err);
+
+/* soap_end_recv, without soap_resolve's two scans of the id table when the
+ * body cannot have put anything in it (ws->ids false, no attachments). */
+int nimbus__soap_end_recv(nimbus_soap_worker_t *ws);
+
+/* ---- soap_ops.c -------------------------------------------------------- */
+
+/* Serves the request whose Body holds op's element (peeked, caller
+ * authorized): what soapcpp2's soap_serve___nimbus__<Op> does, with
+ * nimbus__soap_end_recv and the answer written by soap_ops.c. Returns
+ * NIMBUS_SOAP_SENT (the envelope is in ws->out), NIMBUS_SOAP_DEFERRED, or a
+ * gSOAP error with the Fault set. */
+int nimbus__soap_serve_op(nimbus_soap_worker_t *ws, nimbus_op_t op);
+
+/* ---- soap_render.c ----------------------------------------------------- */
+
+/* Looks the answer to a read (op, req, as nimbus_core_stamp stamped it)
+ * up in the worker's render cache. true: the kept envelope is in ws->out
+ * (lent by the cache, no copy). false: not kept (or out of memory), and
+ * ws->key_len (0: the request cannot be keyed), ws->key and ws->stamp say
+ * where the answer may be kept. */
+bool nimbus__soap_kept(nimbus_soap_worker_t *ws, nimbus_op_t op, const nimbus_request_t *req,
+                       const nimbus_stamp_t *stamp);
+/* Keeps the envelope in ws->out under ws->key: called once a read was
+ * answered without a Fault (ws->keep). The cache copies it. */
+void nimbus__soap_keep(nimbus_soap_worker_t *ws);
 
 /* ---- soap_scan.c ------------------------------------------------------- */
 
@@ -130,6 +172,10 @@ typedef struct nimbus_soap_scan_info {
     /* BAD_CHAR, BAD_CHAR_REF: the code point (0x110000 for anything past
      * U+10FFFF) */
     unsigned long code_point;
+    /* Every result: some start tag's attributes hold "id" or "ref" (names
+     * or values), or the scan stopped before the body's end. false means
+     * gSOAP's id table stays empty while it parses the body. */
+    bool ids;
 } nimbus_soap_scan_info_t;
 
 /* Scans body[0..len) for what gSOAP would accept but must not: a declared

@@ -261,17 +261,72 @@ static int out_of_memory(struct soap *soap)
     return nimbus__soap_fault(soap, &err);
 }
 
+typedef int (*send_fn)(struct soap *soap, const nimbus_response_t *res);
+
 /*
+ * The core's side of every operation, once its request is converted: a
+ * read kept in the worker's render cache is answered with the kept
+ * envelope; else the core is called. A read (or a refusal) is answered at
+ * once, its envelope written by send into ws->out (and a read's kept, by
+ * the host, when it is no Fault); a write goes to the writer and this
+ * returns NIMBUS_SOAP_DEFERRED, so the worker serves others until the
+ * write has committed and soap_host.c sends send's envelope.
+ */
+static int run(nimbus_soap_worker_t *ws, nimbus_op_t op, const nimbus_request_t *req, send_fn send)
+{
+    struct soap *soap = ws->soap;
+    /* The stamp comes before the read the answer is made from, so a kept
+     * answer is never older than its stamp says. */
+    nimbus_stamp_t stamp;
+    bool read = nimbus_core_stamp(ws->w->core, op, req, &stamp);
+    if (read && nimbus__soap_kept(ws, op, req, &stamp)) {
+        return NIMBUS_SOAP_SENT;
+    }
+    /* A read is answered before nimbus_service_call_async returns, so its
+     * call lives on the stack; a write's outlives this function. */
+    nimbus__soap_call_t local;
+    nimbus__soap_call_t *call = read ? &local : calloc(1, sizeof *call);
+    if (!call) {
+        return out_of_memory(soap);
+    }
+    if (read) {
+        memset(call, 0, sizeof *call);
+    }
+    call->ws = ws;
+    call->op = op;
+    call->send = send;
+    nimbus_service_call_async(ws->w->svc, &ws->caller, op, req, &call->res, nimbus__soap_answered,
+                              call);
+    if (!call->answered) {
+        ws->deferred = call;
+        return NIMBUS_SOAP_DEFERRED;
+    }
+    int rc = call->rc == 0 ? send(soap, &call->res) : nimbus__soap_fault(soap, &call->err);
+    nimbus_response_cleanup(op, &call->res);
+    if (!read) {
+        free(call);
+    }
+    if (rc != SOAP_OK) {
+        return rc;
+    }
+    ws->keep = ws->key_len > 0;
+    return NIMBUS_SOAP_SENT;
+}
+
+/*
+ * Per row: send_<snake> writes the response envelope as soapcpp2's
+ * soap_serve___nimbus__<Op> would (its soap_begin_count pass is left out:
+ * with SOAP_ENC_PLAIN output it counts nothing); answer_<snake> converts
+ * the parsed request and runs it; serve_<snake> is soap_serve___nimbus__<Op>
+ * with nimbus__soap_end_recv; __nimbus__<Op>, the service function
+ * soapcpp2 declares, answers when gSOAP's own dispatcher is used.
+ *
  * Every operation alike: gSOAP hands in a NULL request when the wrapper
  * element is <Op xsi:nil="true"/>, which SOAP::Lite sends for a call
  * without arguments; it is read as the empty element, every field absent
  * (so ListStations lists, and a missing required field is the core's
  * INVALID_ARGUMENT as usual). The caller was read (and authorized for the
- * row's role) by soap_host.c before the body was; then the request goes to
- * the core. A read (or a refusal) is answered at once, as gSOAP's generated
- * code expects; a write goes to the writer and the function returns
- * NIMBUS_SOAP_DEFERRED, so the worker serves others until the write has
- * committed and soap_host.c sends send_<snake>'s envelope.
+ * row's role) by soap_host.c before the body was.
  */
 #define NIMBUS_X_SOAP_OP(Name, snake, role, kind)                                                  \
     static int send_##snake(struct soap *soap, const nimbus_response_t *res)                       \
@@ -290,12 +345,11 @@ static int out_of_memory(struct soap *soap)
             soap_body_end_out(soap) || soap_envelope_end_out(soap) || soap_end_send(soap)) {       \
             return soap->error;                                                                    \
         }                                                                                          \
-        return SOAP_OK;                                                                            \
+        return soap_closesock(soap);                                                               \
     }                                                                                              \
-    int __nimbus__##Name(struct soap *soap, struct _nimbus__##Name *in,                            \
-                         struct _nimbus__##Name##Response *out)                                    \
+    static int answer_##snake(nimbus_soap_worker_t *ws, struct _nimbus__##Name *in)                \
     {                                                                                              \
-        nimbus_soap_worker_t *ws = soap->user;                                                     \
+        struct soap *soap = ws->soap;                                                              \
         struct _nimbus__##Name nil_request;                                                        \
         nimbus_request_t req;                                                                      \
         nimbus_error_t err;                                                                        \
@@ -312,25 +366,24 @@ static int out_of_memory(struct soap *soap)
         if (in_##snake(soap, in, &req.snake, &err) != 0) {                                         \
             return nimbus__soap_fault(soap, &err);                                                 \
         }                                                                                          \
-        nimbus__soap_call_t *call = calloc(1, sizeof *call);                                       \
-        if (!call) {                                                                               \
-            return out_of_memory(soap);                                                            \
+        return run(ws, NIMBUS_OP_##Name, &req, send_##snake);                                      \
+    }                                                                                              \
+    static int serve_##snake(nimbus_soap_worker_t *ws)                                             \
+    {                                                                                              \
+        struct soap *soap = ws->soap;                                                              \
+        struct __nimbus__##Name request;                                                           \
+        soap_default___nimbus__##Name(soap, &request);                                             \
+        if (!soap_get___nimbus__##Name(soap, &request, "-nimbus:" #Name, NULL) ||                  \
+            soap_body_end_in(soap) || soap_envelope_end_in(soap) || nimbus__soap_end_recv(ws)) {   \
+            return soap->error;                                                                    \
         }                                                                                          \
-        call->ws = ws;                                                                             \
-        call->op = NIMBUS_OP_##Name;                                                               \
-        call->send = send_##snake;                                                                 \
-        nimbus_service_call_async(ws->w->svc, &ws->caller, NIMBUS_OP_##Name, &req, &call->res,     \
-                                  nimbus__soap_answered, call);                                    \
-        if (!call->answered) {                                                                     \
-            ws->deferred = call;                                                                   \
-            return NIMBUS_SOAP_DEFERRED;                                                           \
-        }                                                                                          \
-        int rc = call->rc;                                                                         \
-        int oom = rc == 0 ? out_##snake(soap, &call->res.snake, out) : 0;                          \
-        rc = rc != 0 ? nimbus__soap_fault(soap, &call->err) : oom ? out_of_memory(soap) : SOAP_OK; \
-        nimbus_response_cleanup(NIMBUS_OP_##Name, &call->res);                                     \
-        free(call);                                                                                \
-        return rc;                                                                                 \
+        return answer_##snake(ws, request.nimbus__##Name);                                         \
+    }                                                                                              \
+    int __nimbus__##Name(struct soap *soap, struct _nimbus__##Name *in,                            \
+                         struct _nimbus__##Name##Response *out)                                    \
+    {                                                                                              \
+        (void)out; /* answer_<snake> writes the envelope itself */                                 \
+        return answer_##snake(soap->user, in);                                                     \
     }                                                                                              \
     int __nimbus__##Name##_(struct soap *soap, struct _nimbus__##Name *in,                         \
                             struct _nimbus__##Name##Response *out)                                 \
@@ -339,3 +392,14 @@ static int out_of_memory(struct soap *soap)
     }
 NIMBUS_OPERATIONS(NIMBUS_X_SOAP_OP)
 #undef NIMBUS_X_SOAP_OP
+
+static int (*const serve_fns[NIMBUS_OP_COUNT])(nimbus_soap_worker_t *ws) = {
+#define NIMBUS_X_SOAP_SERVE(Name, snake, role, kind) [NIMBUS_OP_##Name] = serve_##snake,
+    NIMBUS_OPERATIONS(NIMBUS_X_SOAP_SERVE)
+#undef NIMBUS_X_SOAP_SERVE
+};
+
+int nimbus__soap_serve_op(nimbus_soap_worker_t *ws, nimbus_op_t op)
+{
+    return serve_fns[op](ws);
+}

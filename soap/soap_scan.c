@@ -39,6 +39,11 @@
  *   means exactly one operation element; gSOAP serves the first and skips
  *   the rest, so a second operation would look accepted but never run.
  *
+ * It also notes whether any start tag's attributes hold the text `id` or
+ * `ref` (in a name or a value): only such attributes (id, href, ref,
+ * SOAP-ENC:id, SOAP-ENC:ref) put entries in gSOAP's id table, so a body
+ * without them lets the host skip soap_resolve's scans of that table.
+ *
  * The scan is linear, allocates nothing and needs only to find markup: in
  * well-formed XML a raw '<' appears only there, except inside comments,
  * CDATA sections and processing instructions, which are skipped whole
@@ -393,6 +398,7 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth
     if (!info) {
         info = &unused;
     }
+    info->ids = false;
     if (foreign_encoding(body, len, info)) {
         return NIMBUS_SOAP_SCAN_ENCODING;
     }
@@ -428,6 +434,7 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth
         } else {
             const char *end = tag_end(p + 1, stop);
             if (!end) {
+                info->ids = true; /* what follows is not followed: assume the worst */
                 break;
             }
             bool empty = end[-1] == '/';
@@ -441,6 +448,10 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth
                 attrs++;
             }
             size_t name_len = (size_t)(attrs - name);
+            if (!info->ids && (memmem(attrs, (size_t)(end - attrs), "id", 2) ||
+                               memmem(attrs, (size_t)(end - attrs), "ref", 3))) {
+                info->ids = true;
+            }
             note_xsi_prefixes(attrs, end, &xsi);
             struct attr type;
             if (in_body && level > 2 && binary_type(attrs, end, &xsi, &type)) {

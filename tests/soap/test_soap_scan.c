@@ -5,7 +5,8 @@
  * a '<' is data (comments, CDATA, processing instructions) or a '>' is
  * inside an attribute value; binary xsi:types in the Body and only there;
  * bytes that are not UTF-8, characters and references XML 1.0 forbids, a
- * declared encoding other than UTF-8, and a Body with more than one child.
+ * declared encoding other than UTF-8, and a Body with more than one child;
+ * and whether a body may put ids in gSOAP's id table.
  */
 #include "nimbus_cunit.h"
 #include <stdio.h>
@@ -325,6 +326,30 @@ static void test_body_children(void)
                     NIMBUS_SOAP_SCAN_OK);
 }
 
+/* Whether gSOAP's id table may fill (info.ids): any "id" or "ref" in a start
+ * tag's attributes, or a scan that stopped early; element names and text do
+ * not count. */
+static bool ids(const char *text)
+{
+    nimbus_soap_scan_info_t info;
+    info.ids = true;
+    CU_ASSERT_EQUAL(nimbus__soap_scan(text, strlen(text), 8, &info), NIMBUS_SOAP_SCAN_OK);
+    return info.ids;
+}
+
+static void test_ids(void)
+{
+    CU_ASSERT_FALSE(ids(ENV_OPEN "<s:Body><n:GetWeather><n:stationId>id ref</n:stationId>"
+                                 "</n:GetWeather></s:Body></s:Envelope>"));
+    CU_ASSERT_FALSE(ids("<a x=\"1\"><b/></a>"));
+    CU_ASSERT_TRUE(ids("<a><b id=\"x\"/></a>"));
+    CU_ASSERT_TRUE(ids("<a><b href=\"#x\"/></a>"));
+    CU_ASSERT_TRUE(ids("<a xmlns:e=\"http://www.w3.org/2003/05/soap-encoding\"><b e:ref=\"x\"/>"
+                       "<c e:id=\"x\"/></a>"));
+    CU_ASSERT_TRUE(ids("<a><b x=\"ridge\"/></a>")); /* in a value: counted all the same */
+    CU_ASSERT_TRUE(ids("<a><b x=\"1\""));           /* never closed: the rest is unknown */
+}
+
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
@@ -336,6 +361,7 @@ int main(void)
         {"references", test_references},
         {"encoding", test_encoding},
         {"body_children", test_body_children},
+        {"ids", test_ids},
         {NULL, NULL},
     };
     return nimbus_test_run("soap_scan", cases);
