@@ -1,19 +1,24 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The `nimbus` binary: parse options, run the server until SIGINT/SIGTERM.
- * Exit codes: 0 after a clean stop (or --help/--version), 1 when the server
- * could not start or failed, 2 for bad command-line options.
+ * The `nimbus` binary: parse the settings (options.c), run the server until
+ * SIGINT/SIGTERM; or, as `nimbus keys ...`, manage the key file
+ * (keys_cmd.c). Exit codes: 0 after a clean stop (or --help/--version), 1
+ * when the server could not start or failed, 2 for bad options or a bad
+ * configuration file.
  */
+#include <string.h>
+
 #include "server_internal.h"
 
 int main(int argc, char **argv)
 {
-    nimbus_config_t config;
-    const char *keys[NIMBUS_MAX_KEYS];
-    int key_count = 0;
-    int rc = nimbus__options_parse(argc, argv, &config, keys, &key_count);
+    if (argc > 1 && strcmp(argv[1], "keys") == 0) {
+        return nimbus__keys_main(argc - 1, argv + 1);
+    }
+    static nimbus_config_t config; /* large: the key specs */
+    int rc = nimbus__options_parse(argc, argv, &config);
     if (rc != 0) {
         return rc > 0 ? 0 : 2;
     }
-    return nimbus__server_run(&config, keys, key_count);
+    return nimbus__server_run(&config);
 }

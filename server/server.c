@@ -17,8 +17,9 @@
  * nimbus__server_run, so a stop during start-up is a clean stop once the
  * workers run; a second signal during the stop ends the process at once.
  *
- * SIGHUP reloads what can change under a running server (the TLS
- * certificate) and never stops it; a reload that fails keeps what was
+ * SIGHUP reloads what can change under a running server (the log file,
+ * the key file, the TLS certificate) and never stops it or drops a
+ * connection; a reload that fails keeps what was
  * loaded and says why.
  *
  * A service manager is told (notify.h) when every worker listens, around a
@@ -40,6 +41,8 @@
 
 #include <event2/bufferevent.h>
 #include <event2/thread.h>
+
+#include <openssl/crypto.h>
 
 #include "nimbus_json.h"
 #include "notify.h"
@@ -340,8 +343,17 @@ static void reload(nimbus_server_t *s)
             nimbus_log(NIMBUS_LOG_INFO, "SIGHUP: log file %s opened again", s->config.log_file);
         }
     }
+    if (*s->config.keys_file) {
+        size_t count = 0;
+        if (nimbus_core_load_key_file(s->core, s->config.keys_file, &count, &err) != 0) {
+            nimbus_log(NIMBUS_LOG_ERROR, "SIGHUP: keeping the API keys in use: %s", err.message);
+        } else {
+            nimbus_log(NIMBUS_LOG_INFO, "SIGHUP: key file %s read again: %zu key%s in it",
+                       s->config.keys_file, count, count == 1 ? "" : "s");
+        }
+    }
     if (!s->tls) {
-        if (!*s->config.log_file) {
+        if (!*s->config.log_file && !*s->config.keys_file) {
             nimbus_log(NIMBUS_LOG_INFO, "SIGHUP received: nothing to reload");
         }
         return;
@@ -368,6 +380,9 @@ static void log_started(const nimbus_server_t *s, bool keys, long long keep_s, d
         NIMBUS_LOG_NUM("workers", s->worker_count),
         NIMBUS_LOG_STR("db", c->db_path),
         NIMBUS_LOG_STR("access", keys ? "keys" : "open"),
+        NIMBUS_LOG_NUM("keys", nimbus_core_key_count(s->core)),
+        NIMBUS_LOG_STR("key-file", *c->keys_file ? c->keys_file : "-"),
+        NIMBUS_LOG_STR("config", *c->config_file ? c->config_file : "-"),
         NIMBUS_LOG_NUM("max-body", c->max_body),
         NIMBUS_LOG_NUM("max-ws-message", c->max_ws_message),
         NIMBUS_LOG_NUM("ws-queue", c->ws_queue_max),
@@ -526,7 +541,7 @@ static int write_port_file(const char *path, int port)
     return rename(tmp, path);
 }
 
-int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, int key_count)
+int nimbus__server_run(nimbus_config_t *config)
 {
     nimbus_error_t err;
     nimbus_error_clear(&err);
@@ -578,12 +593,30 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
     if (s->db_lock < 0) {
         goto done;
     }
-    for (int i = 0; i < key_count; i++) {
-        if (nimbus_core_add_key(s->core, keys[i], &err) != 0) {
+    /* The key file first: a --api-key whose secret is a file key's too is
+     * then refused. */
+    size_t file_keys = 0;
+    if (*config->keys_file) {
+        if (nimbus_core_load_key_file(s->core, config->keys_file, &file_keys, &err) != 0) {
+            nimbus_log(NIMBUS_LOG_ERROR, "--keys: %s", err.message);
+            goto done;
+        }
+        if (file_keys == 0) {
+            nimbus_log(NIMBUS_LOG_WARN,
+                       "key file %s holds no keys: every call is refused until one is added "
+                       "(nimbus keys add NAME ROLE --keys %s, then SIGHUP)",
+                       config->keys_file, config->keys_file);
+        }
+    }
+    for (int i = 0; i < config->api_key_count; i++) {
+        if (nimbus_core_add_key(s->core, config->api_keys[i], &err) != 0) {
             nimbus_log(NIMBUS_LOG_ERROR, "--api-key: %s", err.message);
             goto done;
         }
     }
+    /* The core keeps hashes only: the secrets go. */
+    OPENSSL_cleanse(config->api_keys, sizeof config->api_keys);
+    OPENSSL_cleanse(s->config.api_keys, sizeof s->config.api_keys);
     if (*config->tls_cert) {
         s->tls = nimbus_tls_new(config->tls_cert, config->tls_key, &err);
         if (!s->tls) {
@@ -603,10 +636,11 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
         nimbus_log(NIMBUS_LOG_ERROR, "--rate: %s", err.message);
         goto done;
     }
-    if (key_count == 0 && !config->open && !host_is_loopback(config->listen_host)) {
+    bool keys_required = nimbus_core_keys_required(s->core);
+    if (!keys_required && !config->open && !host_is_loopback(config->listen_host)) {
         nimbus_log(NIMBUS_LOG_ERROR,
-                   "refusing to listen on %s without API keys; add --api-key "
-                   "NAME:SECRET:ROLE, or --open if the server is meant to be open to everyone",
+                   "refusing to listen on %s without API keys; add --keys FILE (made by "
+                   "nimbus keys add), or --open if the server is meant to be open to everyone",
                    config->listen_host);
         goto done;
     }
@@ -673,7 +707,7 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
             nimbus_log(NIMBUS_LOG_WARN, "cannot write port file %s: %s", config->port_file,
                        strerror(errno));
         }
-        log_started(s, key_count > 0, keep, burst);
+        log_started(s, keys_required, keep, burst);
         /* Every worker's socket listens (connections queue until its loop
          * takes them): systemd may start what waits for us. */
         char url[320];

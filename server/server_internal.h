@@ -23,7 +23,6 @@
 #define NIMBUS_BODY_READ_FACTOR 4
 #define NIMBUS_MAX_HEADERS_SIZE (64 * 1024)
 #define NIMBUS_MAX_WORKERS 64
-#define NIMBUS_MAX_KEYS 64
 
 struct nimbus_server {
     nimbus_config_t config;
@@ -41,15 +40,26 @@ struct nimbus_server {
     nimbus_tls_t *tls;          /* with --tls-cert */
 };
 
-/* Command-line parsing. Fills config with defaults, then the options.
- * Key specs ("name:secret:role") are collected in keys (borrowed from argv).
- * Returns 0 to run, 1 when --help or --version was handled (exit 0), or -1
- * after printing a message to stderr (exit 2). */
-int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const char **keys,
-                          int *key_count);
+/* The settings (options.c): config gets the defaults, then the file of
+ * --config (an INI file whose keys are the long options, at the top or
+ * under [nimbus]), then the command line, which wins. Returns 0 to run, 1
+ * when --help or --version was handled (exit 0), or -1 after logging why,
+ * naming the file and line for the file's mistakes (exit 2). */
+int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config);
 
-/* Runs the server until SIGINT or SIGTERM. Returns the process exit code. */
-int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, int key_count);
+/* Defaults, then the settings of the configuration file at path alone: for
+ * `nimbus keys --config FILE`, which needs its `keys`. 0, or -1 after
+ * logging why. */
+int nimbus__config_read(const char *path, nimbus_config_t *config);
+
+/* `nimbus keys add|list|remove ...` (keys_cmd.c): argv[0] is "keys".
+ * Returns the exit code. */
+int nimbus__keys_main(int argc, char **argv);
+
+/* Runs the server until SIGINT or SIGTERM. Returns the process exit code.
+ * The --api-key secrets in config are wiped once the core has their
+ * hashes. */
+int nimbus__server_run(nimbus_config_t *config);
 
 /* Demo data: seeds stations into an empty database (or any, with force)
  * and marks it as a demo database. *feed says whether the feeder may run:

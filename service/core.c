@@ -48,6 +48,13 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
         nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create the hub lock");
         return NULL;
     }
+    if (nimbus__keys_init(core) != 0) {
+        pthread_mutex_destroy(&core->hub_lock);
+        free(core->path);
+        free(core);
+        nimbus_error_set(err, NIMBUS_INTERNAL, "cannot set up the API keys");
+        return NULL;
+    }
     atomic_init(&core->head_seq, 0);
     atomic_init(&core->write_gen, 1);
     for (size_t i = 0; i < sizeof core->gens / sizeof core->gens[0]; i++) {
@@ -90,9 +97,8 @@ void nimbus_core_free(nimbus_core_t *core)
     free(core->rates.buckets);
     free(core->listeners);
     free(core->path);
-    /* Secrets should not linger in freed memory. OPENSSL_cleanse, because
-     * a memset right before free is a dead store the optimiser may drop. */
-    OPENSSL_cleanse(core->keys, sizeof(core->keys));
+    /* Even hashes of secrets should not linger in freed memory. */
+    nimbus__keys_free(core);
     free(core);
 }
 

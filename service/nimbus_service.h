@@ -58,25 +58,91 @@ typedef struct nimbus_credentials {
     const char *secret; /* SECRET and NAMED */
 } nimbus_credentials_t;
 
+/* Keys in force at once, --api-key's and the key file's together. */
+#define NIMBUS_KEYS_MAX 64
+/* Salt and hash of a stored key: SHA-256 over the salt, then the secret. */
+#define NIMBUS_KEY_SALT_SIZE 16
+#define NIMBUS_KEY_HASH_SIZE 32
+/* Secrets `nimbus keys add` makes: 32 random bytes in base64url (43
+ * characters), so a salted SHA-256 is enough (no guess can succeed: a slow
+ * hash would only slow every request down). */
+#define NIMBUS_KEY_NEW_SECRET_BYTES 32
+#define NIMBUS_KEY_NEW_SECRET_LEN 43
+
+/* One API key as the core keeps it and the key file stores it: never the
+ * secret, only a salted hash of it. */
+typedef struct nimbus_key_entry {
+    char name[NIMBUS_KEY_NAME_MAX + 1];
+    nimbus_role_t role;
+    unsigned char salt[NIMBUS_KEY_SALT_SIZE];
+    unsigned char hash[NIMBUS_KEY_HASH_SIZE]; /* SHA-256(salt || secret) */
+    char added[32];                           /* "2024-05-01T12:00:00Z", or "" */
+} nimbus_key_entry_t;
+
+/* A key's name: 1-64 characters of A-Z a-z 0-9 . _ - */
+bool nimbus_key_name_valid(const char *name);
+/* Makes entry for a key named name with role and secret (checked as for
+ * --api-key): a new random salt and the hash; added left "". 0, or -1 with
+ * INVALID_ARGUMENT (or INTERNAL when the random generator fails). */
+int nimbus_key_entry_make(const char *name, nimbus_role_t role, const char *secret,
+                          nimbus_key_entry_t *entry, nimbus_error_t *err);
+/* A new random secret (NIMBUS_KEY_NEW_SECRET_LEN characters and a NUL into
+ * out, size NIMBUS_KEY_NEW_SECRET_LEN + 1). 0, or -1 with INTERNAL. */
+int nimbus_key_secret_new(char *out, nimbus_error_t *err);
+/* Whether secret is entry's, in time that does not depend on how close it
+ * came. */
+bool nimbus_key_entry_matches(const nimbus_key_entry_t *entry, const char *secret);
+
+/* The key file (service/keyfile.c): one key a line, "NAME ROLE
+ * sha256:SALT:HASH ADDED" (hex; ADDED an RFC 3339 UTC time), '#' comments.
+ * Reading refuses a file other users may read or write (mode o+r or o+w),
+ * a line it cannot read (naming path and line), twice the same name and
+ * more than NIMBUS_KEYS_MAX keys. *entries is the caller's to free(). 0, or
+ * -1 with err: UNAVAILABLE for a file that cannot be read, INVALID_ARGUMENT
+ * for one it refuses. */
+int nimbus_key_file_read(const char *path, nimbus_key_entry_t **entries, size_t *count,
+                         nimbus_error_t *err);
+/* The same from an open descriptor (its permissions checked the same way). */
+int nimbus_key_file_read_fd(int fd, const char *path, nimbus_key_entry_t **entries,
+                            size_t *count, nimbus_error_t *err);
+/* Writes entries as path's new contents in one step (a file beside it,
+ * synced, renamed over it): mode 0600 for a new file, an existing file's
+ * owner and mode (less any bit for other users) otherwise. 0, or -1 with
+ * UNAVAILABLE. */
+int nimbus_key_file_write(const char *path, const nimbus_key_entry_t *entries, size_t count,
+                          nimbus_error_t *err);
+
 /* Parses one key "name:secret:role" (as given to --api-key) and adds it to
- * the core. Returns 0, or -1 with INVALID_ARGUMENT. Not thread-safe: call
- * before the workers start. */
+ * the keys in force, where it stays across reloads of the key file.
+ * Returns 0, or -1 with INVALID_ARGUMENT. Any thread. */
 int nimbus_core_add_key(nimbus_core_t *core, const char *spec, nimbus_error_t *err);
 
-/* Number of keys configured; 0 means the server is open. */
-size_t nimbus_core_key_count(const nimbus_core_t *core);
+/* Reads the key file at path (nimbus_key_file_read) and puts its keys in
+ * force in place of those it had before, in one step: a call checked
+ * meanwhile sees either set whole. With a key file keys are required even
+ * when it holds none. Any thread, while the workers run (SIGHUP). 0 with
+ * *count the number of keys read, or -1 with err and the keys in force
+ * unchanged. */
+int nimbus_core_load_key_file(nimbus_core_t *core, const char *path, size_t *count,
+                              nimbus_error_t *err);
+
+/* Number of keys in force. */
+size_t nimbus_core_key_count(nimbus_core_t *core);
+/* Whether calls need a key: some --api-key, or a key file (even empty).
+ * false: the server is open. */
+bool nimbus_core_keys_required(nimbus_core_t *core);
 
 /* Checks that creds name a configured key whose role includes `needed`.
  * With no keys configured everyone may do everything. Returns 0, or -1 with
  * UNAUTHENTICATED (missing or wrong key) or PERMISSION_DENIED (role too
  * small). Secrets are compared in constant time. */
-int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
+int nimbus_core_authorize(nimbus_core_t *core, const nimbus_credentials_t *creds,
                           nimbus_role_t needed, nimbus_error_t *err);
 /* The same, writing into who (NIMBUS_KEY_NAME_MAX + 1 bytes, or NULL) the
  * name of the key the caller authenticated with, for the access log: also
  * when its role falls short (PERMISSION_DENIED); "" for an open server, a
  * trusted caller, or a missing or wrong key. */
-int nimbus_core_authorize_as(const nimbus_core_t *core, const nimbus_credentials_t *creds,
+int nimbus_core_authorize_as(nimbus_core_t *core, const nimbus_credentials_t *creds,
                              nimbus_role_t needed, char *who, nimbus_error_t *err);
 
 /* nimbus_core_authorize, then one call taken from the caller's rate limit

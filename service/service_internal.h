@@ -36,14 +36,18 @@
 #define NIMBUS__LISTENER_MAX 65536
 /* Size of the key that authenticates cursors (HMAC-SHA256). */
 #define NIMBUS__CURSOR_KEY_SIZE 32
-#define NIMBUS__KEY_MAX 64
 
-typedef struct nimbus__key {
-    char name[NIMBUS_KEY_NAME_MAX + 1];
-    char secret[NIMBUS_KEY_SECRET_MAX + 1]; /* zero-padded: compared whole */
-    size_t secret_len;
-    nimbus_role_t role;
-} nimbus__key_t;
+/* The keys in force: --api-key's and the key file's, one immutable
+ * snapshot that a reload replaces whole (auth.c). A caller takes a
+ * reference under core->keys_lock and checks against it without any lock;
+ * the last reference frees it, so a reload never waits for callers and a
+ * caller never sees half a key file. */
+typedef struct nimbus__keyset {
+    _Atomic size_t refs;
+    bool required; /* keys are configured (a key file may hold none: nobody gets in) */
+    size_t count;
+    nimbus_key_entry_t keys[NIMBUS_KEYS_MAX];
+} nimbus__keyset_t;
 
 typedef struct nimbus__listener {
     int id;
@@ -117,6 +121,10 @@ typedef struct nimbus__checkpointer {
     _Atomic uint64_t runs, restarts, failures;
 } nimbus__checkpointer_t;
 
+/* The keys' lock and an empty snapshot (auth.c): 0, or -1. */
+int nimbus__keys_init(nimbus_core_t *core);
+void nimbus__keys_free(nimbus_core_t *core);
+
 /* Rate limits (ratelimit.c): buckets by subject ("key NAME" or
  * "addr ADDRESS"), open addressing over NIMBUS__RATE_SLOTS slots, a subject
  * looked for in NIMBUS__RATE_PROBES of them. */
@@ -150,8 +158,17 @@ struct nimbus_core {
     _Atomic uint64_t gens[1 + NIMBUS__GEN_SLOTS];
     unsigned char cursor_key[NIMBUS__CURSOR_KEY_SIZE];
 
-    nimbus__key_t keys[NIMBUS__KEY_MAX];
-    size_t key_count;
+    /* The keys (auth.c): keyset is the snapshot in force, never NULL;
+     * dev_keys the --api-key ones, kept across reloads of file_keys. All
+     * three guarded by keys_lock, which is held only to take a reference
+     * or to swap. */
+    pthread_mutex_t keys_lock;
+    nimbus__keyset_t *keyset;
+    nimbus_key_entry_t dev_keys[NIMBUS_KEYS_MAX];
+    size_t dev_key_count;
+    nimbus_key_entry_t *file_keys;
+    size_t file_key_count;
+    bool key_file; /* a key file is in force (even an empty one) */
 
     /* Guarded by hub_lock. */
     nimbus__listener_t *listeners;

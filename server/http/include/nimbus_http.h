@@ -86,6 +86,11 @@ typedef struct nimbus_config {
     char cors_origins[1024]; /* comma-separated allowed origins for GET; "" none; "*" any */
     char static_dir[4096];   /* dashboard files (GET /) */
     char port_file[4096];    /* when set, the bound port is written here once listening */
+    char config_file[4096];  /* --config: where the settings below came from too; "" none */
+    char keys_file[4096];    /* --keys: the key file, read again at SIGHUP; "" none */
+    /* --api-key NAME:SECRET:ROLE values (development keys), in order. */
+    char api_keys[NIMBUS_KEYS_MAX][NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 16];
+    int api_key_count;
 } nimbus_config_t;
 
 /* Event priorities of a worker's loop (event_base_priority_init). Every
