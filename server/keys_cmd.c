@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,13 +57,31 @@ static void say(const char *fmt, ...)
     va_end(ap);
 }
 
+/* A key file root makes in a directory that belongs to another user (the
+ * service's state directory) is given to that user, who must read it. */
+static void give_to_directory_owner(int fd, const char *path)
+{
+    char dir[sizeof((nimbus_config_t *)0)->keys_file];
+    snprintf(dir, sizeof dir, "%s", path);
+    struct stat st;
+    if (geteuid() == 0 && stat(dirname(dir), &st) == 0 && st.st_uid != 0 &&
+        fchown(fd, st.st_uid, st.st_gid) != 0) {
+        say("cannot give %s to the owner of its directory: %s", path, strerror(errno));
+    }
+}
+
 /* Opens path locked (exclusive to edit, shared to list), making it (0600)
  * when create. The lock is on the file that is there after it was taken:
  * an edit that replaced it meanwhile is waited for, then its file taken. */
 static int open_locked(const char *path, bool edit, bool create)
 {
     for (int tries = 0; tries < 100; tries++) {
-        int fd = open(path, (edit ? O_RDWR : O_RDONLY) | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+        int fd = create ? open(path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0600) : -1;
+        if (fd >= 0) {
+            give_to_directory_owner(fd, path);
+        } else if (!create || errno == EEXIST) {
+            fd = open(path, (edit ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        }
         if (fd < 0) {
             return -1;
         }
