@@ -3,10 +3,17 @@
 3339 UTC time with milliseconds and a level; --log-format json writes one
 JSON object per line (each line parsed here on its own); --log-file is
 opened again on SIGHUP after logrotate renamed it; start-up says in one
-line what runs with which limits; bad log options are refused."""
+line what runs with which limits; bad log options are refused. Every
+answer carries a request id (the client's X-Request-Id when well-formed,
+else a new one) in its X-Request-Id header, in problem+json's requestId,
+in a SOAP Fault's detail and in a WebSocket error, and the access line
+names it with the caller's key."""
 
+import asyncio
+import http.client
 import json
 import os
+import xml.etree.ElementTree as ET
 import re
 import signal
 import subprocess
@@ -19,6 +26,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from nimbus_harness import NimbusServer  # noqa: E402
+
+import websockets  # noqa: E402
+import websockets.exceptions  # noqa: E402
 
 BINARY = sys.argv.pop(1)
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -76,6 +86,7 @@ class JsonLines(unittest.TestCase):
         self.assertEqual(s["workers"], 2)
         self.assertEqual(s["db"], srv.db_path)
         self.assertEqual(s["access"], "open")
+        self.assertEqual((s["keys"], s["key-file"], s["config"]), (0, "-", "-"))
         for limit in ("max-body", "max-ws-message", "ws-queue", "max-connections",
                       "max-connections-per-client", "request-timeout", "min-body-rate",
                       "idle-timeout", "rate", "burst", "max-subscriptions-per-key", "retention",
@@ -90,6 +101,8 @@ class JsonLines(unittest.TestCase):
         for x in access:
             self.assertEqual(x["level"], "info")
             self.assertEqual(x["peer"], "127.0.0.1")
+            self.assertEqual(x["key"], "-")  # an open server: no key
+            self.assertRegex(x["rid"], r"^[0-9a-f]{32}$")
             self.assertIsInstance(x["us"], int)
             self.assertIsInstance(x["bytes"], int)
         self.assertEqual([x["msg"] for x in lines[-2:]], ["SIGTERM received, stopping", "stopped"])
@@ -101,7 +114,7 @@ class JsonLines(unittest.TestCase):
         lines = text.splitlines()
         self.assertRegex(lines[0], r"^%s info nimbus: started version=\S+ "
                                    r"listen=http://127\.0\.0\.1:\d+ workers=2 db=\S+ access=open "
-                                   r"max-body=1048576 " % TIME)
+                                   r"keys=0 key-file=- config=- max-body=1048576 " % TIME)
         for line in lines:
             self.assertRegex(line, r"^%s (info|warn|error) (nimbus: |access )" % TIME)
 
@@ -157,6 +170,131 @@ class LogFile(unittest.TestCase):
                 self.assertEqual(r.returncode, 2)
                 self.assertIn("--log-format needs text or json", r.stderr)
 
+
+
+def raw(port, method, path, body=None, headers=None):
+    """(status, headers with lower-case names, body) of one request."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body, headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+SOAP_NS = {"s": "http://schemas.xmlsoap.org/soap/envelope/", "n": "urn:nimbus:weather:v1"}
+SOAP_GET = ('<?xml version="1.0"?><s:Envelope xmlns:s="%s" xmlns:n="%s"><s:Body><n:GetStation>'
+            '<n:id>nope</n:id></n:GetStation></s:Body></s:Envelope>'
+            % (SOAP_NS["s"], SOAP_NS["n"])).encode()
+ID = r"^[0-9a-f]{32}$"
+
+
+class RequestId(unittest.TestCase):
+    """One server with a key: requests with and without an X-Request-Id of
+    their own, over REST, SOAP and the WebSocket, then the access lines."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = NimbusServer(BINARY, args=["--api-key", "ops:ops-secret:admin",
+                                             "--api-key", "viewer:view-secret:read",
+                                             "--log-format", "json"])
+        cls.srv.start()
+        cls.auth = {"Authorization": "Bearer ops-secret"}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        cls.lines = json_lines(cls.srv.log_text())
+        cls.srv.cleanup()
+
+    def test_rest(self):
+        port = self.srv.port
+        # Theirs, well-formed: kept, in the header and the problem.
+        status, h, body = raw(port, "GET", "/v1/stations/nope",
+                              headers=dict(self.auth, **{"X-Request-Id": "client-1.A_b"}))
+        self.assertEqual(status, 404)
+        self.assertEqual(h["x-request-id"], "client-1.A_b")
+        self.assertEqual(json.loads(body)["requestId"], "client-1.A_b")
+        # None, or one that is not well-formed: a new one, never theirs.
+        for theirs in (None, "has space", "x" * 129, "quote\"", "caf\u00e9"):
+            with self.subTest(theirs=theirs):
+                headers = dict(self.auth)
+                if theirs is not None:
+                    headers["X-Request-Id"] = theirs.encode("utf-8").decode("latin-1")
+                status, h, body = raw(port, "GET", "/v1/stations/nope", headers=headers)
+                self.assertRegex(h["x-request-id"], ID)
+                self.assertEqual(json.loads(body)["requestId"], h["x-request-id"])
+        # Successes carry one too, and so do answers without a key.
+        status, h, _ = raw(port, "GET", "/v1/stations", headers=self.auth)
+        self.assertEqual(status, 200)
+        self.assertRegex(h["x-request-id"], ID)
+        status, h, body = raw(port, "GET", "/v1/stations", headers={"X-Request-Id": "no-key"})
+        self.assertEqual((status, h["x-request-id"], json.loads(body)["requestId"]),
+                         (401, "no-key", "no-key"))
+
+    def test_soap_fault_detail(self):
+        for version, ctype in ((1, "text/xml; charset=utf-8"),
+                               (2, "application/soap+xml; charset=utf-8")):
+            with self.subTest(version=version):
+                body = SOAP_GET
+                env = SOAP_NS["s"]
+                if version == 2:
+                    env = "http://www.w3.org/2003/05/soap-envelope"
+                    body = body.replace(SOAP_NS["s"].encode(), env.encode())
+                headers = dict(self.auth, **{"Content-Type": ctype,
+                                             "X-Request-Id": "soap-%d" % version})
+                status, h, data = raw(self.srv.port, "POST", "/soap", body, headers)
+                self.assertEqual(h["x-request-id"], "soap-%d" % version)
+                root = ET.fromstring(data)
+                detail = root.find(".//{%s}Detail" % env if version == 2 else ".//detail")
+                self.assertIsNotNone(detail, data)
+                self.assertEqual(detail.findtext("{%s}requestId" % SOAP_NS["n"]),
+                                 "soap-%d" % version)
+                self.assertEqual(detail.findtext("{%s}ServiceFault/{%s}code"
+                                                 % (SOAP_NS["n"], SOAP_NS["n"])), "NOT_FOUND")
+
+    def test_websocket(self):
+        async def run():
+            url = "ws://127.0.0.1:%d/v1/stream" % self.srv.port
+            # A refused upgrade is problem+json with the id.
+            with self.assertRaises(websockets.exceptions.InvalidStatusCode) as cm:
+                await websockets.connect(url, extra_headers={"X-Request-Id": "ws-refused"})
+            self.assertEqual(cm.exception.status_code, 401)
+            self.assertEqual(cm.exception.headers["X-Request-Id"], "ws-refused")
+            # An accepted one says its id in the 101, and every error on it
+            # quotes that id.
+            ws = await websockets.connect(url, ping_interval=None, extra_headers=dict(
+                self.auth, **{"X-Request-Id": "ws-session"}))
+            self.assertEqual(ws.response_headers["X-Request-Id"], "ws-session")
+            await ws.send(json.dumps({"type": "call", "id": "c", "op": "GetStation",
+                                      "params": {"id": "nope"}}))
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            self.assertEqual((msg["type"], msg["code"], msg["requestId"]),
+                             ("error", "NOT_FOUND", "ws-session"))
+            await ws.close()
+        asyncio.run(run())
+
+    def test_zz_access_lines(self):
+        """After the others (unittest runs them in name order): every
+        access line has a key ('-' when none was valid) and an id, the
+        client's where it gave a good one."""
+        self.srv.stop()
+        lines = json_lines(self.srv.log_text())
+        access = [x for x in lines if x["msg"] == "access"]
+        for x in access:
+            self.assertIn(x["key"], ("ops", "viewer", "-"), x)
+            self.assertTrue(x["rid"] == "-" or re.fullmatch(r"[A-Za-z0-9._-]{1,128}", x["rid"]), x)
+        by_rid = {x["rid"]: x for x in access}
+        self.assertEqual((by_rid["client-1.A_b"]["key"], by_rid["client-1.A_b"]["status"]),
+                         ("ops", 404))
+        self.assertEqual((by_rid["no-key"]["key"], by_rid["no-key"]["status"]), ("-", 401))
+        self.assertEqual((by_rid["soap-1"]["proto"], by_rid["soap-1"]["key"]), ("soap", "ops"))
+        self.assertEqual(by_rid["soap-2"]["op"], "GetStation")
+        self.assertEqual((by_rid["ws-refused"]["status"], by_rid["ws-refused"]["key"]), (401, "-"))
+        self.assertEqual((by_rid["ws-session"]["status"], by_rid["ws-session"]["key"]),
+                         (101, "ops"))
+        self.srv.start()  # for tearDownClass
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
