@@ -72,10 +72,12 @@ def observation(at, temperature):
             "<n:humidity>61</n:humidity></n:observation>" % (at, temperature))
 
 
-def post(conn, body, version=1, headers=None):
+def post(conn, body, version=1, headers=None, request_id=None):
     """One POST /soap; (status, headers but Date, body)."""
     h = {"Content-Type": CTYPE[version]}
     h.update(READER if headers is None else headers)
+    if request_id:
+        h["X-Request-Id"] = request_id
     conn.request("POST", "/soap", body=body, headers=h)
     resp = conn.getresponse()
     data = resp.read()
@@ -95,8 +97,14 @@ class Pair:
     def both(self, label, body, version=1, headers=None, repeat=2):
         """Sends the request `repeat` times to both; returns the last answer."""
         for i in range(repeat):
-            got = [post(c, body, version, headers) for c in self.conns]
+            # One id for both: an answer served from the cache carries the
+            # request's own id, never the one it was rendered for.
+            rid = "pair-%d" % self.requests
+            got = [post(c, body, version, headers, rid) for c in self.conns]
             self.requests += 1
+            if dict(got[0][1]).get("x-request-id") != rid:
+                raise AssertionError("%s: X-Request-Id %r, sent %r"
+                                     % (label, dict(got[0][1]).get("x-request-id"), rid))
             if got[0] != got[1]:
                 raise AssertionError(
                     "%s (send %d): the caching server answered differently\ncached:   %r\n"
