@@ -103,8 +103,8 @@ bool nimbus_key_entry_matches(const nimbus_key_entry_t *entry, const char *secre
 int nimbus_key_file_read(const char *path, nimbus_key_entry_t **entries, size_t *count,
                          nimbus_error_t *err);
 /* The same from an open descriptor (its permissions checked the same way). */
-int nimbus_key_file_read_fd(int fd, const char *path, nimbus_key_entry_t **entries,
-                            size_t *count, nimbus_error_t *err);
+int nimbus_key_file_read_fd(int fd, const char *path, nimbus_key_entry_t **entries, size_t *count,
+                            nimbus_error_t *err);
 /* Writes entries as path's new contents in one step (a file beside it,
  * synced, renamed over it): mode 0600 for a new file, an existing file's
  * owner and mode (less any bit for other users) otherwise. 0, or -1 with
