@@ -334,14 +334,14 @@ int nimbus_core_load_key_file(nimbus_core_t *core, const char *path, size_t *cou
             core->key_file = old_file;
             rc = -1;
         } else {
+            if (count) {
+                *count = n;
+            }
             keys = old;
             n = old_count;
         }
     }
     pthread_mutex_unlock(&core->keys_lock);
-    if (rc == 0 && count) {
-        *count = core->file_key_count; /* only this thread changes it */
-    }
     if (keys) {
         OPENSSL_cleanse(keys, n * sizeof keys[0]);
         free(keys);

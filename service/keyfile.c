@@ -34,6 +34,8 @@
 #define SCHEME "sha256:"
 /* The longest line worth reading: name, role, scheme, salt, hash, time. */
 #define LINE_MAX_LEN 512
+/* The largest key file: NIMBUS_KEYS_MAX keys and room for comments. */
+#define FILE_MAX_BYTES (1024 * 1024)
 
 static int hex_value(char c)
 {
@@ -147,35 +149,51 @@ int nimbus_key_file_read_fd(int fd, const char *path, nimbus_key_entry_t **entri
                                 path, st.st_mode & S_IROTH ? "read" : "written",
                                 (unsigned)(st.st_mode & 07777), path);
     }
-    int dup_fd = dup(fd);
-    FILE *f = dup_fd >= 0 ? fdopen(dup_fd, "r") : NULL;
-    if (!f) {
-        if (dup_fd >= 0) {
-            close(dup_fd);
-        }
-        return nimbus_error_set(err, NIMBUS_UNAVAILABLE, "cannot read key file %s: %s", path,
-                                strerror(errno));
+    /* Read whole with pread, on the caller's descriptor: no second
+     * descriptor (and no stdio) for a file of a few kilobytes. */
+    if (st.st_size > FILE_MAX_BYTES) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "key file %s is over %d bytes", path,
+                                FILE_MAX_BYTES);
     }
-    rewind(f);
+    size_t size = (size_t)st.st_size;
+    char *text = malloc(size + 1);
     nimbus_key_entry_t *keys = calloc(NIMBUS_KEYS_MAX, sizeof *keys);
-    if (!keys) {
-        fclose(f);
+    if (!text || !keys) {
+        free(text);
+        free(keys);
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
     }
-    size_t n = 0;
+    size_t got = 0;
     int rc = 0;
-    char line[LINE_MAX_LEN + 2];
-    for (int lineno = 1; rc == 0 && fgets(line, sizeof line, f); lineno++) {
+    while (got < size) {
+        ssize_t r = pread(fd, text + got, size - got, (off_t)got);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            rc = nimbus_error_set(err, NIMBUS_UNAVAILABLE, "cannot read key file %s: %s", path,
+                                  r < 0 ? strerror(errno) : "it shrank while read");
+            break;
+        }
+        got += (size_t)r;
+    }
+    text[got] = '\0';
+    size_t n = 0;
+    char *next = text;
+    for (int lineno = 1; rc == 0 && next && *next; lineno++) {
+        char *line = next;
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        }
         size_t len = strlen(line);
-        if (len > 0 && line[len - 1] == '\n') {
+        if (len > 0 && line[len - 1] == '\r') {
             line[--len] = '\0';
-        } else if (!feof(f)) {
+        }
+        if (len > LINE_MAX_LEN) {
             rc = nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s:%d: line too long", path,
                                   lineno);
             break;
-        }
-        if (len > 0 && line[len - 1] == '\r') {
-            line[--len] = '\0';
         }
         const char *p = line + strspn(line, " \t");
         if (*p == '\0' || *p == '#') {
@@ -198,12 +216,8 @@ int nimbus_key_file_read_fd(int fd, const char *path, nimbus_key_entry_t **entri
             n++;
         }
     }
-    if (rc == 0 && ferror(f)) {
-        rc = nimbus_error_set(err, NIMBUS_UNAVAILABLE, "cannot read key file %s: %s", path,
-                              strerror(errno));
-    }
-    fclose(f);
-    OPENSSL_cleanse(line, sizeof line);
+    OPENSSL_cleanse(text, size + 1);
+    free(text);
     if (rc != 0) {
         OPENSSL_cleanse(keys, NIMBUS_KEYS_MAX * sizeof *keys);
         free(keys);

@@ -35,7 +35,7 @@ class CommandLine(unittest.TestCase):
         for opt in ("--listen", "--workers", "--db", "--max-body", "--max-ws-message",
                     "--api-key", "--open", "--demo", "--port-file", "--quiet", "--version",
                     "--render-cache", "--ws-ping-interval", "--ws-queue", "--cors-origin",
-                    "--log-file", "--log-format"):
+                    "--log-file", "--log-format", "--config", "--keys"):
             self.assertIn(opt, r.stdout)
 
     def test_version(self):
