@@ -109,7 +109,7 @@ static void usage(FILE *out)
                  "  nimbus keys add NAME ROLE    add a key (role read, write or admin) and print\n"
                  "                               its new random secret, this once only\n"
                  "  nimbus keys list             each key's name, role and when it was added\n"
-                 "  nimbus keys remove NAME      remove a key: its secret no longer works\n");
+                 "  nimbus keys remove NAME      remove a key (once read again, its secret fails)\n");
 }
 
 /* Where a value comes from, for messages: the command line ("--workers
