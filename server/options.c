@@ -29,6 +29,14 @@ static void usage(FILE *out)
         "  --db PATH              SQLite database file (default " NIMBUS_DEFAULT_DB ")\n"
         "  --max-body BYTES       largest request body (default 1048576)\n"
         "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
+        "  --soap-max-depth N     SOAP elements nested deeper are refused (default 32,\n"
+        "                         at most 256)\n"
+        "  --soap-max-attributes N\n"
+        "                         attributes on one SOAP start tag, namespace\n"
+        "                         declarations included (default 32)\n"
+        "  --soap-max-namespaces N\n"
+        "                         SOAP namespace declarations in scope at once\n"
+        "                         (default 64)\n"
         "  --ws-queue BYTES       output a WebSocket may queue before it lags (default 4194304)\n"
         "  --max-connections N    connections in all, HTTP and WebSocket (default: the\n"
         "                         descriptor limit less 64; 0: no limit)\n"
@@ -87,6 +95,21 @@ static int parse_size(const char *opt, const char *text, size_t min, size_t *out
         return -1;
     }
     *out = (size_t)v;
+    return 0;
+}
+
+/* A whole number in [min, max] for a count option. */
+static int parse_count(const char *opt, const char *text, int min, int max, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || !end || *end || text[0] == '\0' || v < min || v > max) {
+        fprintf(stderr, "nimbus: %s needs a whole number from %d to %d, not '%s'\n", opt, min, max,
+                text);
+        return -1;
+    }
+    *out = (int)v;
     return 0;
 }
 
@@ -163,6 +186,9 @@ enum {
     OPT_MAX_BODY,
     OPT_MAX_WS,
     OPT_WS_QUEUE,
+    OPT_SOAP_MAX_DEPTH,
+    OPT_SOAP_MAX_ATTRIBUTES,
+    OPT_SOAP_MAX_NAMESPACES,
     OPT_WS_PING,
     OPT_RENDER_CACHE,
     OPT_MAX_CONNECTIONS,
@@ -199,6 +225,9 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
         {"max-ws-message", required_argument, NULL, OPT_MAX_WS},
         {"ws-queue", required_argument, NULL, OPT_WS_QUEUE},
+        {"soap-max-depth", required_argument, NULL, OPT_SOAP_MAX_DEPTH},
+        {"soap-max-attributes", required_argument, NULL, OPT_SOAP_MAX_ATTRIBUTES},
+        {"soap-max-namespaces", required_argument, NULL, OPT_SOAP_MAX_NAMESPACES},
         {"ws-ping-interval", required_argument, NULL, OPT_WS_PING},
         {"render-cache", required_argument, NULL, OPT_RENDER_CACHE},
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
@@ -235,6 +264,9 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     config->max_body = NIMBUS_DEFAULT_MAX_BODY;
     config->max_ws_message = NIMBUS_DEFAULT_MAX_WS_MESSAGE;
     config->ws_queue_max = NIMBUS_DEFAULT_WS_QUEUE;
+    config->soap_max_depth = NIMBUS_DEFAULT_SOAP_MAX_DEPTH;
+    config->soap_max_attributes = NIMBUS_DEFAULT_SOAP_MAX_ATTRIBUTES;
+    config->soap_max_namespaces = NIMBUS_DEFAULT_SOAP_MAX_NAMESPACES;
     config->ws_ping_interval_ms = NIMBUS_DEFAULT_WS_PING_INTERVAL_MS;
     /* Version 1 read the interval from the environment only (documented in
      * docs/streaming.md then); deployments that set it keep it, and the
@@ -298,6 +330,23 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
             break;
         case OPT_WS_QUEUE:
             if (parse_size("--ws-queue", arg, 4096, &config->ws_queue_max)) {
+                return -1;
+            }
+            break;
+        case OPT_SOAP_MAX_DEPTH:
+            /* 5 is the deepest request a client sends (see nimbus_http.h) */
+            if (parse_count("--soap-max-depth", arg, 5, NIMBUS_SOAP_MAX_DEPTH_CAP,
+                            &config->soap_max_depth)) {
+                return -1;
+            }
+            break;
+        case OPT_SOAP_MAX_ATTRIBUTES:
+            if (parse_count("--soap-max-attributes", arg, 1, 65535, &config->soap_max_attributes)) {
+                return -1;
+            }
+            break;
+        case OPT_SOAP_MAX_NAMESPACES:
+            if (parse_count("--soap-max-namespaces", arg, 1, 65535, &config->soap_max_namespaces)) {
                 return -1;
             }
             break;

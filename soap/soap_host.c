@@ -21,7 +21,9 @@
  * (PAYLOAD_TOO_LARGE), a Content-Type charset other than UTF-8, and
  * (INVALID_ARGUMENT; see soap_scan.c) another declared encoding, bytes that
  * are not UTF-8, characters and references XML 1.0 does not allow, any
- * DTD, nesting deeper than NIMBUS_SOAP_MAX_DEPTH, a binary xsi:type in the
+ * DTD, nesting deeper than --soap-max-depth, more attributes on a tag or
+ * namespace declarations in scope than --soap-max-attributes and
+ * --soap-max-namespaces allow, a binary xsi:type in the
  * Body and a Body with more than one element child. Bounded by
  * gSOAP: nesting depth again (maxlevel), element counts (maxoccurs) and the
  * message length.
@@ -97,7 +99,7 @@ nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t 
      * the version by the Envelope's namespace and the Fault's by the
      * namespace table begin_request picks. That parse was 8% of a kept
      * answer's instructions (docs/performance.md). */
-    soap->maxlevel = NIMBUS_SOAP_MAX_DEPTH;
+    soap->maxlevel = (unsigned int)w->config->soap_max_depth;
     soap->maxoccurs = NIMBUS_RECORD_BATCH_MAX;
     soap->recv_maxlength = w->config->max_body;
     /* gSOAP's own empty encodingStyle (a static string soap_begin installs),
@@ -521,7 +523,10 @@ static void serve(nimbus_soap_worker_t *ws)
         return;
     }
     nimbus_soap_scan_info_t where;
-    nimbus_soap_scan_t scan = nimbus__soap_scan(text, len, NIMBUS_SOAP_MAX_DEPTH, &where);
+    const nimbus_config_t *config = ws->w->config;
+    nimbus_soap_limits_t limits = {config->soap_max_depth, config->soap_max_attributes,
+                                   config->soap_max_namespaces};
+    nimbus_soap_scan_t scan = nimbus__soap_scan(text, len, &limits, &where);
     switch (scan) {
     case NIMBUS_SOAP_SCAN_DECLARATION:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
@@ -529,7 +534,20 @@ static void serve(nimbus_soap_worker_t *ws)
         break;
     case NIMBUS_SOAP_SCAN_TOO_DEEP:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
-                         "XML elements are nested deeper than %d levels", NIMBUS_SOAP_MAX_DEPTH);
+                         "XML elements are nested deeper than %d levels", limits.max_depth);
+        break;
+    case NIMBUS_SOAP_SCAN_ATTRIBUTES:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "element %.*s has more than %d attributes (namespace declarations "
+                         "included)",
+                         quotable(where.element, where.element_len), where.element,
+                         limits.max_attributes);
+        break;
+    case NIMBUS_SOAP_SCAN_NAMESPACES:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "more than %d namespace declarations are in scope at element %.*s",
+                         limits.max_namespaces, quotable(where.element, where.element_len),
+                         where.element);
         break;
     case NIMBUS_SOAP_SCAN_BINARY_TYPE:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,

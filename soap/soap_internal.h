@@ -17,10 +17,6 @@
 #include "nimbus_service.h"
 #include "nimbus_soap.h"
 
-/* XML nesting deeper than this is refused: the deepest legitimate request
- * (Envelope/Body/RecordObservations/observation/temperature, or
- * Envelope/Header/Security/UsernameToken/Password) is 5. */
-#define NIMBUS_SOAP_MAX_DEPTH 32
 /* Room for decoded HTTP credentials (name + secret + NULs). */
 #define NIMBUS_SOAP_CRED_BUF (NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8)
 
@@ -144,13 +140,27 @@ typedef enum nimbus_soap_scan {
     NIMBUS_SOAP_SCAN_BAD_CHAR_REF,  /* a character reference to such a character (&#0;) */
     NIMBUS_SOAP_SCAN_BAD_REFERENCE, /* a malformed or undefined reference (&nbsp;, &#x;, & ) */
     NIMBUS_SOAP_SCAN_LONG_CHAR_REF, /* a character reference gSOAP cannot read (&#x1F600;) */
-    NIMBUS_SOAP_SCAN_BODY_CHILDREN  /* a Body with more than one element child */
+    NIMBUS_SOAP_SCAN_BODY_CHILDREN, /* a Body with more than one element child */
+    NIMBUS_SOAP_SCAN_ATTRIBUTES,    /* a start tag with more than max_attributes attributes */
+    NIMBUS_SOAP_SCAN_NAMESPACES     /* more than max_namespaces declarations in scope */
 } nimbus_soap_scan_t;
+
+/* The shape limits the scan enforces (--soap-max-depth, --soap-max-attributes,
+ * --soap-max-namespaces). gSOAP keeps a start tag's attributes and the
+ * namespace declarations in scope in lists it searches linearly for every
+ * name it reads, so a tag with 90,000 attributes costs it minutes of CPU
+ * in one request; with these bounded, its work per element is bounded. */
+typedef struct nimbus_soap_limits {
+    int max_depth;      /* element nesting, the Envelope at 1 */
+    int max_attributes; /* attributes of one start tag, xmlns declarations included */
+    int max_namespaces; /* namespace declarations on the open elements together */
+} nimbus_soap_limits_t;
 
 /* What the scan found, pointing into the scanned body. Each field is set
  * only for the results named. */
 typedef struct nimbus_soap_scan_info {
-    /* BINARY_TYPE: the element; BODY_CHILDREN: the Body's second child */
+    /* BINARY_TYPE: the element; BODY_CHILDREN: the Body's second child;
+     * ATTRIBUTES, NAMESPACES: the start tag past the limit */
     const char *element;
     size_t element_len;
     /* BINARY_TYPE: the xsi:type value */
@@ -179,12 +189,14 @@ typedef struct nimbus_soap_scan_info {
  * encoding other than UTF-8, bytes that are not UTF-8, characters and
  * character references XML 1.0 forbids, character references longer than
  * gSOAP reads whole, references other than XML's five predefined
- * entities, markup declarations, excess nesting, binary
+ * entities, markup declarations, excess nesting, too many attributes on
+ * one tag or namespace declarations in scope, binary
  * xsi:types in the Body and a Body with more than one element child. Text
  * in comments, CDATA sections and processing instructions is not markup
  * (but must still be UTF-8 made of XML characters). info (may be NULL) is
  * filled as described above. */
-nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth,
+nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len,
+                                     const nimbus_soap_limits_t *limits,
                                      nimbus_soap_scan_info_t *info);
 
 /* ---- soap_convert.c ---------------------------------------------------- */

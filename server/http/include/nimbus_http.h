@@ -54,6 +54,17 @@
 #define NIMBUS_WS_PING_INTERVAL_MIN_MS 50
 #define NIMBUS_WS_PING_INTERVAL_MAX_MS 3600000
 
+/* SOAP message shape (soap_scan.c). The deepest legitimate request
+ * (Envelope/Body/RecordObservations/observation/temperature, or
+ * Envelope/Header/Security/UsernameToken/Password) is 5 deep; toolkits put
+ * at most a handful of attributes on a tag and declare under a dozen
+ * namespaces. The depth is capped because the scan keeps a count per open
+ * element on its stack. */
+#define NIMBUS_DEFAULT_SOAP_MAX_DEPTH 32
+#define NIMBUS_SOAP_MAX_DEPTH_CAP 256
+#define NIMBUS_DEFAULT_SOAP_MAX_ATTRIBUTES 32
+#define NIMBUS_DEFAULT_SOAP_MAX_NAMESPACES 64
+
 typedef struct nimbus_config {
     char listen_host[256]; /* "127.0.0.1", "::1", "0.0.0.0" */
     int listen_port;       /* 0: ephemeral; the chosen port is printed */
@@ -61,6 +72,9 @@ typedef struct nimbus_config {
     char db_path[4096];
     size_t max_body;                   /* request bodies above this: PAYLOAD_TOO_LARGE */
     size_t max_ws_message;             /* WebSocket messages above this: close 1009 */
+    int soap_max_depth;                /* SOAP elements nested deeper: refused */
+    int soap_max_attributes;           /* attributes on one SOAP start tag */
+    int soap_max_namespaces;           /* SOAP namespace declarations in scope */
     size_t ws_queue_max;               /* bytes queued per WebSocket before it lags */
     long ws_ping_interval_ms;          /* keepalive ping after this much silence */
     size_t render_cache;               /* bytes of rendered answers per worker; 0 keeps none */
