@@ -132,6 +132,90 @@ void nimbus_soap_worker_free(nimbus_soap_worker_t *ws)
     free(ws);
 }
 
+/* The operation the client says it calls, before the body is read: SOAP
+ * 1.1's SOAPAction header, SOAP 1.2's action parameter of the Content-Type
+ * (quotes removed). It only chooses the role checked before the body; the
+ * Body's element is still what runs, and is authorized again. */
+static void read_action(nimbus_soap_worker_t *ws, const struct evkeyvalq *headers, const char *ct,
+                        bool v12)
+{
+    const char *a = NULL;
+    if (!v12) {
+        a = evhttp_find_header(headers, "SOAPAction");
+    } else if (ct) {
+        for (const char *p = ct; (p = strchr(p, ';')) != NULL;) {
+            p++;
+            while (*p == ' ' || *p == '\t') {
+                p++;
+            }
+            if (strncasecmp(p, "action=", 7) == 0) {
+                a = p + 7;
+                break;
+            }
+        }
+    }
+    ws->action = NULL;
+    ws->action_len = 0;
+    if (!a) {
+        return;
+    }
+    size_t len = v12 ? strcspn(a, ";") : strlen(a);
+    while (len > 0 && (a[len - 1] == ' ' || a[len - 1] == '\t')) {
+        len--;
+    }
+    if (len >= 2 && a[0] == '"' && a[len - 1] == '"') {
+        a++;
+        len -= 2;
+    }
+    ws->action = a;
+    ws->action_len = len;
+}
+
+/* The role of the operation the action names, or READ, the least any
+ * call needs, when it names none. */
+static nimbus_role_t action_role(const nimbus_soap_worker_t *ws)
+{
+    static const char prefix[] = NIMBUS_SOAP_NAMESPACE "/";
+    size_t plen = sizeof prefix - 1;
+    if (ws->action && ws->action_len > plen && memcmp(ws->action, prefix, plen) == 0) {
+        for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
+            const char *name = nimbus_op_table[i].name;
+            if (ws->action_len - plen == strlen(name) &&
+                memcmp(ws->action + plen, name, ws->action_len - plen) == 0) {
+                return nimbus_op_table[i].role;
+            }
+        }
+    }
+    return NIMBUS_ROLE_READ;
+}
+
+/*
+ * Before the body is looked at (decompressed, scanned or parsed): HTTP
+ * credentials (Bearer, Basic) are checked, for the role of the operation
+ * SOAPAction names (READ when it names none), and the call is taken from
+ * the caller's rate limit; on a server without keys, from the client
+ * address's. A wrong key or a caller past its rate so costs no XML
+ * parsing at all. Only a caller who names itself with a WS-Security
+ * UsernameToken, which lives in the envelope, is admitted later, once the
+ * header is read (authorize_before_body). Returns 0, or -1 with err.
+ */
+static int admit_before_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
+{
+    if (ws->http_creds_err.code != NIMBUS_OK) {
+        *err = ws->http_creds_err;
+        return -1;
+    }
+    nimbus_core_t *core = ws->w->core;
+    if (ws->http_creds.kind == NIMBUS_CRED_NONE && nimbus_core_key_count(core) > 0) {
+        return 0;
+    }
+    if (nimbus_core_admit(core, &ws->http_creds, ws->peer, action_role(ws), err) != 0) {
+        return -1;
+    }
+    ws->admitted = true;
+    return 0;
+}
+
 /* Reads what the request says about itself into ws. */
 static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
 {
@@ -146,6 +230,10 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     ws->in = evhttp_request_get_input_buffer(req);
     ws->operation = "-";
     ws->fault_code = NIMBUS_OK;
+    ws->retry_after_s = 0;
+    ws->admitted = false;
+    ws->peer = nimbus_http_peer(req);
+    read_action(ws, headers, ct, v12);
     ws->op = -1;
     ws->keep = false;
     ws->key_len = 0;
@@ -340,18 +428,25 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
         soap->error = SOAP_OK; /* gSOAP words what is wrong with the body */
         return SOAP_OK;
     }
+    nimbus_role_t role = NIMBUS_ROLE_READ; /* an unknown element: any caller's */
     for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
-        if (soap_match_tag(soap, soap->tag, op_elements[i]) != SOAP_OK) {
-            continue;
+        if (soap_match_tag(soap, soap->tag, op_elements[i]) == SOAP_OK) {
+            ws->op = i;
+            ws->operation = nimbus_op_table[i].name;
+            role = nimbus_op_table[i].role;
+            break;
         }
-        ws->op = i;
-        ws->operation = nimbus_op_table[i].name;
-        nimbus_error_t err;
-        if (nimbus_core_authorize(ws->w->core, &ws->caller, nimbus_op_table[i].role, &err) != 0) {
-            return nimbus__soap_fault(soap, &err);
-        }
-        break;
     }
+    /* Admitted before the body (HTTP credentials, or no keys): the role
+     * of the element's operation still needs checking. Otherwise the
+     * UsernameToken's key is admitted now, once. */
+    nimbus_error_t err;
+    int rc = ws->admitted ? nimbus_core_authorize(ws->w->core, &ws->caller, role, &err)
+                          : nimbus_core_admit(ws->w->core, &ws->caller, ws->peer, role, &err);
+    if (rc != 0) {
+        return nimbus__soap_fault(soap, &err);
+    }
+    ws->admitted = true;
     return SOAP_OK;
 }
 
@@ -503,7 +598,7 @@ static void serve(nimbus_soap_worker_t *ws)
         refuse(ws, &err);
         return;
     }
-    if (decode_body(ws, &err) != 0) {
+    if (admit_before_body(ws, &err) != 0 || decode_body(ws, &err) != 0) {
         refuse(ws, &err);
         return;
     }
@@ -800,6 +895,11 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
     log.operation = ws->operation;
     if (ws->keep && ws->fault_code == NIMBUS_OK) {
         nimbus__soap_keep(ws);
+    }
+    if (ws->retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", ws->retry_after_s);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", secs);
     }
     reply(w, req, status_of(ws), content_type(soap->version), ws->out, &log);
     finish_request(ws);

@@ -17,6 +17,8 @@
 #include "nimbus_service.h"
 #include "nimbus_soap.h"
 
+/* The service's target namespace; SOAPAction is it, '/' and the operation. */
+#define NIMBUS_SOAP_NAMESPACE "urn:nimbus:weather:v1"
 /* Room for decoded HTTP credentials (name + secret + NULs). */
 #define NIMBUS_SOAP_CRED_BUF (NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8)
 
@@ -70,6 +72,11 @@ struct nimbus_soap_worker {
      * UsernameToken, else http_creds; caller_err when neither is usable. */
     nimbus_credentials_t caller;
     nimbus_error_t caller_err;
+    const char *peer;              /* the client's address, borrowed from evhttp */
+    const char *action;            /* SOAPAction (1.1) or the action parameter (1.2), or NULL */
+    size_t action_len;             /* its length, quotes removed */
+    bool admitted;                 /* the call was taken from a rate limit (nimbus_core_admit) */
+    int retry_after_s;             /* a Fault's Retry-After (RESOURCE_EXHAUSTED), or 0 */
     nimbus__soap_call_t *deferred; /* the write this request left to the writer */
     int op;                        /* the Body's operation (nimbus_op_t), or -1 */
     bool ids;                      /* the scan saw attributes that may be ids (scan_info.ids) */
