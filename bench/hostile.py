@@ -243,10 +243,11 @@ def main():
             row(name + " (REST)", len(body), lambda: http(
                 srv[0].port, "POST", "/v1/stations/x/observations", body, "application/json"),
                 status_code)
-        wrapper = b'{"type":"call","id":"1","op":"RecordObservations","params":{"stationId":"x",' \
-                  b'"payload":}}'
-        for name, body in json_bodies(opts.max_body - len(wrapper)):
-            call = wrapper[:-2] + body + b'}}'
+        # The params are the REST body with the path's stationId added.
+        wrapper = b'{"type":"call","id":"1","op":"RecordObservations","params":}'
+        for name, body in json_bodies(opts.max_body - len(wrapper) - 20):
+            params = b'{"stationId":"x",' + body[1:] if body.startswith(b"{") else body
+            call = wrapper[:-1] + params + b'}'
             if len(call) <= opts.max_body:
                 row(name + " (WebSocket)", len(call), lambda: ws_call(srv[0].port, call),
                     lambda reply: "ws " + reply[:60].decode("utf-8", "replace").split('"code":"')[-1][:20])
