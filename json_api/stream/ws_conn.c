@@ -45,6 +45,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -650,6 +651,31 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Whether output to the peer waits (in our buffer or the kernel's send
+ * queue) while its TCP stack is alive: the connection is established,
+ * nothing we sent is being retransmitted, and every zero-window probe the
+ * kernel sent was acknowledged. That is a client that stopped reading (its
+ * window is shut), not a dead one; a vanished peer leaves retransmissions
+ * or probes unanswered. */
+static bool slow_reader(const nimbus_ws_conn_t *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    int queued = 0;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+        (ioctl(fd, TIOCOUTQ, &queued) != 0 || queued == 0)) {
+        return false;
+    }
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) {
+        return false;
+    }
+    /* A probe may wait a while for its answer (probes at 1 were seen for a
+     * second on loopback); a dead peer's unanswered ones add up, until the
+     * kernel gives up on it (net.ipv4.tcp_retries2) and closes it. */
+    return ti.tcpi_state == TCP_ESTABLISHED && ti.tcpi_retransmits == 0 && ti.tcpi_probes < 3;
+}
+
 static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -661,6 +687,15 @@ static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (c->alive) {
         c->alive = false;
+        c->ping_outstanding = false;
+        return;
+    }
+    /* Output waits and the peer's kernel acknowledges: a slow reader. A
+     * ping would wait behind the backlog and its pong never come in time,
+     * so it was dropped as dead and its stream ended without a word. It
+     * is kept: what it is owed is bounded by --ws-queue, past which its
+     * subscriptions lag (a `lagged` it resumes from once it reads). */
+    if (slow_reader(c)) {
         c->ping_outstanding = false;
         return;
     }

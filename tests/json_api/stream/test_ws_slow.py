@@ -83,6 +83,34 @@ class SlowConsumer(unittest.TestCase):
             self.assertEqual(seqs, list(range(sub["seq"] + 1, sub["seq"] + 1 + TOTAL)))
             s.close()
 
+    def test_a_subscriber_paused_past_the_ping_interval_is_not_dropped(self):
+        """A subscriber that stops reading for many ping intervals (its
+        kernel still acknowledges, its window is shut) is slow, not dead:
+        when it reads again it gets every observation in order, or a
+        `lagged` it resumes from; never a silent end (issue 10)."""
+        total = 20000
+        with NimbusServer(BINARY, args=["--ws-queue", "65536", "--ws-ping-interval", "100"],
+                          workers=1) as srv:
+            s, rd = slow_client(srv.port)
+            send_json(s, {"type": "subscribe", "id": "p"})
+            sub = next_message(s, rd)
+            self.assertEqual(sub["type"], "subscribed")
+            run(self.record(srv, total, "pause-1"))
+            time.sleep(2.0)  # twenty ping intervals without reading a byte
+            seqs, id_ = [], "p"
+            while len(seqs) < total:
+                m = next_message(s, rd)
+                if m["type"] == "lagged":
+                    self.assertEqual(m["lastSeq"], seqs[-1] if seqs else sub["seq"])
+                    id_ = "p-%d" % len(seqs)
+                    send_json(s, {"type": "subscribe", "id": id_, "fromSeq": m["lastSeq"]})
+                    self.assertEqual(next_message(s, rd)["type"], "subscribed")
+                    continue
+                self.assertEqual((m["type"], m["id"]), ("observation", id_), m)
+                seqs.append(m["observation"]["seq"])
+            self.assertEqual(seqs, list(range(sub["seq"] + 1, sub["seq"] + 1 + total)))
+            s.close()
+
     async def record_while_slow_sleeps(self, srv):
         w = await Client.open(srv)
         await w.call("CreateStation", {"station": station("slow-1")})
@@ -160,11 +188,11 @@ class SlowConsumer(unittest.TestCase):
             self.assertLess(seen, total // 2)
             s.close()
 
-    async def record(self, srv, total):
+    async def record(self, srv, total, sid="replay-1"):
         w = await Client.open(srv)
-        await w.call("CreateStation", {"station": station("replay-1")})
+        await w.call("CreateStation", {"station": station(sid)})
         for i in range(total // 1000):
-            await w.call("RecordObservations", {"stationId": "replay-1",
+            await w.call("RecordObservations", {"stationId": sid,
                                                 "observations": observations(1000, i * 1000)})
         await w.close()
 
