@@ -79,6 +79,7 @@ struct nimbus_ws_conn {
     bool write_pending; /* the socket did not take it all: the bufferevent writes */
     bool alive;         /* the peer showed life since the last tick */
     bool ping_outstanding;
+    int close_ticks;  /* close timeouts waited for a slow reader (slow_reader) */
     bool proto_error; /* a frame header wslay would refuse without a code */
     bool fragmented;  /* a fragmented message is open: wslay holds its start */
 };
@@ -86,6 +87,11 @@ struct nimbus_ws_conn {
 nimbus_ws_conn_t *nimbus__ws_conn_next(nimbus_ws_conn_t *c)
 {
     return LIST_NEXT(c, link);
+}
+
+bool nimbus__ws_conn_open(const nimbus_ws_conn_t *c)
+{
+    return !c->dead;
 }
 
 static void schedule(nimbus_ws_conn_t *c)
@@ -681,7 +687,14 @@ static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     nimbus_ws_conn_t *c = arg;
-    if (c->closing) { /* the peer never answered our close frame */
+    if (c->closing) {
+        /* A slow reader may still be reading what was queued before our
+         * close frame (at a stop: a subscriber's backlog): give it time,
+         * a bounded number of timeouts. Otherwise the peer never answered
+         * our close frame. */
+        if (++c->close_ticks <= NIMBUS_WS_CLOSE_SLOW_TICKS && slow_reader(c)) {
+            return;
+        }
         abort_conn(c);
         return;
     }

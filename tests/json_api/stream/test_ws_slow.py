@@ -9,6 +9,7 @@ with fromSeq, which must also leave no gap)."""
 import asyncio
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -110,6 +111,53 @@ class SlowConsumer(unittest.TestCase):
                 seqs.append(m["observation"]["seq"])
             self.assertEqual(seqs, list(range(sub["seq"] + 1, sub["seq"] + 1 + total)))
             s.close()
+
+    def test_unread_subscribers_get_everything_then_1001_at_shutdown(self):
+        """SIGTERM while twenty subscribers have not read what they are owed:
+        each still gets what was queued for it, in order with no gap (or a
+        `lagged`), then a close frame with 1001 that tells it to resume
+        from its last seq, and the server exits 0 (issue 10). What a
+        subscriber catching up from storage had not been sent yet is not
+        sent at a stop: it resumes with fromSeq."""
+        total = 3000
+        srv = NimbusServer(BINARY, args=["--ws-queue", "65536"], workers=2)
+        srv.start()
+        try:
+            clients = []
+            for i in range(20):
+                s, rd = slow_client(srv.port)
+                send_json(s, {"type": "subscribe", "id": "u%d" % i})
+                sub = next_message(s, rd)
+                self.assertEqual(sub["type"], "subscribed")
+                clients.append((s, rd, sub["seq"]))
+            run(self.record(srv, total, "stop-1"))
+            srv.proc.send_signal(signal.SIGTERM)
+            got = []
+            for s, rd, first in clients:
+                seqs, lagged = [], False
+                while True:
+                    fin, op, payload = rd.frame()
+                    if op == 9:
+                        continue
+                    if op == 8:
+                        self.assertEqual(int.from_bytes(payload[:2], "big"), 1001, payload)
+                        break
+                    m = json.loads(payload)
+                    if m["type"] == "lagged":
+                        lagged = True
+                        continue
+                    self.assertFalse(lagged, "an observation after lagged")
+                    self.assertEqual(m["type"], "observation", m)
+                    seqs.append(m["observation"]["seq"])
+                self.assertEqual(seqs, list(range(first + 1, first + 1 + len(seqs))))
+                got.append(len(seqs))
+                s.close()
+            self.assertEqual(srv.proc.wait(timeout=30), 0)
+            print("at the stop, unread subscribers had been sent %d..%d of %d observations, "
+                  "then 1001" % (min(got), max(got), total))
+        finally:
+            if srv.proc and srv.proc.poll() is None:
+                srv.stop()
 
     async def record_while_slow_sleeps(self, srv):
         w = await Client.open(srv)
