@@ -644,6 +644,12 @@ static void serve(nimbus_soap_worker_t *ws)
                          limits.max_namespaces, quotable(where.element, where.element_len),
                          where.element);
         break;
+    case NIMBUS_SOAP_SCAN_LONG_NAME:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "an element or attribute name in %.*s... is longer than %d bytes",
+                         quotable(where.element, where.element_len < 40 ? where.element_len : 40),
+                         where.element, NIMBUS_SOAP_NAME_MAX);
+        break;
     case NIMBUS_SOAP_SCAN_BINARY_TYPE:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
                          "element %.*s has xsi:type=\"%.*s\", but no Nimbus field is binary: send "

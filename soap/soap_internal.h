@@ -17,6 +17,10 @@
 #include "nimbus_service.h"
 #include "nimbus_soap.h"
 
+/* Longest element or attribute name (prefix included) the scan lets
+ * through: gSOAP reads names into SOAP_TAGLEN-byte buffers and truncates
+ * longer ones. Fixed by that buffer, so not an option. */
+#define NIMBUS_SOAP_NAME_MAX (SOAP_TAGLEN - 1)
 /* The service's target namespace; SOAPAction is it, '/' and the operation. */
 #define NIMBUS_SOAP_NAMESPACE "urn:nimbus:weather:v1"
 /* Room for decoded HTTP credentials (name + secret + NULs). */
@@ -149,7 +153,8 @@ typedef enum nimbus_soap_scan {
     NIMBUS_SOAP_SCAN_LONG_CHAR_REF, /* a character reference gSOAP cannot read (&#x1F600;) */
     NIMBUS_SOAP_SCAN_BODY_CHILDREN, /* a Body with more than one element child */
     NIMBUS_SOAP_SCAN_ATTRIBUTES,    /* a start tag with more than max_attributes attributes */
-    NIMBUS_SOAP_SCAN_NAMESPACES     /* more than max_namespaces declarations in scope */
+    NIMBUS_SOAP_SCAN_NAMESPACES,    /* more than max_namespaces declarations in scope */
+    NIMBUS_SOAP_SCAN_LONG_NAME      /* an element or attribute name over NIMBUS_SOAP_NAME_MAX */
 } nimbus_soap_scan_t;
 
 /* The shape limits the scan enforces (--soap-max-depth, --soap-max-attributes,
@@ -167,7 +172,7 @@ typedef struct nimbus_soap_limits {
  * only for the results named. */
 typedef struct nimbus_soap_scan_info {
     /* BINARY_TYPE: the element; BODY_CHILDREN: the Body's second child;
-     * ATTRIBUTES, NAMESPACES: the start tag past the limit */
+     * ATTRIBUTES, NAMESPACES, LONG_NAME: the start tag past the limit */
     const char *element;
     size_t element_len;
     /* BINARY_TYPE: the xsi:type value */

@@ -29,6 +29,9 @@
  *   never look accepted);
  * - element nesting deeper than limits->max_depth (gSOAP's maxlevel does
  *   not apply to the content of header elements it skips);
+ * - an element or attribute name longer than NIMBUS_SOAP_NAME_MAX: gSOAP
+ *   copies names into a buffer of SOAP_TAGLEN bytes and cuts what does not
+ *   fit, so a long name would be read as a shorter, different one;
  * - a start tag with more than limits->max_attributes attributes, or more
  *   than limits->max_namespaces namespace declarations on the elements
  *   open at once. gSOAP searches both lists linearly for each name it
@@ -218,13 +221,16 @@ static bool binary_type(const char *attrs, const char *end, const struct xsi_pre
 }
 
 /* Counts the attributes in a start tag's text [p, end) and, of those, the
- * namespace declarations (xmlns, xmlns:p). Every name outside quotes
+ * namespace declarations (xmlns, xmlns:p), and the longest attribute
+ * name's length. Every name outside quotes
  * counts, valued or not, so a tag gSOAP would read leniently is counted
  * as gSOAP reads it. */
-static void count_attrs(const char *p, const char *end, int *attrs, int *namespaces)
+static void count_attrs(const char *p, const char *end, int *attrs, int *namespaces,
+                        size_t *longest)
 {
     *attrs = 0;
     *namespaces = 0;
+    *longest = 0;
     bool value_next = false; /* an '=' was read: what follows is its value */
     while (p < end) {
         char c = *p;
@@ -248,6 +254,9 @@ static void count_attrs(const char *p, const char *end, int *attrs, int *namespa
                 continue;
             }
             ++*attrs;
+            if (len > *longest) {
+                *longest = len;
+            }
             if (len >= 5 && memcmp(name, "xmlns", 5) == 0 && (len == 5 || name[5] == ':')) {
                 ++*namespaces;
             }
@@ -505,7 +514,13 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len,
             }
             size_t name_len = (size_t)(attrs - name);
             int n_attrs, n_ns;
-            count_attrs(attrs, empty ? end - 1 : end, &n_attrs, &n_ns);
+            size_t longest;
+            count_attrs(attrs, empty ? end - 1 : end, &n_attrs, &n_ns, &longest);
+            if (name_len > NIMBUS_SOAP_NAME_MAX || longest > NIMBUS_SOAP_NAME_MAX) {
+                info->element = name;
+                info->element_len = name_len;
+                return NIMBUS_SOAP_SCAN_LONG_NAME;
+            }
             if (n_attrs > limits->max_attributes || in_scope + n_ns > limits->max_namespaces) {
                 info->element = name;
                 info->element_len = name_len;

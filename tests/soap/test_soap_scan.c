@@ -48,6 +48,20 @@ static void test_attributes(void)
                     NIMBUS_SOAP_SCAN_OK);
 }
 
+static void test_name_length(void)
+{
+    char text[4 * NIMBUS_SOAP_NAME_MAX];
+    char name[NIMBUS_SOAP_NAME_MAX + 2];
+    for (int past = 0; past < 2; past++) {
+        memset(name, 'n', sizeof name);
+        name[NIMBUS_SOAP_NAME_MAX + past] = '\0';
+        snprintf(text, sizeof text, "<a><%s>t</%s></a>", name, name);
+        CU_ASSERT_EQUAL(scan(text, 8), past ? NIMBUS_SOAP_SCAN_LONG_NAME : NIMBUS_SOAP_SCAN_OK);
+        snprintf(text, sizeof text, "<a><b %s='1'/></a>", name);
+        CU_ASSERT_EQUAL(scan(text, 8), past ? NIMBUS_SOAP_SCAN_LONG_NAME : NIMBUS_SOAP_SCAN_OK);
+    }
+}
+
 static void test_namespaces(void)
 {
     nimbus_soap_scan_info_t info;
@@ -405,6 +419,7 @@ int main(void)
         {"depth", test_depth},
         {"attributes", test_attributes},
         {"namespaces", test_namespaces},
+        {"name length", test_name_length},
         {"binary_type", test_binary_type},
         {"utf8", test_utf8},
         {"xml_chars", test_xml_chars},
