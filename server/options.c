@@ -76,17 +76,19 @@ static void usage(FILE *out)
         "  --demo                 seed demo stations if the database has none, then\n"
         "                         record plausible observations every few seconds\n"
         "                         (a database that holds stations is left alone)\n"
-        "  --demo-reseed          with --demo: seed even if the database holds stations\n"
-        "  --soap-sunset DATE     tell SOAP clients that SOAP goes away at DATE\n"
-        "                         (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC): every SOAP\n"
-        "                         answer gets Deprecation, Sunset and a Link to the\n"
-        "                         migration guide\n"
-        "  --soap-sunset-link URL the guide's URL (default: GET /migration, the guide\n"
-        "                         this server serves)\n"
-        "  --port-file FILE       write the bound port to FILE once listening\n"
-        "  --quiet                no access log\n"
-        "  --help                 this text\n"
-        "  --version              the version\n");
+        "  --demo-reseed          with --demo: seed even if the database holds stations\n");
+    /* A second string: C99 promises string literals of 4095 bytes only. */
+    fputs("  --soap-sunset DATE     tell SOAP clients that SOAP goes away at DATE\n"
+          "                         (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC): every SOAP\n"
+          "                         answer gets Deprecation, Sunset and a Link to the\n"
+          "                         migration guide\n"
+          "  --soap-sunset-link URL the guide's URL (default: GET /migration, the guide\n"
+          "                         this server serves)\n"
+          "  --port-file FILE       write the bound port to FILE once listening\n"
+          "  --quiet                no access log\n"
+          "  --help                 this text\n"
+          "  --version              the version\n",
+          out);
 }
 
 static int parse_size(const char *opt, const char *text, size_t min, size_t *out)
