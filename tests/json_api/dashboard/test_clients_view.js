@@ -11,7 +11,8 @@
 //   - a call made while the page is open, without a reload (live);
 //   - #live and #clients switch views;
 //   - no uncaught JavaScript error.
-// A screenshot lands in the build directory (argv[3]): clients.png.
+// Screenshots land in the build directory (argv[3]): clients.png and
+// clients-dark.png.
 // Usage: node test_clients_view.js NIMBUS_BINARY OUT_DIR
 'use strict';
 
@@ -163,6 +164,9 @@ async function main() {
       (rs) => rs.map((r) => r.dataset.operation));
     assert.deepStrictEqual(ops, ['GetStation', 'GetWeather']);
     await page.screenshot({ path: path.join(outDir, 'clients.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: path.join(outDir, 'clients-dark.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'light' });
 
     // Live: a call made now shows without a reload.
     await page.evaluate(() => { window.__noReload = true; });
