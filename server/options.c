@@ -76,11 +76,19 @@ static void usage(FILE *out)
         "  --demo                 seed demo stations if the database has none, then\n"
         "                         record plausible observations every few seconds\n"
         "                         (a database that holds stations is left alone)\n"
-        "  --demo-reseed          with --demo: seed even if the database holds stations\n"
-        "  --port-file FILE       write the bound port to FILE once listening\n"
-        "  --quiet                no access log\n"
-        "  --help                 this text\n"
-        "  --version              the version\n");
+        "  --demo-reseed          with --demo: seed even if the database holds stations\n");
+    /* A second string: C99 promises string literals of 4095 bytes only. */
+    fputs("  --soap-sunset DATE     tell SOAP clients that SOAP goes away at DATE\n"
+          "                         (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC): every SOAP\n"
+          "                         answer gets Deprecation, Sunset and a Link to the\n"
+          "                         migration guide\n"
+          "  --soap-sunset-link URL the guide's URL (default: GET /migration, the guide\n"
+          "                         this server serves)\n"
+          "  --port-file FILE       write the bound port to FILE once listening\n"
+          "  --quiet                no access log\n"
+          "  --help                 this text\n"
+          "  --version              the version\n",
+          out);
 }
 
 static int parse_size(const char *opt, const char *text, size_t min, size_t *out)
@@ -210,6 +218,8 @@ enum {
     OPT_DEMO,
     OPT_DEMO_RESEED,
     OPT_PORT_FILE,
+    OPT_SOAP_SUNSET,
+    OPT_SOAP_SUNSET_LINK,
     OPT_QUIET,
     OPT_HELP,
     OPT_VERSION
@@ -249,6 +259,8 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"demo", no_argument, NULL, OPT_DEMO},
         {"demo-reseed", no_argument, NULL, OPT_DEMO_RESEED},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"soap-sunset", required_argument, NULL, OPT_SOAP_SUNSET},
+        {"soap-sunset-link", required_argument, NULL, OPT_SOAP_SUNSET_LINK},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -480,6 +492,12 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
                 return -1;
             }
             break;
+        case OPT_SOAP_SUNSET:
+        case OPT_SOAP_SUNSET_LINK:
+            if (nimbus__sunset_option(c == OPT_SOAP_SUNSET, arg, config) != 0) {
+                return -1;
+            }
+            break;
         case OPT_QUIET:
             config->access_log = false;
             break;
@@ -506,6 +524,10 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
     }
     if (!*config->tls_cert != !*config->tls_key) {
         fprintf(stderr, "nimbus: --tls-cert and --tls-key go together\n");
+        return -1;
+    }
+    if (*config->soap_sunset_link && !config->soap_sunset) {
+        fprintf(stderr, "nimbus: --soap-sunset-link goes with --soap-sunset\n");
         return -1;
     }
     if (config->demo_force && !config->demo) {

@@ -57,7 +57,8 @@
  * orchestrators. */
 static void health_handle(nimbus_worker_t *w, struct evhttp_request *req, bool readiness)
 {
-    nimbus_request_log_t log = {"http", readiness ? "Ready" : "Health", nimbus_now_us()};
+    nimbus_request_log_t log =
+        NIMBUS_REQUEST_LOG("http", readiness ? "Ready" : "Health", nimbus_now_us());
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
@@ -133,6 +134,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
         }
     } else if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0) {
         nimbus_rest_handle(w, req);
+    } else if (strcmp(path, "/metrics") == 0 || strcmp(path, "/metrics/clients") == 0 ||
+               strcmp(path, "/migration") == 0) {
+        nimbus__metrics_handle(w, req, path);
     } else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
         health_handle(w, req, path[1] == 'r');
     } else if (strcmp(path, "/") == 0 || strncmp(path, "/static/", 8) == 0 ||

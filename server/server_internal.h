@@ -48,6 +48,15 @@ struct nimbus_server {
 int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const char **keys,
                           int *key_count);
 
+/* --soap-sunset DATE (sunset true) or --soap-sunset-link URL into config.
+ * 0, or -1 after saying why (sunset.c). */
+int nimbus__sunset_option(bool sunset, const char *arg, nimbus_config_t *config);
+
+/* GET /metrics (Prometheus text), GET /metrics/clients (the dashboard's
+ * Clients view) and GET /migration (the migration guide), on w
+ * (metrics_http.c). With API keys, the first two need the admin role. */
+void nimbus__metrics_handle(nimbus_worker_t *w, struct evhttp_request *req, const char *path);
+
 /* Runs the server until SIGINT or SIGTERM. Returns the process exit code. */
 int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, int key_count);
 

@@ -105,8 +105,9 @@ static bool secret_equal(const nimbus__key_t *key, const unsigned char *padded, 
     return (diff == 0) & (len == key->secret_len);
 }
 
-/* authorize, saying which key matched (*key: NULL for trusted callers and
- * an open server). */
+/* authorize, saying which key matched (*key: NULL for trusted callers, an
+ * open server and a wrong or missing key; the key also when its role falls
+ * short). */
 static int authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
                      nimbus_role_t needed, const nimbus__key_t **key_out, nimbus_error_t *err)
 {
@@ -141,20 +142,35 @@ static int authorize(const nimbus_core_t *core, const nimbus_credentials_t *cred
     if (match == NULL) {
         return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED, "the API key is not valid");
     }
+    *key_out = match;
     if (match->role < needed) {
         return nimbus_error_set(
             err, NIMBUS_PERMISSION_DENIED, "API key '%s' has the %s role; this operation needs %s",
             match->name, nimbus_role_name(match->role), nimbus_role_name(needed));
     }
-    *key_out = match;
     return 0;
+}
+
+static void name_of(const nimbus__key_t *key, char *who)
+{
+    if (who) {
+        snprintf(who, NIMBUS_KEY_NAME_MAX + 1, "%s", key ? key->name : "");
+    }
 }
 
 int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
                           nimbus_role_t needed, nimbus_error_t *err)
 {
+    return nimbus_core_authorize_as(core, creds, needed, NULL, err);
+}
+
+int nimbus_core_authorize_as(const nimbus_core_t *core, const nimbus_credentials_t *creds,
+                             nimbus_role_t needed, char *who, nimbus_error_t *err)
+{
     const nimbus__key_t *key;
-    return authorize(core, creds, needed, &key, err);
+    int rc = authorize(core, creds, needed, &key, err);
+    name_of(key, who);
+    return rc;
 }
 
 /* Whose limits apply: the key's, or the client address's on a server
@@ -172,8 +188,16 @@ static void subject_of(const nimbus__key_t *key, const char *client,
 int nimbus_core_admit(nimbus_core_t *core, const nimbus_credentials_t *creds, const char *client,
                       nimbus_role_t needed, nimbus_error_t *err)
 {
+    return nimbus_core_admit_as(core, creds, client, needed, NULL, err);
+}
+
+int nimbus_core_admit_as(nimbus_core_t *core, const nimbus_credentials_t *creds, const char *client,
+                         nimbus_role_t needed, char *who, nimbus_error_t *err)
+{
     const nimbus__key_t *key;
-    if (authorize(core, creds, needed, &key, err) != 0) {
+    int rc = authorize(core, creds, needed, &key, err);
+    name_of(key, who);
+    if (rc != 0) {
         return -1;
     }
     if (creds != NULL && creds->kind == NIMBUS_CRED_TRUSTED) {

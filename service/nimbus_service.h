@@ -40,6 +40,9 @@ typedef struct nimbus_service nimbus_service_t;
 
 #define NIMBUS_KEY_NAME_MAX 64
 #define NIMBUS_KEY_SECRET_MAX 256
+/* The longest request id (X-Request-Id, server/http), which the access log
+ * and the adapters' error documents carry. */
+#define NIMBUS_REQUEST_ID_MAX 128
 
 /* What a request presented. Strings are borrowed for the call. */
 typedef enum nimbus_credential_kind {
@@ -69,6 +72,12 @@ size_t nimbus_core_key_count(const nimbus_core_t *core);
  * small). Secrets are compared in constant time. */
 int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t *creds,
                           nimbus_role_t needed, nimbus_error_t *err);
+/* The same, writing into who (NIMBUS_KEY_NAME_MAX + 1 bytes, or NULL) the
+ * name of the key the caller authenticated with, for the access log: also
+ * when its role falls short (PERMISSION_DENIED); "" for an open server, a
+ * trusted caller, or a missing or wrong key. */
+int nimbus_core_authorize_as(const nimbus_core_t *core, const nimbus_credentials_t *creds,
+                             nimbus_role_t needed, char *who, nimbus_error_t *err);
 
 /* nimbus_core_authorize, then one call taken from the caller's rate limit
  * (service/ratelimit.c): the key's bucket, or the client address's when
@@ -78,6 +87,9 @@ int nimbus_core_authorize(const nimbus_core_t *core, const nimbus_credentials_t 
  * err->retry_after_s). Any thread. */
 int nimbus_core_admit(nimbus_core_t *core, const nimbus_credentials_t *creds, const char *client,
                       nimbus_role_t needed, nimbus_error_t *err);
+/* The same, naming the caller's key in who as nimbus_core_authorize_as. */
+int nimbus_core_admit_as(nimbus_core_t *core, const nimbus_credentials_t *creds, const char *client,
+                         nimbus_role_t needed, char *who, nimbus_error_t *err);
 
 /* Counts one more subscription for the caller's key (its client address on
  * a server without keys) unless it holds the limit already: 0 with the

@@ -136,6 +136,23 @@ typedef struct nimbus__rates {
     nimbus__bucket_t *buckets; /* NIMBUS__RATE_SLOTS, made with the first limit */
 } nimbus__rates_t;
 
+/* What GET /metrics counts outside the workers' blocks (metrics.c):
+ * the blocks themselves, and storage, which the writer thread alone
+ * counts. */
+#define NIMBUS__COMMIT_BUCKETS 13
+typedef struct nimbus__metrics {
+    pthread_mutex_t lock; /* guards the list of blocks */
+    struct nimbus_metrics_block *blocks;
+    int64_t start_time; /* Unix seconds the core opened */
+    _Atomic uint64_t rate_refused;
+    /* Writer thread only (one writer: relaxed load and store). */
+    _Atomic uint64_t commit_buckets[NIMBUS__COMMIT_BUCKETS + 1];
+    _Atomic uint64_t commit_sum_us;
+    _Atomic uint64_t observations_stored;
+    _Atomic uint64_t duplicates;
+    int64_t group_duplicates; /* of the group being written */
+} nimbus__metrics_t;
+
 struct nimbus_core {
     char *path;
     /* Guards the listener list below and the publication of what a commit
@@ -166,6 +183,7 @@ struct nimbus_core {
      * subscriptions_per_key (0: no limit). */
     nimbus_counts_t *subscriptions;
     size_t subscriptions_per_key;
+    nimbus__metrics_t metrics;
 };
 
 /* Every statement a service prepares once and reuses. */
@@ -215,8 +233,20 @@ struct nimbus_service {
     struct nimbus__job_queue done;
     void (*wake)(void *arg);
     void *wake_arg;
-    _Atomic size_t pending; /* queued by call_async, not yet completed */
+    _Atomic size_t pending;               /* queued by call_async, not yet completed */
+    struct nimbus_metrics_block *metrics; /* made on first use; the core's */
 };
+
+/* ---- metrics.c ---------------------------------------------------------- */
+
+int nimbus__metrics_init(nimbus_core_t *core);     /* 0, or -1: out of resources */
+void nimbus__metrics_cleanup(nimbus_core_t *core); /* after every service is freed */
+/* Writer thread: a group committed in us microseconds (ok) or failed. */
+void nimbus__metrics_commit(nimbus_core_t *core, uint64_t us, size_t stored, bool ok);
+/* Calls refused by the rate limit. Any thread. */
+void nimbus__metrics_rate_refused(nimbus_core_t *core);
+/* Monotonic microseconds. */
+uint64_t nimbus__monotonic_us(void);
 
 /* The least role operation Name needs, from the operation table. */
 #define NIMBUS__ROLE(Name) (nimbus_op_table[NIMBUS_OP_##Name].role)

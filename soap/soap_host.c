@@ -209,7 +209,8 @@ static int admit_before_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
     if (ws->http_creds.kind == NIMBUS_CRED_NONE && nimbus_core_key_count(core) > 0) {
         return 0;
     }
-    if (nimbus_core_admit(core, &ws->http_creds, ws->peer, action_role(ws), err) != 0) {
+    if (nimbus_core_admit_as(core, &ws->http_creds, ws->peer, action_role(ws), ws->caller_key,
+                             err) != 0) {
         return -1;
     }
     ws->admitted = true;
@@ -234,6 +235,7 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     ws->admitted = false;
     ws->peer = nimbus_http_peer(req);
     read_action(ws, headers, ct, v12);
+    ws->caller_key[0] = '\0';
     ws->op = -1;
     ws->keep = false;
     ws->key_len = 0;
@@ -441,8 +443,10 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
      * of the element's operation still needs checking. Otherwise the
      * UsernameToken's key is admitted now, once. */
     nimbus_error_t err;
-    int rc = ws->admitted ? nimbus_core_authorize(ws->w->core, &ws->caller, role, &err)
-                          : nimbus_core_admit(ws->w->core, &ws->caller, ws->peer, role, &err);
+    int rc =
+        ws->admitted
+            ? nimbus_core_authorize_as(ws->w->core, &ws->caller, role, ws->caller_key, &err)
+            : nimbus_core_admit_as(ws->w->core, &ws->caller, ws->peer, role, ws->caller_key, &err);
     if (rc != 0) {
         return nimbus__soap_fault(soap, &err);
     }
@@ -778,6 +782,7 @@ static void reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_remove_header(out, "Content-Type");
     evhttp_add_header(out, "Content-Type", content_type);
+    nimbus_http_add_sunset(w, req);
     nimbus_http_reply(w, req, status, body, log);
 }
 
@@ -870,7 +875,7 @@ static void finish_request(nimbus_soap_worker_t *ws)
 
 void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
-    nimbus_request_log_t log = {"soap", "-", nimbus_now_us()};
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("soap", "-", nimbus_now_us());
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD) {
         serve_wsdl(w, req, &log);
@@ -895,10 +900,14 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
         call->version = soap->version;
         call->operation = ws->operation;
         call->start_us = log.start_us;
+        memcpy(call->caller_key, ws->caller_key, sizeof call->caller_key);
         finish_request(ws);
         return;
     }
     log.operation = ws->operation;
+    memcpy(log.key, ws->caller_key, sizeof log.key);
+    log.code = ws->fault_code;
+    log.soap12 = soap->version == 2;
     if (ws->keep && ws->fault_code == NIMBUS_OK) {
         nimbus__soap_keep(ws);
     }
@@ -927,7 +936,9 @@ void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err)
      * generated serving code would have. */
     nimbus_soap_worker_t *ws = call->ws;
     struct soap *soap = ws->soap;
-    nimbus_request_log_t log = {"soap", call->operation, call->start_us};
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("soap", call->operation, call->start_us);
+    memcpy(log.key, call->caller_key, sizeof log.key);
+    log.soap12 = call->version == 2;
     evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
     soap_begin(soap);
     soap->version = (short)call->version;
@@ -942,6 +953,7 @@ void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err)
         evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
         soap_send_fault(soap);
     }
+    log.code = ws->fault_code;
     reply(ws->w, call->req, status_of(ws), content_type(call->version), ws->out, &log);
     soap_destroy(soap);
     soap_end(soap);

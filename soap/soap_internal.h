@@ -55,6 +55,7 @@ typedef struct nimbus__soap_call {
     int version;
     const char *operation;
     uint64_t start_us;
+    char caller_key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's, for the access log and metrics */
 } nimbus__soap_call_t;
 
 struct nimbus_soap_worker {
@@ -76,15 +77,16 @@ struct nimbus_soap_worker {
      * UsernameToken, else http_creds; caller_err when neither is usable. */
     nimbus_credentials_t caller;
     nimbus_error_t caller_err;
-    const char *peer;              /* the client's address, borrowed from evhttp */
-    const char *action;            /* SOAPAction (1.1) or the action parameter (1.2), or NULL */
-    size_t action_len;             /* its length, quotes removed */
-    bool admitted;                 /* the call was taken from a rate limit (nimbus_core_admit) */
-    int retry_after_s;             /* a Fault's Retry-After (RESOURCE_EXHAUSTED), or 0 */
-    nimbus__soap_call_t *deferred; /* the write this request left to the writer */
-    int op;                        /* the Body's operation (nimbus_op_t), or -1 */
-    bool ids;                      /* the scan saw attributes that may be ids (scan_info.ids) */
-    bool iht_dirty;                /* gSOAP's id table may hold entries (see begin_recv) */
+    const char *peer;   /* the client's address, borrowed from evhttp */
+    const char *action; /* SOAPAction (1.1) or the action parameter (1.2), or NULL */
+    size_t action_len;  /* its length, quotes removed */
+    bool admitted;      /* the call was taken from a rate limit (nimbus_core_admit) */
+    int retry_after_s;  /* a Fault's Retry-After (RESOURCE_EXHAUSTED), or 0 */
+    char caller_key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's key once authorized; "" none */
+    nimbus__soap_call_t *deferred;            /* the write this request left to the writer */
+    int op;                                   /* the Body's operation (nimbus_op_t), or -1 */
+    bool ids;       /* the scan saw attributes that may be ids (scan_info.ids) */
+    bool iht_dirty; /* gSOAP's id table may hold entries (see begin_recv) */
     /* A read to keep once answered: key[0..key_len) (0: none), stamped
      * before the read (soap_render.c). */
     bool keep;

@@ -97,7 +97,7 @@ static void not_found(nimbus_worker_t *w, struct evhttp_request *req,
 
 void nimbus_dashboard_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
-    nimbus_request_log_t log = {"http", "-", nimbus_now_us()};
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("http", "-", nimbus_now_us());
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         nimbus_error_t err;

@@ -308,7 +308,8 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
      * client without the right key, or over its rate, learns nothing about
      * its input and costs no JSON parsing; the operation checks again. */
     if (nimbus_http_credentials(r->req, &creds, credbuf, sizeof credbuf, &err) != 0 ||
-        nimbus_core_admit(r->w->core, &creds, nimbus_http_peer(r->req), op->role, &err) != 0) {
+        nimbus_core_admit_as(r->w->core, &creds, nimbus_http_peer(r->req), op->role, r->log.key,
+                             &err) != 0) {
         reply_problem(r, &err);
         return;
     }
@@ -431,7 +432,7 @@ void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req)
 
 static void handle(nimbus_worker_t *w, struct evhttp_request *req, uint64_t start_us, bool deferred)
 {
-    rest_req_t r = {w, req, {"rest", "-", start_us}, NULL, false};
+    rest_req_t r = {w, req, NIMBUS_REQUEST_LOG("rest", "-", start_us), NULL, false};
     r.method = nimbus_http_method_name(evhttp_request_get_command(req));
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;

@@ -344,7 +344,7 @@ static int read_credentials(struct evhttp_request *req, nimbus_credentials_t *cr
 
 void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
-    nimbus_request_log_t log = {"ws", "-", nimbus_now_us()};
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("ws", "-", nimbus_now_us());
     nimbus_stream_worker_t *sw = w->stream;
     nimbus_error_t err;
     nimbus_error_clear(&err);

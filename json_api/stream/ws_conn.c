@@ -71,6 +71,7 @@ struct nimbus_ws_conn {
     struct event *keepalive; /* ping interval, then close timeout */
     uint64_t frame_left;     /* bytes of the current frame not yet given to wslay */
     size_t bytes_out;
+    size_t queued_counted; /* of queued_bytes, what the metrics hold */
     nimbus_request_log_t log;
     bool dead;          /* free at the next deferred run */
     bool closing;       /* a close frame (ours or the peer's) is under way */
@@ -532,6 +533,9 @@ static void update_backpressure(nimbus_ws_conn_t *c)
 {
     size_t queued = queued_bytes(c);
     size_t limit = c->sw->shared.queue_max;
+    nimbus_metrics_ws_queued(nimbus_service_metrics(c->sw->w->svc),
+                             (int64_t)queued - (int64_t)c->queued_counted);
+    c->queued_counted = queued;
     if (!c->read_paused && queued >= 2 * limit) {
         c->read_paused = true;
         bufferevent_disable(c->bev, EV_READ);
@@ -764,6 +768,7 @@ void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
     sw->conn_count--;
     nimbus__stream_worker_counted(sw);
     nimbus_access_log(sw->w, &c->log, 101, c->bytes_out);
+    nimbus_metrics_ws_queued(nimbus_service_metrics(sw->w->svc), -(int64_t)c->queued_counted);
     stage_drop(c);
     release_parts(c);
     if (c->evcon) {
@@ -805,7 +810,7 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
     c->sw = sw;
     c->evcon = evhttp_request_get_connection(req);
     c->bev = c->evcon ? evhttp_connection_get_bufferevent(c->evcon) : NULL;
-    c->log = (nimbus_request_log_t){"ws", "-", nimbus_now_us()};
+    c->log = NIMBUS_REQUEST_LOG("ws", "-", nimbus_now_us());
     nimbus_stream_out_t out = {session_send, queued_bytes, session_flush, c};
     struct event_base *base = sw->w->base;
     if (!c->bev || !(c->session = nimbus__stream_session_new(&sw->shared, creds, &out)) ||

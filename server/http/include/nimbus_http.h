@@ -29,6 +29,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "nimbus_metrics.h"
 #include "nimbus_render_cache.h"
 #include "nimbus_service.h"
 #include "nimbus_version.h"
@@ -90,13 +91,16 @@ typedef struct nimbus_config {
     long long retention_s;             /* observations kept this long; 0: all (-1: unset) */
     char tls_cert[4096];               /* PEM certificate (chain); "" : plain HTTP */
     char tls_key[4096];                /* PEM private key */
-    bool demo;               /* seed stations if the database has none, feed observations */
-    bool demo_force;         /* seed even when the database holds stations */
-    bool open;               /* keyless server may listen beyond loopback */
-    bool access_log;         /* one line per request on stderr */
-    char cors_origins[1024]; /* comma-separated allowed origins for GET; "" none; "*" any */
-    char static_dir[4096];   /* dashboard files (GET /) */
-    char port_file[4096];    /* when set, the bound port is written here once listening */
+    bool demo;                   /* seed stations if the database has none, feed observations */
+    bool demo_force;             /* seed even when the database holds stations */
+    bool open;                   /* keyless server may listen beyond loopback */
+    bool access_log;             /* one line per request on stderr */
+    char cors_origins[1024];     /* comma-separated allowed origins for GET; "" none; "*" any */
+    char static_dir[4096];       /* dashboard files (GET /) */
+    char port_file[4096];        /* when set, the bound port is written here once listening */
+    long long soap_sunset;       /* --soap-sunset as Unix seconds; 0: none */
+    long long soap_deprecated;   /* Deprecation's date: the start, or the sunset if earlier */
+    char soap_sunset_link[1024]; /* --soap-sunset-link; "": this server's /migration */
 } nimbus_config_t;
 
 /* Event priorities of a worker's loop (event_base_priority_init). Every
@@ -218,14 +222,30 @@ void nimbus_http_conn_forget(nimbus_worker_t *w, struct evhttp_connection *evcon
  * it still counts towards the limits until it closes. */
 void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req);
 
-/* Per-request facts for the access-log line. `protocol` is "soap", "rest",
- * "ws" or "http"; `operation` the contract's name or "-" (both static
- * strings); start_us from nimbus_now_us() when the request arrived. */
+/* Per-request facts for the access-log line and the metrics
+ * (nimbus_metrics.h), which nimbus_http_reply counts for "soap", "rest"
+ * and "ws". `protocol` is "soap", "rest", "ws" or "http"; `operation` the
+ * contract's name or "-" (both static strings); start_us from
+ * nimbus_now_us() when the request arrived. The rest may stay zero. */
 typedef struct nimbus_request_log {
     const char *protocol;
     const char *operation;
     uint64_t start_us;
+    /* The caller's key, once the core authenticated it
+     * (nimbus_core_admit_as); "" (logged as "-") for an open server or no
+     * valid key. */
+    char key[NIMBUS_KEY_NAME_MAX + 1];
+    /* The error answered, when the status alone does not say (a SOAP
+     * Fault); nimbus_http_reply_problem sets it. NIMBUS_OK: read from the
+     * status. */
+    nimbus_code_t code;
+    bool soap12; /* a SOAP 1.2 request (else 1.1) */
 } nimbus_request_log_t;
+
+/* A nimbus_request_log_t with the rest empty: designated, so that a field
+ * added later needs no edit where one is made. */
+#define NIMBUS_REQUEST_LOG(proto, op, start)                                                       \
+    ((nimbus_request_log_t){.protocol = (proto), .operation = (op), .start_us = (start)})
 
 /* Monotonic microseconds. */
 uint64_t nimbus_now_us(void);
@@ -291,6 +311,11 @@ void nimbus_http_reply_owned(nimbus_worker_t *w, struct evhttp_request *req, int
  * Retry-After for 503. */
 void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
                                const nimbus_error_t *err, const nimbus_request_log_t *log);
+
+/* With --soap-sunset: adds Deprecation (RFC 9745), Sunset (RFC 8594) and
+ * Link rel="deprecation" and rel="sunset" to the migration guide to req's
+ * answer; nothing otherwise. The SOAP binding calls it for every answer. */
+void nimbus_http_add_sunset(nimbus_worker_t *w, struct evhttp_request *req);
 
 /* Writes one access-log line for a request answered some other way (a
  * WebSocket session, say). */

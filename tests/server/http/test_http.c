@@ -167,7 +167,7 @@ static nimbus_worker_t worker;
 static void serve(struct evhttp_request *req, void *arg)
 {
     (void)arg;
-    nimbus_request_log_t log = {"http", "-", nimbus_now_us()};
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("http", "-", nimbus_now_us());
     const char *uri = evhttp_request_get_uri(req);
     if (strcmp(uri, "/problem") == 0) {
         nimbus_error_t err;
