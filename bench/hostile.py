@@ -9,7 +9,8 @@ of three tries), next to an ordinary request's.
 
   bench/hostile.py [--binary build/release/server/nimbus] [--max-body BYTES]
 
-SOAP: attributes, namespace declarations, an internal-subset DTD with
+SOAP: attributes, namespace declarations (past their limits, and just
+inside them on every element), an internal-subset DTD with
 entities, nesting, long element names, many small elements, a long string,
 many character references. JSON (REST bodies and WebSocket calls): nesting,
 many members, long keys, a long string, many \\u escapes, many numbers.
@@ -37,6 +38,13 @@ def envelope(inner):
             "<s:Body>%s</s:Body></s:Envelope>" % (ENV, NS, inner)).encode()
 
 
+def header(filler):
+    """A GetStation whose Header holds filler, an entry gSOAP reads and skips."""
+    return ('<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="%s" xmlns:n="%s">'
+            "<s:Header>%s</s:Header><s:Body><n:GetStation><n:id>x</n:id></n:GetStation>"
+            "</s:Body></s:Envelope>" % (ENV, NS, filler)).encode()
+
+
 def fill(prefix, unit, suffix, size):
     """prefix + unit * k + suffix, k as large as fits in size bytes."""
     k = max(0, (size - len(prefix) - len(suffix)) // len(unit))
@@ -55,6 +63,17 @@ def soap_bodies(size):
         nss = nss[: nss.rfind(" ")]
     yield "SOAP attributes", get('<n:id %s>x</n:id>' % attrs)
     yield "SOAP namespace declarations", get('<n:id %s>x</n:id>' % nss)
+    # Just inside the default limits (32 attributes a tag, 64 declarations
+    # in scope), on every element: what the limits still let through.
+    full = " ".join("a%d=\"1\"" % i for i in range(31))
+    # In a Header entry gSOAP skips: it reads every element there.
+    yield "SOAP 31 attributes on every element", header(fill(
+        "<h>", "<x %s>x</x>" % full, "</h>", size - 300))
+    scope = " ".join("xmlns:q%d=\"u:%d\"" % (i, i) for i in range(20))
+    deep = "".join("<n:w%d %s>" % (i, scope.replace("xmlns:q", "xmlns:q%d_" % i)) for i in range(3))
+    yield "SOAP 60 declarations in scope, many elements", header(
+        "<h>" + deep + fill("", "<q2_19:x>x</q2_19:x>", "", size - 2000 - len(deep))
+        + "".join("</n:w%d>" % i for i in reversed(range(3))) + "</h>")
     dtd = ('<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY a "aaaaaaaaaa">'
            + "".join('<!ENTITY e%d "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">' % i for i in range(20))
            + ']>')
@@ -224,10 +243,11 @@ def main():
             row(name + " (REST)", len(body), lambda: http(
                 srv[0].port, "POST", "/v1/stations/x/observations", body, "application/json"),
                 status_code)
-        wrapper = b'{"type":"call","id":"1","op":"RecordObservations","params":{"stationId":"x",' \
-                  b'"payload":}}'
-        for name, body in json_bodies(opts.max_body - len(wrapper)):
-            call = wrapper[:-2] + body + b'}}'
+        # The params are the REST body with the path's stationId added.
+        wrapper = b'{"type":"call","id":"1","op":"RecordObservations","params":}'
+        for name, body in json_bodies(opts.max_body - len(wrapper) - 20):
+            params = b'{"stationId":"x",' + body[1:] if body.startswith(b"{") else body
+            call = wrapper[:-1] + params + b'}'
             if len(call) <= opts.max_body:
                 row(name + " (WebSocket)", len(call), lambda: ws_call(srv[0].port, call),
                     lambda reply: "ws " + reply[:60].decode("utf-8", "replace").split('"code":"')[-1][:20])

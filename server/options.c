@@ -48,6 +48,14 @@ static void usage(FILE *out)
         "  --db PATH              SQLite database file (default " NIMBUS_DEFAULT_DB ")\n"
         "  --max-body BYTES       largest request body (default 1048576)\n"
         "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
+        "  --soap-max-depth N     SOAP elements nested deeper are refused, 5..256\n"
+        "                         (default 32)\n"
+        "  --soap-max-attributes N\n"
+        "                         attributes on one SOAP start tag, namespace\n"
+        "                         declarations included (default 32)\n"
+        "  --soap-max-namespaces N\n"
+        "                         SOAP namespace declarations in scope at once\n"
+        "                         (default 64)\n"
         "  --ws-queue BYTES       output a WebSocket may queue before it lags (default 4194304)\n"
         "  --max-connections N    connections in all, HTTP and WebSocket (default: the\n"
         "                         descriptor limit less 64; 0: no limit)\n"
@@ -96,20 +104,27 @@ static void usage(FILE *out)
             "                         (a database that holds stations is left alone)\n"
             "  --demo-reseed          with --demo: seed even if the database holds stations\n"
             "");
-    fprintf(out, "  --port-file FILE       write the bound port to FILE once listening\n"
-                 "  --quiet                no access log\n"
-                 "  --log-file PATH        write the log to PATH (appended to; SIGHUP opens it\n"
-                 "                         again, for logrotate) instead of stderr\n"
-                 "  --log-format FORMAT    text (default) or json: one JSON object per line\n"
-                 "  --help                 this text\n"
-                 "  --version              the version\n"
-                 "\n"
-                 "API keys in the key file (FILE from --keys, or from the keys setting of the\n"
-                 "--config file); a running server reads the file again at SIGHUP:\n"
-                 "  nimbus keys add NAME ROLE    add a key (role read, write or admin) and print\n"
-                 "                               its new random secret, this once only\n"
-                 "  nimbus keys list             each key's name, role and when it was added\n"
-                 "  nimbus keys remove NAME      remove a key (once read again, its secret fails)\n");
+    fprintf(out,
+            "  --soap-sunset DATE     tell SOAP clients that SOAP goes away at DATE\n"
+            "                         (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC): every SOAP\n"
+            "                         answer gets Deprecation, Sunset and a Link to the\n"
+            "                         migration guide\n"
+            "  --soap-sunset-link URL the guide's URL (default: GET /migration, the guide\n"
+            "                         this server serves)\n"
+            "  --port-file FILE       write the bound port to FILE once listening\n"
+            "  --quiet                no access log\n"
+            "  --log-file PATH        write the log to PATH (appended to; SIGHUP opens it\n"
+            "                         again, for logrotate) instead of stderr\n"
+            "  --log-format FORMAT    text (default) or json: one JSON object per line\n"
+            "  --help                 this text\n"
+            "  --version              the version\n"
+            "\n"
+            "API keys in the key file (FILE from --keys, or from the keys setting of the\n"
+            "--config file); a running server reads the file again at SIGHUP:\n"
+            "  nimbus keys add NAME ROLE    add a key (role read, write or admin) and print\n"
+            "                               its new random secret, this once only\n"
+            "  nimbus keys list             each key's name, role and when it was added\n"
+            "  nimbus keys remove NAME      remove a key (once read again, its secret fails)\n");
 }
 
 /* Where a value comes from, for messages: the command line ("--workers
@@ -149,6 +164,20 @@ static int parse_size(source_t *src, const char *text, size_t min, size_t *out)
         return -1;
     }
     *out = (size_t)v;
+    return 0;
+}
+
+/* A whole number in [min, max] for a count option. */
+static int parse_count(source_t *src, const char *text, int min, int max, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || !end || *end || text[0] == '\0' || v < min || v > max) {
+        bad(src, "needs a whole number from %d to %d, not '%s'", min, max, text);
+        return -1;
+    }
+    *out = (int)v;
     return 0;
 }
 
@@ -223,6 +252,9 @@ enum {
     OPT_MAX_BODY,
     OPT_MAX_WS,
     OPT_WS_QUEUE,
+    OPT_SOAP_MAX_DEPTH,
+    OPT_SOAP_MAX_ATTRIBUTES,
+    OPT_SOAP_MAX_NAMESPACES,
     OPT_WS_PING,
     OPT_RENDER_CACHE,
     OPT_MAX_CONNECTIONS,
@@ -245,6 +277,8 @@ enum {
     OPT_DEMO,
     OPT_DEMO_RESEED,
     OPT_PORT_FILE,
+    OPT_SOAP_SUNSET,
+    OPT_SOAP_SUNSET_LINK,
     OPT_QUIET,
     OPT_LOG_FILE,
     OPT_LOG_FORMAT,
@@ -260,6 +294,9 @@ static const struct option options[] = {
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
     {"max-ws-message", required_argument, NULL, OPT_MAX_WS},
     {"ws-queue", required_argument, NULL, OPT_WS_QUEUE},
+    {"soap-max-depth", required_argument, NULL, OPT_SOAP_MAX_DEPTH},
+    {"soap-max-attributes", required_argument, NULL, OPT_SOAP_MAX_ATTRIBUTES},
+    {"soap-max-namespaces", required_argument, NULL, OPT_SOAP_MAX_NAMESPACES},
     {"ws-ping-interval", required_argument, NULL, OPT_WS_PING},
     {"render-cache", required_argument, NULL, OPT_RENDER_CACHE},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
@@ -282,6 +319,8 @@ static const struct option options[] = {
     {"demo", no_argument, NULL, OPT_DEMO},
     {"demo-reseed", no_argument, NULL, OPT_DEMO_RESEED},
     {"port-file", required_argument, NULL, OPT_PORT_FILE},
+    {"soap-sunset", required_argument, NULL, OPT_SOAP_SUNSET},
+    {"soap-sunset-link", required_argument, NULL, OPT_SOAP_SUNSET_LINK},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -304,6 +343,9 @@ static void defaults(nimbus_config_t *config)
     config->max_body = NIMBUS_DEFAULT_MAX_BODY;
     config->max_ws_message = NIMBUS_DEFAULT_MAX_WS_MESSAGE;
     config->ws_queue_max = NIMBUS_DEFAULT_WS_QUEUE;
+    config->soap_max_depth = NIMBUS_DEFAULT_SOAP_MAX_DEPTH;
+    config->soap_max_attributes = NIMBUS_DEFAULT_SOAP_MAX_ATTRIBUTES;
+    config->soap_max_namespaces = NIMBUS_DEFAULT_SOAP_MAX_NAMESPACES;
     config->ws_ping_interval_ms = NIMBUS_DEFAULT_WS_PING_INTERVAL_MS;
     config->render_cache = NIMBUS_DEFAULT_RENDER_CACHE;
     struct rlimit nofile;
@@ -347,6 +389,22 @@ static int apply(nimbus_config_t *config, int id, const char *arg, bool on, sour
         return parse_size(src, arg, 1024, &config->max_ws_message);
     case OPT_WS_QUEUE:
         return parse_size(src, arg, 4096, &config->ws_queue_max);
+    case OPT_SOAP_MAX_DEPTH:
+        /* 5 is the deepest request a client sends (see nimbus_http.h) */
+        return parse_count(src, arg, 5, NIMBUS_SOAP_MAX_DEPTH_CAP, &config->soap_max_depth);
+    case OPT_SOAP_MAX_ATTRIBUTES:
+        return parse_count(src, arg, 1, 65535, &config->soap_max_attributes);
+    case OPT_SOAP_MAX_NAMESPACES:
+        return parse_count(src, arg, 1, 65535, &config->soap_max_namespaces);
+    case OPT_SOAP_SUNSET:
+    case OPT_SOAP_SUNSET_LINK: {
+        char why[600];
+        if (nimbus__sunset_option(id == OPT_SOAP_SUNSET, arg, config, why, sizeof why) != 0) {
+            bad(src, "%s", why);
+            return -1;
+        }
+        return 0;
+    }
     case OPT_MAX_CONNECTIONS:
         return parse_size(src, arg, 0, &config->max_connections);
     case OPT_MAX_SUBS:
@@ -739,6 +797,10 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config)
     }
     if (config->demo_force && !config->demo) {
         nimbus_log(NIMBUS_LOG_ERROR, "--demo-reseed goes with --demo");
+        return -1;
+    }
+    if (*config->soap_sunset_link && !config->soap_sunset) {
+        nimbus_log(NIMBUS_LOG_ERROR, "--soap-sunset-link goes with --soap-sunset");
         return -1;
     }
     return 0;

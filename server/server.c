@@ -138,6 +138,9 @@ static void dispatch(struct evhttp_request *req, void *arg)
         }
     } else if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0) {
         nimbus_rest_handle(w, req);
+    } else if (strcmp(path, "/metrics") == 0 || strcmp(path, "/metrics/clients") == 0 ||
+               strcmp(path, "/migration") == 0) {
+        nimbus__metrics_handle(w, req, path);
     } else if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
         health_handle(w, req, path[1] == 'r');
     } else if (strcmp(path, "/") == 0 || strncmp(path, "/static/", 8) == 0 ||
@@ -172,7 +175,10 @@ static void stop_grace_elapsed(evutil_socket_t fd, short what, void *arg)
      * evhttp request it belongs to) must outlive the loop. The writer
      * finishes every queued write, so this waits for storage only. */
     nimbus_http_run_deferred(w, true);
-    if (nimbus_service_pending(w->svc) > 0 && nimbus_now_us() < w->stop_deadline_us) {
+    /* ... and so do WebSocket sessions still sending what was queued for
+     * them before their 1001 close frame (a subscriber's backlog). */
+    if ((nimbus_service_pending(w->svc) > 0 || nimbus_stream_worker_open(w->stream) > 0) &&
+        nimbus_now_us() < w->stop_deadline_us) {
         struct timeval again = {0, NIMBUS_SHUTDOWN_POLL_MS * 1000};
         if (event_base_once(w->base, -1, EV_TIMEOUT, stop_grace_elapsed, w, &again) == 0) {
             return;

@@ -47,6 +47,17 @@ struct nimbus_server {
  * naming the file and line for the file's mistakes (exit 2). */
 int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config);
 
+/* --soap-sunset DATE (sunset true) or --soap-sunset-link URL into config.
+ * 0, or -1 with why (a sentence after the option's name: "needs ...")
+ * (sunset.c). */
+int nimbus__sunset_option(bool sunset, const char *arg, nimbus_config_t *config, char *why,
+                          size_t why_size);
+
+/* GET /metrics (Prometheus text), GET /metrics/clients (the dashboard's
+ * Clients view) and GET /migration (the migration guide), on w
+ * (metrics_http.c). With API keys, the first two need the admin role. */
+void nimbus__metrics_handle(nimbus_worker_t *w, struct evhttp_request *req, const char *path);
+
 /* Defaults, then the settings of the configuration file at path alone: for
  * `nimbus keys --config FILE`, which needs its `keys`. 0, or -1 after
  * logging why. */

@@ -171,6 +171,26 @@ static void keys_release(nimbus__keyset_t *ks)
     }
 }
 
+static bool name_taken_label(const nimbus_core_t *core, size_t count, const char *name)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(core->key_labels[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t nimbus__key_label_count(const nimbus_core_t *core)
+{
+    return atomic_load_explicit(&core->key_label_count, memory_order_acquire);
+}
+
+const char *nimbus__key_label(const nimbus_core_t *core, size_t i)
+{
+    return core->key_labels[i];
+}
+
 /* The snapshot of dev_keys and file_keys, put in force. Under keys_lock.
  * The old one goes when its last check finishes. 0, or -1 with err. */
 static int keys_publish_locked(nimbus_core_t *core, nimbus_error_t *err)
@@ -191,6 +211,13 @@ static int keys_publish_locked(nimbus_core_t *core, nimbus_error_t *err)
     }
     ks->count = core->dev_key_count + core->file_key_count;
     ks->required = core->dev_key_count > 0 || core->key_file;
+    size_t labels = atomic_load_explicit(&core->key_label_count, memory_order_relaxed);
+    for (size_t i = 0; i < ks->count && labels < NIMBUS_KEYS_MAX; i++) {
+        if (!name_taken_label(core, labels, ks->keys[i].name)) {
+            memcpy(core->key_labels[labels], ks->keys[i].name, sizeof core->key_labels[0]);
+            atomic_store_explicit(&core->key_label_count, ++labels, memory_order_release);
+        }
+    }
     nimbus__keyset_t *old = core->keyset;
     core->keyset = ks;
     keys_release(old); /* the core's reference; checks under way keep theirs */

@@ -62,7 +62,7 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
     }
     core->next_listener_id = 1;
     core->subscriptions = nimbus_counts_new();
-    if (core->subscriptions == NULL) {
+    if (core->subscriptions == NULL || nimbus__metrics_init(core) != 0) {
         nimbus_core_free(core);
         nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         return NULL;
@@ -94,6 +94,7 @@ void nimbus_core_free(nimbus_core_t *core)
     pthread_mutex_destroy(&core->hub_lock);
     pthread_mutex_destroy(&core->rates.lock);
     nimbus_counts_free(core->subscriptions);
+    nimbus__metrics_cleanup(core);
     free(core->rates.buckets);
     free(core->listeners);
     free(core->path);

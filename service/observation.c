@@ -202,6 +202,7 @@ static int apply_record(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, n
     int64_t n = *seq - first;
     res->accepted = n;
     res->duplicates = duplicates;
+    w->core->metrics.group_duplicates += duplicates;
     res->has_seq = n > 0;
     res->first_seq = n > 0 ? first + 1 : 0;
     res->last_seq = n > 0 ? *seq : 0;

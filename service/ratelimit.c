@@ -116,6 +116,7 @@ int nimbus__rate_take(nimbus_core_t *core, const char *subject, nimbus_error_t *
     if (retry == 0) {
         return 0;
     }
+    nimbus__metrics_rate_refused(core);
     nimbus_error_set(err, NIMBUS_RESOURCE_EXHAUSTED,
                      "rate limit of %g calls a second exceeded; retry in %d s", rate, retry);
     if (err) {

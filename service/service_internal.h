@@ -124,6 +124,10 @@ typedef struct nimbus__checkpointer {
 /* The keys' lock and an empty snapshot (auth.c): 0, or -1. */
 int nimbus__keys_init(nimbus_core_t *core);
 void nimbus__keys_free(nimbus_core_t *core);
+/* The metrics' client labels (see key_labels): how many, and the i-th
+ * (i below the count, which only grows). Any thread, no lock. */
+size_t nimbus__key_label_count(const nimbus_core_t *core);
+const char *nimbus__key_label(const nimbus_core_t *core, size_t i);
 
 /* Rate limits (ratelimit.c): buckets by subject ("key NAME" or
  * "addr ADDRESS"), open addressing over NIMBUS__RATE_SLOTS slots, a subject
@@ -143,6 +147,23 @@ typedef struct nimbus__rates {
     double burst;
     nimbus__bucket_t *buckets; /* NIMBUS__RATE_SLOTS, made with the first limit */
 } nimbus__rates_t;
+
+/* What GET /metrics counts outside the workers' blocks (metrics.c):
+ * the blocks themselves, and storage, which the writer thread alone
+ * counts. */
+#define NIMBUS__COMMIT_BUCKETS 13
+typedef struct nimbus__metrics {
+    pthread_mutex_t lock; /* guards the list of blocks */
+    struct nimbus_metrics_block *blocks;
+    int64_t start_time; /* Unix seconds the core opened */
+    _Atomic uint64_t rate_refused;
+    /* Writer thread only (one writer: relaxed load and store). */
+    _Atomic uint64_t commit_buckets[NIMBUS__COMMIT_BUCKETS + 1];
+    _Atomic uint64_t commit_sum_us;
+    _Atomic uint64_t observations_stored;
+    _Atomic uint64_t duplicates;
+    int64_t group_duplicates; /* of the group being written */
+} nimbus__metrics_t;
 
 struct nimbus_core {
     char *path;
@@ -169,6 +190,14 @@ struct nimbus_core {
     nimbus_key_entry_t *file_keys;
     size_t file_key_count;
     bool key_file; /* a key file is in force (even an empty one) */
+    /* The metrics' client labels: every key name in force since start, in
+     * the order it first was, at most NIMBUS_KEYS_MAX (a name past that
+     * counts as "-"), so a reload neither renames nor drops a series.
+     * Append-only: a name is written under keys_lock, then published by
+     * the release store of key_label_count; readers load the count
+     * (acquire) and read the names below it without a lock. */
+    char key_labels[NIMBUS_KEYS_MAX][NIMBUS_KEY_NAME_MAX + 1];
+    _Atomic size_t key_label_count;
 
     /* Guarded by hub_lock. */
     nimbus__listener_t *listeners;
@@ -183,6 +212,7 @@ struct nimbus_core {
      * subscriptions_per_key (0: no limit). */
     nimbus_counts_t *subscriptions;
     size_t subscriptions_per_key;
+    nimbus__metrics_t metrics;
 };
 
 /* Every statement a service prepares once and reuses. */
@@ -232,8 +262,20 @@ struct nimbus_service {
     struct nimbus__job_queue done;
     void (*wake)(void *arg);
     void *wake_arg;
-    _Atomic size_t pending; /* queued by call_async, not yet completed */
+    _Atomic size_t pending;               /* queued by call_async, not yet completed */
+    struct nimbus_metrics_block *metrics; /* made on first use; the core's */
 };
+
+/* ---- metrics.c ---------------------------------------------------------- */
+
+int nimbus__metrics_init(nimbus_core_t *core);     /* 0, or -1: out of resources */
+void nimbus__metrics_cleanup(nimbus_core_t *core); /* after every service is freed */
+/* Writer thread: a group committed in us microseconds (ok) or failed. */
+void nimbus__metrics_commit(nimbus_core_t *core, uint64_t us, size_t stored, bool ok);
+/* Calls refused by the rate limit. Any thread. */
+void nimbus__metrics_rate_refused(nimbus_core_t *core);
+/* Monotonic microseconds. */
+uint64_t nimbus__monotonic_us(void);
 
 /* The least role operation Name needs, from the operation table. */
 #define NIMBUS__ROLE(Name) (nimbus_op_table[NIMBUS_OP_##Name].role)

@@ -233,6 +233,7 @@ static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
     nimbus_error_clear(&err);
     int64_t first_seq = 0;
     wr->stored_count = 0;
+    core->metrics.group_duplicates = 0;
     int rc = group_begin(wsvc, &first_seq, &err);
     int64_t seq = first_seq;
     nimbus__job_t *job;
@@ -256,7 +257,10 @@ static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
         }
     }
     if (rc == 0) {
+        uint64_t commit_start = nimbus__monotonic_us();
         rc = group_commit(wsvc, first_seq, seq, &err);
+        nimbus__metrics_commit(core, nimbus__monotonic_us() - commit_start, wr->stored_count,
+                               rc == 0);
     }
     pthread_mutex_lock(&wr->lock);
     wr->failing = rc != 0;

@@ -54,6 +54,7 @@ int nimbus__soap_fault(struct soap *soap, const nimbus_error_t *err)
     settle_version(soap);
     if (ws) {
         ws->fault_code = code;
+        ws->retry_after_s = err->retry_after_s;
     }
 
     char *message = soap_strdup(soap, text);

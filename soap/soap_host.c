@@ -21,7 +21,9 @@
  * (PAYLOAD_TOO_LARGE), a Content-Type charset other than UTF-8, and
  * (INVALID_ARGUMENT; see soap_scan.c) another declared encoding, bytes that
  * are not UTF-8, characters and references XML 1.0 does not allow, any
- * DTD, nesting deeper than NIMBUS_SOAP_MAX_DEPTH, a binary xsi:type in the
+ * DTD, nesting deeper than --soap-max-depth, more attributes on a tag or
+ * namespace declarations in scope than --soap-max-attributes and
+ * --soap-max-namespaces allow, a binary xsi:type in the
  * Body and a Body with more than one element child. Bounded by
  * gSOAP: nesting depth again (maxlevel), element counts (maxoccurs) and the
  * message length.
@@ -97,7 +99,7 @@ nimbus_soap_worker_t *nimbus_soap_worker_new(nimbus_worker_t *w, nimbus_error_t 
      * the version by the Envelope's namespace and the Fault's by the
      * namespace table begin_request picks. That parse was 8% of a kept
      * answer's instructions (docs/performance.md). */
-    soap->maxlevel = NIMBUS_SOAP_MAX_DEPTH;
+    soap->maxlevel = (unsigned int)w->config->soap_max_depth;
     soap->maxoccurs = NIMBUS_RECORD_BATCH_MAX;
     soap->recv_maxlength = w->config->max_body;
     /* gSOAP's own empty encodingStyle (a static string soap_begin installs),
@@ -130,6 +132,91 @@ void nimbus_soap_worker_free(nimbus_soap_worker_t *ws)
     free(ws);
 }
 
+/* The operation the client says it calls, before the body is read: SOAP
+ * 1.1's SOAPAction header, SOAP 1.2's action parameter of the Content-Type
+ * (quotes removed). It only chooses the role checked before the body; the
+ * Body's element is still what runs, and is authorized again. */
+static void read_action(nimbus_soap_worker_t *ws, const struct evkeyvalq *headers, const char *ct,
+                        bool v12)
+{
+    const char *a = NULL;
+    if (!v12) {
+        a = evhttp_find_header(headers, "SOAPAction");
+    } else if (ct) {
+        for (const char *p = ct; (p = strchr(p, ';')) != NULL;) {
+            p++;
+            while (*p == ' ' || *p == '\t') {
+                p++;
+            }
+            if (strncasecmp(p, "action=", 7) == 0) {
+                a = p + 7;
+                break;
+            }
+        }
+    }
+    ws->action = NULL;
+    ws->action_len = 0;
+    if (!a) {
+        return;
+    }
+    size_t len = v12 ? strcspn(a, ";") : strlen(a);
+    while (len > 0 && (a[len - 1] == ' ' || a[len - 1] == '\t')) {
+        len--;
+    }
+    if (len >= 2 && a[0] == '"' && a[len - 1] == '"') {
+        a++;
+        len -= 2;
+    }
+    ws->action = a;
+    ws->action_len = len;
+}
+
+/* The role of the operation the action names, or READ, the least any
+ * call needs, when it names none. */
+static nimbus_role_t action_role(const nimbus_soap_worker_t *ws)
+{
+    static const char prefix[] = NIMBUS_SOAP_NAMESPACE "/";
+    size_t plen = sizeof prefix - 1;
+    if (ws->action && ws->action_len > plen && memcmp(ws->action, prefix, plen) == 0) {
+        for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
+            const char *name = nimbus_op_table[i].name;
+            if (ws->action_len - plen == strlen(name) &&
+                memcmp(ws->action + plen, name, ws->action_len - plen) == 0) {
+                return nimbus_op_table[i].role;
+            }
+        }
+    }
+    return NIMBUS_ROLE_READ;
+}
+
+/*
+ * Before the body is looked at (decompressed, scanned or parsed): HTTP
+ * credentials (Bearer, Basic) are checked, for the role of the operation
+ * SOAPAction names (READ when it names none), and the call is taken from
+ * the caller's rate limit; on a server without keys, from the client
+ * address's. A wrong key or a caller past its rate so costs no XML
+ * parsing at all. Only a caller who names itself with a WS-Security
+ * UsernameToken, which lives in the envelope, is admitted later, once the
+ * header is read (authorize_before_body). Returns 0, or -1 with err.
+ */
+static int admit_before_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
+{
+    if (ws->http_creds_err.code != NIMBUS_OK) {
+        *err = ws->http_creds_err;
+        return -1;
+    }
+    nimbus_core_t *core = ws->w->core;
+    if (ws->http_creds.kind == NIMBUS_CRED_NONE && nimbus_core_keys_required(core)) {
+        return 0;
+    }
+    if (nimbus_core_admit_as(core, &ws->http_creds, ws->peer, action_role(ws), ws->caller_key,
+                             err) != 0) {
+        return -1;
+    }
+    ws->admitted = true;
+    return 0;
+}
+
 /* Reads what the request says about itself into ws. */
 static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
 {
@@ -144,6 +231,10 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     ws->in = evhttp_request_get_input_buffer(req);
     ws->operation = "-";
     ws->fault_code = NIMBUS_OK;
+    ws->retry_after_s = 0;
+    ws->admitted = false;
+    ws->peer = nimbus_http_peer(req);
+    read_action(ws, headers, ct, v12);
     ws->op = -1;
     ws->keep = false;
     ws->key_len = 0;
@@ -340,19 +431,27 @@ static int authorize_before_body(nimbus_soap_worker_t *ws)
         soap->error = SOAP_OK; /* gSOAP words what is wrong with the body */
         return SOAP_OK;
     }
+    nimbus_role_t role = NIMBUS_ROLE_READ; /* an unknown element: any caller's */
     for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
-        if (soap_match_tag(soap, soap->tag, op_elements[i]) != SOAP_OK) {
-            continue;
+        if (soap_match_tag(soap, soap->tag, op_elements[i]) == SOAP_OK) {
+            ws->op = i;
+            ws->operation = nimbus_op_table[i].name;
+            role = nimbus_op_table[i].role;
+            break;
         }
-        ws->op = i;
-        ws->operation = nimbus_op_table[i].name;
-        nimbus_error_t err;
-        if (nimbus_core_authorize_as(ws->w->core, &ws->caller, nimbus_op_table[i].role,
-                                     ws->caller_key, &err) != 0) {
-            return nimbus__soap_fault(soap, &err);
-        }
-        break;
     }
+    /* Admitted before the body (HTTP credentials, or no keys): the role
+     * of the element's operation still needs checking. Otherwise the
+     * UsernameToken's key is admitted now, once. */
+    nimbus_error_t err;
+    int rc =
+        ws->admitted
+            ? nimbus_core_authorize_as(ws->w->core, &ws->caller, role, ws->caller_key, &err)
+            : nimbus_core_admit_as(ws->w->core, &ws->caller, ws->peer, role, ws->caller_key, &err);
+    if (rc != 0) {
+        return nimbus__soap_fault(soap, &err);
+    }
+    ws->admitted = true;
     return SOAP_OK;
 }
 
@@ -504,7 +603,7 @@ static void serve(nimbus_soap_worker_t *ws)
         refuse(ws, &err);
         return;
     }
-    if (decode_body(ws, &err) != 0) {
+    if (admit_before_body(ws, &err) != 0 || decode_body(ws, &err) != 0) {
         refuse(ws, &err);
         return;
     }
@@ -524,7 +623,10 @@ static void serve(nimbus_soap_worker_t *ws)
         return;
     }
     nimbus_soap_scan_info_t where;
-    nimbus_soap_scan_t scan = nimbus__soap_scan(text, len, NIMBUS_SOAP_MAX_DEPTH, &where);
+    const nimbus_config_t *config = ws->w->config;
+    nimbus_soap_limits_t limits = {config->soap_max_depth, config->soap_max_attributes,
+                                   config->soap_max_namespaces};
+    nimbus_soap_scan_t scan = nimbus__soap_scan(text, len, &limits, &where);
     switch (scan) {
     case NIMBUS_SOAP_SCAN_DECLARATION:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
@@ -532,7 +634,26 @@ static void serve(nimbus_soap_worker_t *ws)
         break;
     case NIMBUS_SOAP_SCAN_TOO_DEEP:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
-                         "XML elements are nested deeper than %d levels", NIMBUS_SOAP_MAX_DEPTH);
+                         "XML elements are nested deeper than %d levels", limits.max_depth);
+        break;
+    case NIMBUS_SOAP_SCAN_ATTRIBUTES:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "element %.*s has more than %d attributes (namespace declarations "
+                         "included)",
+                         quotable(where.element, where.element_len), where.element,
+                         limits.max_attributes);
+        break;
+    case NIMBUS_SOAP_SCAN_NAMESPACES:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "more than %d namespace declarations are in scope at element %.*s",
+                         limits.max_namespaces, quotable(where.element, where.element_len),
+                         where.element);
+        break;
+    case NIMBUS_SOAP_SCAN_LONG_NAME:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "an element or attribute name in %.*s... is longer than %d bytes",
+                         quotable(where.element, where.element_len < 40 ? where.element_len : 40),
+                         where.element, NIMBUS_SOAP_NAME_MAX);
         break;
     case NIMBUS_SOAP_SCAN_BINARY_TYPE:
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
@@ -662,6 +783,7 @@ static void reply(nimbus_worker_t *w, struct evhttp_request *req, int status,
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     evhttp_remove_header(out, "Content-Type");
     evhttp_add_header(out, "Content-Type", content_type);
+    nimbus_http_add_sunset(w, req);
     nimbus_http_reply(w, req, status, body, log);
 }
 
@@ -780,14 +902,21 @@ void nimbus_soap_handle(nimbus_worker_t *w, struct evhttp_request *req)
         call->version = soap->version;
         call->operation = ws->operation;
         call->start_us = log.start_us;
-        memcpy(call->key, ws->caller_key, sizeof call->key);
+        memcpy(call->caller_key, ws->caller_key, sizeof call->caller_key);
         finish_request(ws);
         return;
     }
     log.operation = ws->operation;
     memcpy(log.key, ws->caller_key, sizeof log.key);
+    log.code = ws->fault_code;
+    log.soap12 = soap->version == 2;
     if (ws->keep && ws->fault_code == NIMBUS_OK) {
         nimbus__soap_keep(ws);
+    }
+    if (ws->retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", ws->retry_after_s);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", secs);
     }
     reply(w, req, status_of(ws), content_type(soap->version), ws->out, &log);
     finish_request(ws);
@@ -810,7 +939,8 @@ void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err)
     nimbus_soap_worker_t *ws = call->ws;
     struct soap *soap = ws->soap;
     nimbus_request_log_t log = NIMBUS_REQUEST_LOG("soap", call->operation, call->start_us);
-    memcpy(log.key, call->key, sizeof log.key);
+    memcpy(log.key, call->caller_key, sizeof log.key);
+    log.soap12 = call->version == 2;
     ws->request_id = nimbus_http_request_id(call->req);
     evbuffer_drain(ws->out, evbuffer_get_length(ws->out));
     soap_begin(soap);
@@ -827,6 +957,7 @@ void nimbus__soap_answered(void *arg, int rc, const nimbus_error_t *err)
         soap_send_fault(soap);
     }
     ws->request_id = NULL; /* the Fault has it; the headers go with the reply */
+    log.code = ws->fault_code;
     reply(ws->w, call->req, status_of(ws), content_type(call->version), ws->out, &log);
     soap_destroy(soap);
     soap_end(soap);

@@ -17,10 +17,12 @@
 #include "nimbus_service.h"
 #include "nimbus_soap.h"
 
-/* XML nesting deeper than this is refused: the deepest legitimate request
- * (Envelope/Body/RecordObservations/observation/temperature, or
- * Envelope/Header/Security/UsernameToken/Password) is 5. */
-#define NIMBUS_SOAP_MAX_DEPTH 32
+/* Longest element or attribute name (prefix included) the scan lets
+ * through: gSOAP reads names into SOAP_TAGLEN-byte buffers and truncates
+ * longer ones. Fixed by that buffer, so not an option. */
+#define NIMBUS_SOAP_NAME_MAX (SOAP_TAGLEN - 1)
+/* The service's target namespace; SOAPAction is it, '/' and the operation. */
+#define NIMBUS_SOAP_NAMESPACE "urn:nimbus:weather:v1"
 /* Room for decoded HTTP credentials (name + secret + NULs). */
 #define NIMBUS_SOAP_CRED_BUF (NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8)
 
@@ -53,7 +55,7 @@ typedef struct nimbus__soap_call {
     int version;
     const char *operation;
     uint64_t start_us;
-    char key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's, for the access log */
+    char caller_key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's, for the access log and metrics */
 } nimbus__soap_call_t;
 
 struct nimbus_soap_worker {
@@ -75,16 +77,21 @@ struct nimbus_soap_worker {
      * UsernameToken, else http_creds; caller_err when neither is usable. */
     nimbus_credentials_t caller;
     nimbus_error_t caller_err;
-    nimbus__soap_call_t *deferred; /* the write this request left to the writer */
-    int op;                        /* the Body's operation (nimbus_op_t), or -1 */
-    bool ids;                      /* the scan saw attributes that may be ids (scan_info.ids) */
-    bool iht_dirty;                /* gSOAP's id table may hold entries (see begin_recv) */
+    const char *peer;   /* the client's address, borrowed from evhttp */
+    const char *action; /* SOAPAction (1.1) or the action parameter (1.2), or NULL */
+    size_t action_len;  /* its length, quotes removed */
+    bool admitted;      /* the call was taken from a rate limit (nimbus_core_admit) */
+    int retry_after_s;  /* a Fault's Retry-After (RESOURCE_EXHAUSTED), or 0 */
+    char caller_key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's key once authorized; "" none */
+    nimbus__soap_call_t *deferred;            /* the write this request left to the writer */
+    int op;                                   /* the Body's operation (nimbus_op_t), or -1 */
+    bool ids;       /* the scan saw attributes that may be ids (scan_info.ids) */
+    bool iht_dirty; /* gSOAP's id table may hold entries (see begin_recv) */
     /* A read to keep once answered: key[0..key_len) (0: none), stamped
      * before the read (soap_render.c). */
     bool keep;
     size_t key_len;
     nimbus_stamp_t stamp;
-    char caller_key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's API key once authorized; "" none */
     const char *request_id; /* the request's (nimbus_http_request_id), for Faults */
     char cred_buf[NIMBUS_SOAP_CRED_BUF];
     char key[NIMBUS_SOAP_KEY_MAX];
@@ -147,13 +154,28 @@ typedef enum nimbus_soap_scan {
     NIMBUS_SOAP_SCAN_BAD_CHAR_REF,  /* a character reference to such a character (&#0;) */
     NIMBUS_SOAP_SCAN_BAD_REFERENCE, /* a malformed or undefined reference (&nbsp;, &#x;, & ) */
     NIMBUS_SOAP_SCAN_LONG_CHAR_REF, /* a character reference gSOAP cannot read (&#x1F600;) */
-    NIMBUS_SOAP_SCAN_BODY_CHILDREN  /* a Body with more than one element child */
+    NIMBUS_SOAP_SCAN_BODY_CHILDREN, /* a Body with more than one element child */
+    NIMBUS_SOAP_SCAN_ATTRIBUTES,    /* a start tag with more than max_attributes attributes */
+    NIMBUS_SOAP_SCAN_NAMESPACES,    /* more than max_namespaces declarations in scope */
+    NIMBUS_SOAP_SCAN_LONG_NAME      /* an element or attribute name over NIMBUS_SOAP_NAME_MAX */
 } nimbus_soap_scan_t;
+
+/* The shape limits the scan enforces (--soap-max-depth, --soap-max-attributes,
+ * --soap-max-namespaces). gSOAP keeps a start tag's attributes and the
+ * namespace declarations in scope in lists it searches linearly for every
+ * name it reads, so a tag with 90,000 attributes costs it minutes of CPU
+ * in one request; with these bounded, its work per element is bounded. */
+typedef struct nimbus_soap_limits {
+    int max_depth;      /* element nesting, the Envelope at 1 */
+    int max_attributes; /* attributes of one start tag, xmlns declarations included */
+    int max_namespaces; /* namespace declarations on the open elements together */
+} nimbus_soap_limits_t;
 
 /* What the scan found, pointing into the scanned body. Each field is set
  * only for the results named. */
 typedef struct nimbus_soap_scan_info {
-    /* BINARY_TYPE: the element; BODY_CHILDREN: the Body's second child */
+    /* BINARY_TYPE: the element; BODY_CHILDREN: the Body's second child;
+     * ATTRIBUTES, NAMESPACES, LONG_NAME: the start tag past the limit */
     const char *element;
     size_t element_len;
     /* BINARY_TYPE: the xsi:type value */
@@ -182,12 +204,14 @@ typedef struct nimbus_soap_scan_info {
  * encoding other than UTF-8, bytes that are not UTF-8, characters and
  * character references XML 1.0 forbids, character references longer than
  * gSOAP reads whole, references other than XML's five predefined
- * entities, markup declarations, excess nesting, binary
+ * entities, markup declarations, excess nesting, too many attributes on
+ * one tag or namespace declarations in scope, binary
  * xsi:types in the Body and a Body with more than one element child. Text
  * in comments, CDATA sections and processing instructions is not markup
  * (but must still be UTF-8 made of XML characters). info (may be NULL) is
  * filled as described above. */
-nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth,
+nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len,
+                                     const nimbus_soap_limits_t *limits,
                                      nimbus_soap_scan_info_t *info);
 
 /* ---- soap_convert.c ---------------------------------------------------- */

@@ -27,8 +27,17 @@
  * - markup declarations (a DOCTYPE with its ENTITY, ELEMENT or ATTLIST
  *   declarations; gSOAP skips a DTD silently, we refuse it so entity tricks
  *   never look accepted);
- * - element nesting deeper than NIMBUS_SOAP_MAX_DEPTH (gSOAP's maxlevel does
+ * - element nesting deeper than limits->max_depth (gSOAP's maxlevel does
  *   not apply to the content of header elements it skips);
+ * - an element or attribute name longer than NIMBUS_SOAP_NAME_MAX: gSOAP
+ *   copies names into a buffer of SOAP_TAGLEN bytes and cuts what does not
+ *   fit, so a long name would be read as a shorter, different one;
+ * - a start tag with more than limits->max_attributes attributes, or more
+ *   than limits->max_namespaces namespace declarations on the elements
+ *   open at once. gSOAP searches both lists linearly for each name it
+ *   reads: one tag with 90,000 attributes took it over 20 s of CPU. An
+ *   attribute here is any name in the tag (with or without a value, quoted
+ *   or not), counted the way gSOAP's lenient reader would take it;
  * - an element of the Body typed xsi:type="xsd:base64Binary" or
  *   "xsd:hexBinary". No Nimbus field is binary, and gSOAP reads a text field
  *   without looking at its xsi:type, so the base64 text itself would be
@@ -211,6 +220,50 @@ static bool binary_type(const char *attrs, const char *end, const struct xsi_pre
     return false;
 }
 
+/* Counts the attributes in a start tag's text [p, end) and, of those, the
+ * namespace declarations (xmlns, xmlns:p), and the longest attribute
+ * name's length. Every name outside quotes
+ * counts, valued or not, so a tag gSOAP would read leniently is counted
+ * as gSOAP reads it. */
+static void count_attrs(const char *p, const char *end, int *attrs, int *namespaces,
+                        size_t *longest)
+{
+    *attrs = 0;
+    *namespaces = 0;
+    *longest = 0;
+    bool value_next = false; /* an '=' was read: what follows is its value */
+    while (p < end) {
+        char c = *p;
+        if (is_space(c) || c == '/') {
+            p++;
+        } else if (c == '=') {
+            value_next = true;
+            p++;
+        } else if (c == '"' || c == '\'') {
+            const char *close = memchr(p + 1, c, (size_t)(end - p - 1));
+            p = close ? close + 1 : end;
+            value_next = false;
+        } else {
+            const char *name = p;
+            while (p < end && !is_space(*p) && *p != '=' && *p != '"' && *p != '\'') {
+                p++;
+            }
+            size_t len = (size_t)(p - name);
+            if (value_next) {
+                value_next = false; /* an unquoted value */
+                continue;
+            }
+            ++*attrs;
+            if (len > *longest) {
+                *longest = len;
+            }
+            if (len >= 5 && memcmp(name, "xmlns", 5) == 0 && (len == 5 || name[5] == ':')) {
+                ++*namespaces;
+            }
+        }
+    }
+}
+
 /* ---- characters ---------------------------------------------------------- */
 
 /* The offset of the first byte sequence nimbus_utf8_length refuses, in a
@@ -391,9 +444,18 @@ static bool foreign_encoding(const char *body, size_t len, nimbus_soap_scan_info
     return false;
 }
 
-nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth,
+nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len,
+                                     const nimbus_soap_limits_t *limits,
                                      nimbus_soap_scan_info_t *info)
 {
+    int max_depth = limits->max_depth;
+    if (max_depth > NIMBUS_SOAP_MAX_DEPTH_CAP) {
+        max_depth = NIMBUS_SOAP_MAX_DEPTH_CAP;
+    }
+    /* Namespace declarations made by each open element, to take them out
+     * of scope at its end tag. Index: depth (1 for the Envelope). */
+    unsigned short declared[NIMBUS_SOAP_MAX_DEPTH_CAP + 1];
+    int in_scope = 0;
     nimbus_soap_scan_info_t unused;
     if (!info) {
         info = &unused;
@@ -426,6 +488,9 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth
         } else if (left >= 2 && p[1] == '?') {
             skip_to = past(p + 2, stop, "?>");
         } else if (left >= 2 && p[1] == '/') {
+            if (depth > 0) {
+                in_scope -= declared[depth];
+            }
             if (--depth == 1) {
                 in_body = false; /* the Body (or the Header) ended */
             }
@@ -448,6 +513,24 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len, int max_depth
                 attrs++;
             }
             size_t name_len = (size_t)(attrs - name);
+            int n_attrs, n_ns;
+            size_t longest;
+            count_attrs(attrs, empty ? end - 1 : end, &n_attrs, &n_ns, &longest);
+            if (name_len > NIMBUS_SOAP_NAME_MAX || longest > NIMBUS_SOAP_NAME_MAX) {
+                info->element = name;
+                info->element_len = name_len;
+                return NIMBUS_SOAP_SCAN_LONG_NAME;
+            }
+            if (n_attrs > limits->max_attributes || in_scope + n_ns > limits->max_namespaces) {
+                info->element = name;
+                info->element_len = name_len;
+                return n_attrs > limits->max_attributes ? NIMBUS_SOAP_SCAN_ATTRIBUTES
+                                                        : NIMBUS_SOAP_SCAN_NAMESPACES;
+            }
+            if (!empty && depth > 0) {
+                declared[depth] = (unsigned short)n_ns;
+                in_scope += n_ns;
+            }
             if (!info->ids && (memmem(attrs, (size_t)(end - attrs), "id", 2) ||
                                memmem(attrs, (size_t)(end - attrs), "ref", 3))) {
                 info->ids = true;

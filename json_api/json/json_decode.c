@@ -8,6 +8,7 @@
  * json_read.c, with no tree.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,8 +49,91 @@ static int depth_of(json_t *v, int limit)
     return 0;
 }
 
+/* jansson's own nesting limit (JSON_PARSER_MAX_DEPTH): past it, its
+ * "maximum parsing depth reached" is the answer, as the reader's is. */
+#define JANSSON_MAX_DEPTH 2048
+
+/*
+ * One pass over JSON text before jansson builds a tree of it: true when it
+ * holds more than NIMBUS_JSON_MAX_VALUES values (every scalar, array and
+ * object; member names are not values). jansson
+ * allocates a node per value and hashes every member name (twice, with
+ * JSON_REJECT_DUPLICATES): 75,000 members in a 1 MiB WebSocket message cost
+ * 110 ms of CPU before the call could refuse the first unknown one.
+ * Counting stops at the first breach, so the scan is linear and allocates
+ * nothing. It assumes well-formed JSON: on malformed text it may count
+ * wrong, but never beyond len, and jansson then refuses the text anyway.
+ */
+static bool too_many_values(const char *s, size_t len)
+{
+    bool object[JANSSON_MAX_DEPTH]; /* each open container: an object? */
+    int depth = 0;
+    bool expect_key = false; /* in an object, after '{' or ',' */
+    size_t values = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        switch (c) {
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            break;
+        case '{':
+        case '[':
+            if (++values > NIMBUS_JSON_MAX_VALUES) {
+                return true;
+            }
+            if (depth == JANSSON_MAX_DEPTH) {
+                return false; /* jansson refuses it, and says why */
+            }
+            object[depth++] = c == '{';
+            expect_key = c == '{';
+            break;
+        case '}':
+        case ']':
+            if (depth > 0) {
+                depth--;
+            }
+            expect_key = false;
+            break;
+        case ',':
+            expect_key = depth > 0 && object[depth - 1];
+            break;
+        case ':':
+            expect_key = false;
+            break;
+        case '"':
+            for (i++; i < len && s[i] != '"'; i++) {
+                if (s[i] == '\\') {
+                    i++;
+                }
+            }
+            if (!expect_key && ++values > NIMBUS_JSON_MAX_VALUES) {
+                return true;
+            }
+            break;
+        default: /* a number, true, false or null: to its end */
+            while (i + 1 < len && !strchr(" \t\n\r{}[],:\"", s[i + 1])) {
+                i++;
+            }
+            if (++values > NIMBUS_JSON_MAX_VALUES) {
+                return true;
+            }
+            break;
+        }
+    }
+    return false;
+}
+
 json_t *nimbus_json_parse(const char *text, size_t len, nimbus_error_t *err)
 {
+    if (too_many_values(text ? text : "", text ? len : 0)) {
+        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                         "a JSON message may hold at most %d values (numbers, strings, arrays "
+                         "and objects)",
+                         NIMBUS_JSON_MAX_VALUES);
+        return NULL;
+    }
     json_error_t jerr;
     json_t *v = json_loadb(text ? text : "", text ? len : 0,
                            JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);

@@ -27,6 +27,10 @@
  * (--ws-ping-interval); a peer that shows no sign of life for two intervals
  * is dropped. How long we wait for the peer's close frame after sending ours. */
 #define NIMBUS_WS_CLOSE_TIMEOUT_MS 2000
+/* A slow reader that is still being sent what was queued before our close
+ * frame gets this much longer, in close timeouts (at a stop,
+ * --shutdown-grace ends it sooner). */
+#define NIMBUS_WS_CLOSE_SLOW_TICKS 15
 /* Bytes of one connection's frames gathered in the worker's staging buffer
  * before its run ends and sends them; more go to its output evbuffer. */
 #define NIMBUS_WS_STAGE_MAX (64 * 1024)
@@ -88,6 +92,8 @@ void nimbus__ws_conn_live(nimbus_ws_conn_t *c, const nimbus_observation_t *obs,
 void nimbus__ws_conn_lost(nimbus_ws_conn_t *c, int64_t lost_through);
 
 nimbus_ws_conn_t *nimbus__ws_conn_next(nimbus_ws_conn_t *c);
+/* Whether c is still open (not yet marked for freeing). */
+bool nimbus__ws_conn_open(const nimbus_ws_conn_t *c);
 
 /* Tells the worker that a connection was added or freed (conn_count has
  * changed): keeps the peak and arms a trim when one is due. */

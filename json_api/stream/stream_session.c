@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "nimbus_json.h"
+#include "nimbus_metrics.h"
 #include "nimbus_util.h"
 #include "stream_call.h"
 #include "stream_wire.h"
@@ -36,10 +37,21 @@ typedef struct subscription {
     char holder[NIMBUS_COUNTS_NAME_MAX]; /* whose subscription limit it counts in */
 } subscription_t;
 
+/* What the metrics count of one `call`: its operation (-1: none named),
+ * when it arrived, the message's size and the bytes answered so far. */
+typedef struct call_meta {
+    int op;
+    uint64_t start_us;
+    uint64_t bytes_in;
+    uint64_t sent_before; /* the session's `sent` when the call arrived */
+} call_meta_t;
+
 typedef struct pending_call {
     STAILQ_ENTRY(pending_call) link;
     char *id;
     nimbus_stream_call_t *call;
+    call_meta_t meta;
+    uint64_t sent; /* bytes of its items and done so far */
 } pending_call_t;
 
 /* A SINGLE call waiting for its answer (a write, until its commit). Freed
@@ -48,6 +60,7 @@ typedef struct pending_result {
     LIST_ENTRY(pending_result) link;
     nimbus_stream_session_t *s;
     char *id;
+    call_meta_t meta;
 } pending_result_t;
 
 struct nimbus_stream_session {
@@ -62,6 +75,9 @@ struct nimbus_stream_session {
     LIST_HEAD(result_list, pending_result) results; /* SINGLE calls not yet answered */
     size_t call_count;                              /* calls and results in flight */
     char client[64]; /* the peer's address: the rate limit's subject without keys */
+    char key[NIMBUS_KEY_NAME_MAX + 1];          /* the caller's key, for the metrics; "" none */
+    uint64_t sent;                              /* bytes of messages sent, for the metrics */
+    uint64_t message_len;                       /* of the client message being handled */
     char request_id[NIMBUS_REQUEST_ID_MAX + 1]; /* the upgrade's, in every error */
 };
 
@@ -82,7 +98,24 @@ static int send_owned(nimbus_stream_session_t *s, char *text, size_t len)
     nimbus_stream_part_t part = {text, len};
     int rc = s->out.send(s->out.arg, &part, 1);
     free(text);
+    s->sent += len;
     return rc;
+}
+
+/* Counts one finished `call` in the worker's metrics. */
+static void count_call(nimbus_stream_session_t *s, const call_meta_t *meta, nimbus_code_t code,
+                       uint64_t bytes_out)
+{
+    nimbus_metrics_call_t c = {
+        .proto = NIMBUS_PROTO_WS,
+        .op = meta->op,
+        .code = code,
+        .key = s->key,
+        .elapsed_us = nimbus_metrics_now_us() - meta->start_us,
+        .bytes_in = meta->bytes_in,
+        .bytes_out = bytes_out,
+    };
+    nimbus_metrics_count_call(nimbus_service_metrics(s->shared->svc), &c);
 }
 
 static int send_error(nimbus_stream_session_t *s, const char *id, const nimbus_error_t *err)
@@ -147,6 +180,9 @@ nimbus_stream_session_t *nimbus__stream_session_new(nimbus_stream_shared_t *shar
     s->cred_secret = dup_or_null(creds ? creds->secret : NULL, &failed);
     s->creds.name = s->cred_name;
     s->creds.secret = s->cred_secret;
+    nimbus_error_t err;
+    (void)nimbus_core_authorize_as(nimbus_service_core(shared->svc), &s->creds, NIMBUS_ROLE_READ,
+                                   s->key, &err);
     if (failed) {
         nimbus__stream_session_free(s);
         return NULL;
@@ -430,9 +466,11 @@ static void single_answered(void *arg, int rc, char *text, size_t len, const nim
     if (s != NULL) {
         LIST_REMOVE(pr, link);
         s->call_count--;
+        uint64_t before = s->sent;
         int sent = rc == 0 ? send_message(s, "result", pr->id, "result", text)
                            : send_error(s, pr->id, err);
         (void)sent; /* a connection that cannot take it is failing already */
+        count_call(s, &pr->meta, rc == 0 ? NIMBUS_OK : err->code, s->sent - before);
         if (s->out.flush) {
             s->out.flush(s->out.arg);
         }
@@ -448,6 +486,9 @@ static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
     nimbus_error_clear(&err);
     const char *op = json_string_value(json_object_get(msg, "op"));
     json_t *params = json_object_get(msg, "params");
+    const nimbus_op_info_t *info = op ? nimbus_op_find(op) : NULL;
+    call_meta_t meta = {info ? (int)info->op : -1, nimbus_metrics_now_us(), s->message_len,
+                        s->sent};
     if (!op) {
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "op must be an operation name");
     } else if (params && !json_is_null(params) && !json_is_object(params)) {
@@ -459,7 +500,9 @@ static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
                          "at most %d calls in flight per connection", NIMBUS_STREAM_CALLS_MAX);
     }
     if (err.code != NIMBUS_OK) {
-        return send_error(s, id, &err);
+        int rc = send_error(s, id, &err);
+        count_call(s, &meta, err.code, s->sent - meta.sent_before);
+        return rc;
     }
     if (json_is_null(params)) {
         params = NULL;
@@ -471,6 +514,7 @@ static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
         return -1;
     }
     pr->s = s;
+    pr->meta = meta;
     LIST_INSERT_HEAD(&s->results, pr, link);
     s->call_count++;
     nimbus_stream_call_t *call = NULL;
@@ -484,7 +528,9 @@ static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
         free(pr);
     }
     if (rc != 0) {
-        return send_error(s, id, &err);
+        int sent = send_error(s, id, &err);
+        count_call(s, &meta, err.code, s->sent - meta.sent_before);
+        return sent;
     }
     if (call == NULL) {
         return 0; /* answered, or to be answered once committed */
@@ -496,6 +542,7 @@ static int handle_call(nimbus_stream_session_t *s, const char *id, json_t *msg)
         return -1;
     }
     c->call = call;
+    c->meta = meta;
     STAILQ_INSERT_TAIL(&s->calls, c, link);
     s->call_count++;
     return 0;
@@ -529,6 +576,7 @@ int nimbus__stream_session_on_text(nimbus_stream_session_t *s, const char *text,
 {
     nimbus_error_t err;
     nimbus_error_clear(&err);
+    s->message_len = len;
     json_t *msg = nimbus_json_parse(text, len, &err);
     if (!msg) {
         return send_error(s, NULL, &err);
@@ -631,6 +679,7 @@ static int end_lagged(nimbus_stream_session_t *s, subscription_t *sub)
     char seq[24];
     snprintf(seq, sizeof seq, "%lld", (long long)sub->last_sent);
     subscription_remove(s, sub);
+    nimbus_metrics_stream_lagged(nimbus_service_metrics(s->shared->svc));
     return send_message(s, "lagged", id, "lastSeq", seq);
 }
 
@@ -641,6 +690,9 @@ static int replay_batch(nimbus_stream_session_t *s, subscription_t *sub)
     nimbus_error_t err;
     nimbus_observation_t *obs = NULL;
     size_t n = 0;
+    nimbus_metrics_stream_replay(nimbus_service_metrics(s->shared->svc),
+                                 nimbus_core_head_seq(nimbus_service_core(s->shared->svc)) -
+                                     sub->through);
     if (nimbus_service_observations_since(s->shared->svc, (const char *const *)sub->stations,
                                           sub->station_count, sub->through,
                                           NIMBUS_STREAM_REPLAY_BATCH, &obs, &n, &err) != 0) {
@@ -703,8 +755,10 @@ static int pump_calls(nimbus_stream_session_t *s)
         char *item = NULL;
         int got = nimbus__stream_call_next(c->call, &item, &err);
         int rc;
+        uint64_t before = s->sent;
         if (got == 1) {
             rc = send_message(s, "item", c->id, "item", item);
+            c->sent += s->sent - before;
             free(item);
             if (rc != 0) {
                 return -1;
@@ -718,6 +772,7 @@ static int pump_calls(nimbus_stream_session_t *s)
         } else {
             rc = send_error(s, c->id, &err);
         }
+        count_call(s, &c->meta, got == 0 ? NIMBUS_OK : err.code, c->sent + s->sent - before);
         call_pop(s);
         if (rc != 0) {
             return -1;

@@ -256,6 +256,15 @@ void nimbus_stream_worker_shutdown(nimbus_stream_worker_t *sw)
     }
 }
 
+size_t nimbus_stream_worker_open(nimbus_stream_worker_t *sw)
+{
+    size_t n = 0;
+    for (nimbus_ws_conn_t *c = sw ? LIST_FIRST(&sw->conns) : NULL; c; c = nimbus__ws_conn_next(c)) {
+        n += nimbus__ws_conn_open(c);
+    }
+    return n;
+}
+
 void nimbus_stream_worker_free(nimbus_stream_worker_t *sw)
 {
     if (!sw) {

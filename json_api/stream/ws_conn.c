@@ -45,6 +45,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -70,6 +71,7 @@ struct nimbus_ws_conn {
     struct event *keepalive; /* ping interval, then close timeout */
     uint64_t frame_left;     /* bytes of the current frame not yet given to wslay */
     size_t bytes_out;
+    size_t queued_counted; /* of queued_bytes, what the metrics hold */
     nimbus_request_log_t log;
     bool dead;          /* free at the next deferred run */
     bool closing;       /* a close frame (ours or the peer's) is under way */
@@ -78,6 +80,7 @@ struct nimbus_ws_conn {
     bool write_pending; /* the socket did not take it all: the bufferevent writes */
     bool alive;         /* the peer showed life since the last tick */
     bool ping_outstanding;
+    int close_ticks;  /* close timeouts waited for a slow reader (slow_reader) */
     bool proto_error; /* a frame header wslay would refuse without a code */
     bool fragmented;  /* a fragmented message is open: wslay holds its start */
 };
@@ -85,6 +88,11 @@ struct nimbus_ws_conn {
 nimbus_ws_conn_t *nimbus__ws_conn_next(nimbus_ws_conn_t *c)
 {
     return LIST_NEXT(c, link);
+}
+
+bool nimbus__ws_conn_open(const nimbus_ws_conn_t *c)
+{
+    return !c->dead;
 }
 
 static void schedule(nimbus_ws_conn_t *c)
@@ -525,6 +533,9 @@ static void update_backpressure(nimbus_ws_conn_t *c)
 {
     size_t queued = queued_bytes(c);
     size_t limit = c->sw->shared.queue_max;
+    nimbus_metrics_ws_queued(nimbus_service_metrics(c->sw->w->svc),
+                             (int64_t)queued - (int64_t)c->queued_counted);
+    c->queued_counted = queued;
     if (!c->read_paused && queued >= 2 * limit) {
         c->read_paused = true;
         bufferevent_disable(c->bev, EV_READ);
@@ -650,17 +661,58 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Whether output to the peer waits (in our buffer or the kernel's send
+ * queue) while its TCP stack is alive: the connection is established,
+ * nothing we sent is being retransmitted, and every zero-window probe the
+ * kernel sent was acknowledged. That is a client that stopped reading (its
+ * window is shut), not a dead one; a vanished peer leaves retransmissions
+ * or probes unanswered. */
+static bool slow_reader(const nimbus_ws_conn_t *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    int queued = 0;
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+        (ioctl(fd, TIOCOUTQ, &queued) != 0 || queued == 0)) {
+        return false;
+    }
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) {
+        return false;
+    }
+    /* A probe may wait a while for its answer (probes at 1 were seen for a
+     * second on loopback); a dead peer's unanswered ones add up, until the
+     * kernel gives up on it (net.ipv4.tcp_retries2) and closes it. */
+    return ti.tcpi_state == TCP_ESTABLISHED && ti.tcpi_retransmits == 0 && ti.tcpi_probes < 3;
+}
+
 static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     nimbus_ws_conn_t *c = arg;
-    if (c->closing) { /* the peer never answered our close frame */
+    if (c->closing) {
+        /* A slow reader may still be reading what was queued before our
+         * close frame (at a stop: a subscriber's backlog): give it time,
+         * a bounded number of timeouts. Otherwise the peer never answered
+         * our close frame. */
+        if (++c->close_ticks <= NIMBUS_WS_CLOSE_SLOW_TICKS && slow_reader(c)) {
+            return;
+        }
         abort_conn(c);
         return;
     }
     if (c->alive) {
         c->alive = false;
+        c->ping_outstanding = false;
+        return;
+    }
+    /* Output waits and the peer's kernel acknowledges: a slow reader. A
+     * ping would wait behind the backlog and its pong never come in time,
+     * so it was dropped as dead and its stream ended without a word. It
+     * is kept: what it is owed is bounded by --ws-queue, past which its
+     * subscriptions lag (a `lagged` it resumes from once it reads). */
+    if (slow_reader(c)) {
         c->ping_outstanding = false;
         return;
     }
@@ -716,6 +768,7 @@ void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
     sw->conn_count--;
     nimbus__stream_worker_counted(sw);
     nimbus_access_log(sw->w, &c->log, 101, c->bytes_out);
+    nimbus_metrics_ws_queued(nimbus_service_metrics(sw->w->svc), -(int64_t)c->queued_counted);
     stage_drop(c);
     release_parts(c);
     if (c->evcon) {

@@ -30,6 +30,11 @@ int64_t nimbus__ws_frame_size(const unsigned char *h, size_t avail)
     uint64_t len = len7;
     if (len7 == 126) {
         len = (uint64_t)h[2] << 8 | h[3];
+        /* "the minimal number of bytes MUST be used" (5.2): wslay refuses a
+         * longer form than needed, but closes without a status code. */
+        if (len < 126) {
+            return -1;
+        }
     }
     if (len7 == 127) {
         len = 0;
@@ -38,7 +43,7 @@ int64_t nimbus__ws_frame_size(const unsigned char *h, size_t avail)
         }
         /* The top bit must be 0 (5.2); the next one would overflow int64
          * once the header is added, and no message can be that long. */
-        if (len >> 62) {
+        if (len >> 62 || len <= 0xffffu) {
             return -1;
         }
     }

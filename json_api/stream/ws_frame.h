@@ -25,8 +25,9 @@
  * (header, mask key and payload), 0 when the header is not complete yet, or
  * -1 for a protocol violation: a control frame that is fragmented or has
  * more than 125 bytes of payload (5.5), a close frame whose body is one
- * byte (too short for its status code, 5.5.1), or a 64-bit length with the
- * most significant bit set (5.2).
+ * byte (too short for its status code, 5.5.1), a 64-bit length with the
+ * most significant bit set, or a length in a longer form than it needs
+ * (the 16-bit form below 126, the 64-bit form below 65536; 5.2).
  */
 int64_t nimbus__ws_frame_size(const unsigned char *head, size_t avail);
 

@@ -156,6 +156,14 @@ static void release(nimbus_conn_t *c)
     }
     if (c->counted) {
         forget(w->server_conns, c->addr);
+        nimbus_metrics_block_t *m = nimbus_service_metrics(w->svc);
+        nimbus_metrics_conn_open(m, NIMBUS_CONN_HTTP, -1);
+        if (w->tls) {
+            nimbus_metrics_conn_open(m, NIMBUS_CONN_TLS, -1);
+        }
+        if (c->taken_over) {
+            nimbus_metrics_conn_open(m, NIMBUS_CONN_WEBSOCKET, -1);
+        }
     }
     if (c->timer) {
         event_free(c->timer);
@@ -276,6 +284,7 @@ static void set_up(nimbus_conn_t *c)
     snprintf(c->addr, sizeof c->addr, "%s", peer ? peer : "?");
     int rc = admit(c->w->server_conns, c->w->config, c->addr);
     if (rc != 0) {
+        nimbus_metrics_conn_refused_limit(nimbus_service_metrics(c->w->svc));
         refuse(c,
                rc == 2 ? "too many connections from this client address" : "too many connections");
         /* No close callback is set yet: release it here. */
@@ -284,6 +293,11 @@ static void set_up(nimbus_conn_t *c)
         return;
     }
     c->counted = true;
+    nimbus_metrics_block_t *m = nimbus_service_metrics(c->w->svc);
+    nimbus_metrics_conn_open(m, NIMBUS_CONN_HTTP, 1);
+    if (c->w->tls) {
+        nimbus_metrics_conn_open(m, NIMBUS_CONN_TLS, 1);
+    }
     evhttp_connection_set_closecb(c->evcon, on_close, c);
     evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c);
     c->watching = true;
@@ -408,6 +422,9 @@ void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req)
 {
     nimbus_conn_t *c = hash_get(w, evhttp_request_get_connection(req));
     if (c) {
+        if (c->counted && !c->taken_over) {
+            nimbus_metrics_conn_open(nimbus_service_metrics(w->svc), NIMBUS_CONN_WEBSOCKET, 1);
+        }
         c->taken_over = true;
         c->started_us = 0;
         event_del(c->timer);

@@ -307,6 +307,67 @@ static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
     nimbus_log_access(fields, sizeof fields / sizeof fields[0]);
 }
 
+/* ---- metrics ------------------------------------------------------------ */
+
+/* The code an answer without one of its own stands for. */
+static nimbus_code_t code_of_status(int status)
+{
+    switch (status) {
+    case 401:
+        return NIMBUS_UNAUTHENTICATED;
+    case 403:
+        return NIMBUS_PERMISSION_DENIED;
+    case 404:
+        return NIMBUS_NOT_FOUND;
+    case 409:
+        return NIMBUS_ALREADY_EXISTS;
+    case 413:
+        return NIMBUS_PAYLOAD_TOO_LARGE;
+    case 429:
+        return NIMBUS_RESOURCE_EXHAUSTED;
+    case 503:
+        return NIMBUS_UNAVAILABLE;
+    default:
+        return status >= 500   ? NIMBUS_INTERNAL
+               : status >= 400 ? NIMBUS_INVALID_ARGUMENT
+                               : NIMBUS_OK;
+    }
+}
+
+/* Counts an answer of the protocols the metrics know (not health checks,
+ * the dashboard's files or /metrics itself). */
+static void count_reply(nimbus_worker_t *w, struct evhttp_request *req,
+                        const nimbus_request_log_t *log, int status, size_t bytes)
+{
+    nimbus_proto_t proto;
+    const char *p = log->protocol;
+    if (p[0] == 's') {
+        proto = log->soap12 ? NIMBUS_PROTO_SOAP12 : NIMBUS_PROTO_SOAP11;
+    } else if (p[0] == 'r') {
+        proto = NIMBUS_PROTO_REST;
+    } else if (p[0] == 'w') {
+        proto = NIMBUS_PROTO_WS;
+    } else {
+        return;
+    }
+    const nimbus_op_info_t *op =
+        log->operation && log->operation[0] != '-' ? nimbus_op_find(log->operation) : NULL;
+    /* The body as sent: Content-Length (SOAP drains the buffer as it reads). */
+    const char *cl = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Length");
+    uint64_t in =
+        cl ? strtoull(cl, NULL, 10) : evbuffer_get_length(evhttp_request_get_input_buffer(req));
+    nimbus_metrics_call_t call = {
+        .proto = proto,
+        .op = op ? (int)op->op : -1,
+        .code = log->code != NIMBUS_OK ? log->code : code_of_status(status),
+        .key = log->key,
+        .elapsed_us = nimbus_now_us() - log->start_us,
+        .bytes_in = in,
+        .bytes_out = bytes,
+    };
+    nimbus_metrics_count_call(nimbus_service_metrics(w->svc), &call);
+}
+
 /* ---- deferred requests -------------------------------------------------- */
 
 static nimbus_deferred_t *take_first(nimbus_worker_t *w)
@@ -413,6 +474,7 @@ void nimbus_http_reply(nimbus_worker_t *w, struct evhttp_request *req, int statu
         evhttp_add_header(headers, "Connection", "close");
     }
     access_log_request(w, req, log, status, head ? 0 : bytes);
+    count_reply(w, req, log, status, head ? 0 : bytes);
     /* A body already in the request's own output buffer is sent as it is
      * (evhttp would append the buffer to itself). */
     bool own = body == evhttp_request_get_output_buffer(req);
@@ -482,6 +544,11 @@ void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, i
     status = nimbus_json_problem_write_id(
         &jw, err, status,
         evhttp_find_header(evhttp_request_get_output_headers(req), "X-Request-Id"));
+    nimbus_request_log_t counted = *log;
+    if (err && err->code != NIMBUS_OK) {
+        counted.code = err->code;
+    }
+    log = &counted;
     size_t len = 0;
     char *text = nimbus_json_writer_steal(&jw, &len);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -499,6 +566,38 @@ void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, i
         evhttp_add_header(h, "Retry-After", "1");
     }
     nimbus_http_reply_owned(w, req, status, NIMBUS_JSON_PROBLEM_TYPE, text, len, log);
+}
+
+void nimbus_http_add_sunset(nimbus_worker_t *w, struct evhttp_request *req)
+{
+    const nimbus_config_t *cfg = w->config;
+    if (!cfg->soap_sunset) {
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    char value[2 * sizeof cfg->soap_sunset_link + 700];
+    /* RFC 9745: a Structured Field Date, "@" and Unix seconds. */
+    snprintf(value, sizeof value, "@%lld", cfg->soap_deprecated);
+    evhttp_add_header(h, "Deprecation", value);
+    /* RFC 8594: an HTTP-date (IMF-fixdate). strftime's %a and %b are
+     * the C locale's, which the server never changes. */
+    time_t t = (time_t)cfg->soap_sunset;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) && strftime(value, sizeof value, "%a, %d %b %Y %H:%M:%S GMT", &tm)) {
+        evhttp_add_header(h, "Sunset", value);
+    }
+    if (cfg->soap_sunset_link[0]) {
+        snprintf(value, sizeof value, "<%s>; rel=\"deprecation\", <%s>; rel=\"sunset\"",
+                 cfg->soap_sunset_link, cfg->soap_sunset_link);
+    } else {
+        char authority[300];
+        nimbus_http_request_authority(w, req, authority, sizeof authority);
+        snprintf(value, sizeof value,
+                 "<%s://%s/migration>; rel=\"deprecation\"; type=\"text/markdown\", "
+                 "<%s://%s/migration>; rel=\"sunset\"; type=\"text/markdown\"",
+                 nimbus_http_scheme(w), authority, nimbus_http_scheme(w), authority);
+    }
+    evhttp_add_header(h, "Link", value);
 }
 
 const char *nimbus_http_scheme(const nimbus_worker_t *w)

@@ -35,6 +35,7 @@ class CommandLine(unittest.TestCase):
         for opt in ("--listen", "--workers", "--db", "--max-body", "--max-ws-message",
                     "--api-key", "--open", "--demo", "--port-file", "--quiet", "--version",
                     "--render-cache", "--ws-ping-interval", "--ws-queue", "--cors-origin",
+                    "--soap-max-depth", "--soap-max-attributes", "--soap-max-namespaces",
                     "--log-file", "--log-format", "--config", "--keys"):
             self.assertIn(opt, r.stdout)
 
@@ -49,7 +50,9 @@ class CommandLine(unittest.TestCase):
         cases = [["--bogus"], ["--workers", "0"], ["--workers", "x"], ["--listen", "nowhere"],
                  ["--listen", "127.0.0.1:70000"], ["--max-body", "-5"], ["--max-body", "12"],
                  ["stray"], ["--demo-reseed"], ["--workers"], ["--render-cache", "-1"],
-                 ["--render-cache", "lots"], ["--render-cache", ""]]
+                 ["--render-cache", "lots"], ["--render-cache", ""],
+                 ["--soap-max-depth", "4"], ["--soap-max-depth", "257"],
+                 ["--soap-max-attributes", "0"], ["--soap-max-namespaces", "x"]]
         for args in cases:
             with self.subTest(args=args):
                 r = run(*args)

@@ -323,6 +323,64 @@ class RateLimits(unittest.TestCase):
                              ("error", "RESOURCE_EXHAUSTED"))
             self.assertIn("retry in 2 s", answers[2]["message"])
 
+    def test_soap_credentials_and_rate_before_the_body(self):
+        """SOAP takes a call from the key's rate and checks Bearer/Basic
+        credentials (and the role SOAPAction names) before it reads the
+        body: a body that is not even XML gets UNAUTHENTICATED,
+        PERMISSION_DENIED or RESOURCE_EXHAUSTED, never a parse error. A
+        UsernameToken caller is admitted once its header is read."""
+        ns = "urn:nimbus:weather:v1"
+        env11 = "http://schemas.xmlsoap.org/soap/envelope/"
+
+        def envelope(header=""):
+            return ('<s:Envelope xmlns:s="%s" xmlns:n="%s">%s<s:Body><n:ListStations/>'
+                    "</s:Body></s:Envelope>" % (env11, ns, header)).encode()
+
+        token = ('<s:Header><w:Security xmlns:w="http://docs.oasis-open.org/wss/2004/01/oasis-'
+                 '200401-wss-wssecurity-secext-1.0.xsd"><w:UsernameToken><w:Username>b'
+                 "</w:Username><w:Password>sb-secret</w:Password></w:UsernameToken>"
+                 "</w:Security></s:Header>")
+        keys = ["--api-key", "a:sa-secret:read", "--api-key", "b:sb-secret:read"]
+        with NimbusServer(BINARY, args=keys + ["--rate", "1", "--burst", "3"]) as srv:
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+
+            def call(body, secret=None, action=None, version=1):
+                h = {"Content-Type": "text/xml; charset=utf-8"}
+                if version == 2:
+                    h = {"Content-Type": "application/soap+xml; charset=utf-8"
+                         + ('; action="%s/%s"' % (ns, action) if action else "")}
+                elif action:
+                    h["SOAPAction"] = '"%s/%s"' % (ns, action)
+                if secret:
+                    h["Authorization"] = "Bearer " + secret
+                c.request("POST", "/soap", body=body, headers=h)
+                r = c.getresponse()
+                data = r.read().decode()
+                code = data.split("<nimbus:code>")[1].split("<")[0] if "<nimbus:code>" in data else None
+                return r.status, r.getheader("Retry-After"), code
+
+            # Not XML at all: credentials decide before any parsing.
+            self.assertEqual(call(b"not xml", "wrong-secret"), (500, None, "UNAUTHENTICATED"))
+            self.assertEqual(call(b"not xml", "sa-secret", action="DeleteStation"),
+                             (500, None, "PERMISSION_DENIED"))
+            self.assertEqual(call(b"not xml", "sa-secret", action="DeleteStation", version=2),
+                             (400, None, "PERMISSION_DENIED"))
+            # Refused calls took nothing from a's bucket; admitted ones do,
+            # even when the body then turns out not to be XML.
+            for _ in range(3):
+                self.assertEqual(call(b"not xml", "sa-secret"), (500, None, "INVALID_ARGUMENT"))
+            status, retry, code = call(b"not xml", "sa-secret")
+            self.assertEqual((status, code), (500, "RESOURCE_EXHAUSTED"))
+            self.assertEqual(retry, "1")
+            # b over UsernameToken: its own bucket, at the limit and one past.
+            for _ in range(3):
+                self.assertEqual(call(envelope(token))[0], 200)
+            status, retry, code = call(envelope(token))
+            self.assertEqual((status, code), (500, "RESOURCE_EXHAUSTED"))
+            self.assertEqual(retry, "1")
+            time.sleep(1.1)  # one more call a second
+            self.assertEqual(call(envelope(), "sa-secret")[0], 200)
+
     def test_open_server_limits_each_address(self):
         with NimbusServer(BINARY, args=["--rate", "1", "--burst", "2"]) as srv:
             def status(source):

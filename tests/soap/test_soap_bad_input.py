@@ -104,7 +104,9 @@ LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
 XXE = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
 
 
-MAX_DEPTH = 32  # NIMBUS_SOAP_MAX_DEPTH
+MAX_DEPTH = 32  # --soap-max-depth's default
+MAX_ATTRIBUTES = 32  # --soap-max-attributes's default
+MAX_NAMESPACES = 64  # --soap-max-namespaces's default
 
 
 def header_nesting(version, levels):
@@ -191,6 +193,59 @@ def test_faults(port):
 XSI = 'xmlns:i="http://www.w3.org/2001/XMLSchema-instance"'
 OPERATIONS = ("ListStations", "GetStation", "CreateStation", "UpdateStation", "DeleteStation",
               "RecordObservations", "GetObservations", "GetWeather", "GetCityWeather")
+
+
+def header_entry(attrs_per_level):
+    """A skipped header entry nested len(attrs_per_level) deep, level i
+    carrying attrs_per_level[i] = (namespace declarations, other attributes)."""
+    opens = []
+    for i, (ns, plain) in enumerate(attrs_per_level):
+        attrs = ['xmlns:z%d_%d="urn:z%d"' % (i, k, k) for k in range(ns)]
+        attrs += ['a%d="1"' % k for k in range(plain)]
+        opens.append("<z%d_0:e %s>" % (i, " ".join(attrs)) if ns else "<e %s>" % " ".join(attrs))
+    closes = [("</z%d_0:e>" % i if ns else "</e>") for i, (ns, _) in enumerate(attrs_per_level)]
+    return "<s:Header>" + "".join(opens) + "x" + "".join(reversed(closes)) + "</s:Header>"
+
+
+def expect_served(conn, body, version, label):
+    resp, data = post(conn, body, version)
+    assert resp.status == 200, (label, resp.status, data[:500])
+
+
+def test_shape_limits(port, attributes, namespaces, depth):
+    """Attributes on one tag, namespace declarations in scope (the envelope
+    declares two) and nesting, each at the limit and one past it."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for v in (1, 2):
+        call = "<n:ListStations/>"
+        # attributes: one namespace declaration and the rest plain
+        expect_served(conn, envelope(v, call, header=header_entry([(1, attributes - 1)])), v,
+                      "attributes at the limit")
+        expect_fault(conn, envelope(v, call, header=header_entry([(1, attributes)])),
+                     "INVALID_ARGUMENT", v, label="one attribute past the limit",
+                     message="has more than %d attributes" % attributes)
+        # namespaces: spread over levels, within the attribute limit each
+        room = namespaces - 2
+        levels, k = [], room
+        while k > 0:
+            levels.append((min(k, attributes), 0))
+            k -= min(k, attributes)
+        expect_served(conn, envelope(v, call, header=header_entry(levels)), v,
+                      "namespaces at the limit")
+        expect_fault(conn, envelope(v, call, header=header_entry(levels + [(1, 0)])),
+                     "INVALID_ARGUMENT", v, label="one declaration past the limit",
+                     message="more than %d namespace declarations are in scope" % namespaces)
+        # Declarations go out of scope with their element: siblings at the
+        # limit each, many times over, are fine.
+        sibling = header_entry(levels)[len("<s:Header>"):-len("</s:Header>")]
+        expect_served(conn, envelope(v, call, header="<s:Header>%s</s:Header>" % (sibling * 50)),
+                      v, "namespaces at the limit on 50 siblings")
+        expect_served(conn, header_nesting(v, depth - 2), v, "nesting at the limit")
+        expect_fault(conn, header_nesting(v, depth - 1), "INVALID_ARGUMENT", v,
+                     label="one level past the nesting limit",
+                     message="nested deeper than %d levels" % depth)
+    conn.close()
+    alive(port)
 
 
 def test_nil_request(port):
@@ -549,6 +604,8 @@ def main():
     with NimbusServer(sys.argv[1], args=["--max-body", str(MAX_BODY)]) as srv:
         test_faults(srv.port)
         print("ok: every hostile input got its Fault and the server kept serving")
+        test_shape_limits(srv.port, MAX_ATTRIBUTES, MAX_NAMESPACES, MAX_DEPTH)
+        print("ok: default attribute, namespace and nesting limits, at them and one past")
         test_nil_request(srv.port)
         print("ok: a nil request element of every operation")
         test_text_rules(srv.port)
@@ -568,6 +625,10 @@ def main():
         print("ok: WSDL address, 405, 404")
         test_memory_bounded(srv)
         print("ok: memory bounded")
+    with NimbusServer(sys.argv[1], args=["--soap-max-attributes", "3", "--soap-max-namespaces",
+                                         "5", "--soap-max-depth", "6"]) as srv:
+        test_shape_limits(srv.port, 3, 5, 6)
+        print("ok: --soap-max-attributes, --soap-max-namespaces, --soap-max-depth")
     return 0
 
 

@@ -38,8 +38,10 @@ ENV = {1: "http://schemas.xmlsoap.org/soap/envelope/",
 ENC = {1: "http://schemas.xmlsoap.org/soap/encoding/",
        2: "http://www.w3.org/2003/05/soap-encoding"}
 CTYPE = {1: "text/xml; charset=utf-8", 2: "application/soap+xml; charset=utf-8"}
+# 40 attributes on a tag (past the kept scratch) needs more than the
+# default --soap-max-attributes.
 KEYS = ["--api-key", "reader:re4der-secret:read", "--api-key", "writer:wr1ter-secret:write",
-        "--api-key", "admin:adm1n-secret:admin"]
+        "--api-key", "admin:adm1n-secret:admin", "--soap-max-attributes", "64"]
 READER = {"Authorization": "Bearer re4der-secret"}
 WRITER = {"Authorization": "Bearer wr1ter-secret"}
 ADMIN = {"Authorization": "Bearer adm1n-secret"}

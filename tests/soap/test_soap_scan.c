@@ -5,8 +5,9 @@
  * a '<' is data (comments, CDATA, processing instructions) or a '>' is
  * inside an attribute value; binary xsi:types in the Body and only there;
  * bytes that are not UTF-8, characters and references XML 1.0 forbids, a
- * declared encoding other than UTF-8, and a Body with more than one child;
- * and whether a body may put ids in gSOAP's id table.
+ * declared encoding other than UTF-8, a Body with more than one child,
+ * attributes per tag and namespace declarations in scope at their limits
+ * and one past; and whether a body may put ids in gSOAP's id table.
  */
 #include "nimbus_cunit.h"
 #include <stdio.h>
@@ -14,9 +15,69 @@
 
 #include "soap_internal.h"
 
+/* Generous attribute and namespace limits: the tests of those set their own. */
 static nimbus_soap_scan_t scan(const char *text, int max_depth)
 {
-    return nimbus__soap_scan(text, strlen(text), max_depth, NULL);
+    nimbus_soap_limits_t limits = {max_depth, 1000, 1000};
+    return nimbus__soap_scan(text, strlen(text), &limits, NULL);
+}
+
+static nimbus_soap_scan_t scan_limits(const char *text, int max_attributes, int max_namespaces,
+                                      nimbus_soap_scan_info_t *info)
+{
+    nimbus_soap_limits_t limits = {8, max_attributes, max_namespaces};
+    return nimbus__soap_scan(text, strlen(text), &limits, info);
+}
+
+static void test_attributes(void)
+{
+    nimbus_soap_scan_info_t info;
+    const char *three = "<a><b x=\"1\" y='2' xmlns:p=\"u\">t</b></a>";
+    CU_ASSERT_EQUAL(scan_limits(three, 3, 8, NULL), NIMBUS_SOAP_SCAN_OK); /* at the limit */
+    CU_ASSERT_EQUAL(scan_limits(three, 2, 8, &info), NIMBUS_SOAP_SCAN_ATTRIBUTES);
+    CU_ASSERT_EQUAL(info.element_len, 1);
+    CU_ASSERT_EQUAL(info.element[0], 'b');
+    /* Counted as gSOAP's lenient reader takes them: unquoted values,
+     * names without a value, spaces around '=', an empty element's '/'. */
+    CU_ASSERT_EQUAL(scan_limits("<a x=1 y z = \"3\"/>", 3, 8, NULL), NIMBUS_SOAP_SCAN_OK);
+    CU_ASSERT_EQUAL(scan_limits("<a x=1 y z = \"3\"/>", 2, 8, NULL), NIMBUS_SOAP_SCAN_ATTRIBUTES);
+    /* Quoted values hold no names, whatever they contain. */
+    CU_ASSERT_EQUAL(scan_limits("<a x=\"p q r s\" y='a=b c'/>", 2, 8, NULL), NIMBUS_SOAP_SCAN_OK);
+    /* Per tag: many tags with few attributes each are fine. */
+    CU_ASSERT_EQUAL(scan_limits("<a x='1'><b x='1'/><b x='1'/><b x='1'/></a>", 1, 8, NULL),
+                    NIMBUS_SOAP_SCAN_OK);
+}
+
+static void test_name_length(void)
+{
+    char text[4 * NIMBUS_SOAP_NAME_MAX];
+    char name[NIMBUS_SOAP_NAME_MAX + 2];
+    for (int past = 0; past < 2; past++) {
+        memset(name, 'n', sizeof name);
+        name[NIMBUS_SOAP_NAME_MAX + past] = '\0';
+        snprintf(text, sizeof text, "<a><%s>t</%s></a>", name, name);
+        CU_ASSERT_EQUAL(scan(text, 8), past ? NIMBUS_SOAP_SCAN_LONG_NAME : NIMBUS_SOAP_SCAN_OK);
+        snprintf(text, sizeof text, "<a><b %s='1'/></a>", name);
+        CU_ASSERT_EQUAL(scan(text, 8), past ? NIMBUS_SOAP_SCAN_LONG_NAME : NIMBUS_SOAP_SCAN_OK);
+    }
+}
+
+static void test_namespaces(void)
+{
+    nimbus_soap_scan_info_t info;
+    /* Two on the root plus one on the child: three in scope at the child. */
+    const char *nested = "<a xmlns='u' xmlns:p='v'><p:b xmlns:q='w'>t</p:b></a>";
+    CU_ASSERT_EQUAL(scan_limits(nested, 8, 3, NULL), NIMBUS_SOAP_SCAN_OK); /* at the limit */
+    CU_ASSERT_EQUAL(scan_limits(nested, 8, 2, &info), NIMBUS_SOAP_SCAN_NAMESPACES);
+    CU_ASSERT_EQUAL(info.element_len, 3); /* p:b */
+    /* Declarations leave scope with their element: siblings do not add up,
+     * so a batch that declares a namespace on every item is fine. */
+    const char *siblings = "<a xmlns:p='v'><b xmlns:q='w'>1</b><b xmlns:q='w'>2</b>"
+                           "<b xmlns:q='w'/><b xmlns:q='w'>3</b></a>";
+    CU_ASSERT_EQUAL(scan_limits(siblings, 8, 2, NULL), NIMBUS_SOAP_SCAN_OK);
+    CU_ASSERT_EQUAL(scan_limits(siblings, 8, 1, NULL), NIMBUS_SOAP_SCAN_NAMESPACES);
+    /* xmlns-like names that are not declarations do not count. */
+    CU_ASSERT_EQUAL(scan_limits("<a xmlnsx='1' xmlns:p='v'/>", 8, 1, NULL), NIMBUS_SOAP_SCAN_OK);
 }
 
 static void test_declarations(void)
@@ -56,7 +117,7 @@ static void test_binary_type(void)
     const char *body = ENV_OPEN "<s:Body><n:CreateStation><n:station><n:id>x</n:id>"
                                 "<n:name i:type=\"xsd:base64Binary\">WsO8cmljaA==</n:name>"
                                 "</n:station></n:CreateStation></s:Body></s:Envelope>";
-    CU_ASSERT_EQUAL(nimbus__soap_scan(body, strlen(body), 8, &info), NIMBUS_SOAP_SCAN_BINARY_TYPE);
+    CU_ASSERT_EQUAL(scan_limits(body, 1000, 1000, &info), NIMBUS_SOAP_SCAN_BINARY_TYPE);
     CU_ASSERT_EQUAL(info.element_len, 6);
     CU_ASSERT_EQUAL(memcmp(info.element, "n:name", 6), 0);
     CU_ASSERT_EQUAL(info.type_len, 16);
@@ -98,7 +159,8 @@ static void test_binary_type(void)
 static nimbus_soap_scan_t scan_n(const char *text, size_t len, nimbus_soap_scan_info_t *info)
 {
     memset(info, 0, sizeof *info);
-    return nimbus__soap_scan(text, len, 8, info);
+    nimbus_soap_limits_t limits = {8, 1000, 1000};
+    return nimbus__soap_scan(text, len, &limits, info);
 }
 
 #define SCAN_LIT(lit, info) scan_n(lit, sizeof(lit) - 1, info)
@@ -333,7 +395,7 @@ static bool ids(const char *text)
 {
     nimbus_soap_scan_info_t info;
     info.ids = true;
-    CU_ASSERT_EQUAL(nimbus__soap_scan(text, strlen(text), 8, &info), NIMBUS_SOAP_SCAN_OK);
+    CU_ASSERT_EQUAL(scan_limits(text, 1000, 1000, &info), NIMBUS_SOAP_SCAN_OK);
     return info.ids;
 }
 
@@ -355,6 +417,9 @@ int main(void)
     static const nimbus_test_case_t cases[] = {
         {"declarations", test_declarations},
         {"depth", test_depth},
+        {"attributes", test_attributes},
+        {"namespaces", test_namespaces},
+        {"name length", test_name_length},
         {"binary_type", test_binary_type},
         {"utf8", test_utf8},
         {"xml_chars", test_xml_chars},

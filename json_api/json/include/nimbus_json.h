@@ -46,12 +46,20 @@
  * 4; the margin leaves room for future fields. Nesting beyond 2048 (jansson's
  * own limit, kept by our reader) is a syntax error. */
 #define NIMBUS_JSON_MAX_DEPTH 16
+/* Most values (scalars, arrays, objects) in a message parsed into a tree
+ * (nimbus_json_parse: the WebSocket envelope and its params). The largest
+ * valid message, a RecordObservations call of NIMBUS_RECORD_BATCH_MAX
+ * observations with every field, holds about 12,000; jansson's cost per
+ * value is what this bounds (see docs/security.md). */
+#define NIMBUS_JSON_MAX_VALUES 20000
 
 /* ---- parsing (jansson: the WebSocket envelope) --------------------------- */
 
 /*
  * Parses text (len bytes, need not be NUL-terminated) as one JSON value with
- * JSON_REJECT_DUPLICATES, and checks its depth. Returns a new reference the
+ * JSON_REJECT_DUPLICATES, after a linear scan has checked its size in
+ * values (NIMBUS_JSON_MAX_VALUES, so jansson never builds a larger tree),
+ * and checks its depth. Returns a new reference the
  * caller releases with json_decref, or NULL with INVALID_ARGUMENT in err
  * whose message carries jansson's line and column ("malformed JSON at line 1,
  * column 7: ..."). For messages that are not requests; a request is read

@@ -9,7 +9,10 @@
  * frees with nimbus_stream_worker_free once every worker's loop has ended
  * (other workers' writes publish to it until then); NULL with err.
  * nimbus_stream_worker_shutdown closes every session with 1001 and is
- * called on the worker's thread before its loop ends.
+ * called on the worker's thread before its loop ends;
+ * nimbus_stream_worker_open counts the sessions not yet closed, which the
+ * loop waits for (up to --shutdown-grace) so that each gets what was
+ * queued for it and its close frame.
  */
 #ifndef NIMBUS_STREAM_H
 #define NIMBUS_STREAM_H
@@ -18,6 +21,7 @@
 
 nimbus_stream_worker_t *nimbus_stream_worker_new(nimbus_worker_t *w, nimbus_error_t *err);
 void nimbus_stream_worker_shutdown(nimbus_stream_worker_t *stream);
+size_t nimbus_stream_worker_open(nimbus_stream_worker_t *stream);
 void nimbus_stream_worker_free(nimbus_stream_worker_t *stream);
 
 /* GET /v1/stream on w's thread: checks and authorizes the upgrade (refusals

@@ -30,6 +30,7 @@
 #include <event2/http.h>
 
 #include "nimbus_log.h"
+#include "nimbus_metrics.h"
 #include "nimbus_render_cache.h"
 #include "nimbus_service.h"
 #include "nimbus_version.h"
@@ -55,6 +56,17 @@
 #define NIMBUS_WS_PING_INTERVAL_MIN_MS 50
 #define NIMBUS_WS_PING_INTERVAL_MAX_MS 3600000
 
+/* SOAP message shape (soap_scan.c). The deepest legitimate request
+ * (Envelope/Body/RecordObservations/observation/temperature, or
+ * Envelope/Header/Security/UsernameToken/Password) is 5 deep; toolkits put
+ * at most a handful of attributes on a tag and declare under a dozen
+ * namespaces. The depth is capped because the scan keeps a count per open
+ * element on its stack. */
+#define NIMBUS_DEFAULT_SOAP_MAX_DEPTH 32
+#define NIMBUS_SOAP_MAX_DEPTH_CAP 256
+#define NIMBUS_DEFAULT_SOAP_MAX_ATTRIBUTES 32
+#define NIMBUS_DEFAULT_SOAP_MAX_NAMESPACES 64
+
 typedef struct nimbus_config {
     char listen_host[256]; /* "127.0.0.1", "::1", "0.0.0.0" */
     int listen_port;       /* 0: ephemeral; the chosen port is printed */
@@ -62,6 +74,9 @@ typedef struct nimbus_config {
     char db_path[4096];
     size_t max_body;                   /* request bodies above this: PAYLOAD_TOO_LARGE */
     size_t max_ws_message;             /* WebSocket messages above this: close 1009 */
+    int soap_max_depth;                /* SOAP elements nested deeper: refused */
+    int soap_max_attributes;           /* attributes on one SOAP start tag */
+    int soap_max_namespaces;           /* SOAP namespace declarations in scope */
     size_t ws_queue_max;               /* bytes queued per WebSocket before it lags */
     long ws_ping_interval_ms;          /* keepalive ping after this much silence */
     size_t render_cache;               /* bytes of rendered answers per worker; 0 keeps none */
@@ -91,6 +106,9 @@ typedef struct nimbus_config {
     /* --api-key NAME:SECRET:ROLE values (development keys), in order. */
     char api_keys[NIMBUS_KEYS_MAX][NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 16];
     int api_key_count;
+    long long soap_sunset;       /* --soap-sunset as Unix seconds; 0: none */
+    long long soap_deprecated;   /* Deprecation's date: the start, or the sunset if earlier */
+    char soap_sunset_link[1024]; /* --soap-sunset-link; "": this server's /migration */
 } nimbus_config_t;
 
 /* Event priorities of a worker's loop (event_base_priority_init). Every
@@ -231,9 +249,11 @@ void nimbus_http_request_begin(struct evhttp_request *req);
 /* req's id (valid while req is), "-" when it has none. */
 const char *nimbus_http_request_id(struct evhttp_request *req);
 
-/* Per-request facts for the access-log line. `protocol` is "soap", "rest",
- * "ws" or "http"; `operation` the contract's name or "-" (both static
- * strings); start_us from nimbus_now_us() when the request arrived. */
+/* Per-request facts for the access-log line and the metrics
+ * (nimbus_metrics.h), which nimbus_http_reply counts for "soap", "rest"
+ * and "ws". `protocol` is "soap", "rest", "ws" or "http"; `operation` the
+ * contract's name or "-" (both static strings); start_us from
+ * nimbus_now_us() when the request arrived. The rest may stay zero. */
 typedef struct nimbus_request_log {
     const char *protocol;
     const char *operation;
@@ -245,6 +265,11 @@ typedef struct nimbus_request_log {
     /* For lines written without the request (nimbus_access_log): its id.
      * A line written with the request takes the request's own. */
     char request_id[NIMBUS_REQUEST_ID_MAX + 1];
+    /* The error answered, when the status alone does not say (a SOAP
+     * Fault); nimbus_http_reply_problem sets it. NIMBUS_OK: read from the
+     * status. */
+    nimbus_code_t code;
+    bool soap12; /* a SOAP 1.2 request (else 1.1) */
 } nimbus_request_log_t;
 
 /* A nimbus_request_log_t with the rest empty: designated, so that a field
@@ -316,6 +341,11 @@ void nimbus_http_reply_owned(nimbus_worker_t *w, struct evhttp_request *req, int
  * Retry-After for 503. */
 void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, int status,
                                const nimbus_error_t *err, const nimbus_request_log_t *log);
+
+/* With --soap-sunset: adds Deprecation (RFC 9745), Sunset (RFC 8594) and
+ * Link rel="deprecation" and rel="sunset" to the migration guide to req's
+ * answer; nothing otherwise. The SOAP binding calls it for every answer. */
+void nimbus_http_add_sunset(nimbus_worker_t *w, struct evhttp_request *req);
 
 /* Writes one access-log line for a request answered some other way (a
  * WebSocket session, say). */

@@ -358,6 +358,49 @@ static void parse_refused(const char *text, size_t len, const char *want)
     nimbus_json_request_cleanup(&req);
 }
 
+/* An array of n values (one is the array), or an object of n - 1
+ * members ("kNNNNN":"v": names are not values). Caller frees. */
+static char *values_text(int n, bool object)
+{
+    char *text = malloc((size_t)n * 16 + 8);
+    size_t len = 0;
+    text[len++] = object ? '{' : '[';
+    for (int i = 0; i < n - 1; i++) {
+        len += (size_t)(object ? sprintf(text + len, "%s\"k%05d\":\"v\"", i ? "," : "", i)
+                               : sprintf(text + len, "%s%s", i ? "," : "", i % 2 ? "1.5" : "null"));
+    }
+    text[len++] = object ? '}' : ']';
+    text[len] = '\0';
+    return text;
+}
+
+static void test_value_count(void)
+{
+    for (int object = 0; object < 2; object++) {
+        for (int n = NIMBUS_JSON_MAX_VALUES; n <= NIMBUS_JSON_MAX_VALUES + 1; n++) {
+            char *text = values_text(n, object);
+            nimbus_error_t err;
+            nimbus_error_clear(&err);
+            json_t *v = nimbus_json_parse(text, strlen(text), &err);
+            if (n == NIMBUS_JSON_MAX_VALUES) { /* at the limit */
+                CU_ASSERT_PTR_NOT_NULL(v);
+            } else { /* one past */
+                CU_ASSERT_PTR_NULL(v);
+                CU_ASSERT_EQUAL(err.code, NIMBUS_INVALID_ARGUMENT);
+                CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "at most 20000 values"));
+            }
+            json_decref(v);
+            free(text);
+        }
+    }
+    /* Strings holding what looks like structure count once. */
+    const char *tricky = "{\"a\":\"[1,2,{\\\"b\\\":3}]\",\"b\":[\"x\",{\"c\":\"]\"}]}";
+    nimbus_error_t err;
+    json_t *v = nimbus_json_parse(tricky, strlen(tricky), &err);
+    CU_ASSERT_PTR_NOT_NULL(v);
+    json_decref(v);
+}
+
 static void test_bad_json(void)
 {
     parse_refused("{\"a\":1,\"a\":2}", 13, "duplicate");
@@ -592,6 +635,7 @@ int main(void)
         {"string encode", test_string_encode},
         {"input rules", test_input_rules},
         {"bad JSON", test_bad_json},
+        {"value count", test_value_count},
         {"problem+json", test_problem},
         {NULL, NULL},
     };

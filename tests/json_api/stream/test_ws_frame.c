@@ -49,6 +49,20 @@ static void test_violations(void)
     CU_ASSERT_EQUAL(nimbus__ws_frame_size(close0, sizeof close0), 2 + 4);
     const unsigned char msb[] = {0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4};
     CU_ASSERT_EQUAL(nimbus__ws_frame_size(msb, sizeof msb), -1);
+    /* Lengths in a longer form than needed (5.2: the minimal number of
+     * bytes MUST be used), at the boundary and one short of it. */
+    const unsigned char l16_5[] = {0x81, 0xfe, 0, 5, 1, 2, 3, 4};
+    CU_ASSERT_EQUAL(nimbus__ws_frame_size(l16_5, sizeof l16_5), -1);
+    const unsigned char l16_125[] = {0x81, 0xfe, 0, 125, 1, 2, 3, 4};
+    CU_ASSERT_EQUAL(nimbus__ws_frame_size(l16_125, sizeof l16_125), -1);
+    const unsigned char l16_126[] = {0x81, 0xfe, 0, 126, 1, 2, 3, 4};
+    CU_ASSERT_EQUAL(nimbus__ws_frame_size(l16_126, sizeof l16_126), 2 + 2 + 4 + 126);
+    const unsigned char l64_5[] = {0x81, 0xff, 0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4};
+    CU_ASSERT_EQUAL(nimbus__ws_frame_size(l64_5, sizeof l64_5), -1);
+    const unsigned char l64_65535[] = {0x81, 0xff, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4};
+    CU_ASSERT_EQUAL(nimbus__ws_frame_size(l64_65535, sizeof l64_65535), -1);
+    const unsigned char l64_65536[] = {0x81, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4};
+    CU_ASSERT_EQUAL(nimbus__ws_frame_size(l64_65536, sizeof l64_65536), 2 + 8 + 4 + 65536);
 }
 
 static void test_fragments(void)

@@ -177,6 +177,14 @@ class IdleSession(unittest.TestCase):
         c = self.subscribed()
         c.send(encode_frame(0, b"{}"))
         c.expect_close(1002)
+        # A length in a longer form than needed (RFC 6455 5.2): 1002, not a
+        # close without a status code.
+        for head in (b"\x81\xfe\x00\x05", b"\x81\xff" + (5).to_bytes(8, "big"),
+                     b"\x81\xff" + (300).to_bytes(8, "big")):
+            c = self.subscribed()
+            n = int.from_bytes(head[2:], "big")
+            c.send(head + b"\0\0\0\0" + b" " * n)
+            c.expect_close(1002)
         # A new text message while a fragmented one is open: 1002.
         c = self.subscribed()
         c.send(encode_frame(1, b"{", fin=False))

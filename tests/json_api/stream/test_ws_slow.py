@@ -9,6 +9,7 @@ with fromSeq, which must also leave no gap)."""
 import asyncio
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -82,6 +83,81 @@ class SlowConsumer(unittest.TestCase):
                 seqs.append(m["observation"]["seq"])
             self.assertEqual(seqs, list(range(sub["seq"] + 1, sub["seq"] + 1 + TOTAL)))
             s.close()
+
+    def test_a_subscriber_paused_past_the_ping_interval_is_not_dropped(self):
+        """A subscriber that stops reading for many ping intervals (its
+        kernel still acknowledges, its window is shut) is slow, not dead:
+        when it reads again it gets every observation in order, or a
+        `lagged` it resumes from; never a silent end (issue 10)."""
+        total = 20000
+        with NimbusServer(BINARY, args=["--ws-queue", "65536", "--ws-ping-interval", "100"],
+                          workers=1) as srv:
+            s, rd = slow_client(srv.port)
+            send_json(s, {"type": "subscribe", "id": "p"})
+            sub = next_message(s, rd)
+            self.assertEqual(sub["type"], "subscribed")
+            run(self.record(srv, total, "pause-1"))
+            time.sleep(2.0)  # twenty ping intervals without reading a byte
+            seqs, id_ = [], "p"
+            while len(seqs) < total:
+                m = next_message(s, rd)
+                if m["type"] == "lagged":
+                    self.assertEqual(m["lastSeq"], seqs[-1] if seqs else sub["seq"])
+                    id_ = "p-%d" % len(seqs)
+                    send_json(s, {"type": "subscribe", "id": id_, "fromSeq": m["lastSeq"]})
+                    self.assertEqual(next_message(s, rd)["type"], "subscribed")
+                    continue
+                self.assertEqual((m["type"], m["id"]), ("observation", id_), m)
+                seqs.append(m["observation"]["seq"])
+            self.assertEqual(seqs, list(range(sub["seq"] + 1, sub["seq"] + 1 + total)))
+            s.close()
+
+    def test_unread_subscribers_get_everything_then_1001_at_shutdown(self):
+        """SIGTERM while twenty subscribers have not read what they are owed:
+        each still gets what was queued for it, in order with no gap (or a
+        `lagged`), then a close frame with 1001 that tells it to resume
+        from its last seq, and the server exits 0 (issue 10). What a
+        subscriber catching up from storage had not been sent yet is not
+        sent at a stop: it resumes with fromSeq."""
+        total = 3000
+        srv = NimbusServer(BINARY, args=["--ws-queue", "65536"], workers=2)
+        srv.start()
+        try:
+            clients = []
+            for i in range(20):
+                s, rd = slow_client(srv.port)
+                send_json(s, {"type": "subscribe", "id": "u%d" % i})
+                sub = next_message(s, rd)
+                self.assertEqual(sub["type"], "subscribed")
+                clients.append((s, rd, sub["seq"]))
+            run(self.record(srv, total, "stop-1"))
+            srv.proc.send_signal(signal.SIGTERM)
+            got = []
+            for s, rd, first in clients:
+                seqs, lagged = [], False
+                while True:
+                    fin, op, payload = rd.frame()
+                    if op == 9:
+                        continue
+                    if op == 8:
+                        self.assertEqual(int.from_bytes(payload[:2], "big"), 1001, payload)
+                        break
+                    m = json.loads(payload)
+                    if m["type"] == "lagged":
+                        lagged = True
+                        continue
+                    self.assertFalse(lagged, "an observation after lagged")
+                    self.assertEqual(m["type"], "observation", m)
+                    seqs.append(m["observation"]["seq"])
+                self.assertEqual(seqs, list(range(first + 1, first + 1 + len(seqs))))
+                got.append(len(seqs))
+                s.close()
+            self.assertEqual(srv.proc.wait(timeout=30), 0)
+            print("at the stop, unread subscribers had been sent %d..%d of %d observations, "
+                  "then 1001" % (min(got), max(got), total))
+        finally:
+            if srv.proc and srv.proc.poll() is None:
+                srv.stop()
 
     async def record_while_slow_sleeps(self, srv):
         w = await Client.open(srv)
@@ -160,11 +236,11 @@ class SlowConsumer(unittest.TestCase):
             self.assertLess(seen, total // 2)
             s.close()
 
-    async def record(self, srv, total):
+    async def record(self, srv, total, sid="replay-1"):
         w = await Client.open(srv)
-        await w.call("CreateStation", {"station": station("replay-1")})
+        await w.call("CreateStation", {"station": station(sid)})
         for i in range(total // 1000):
-            await w.call("RecordObservations", {"stationId": "replay-1",
+            await w.call("RecordObservations", {"stationId": sid,
                                                 "observations": observations(1000, i * 1000)})
         await w.close()
 
