@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "service_internal.h"
 #include "test_util.h"
 
 static const nimbus_credentials_t *T = &nimbus_test_trusted;
@@ -369,6 +370,12 @@ static void test_key_file(void)
     nimbus_credentials_t dev = {NIMBUS_CRED_SECRET, NULL, "sd"};
     CU_ASSERT_EQUAL(nimbus_core_authorize(core, &dev, NIMBUS_ROLE_READ, &err), 0);
     CU_ASSERT_EQUAL(nimbus_core_authorize(core, NULL, NIMBUS_ROLE_READ, &err), -1);
+    /* The metrics' client labels keep every name ever in force, once each,
+     * in the order they came: removed keys keep their series. */
+    CU_ASSERT_EQUAL(nimbus__key_label_count(core), 3);
+    CU_ASSERT_STRING_EQUAL(nimbus__key_label(core, 0), "a");
+    CU_ASSERT_STRING_EQUAL(nimbus__key_label(core, 1), "b");
+    CU_ASSERT_STRING_EQUAL(nimbus__key_label(core, 2), "dev");
     /* New secrets: 43 base64url characters, never the same twice. */
     char s1[NIMBUS_KEY_NEW_SECRET_LEN + 1], s2[NIMBUS_KEY_NEW_SECRET_LEN + 1];
     CU_ASSERT_EQUAL(nimbus_key_secret_new(s1, &err), 0);
