@@ -523,14 +523,20 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
         fprintf(stderr, "nimbus: libevent has no thread support\n");
         goto done;
     }
+    char db_label[512];
+    nimbus_store_label(config->db_path, db_label, sizeof db_label);
     s->core = nimbus_core_open(config->db_path, &err);
     if (!s->core) {
-        fprintf(stderr, "nimbus: cannot open database %s: %s\n", config->db_path, err.message);
+        fprintf(stderr, "nimbus: cannot open database %s: %s\n", db_label, err.message);
         goto done;
     }
-    s->db_lock = lock_database(config->db_path);
-    if (s->db_lock < 0) {
-        goto done;
+    /* A SQLite file is this server's alone; a PostgreSQL database is
+     * shared by every node on it, by design (docs/scaling.md). */
+    if (!nimbus_core_shared(s->core)) {
+        s->db_lock = lock_database(config->db_path);
+        if (s->db_lock < 0) {
+            goto done;
+        }
     }
     for (int i = 0; i < key_count; i++) {
         if (nimbus_core_add_key(s->core, keys[i], &err) != 0) {
@@ -630,8 +636,8 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
         fprintf(stderr,
                 "nimbus %s listening on %s://%s (%d workers, db %s, %s)\n"
                 "  SOAP: POST /soap  WSDL: GET /soap?wsdl  REST: /v1/  stream: /v1/stream\n",
-                NIMBUS_VERSION, s->tls ? "https" : "http", s->authority, s->worker_count,
-                config->db_path, key_count ? "API keys required" : "open: no API keys");
+                NIMBUS_VERSION, s->tls ? "https" : "http", s->authority, s->worker_count, db_label,
+                key_count ? "API keys required" : "open: no API keys");
         /* Every worker's socket listens (connections queue until its loop
          * takes them): systemd may start what waits for us. */
         char url[320];

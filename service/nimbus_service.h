@@ -132,10 +132,21 @@ bool nimbus_core_stamp_fresh(nimbus_core_t *core, const nimbus_stamp_t *stamp);
 /* ---- lifecycle --------------------------------------------------------- */
 
 /* Opens (creating if needed) the SQLite file at path, with its directory,
- * and brings its schema up to date. Returns a core the caller frees with
- * nimbus_core_free, or NULL with err set (UNAVAILABLE when the file cannot
+ * or, when path is a postgresql:// (or postgres://) libpq URI, that
+ * PostgreSQL database, which other Nimbus processes may share; and brings
+ * its schema up to date. Returns a core the caller frees with
+ * nimbus_core_free, or NULL with err set (UNAVAILABLE when the store cannot
  * be opened). */
 nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err);
+
+/* true when the store is shared with other processes (PostgreSQL): no
+ * lock file, and other processes' writes reach this one's hub and caches
+ * through the follower (service/follow.c). */
+bool nimbus_core_shared(const nimbus_core_t *core);
+
+/* path as it may be shown in a log: a URI's password replaced by "***".
+ * Writes at most size bytes (NUL included) to out. */
+void nimbus_store_label(const char *path, char *out, size_t size);
 void nimbus_core_free(nimbus_core_t *core); /* NULL-safe; after every service is freed */
 
 /* The newest seq ever assigned (0 before the first). Thread-safe. */
