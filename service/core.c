@@ -117,17 +117,41 @@ bool nimbus_core_shared(const nimbus_core_t *core)
 
 void nimbus_store_label(const char *path, char *out, size_t size)
 {
-    /* scheme://user:password@host...: the password is between the first
-     * ':' after "//" and the '@' that ends the user information. */
-    const char *auth = nimbus__is_pg_uri(path) ? strstr(path, "//") : NULL;
-    const char *at = auth ? strchr(auth + 2, '@') : NULL;
-    const char *slash = auth ? strchr(auth + 2, '/') : NULL;
-    const char *colon = auth ? strchr(auth + 2, ':') : NULL;
-    if (at == NULL || colon == NULL || colon > at || (slash != NULL && slash < at)) {
-        snprintf(out, size, "%s", path);
+    if (size == 0) {
         return;
     }
-    snprintf(out, size, "%.*s:***%s", (int)(colon - path), path, at);
+    snprintf(out, size, "%s", path);
+    if (!nimbus__is_pg_uri(path)) {
+        return;
+    }
+    /* scheme://user:PASSWORD@host... and ?...&password=PASSWORD&... */
+    char buf[1024];
+    size_t n = 0;
+    const char *p = path;
+    const char *auth = strstr(path, "//") + 2;
+    const char *at = strchr(auth, '@');
+    const char *end = auth + strcspn(auth, "/?");
+    const char *colon = strchr(auth, ':');
+    while (*p != '\0' && n + 4 < sizeof buf) {
+        bool user_password =
+            at != NULL && at < end && colon != NULL && colon < at && p == colon + 1;
+        bool query_password =
+            p > path && (p[-1] == '?' || p[-1] == '&') && strncmp(p, "password=", 9) == 0;
+        if (user_password || query_password) {
+            if (query_password) {
+                memcpy(buf + n, p, 9);
+                n += 9;
+                p += 9;
+            }
+            memcpy(buf + n, "***", 3);
+            n += 3;
+            p = user_password ? at : p + strcspn(p, "&");
+            continue;
+        }
+        buf[n++] = *p++;
+    }
+    buf[n] = '\0';
+    snprintf(out, size, "%s", buf);
 }
 
 int64_t nimbus_core_head_seq(nimbus_core_t *core)

@@ -157,6 +157,7 @@ static int notify(nimbus_service_t *wsvc, const char *payload, nimbus_error_t *e
     if (st == NULL) {
         return -1;
     }
+    atomic_store(&wsvc->core->follower.writer_pid, PQbackendPID(wsvc->pg));
     nimbus__bind_text(st, 1, payload);
     int rc = nimbus__step(st);
     nimbus__reset(st);
@@ -246,6 +247,10 @@ static bool take_notifications(nimbus_core_t *core)
     PGnotify *n;
     while ((n = PQnotifies(f->svc->pg)) != NULL) {
         atomic_fetch_add(&f->notifications, 1);
+        if (n->be_pid == atomic_load(&f->writer_pid)) {
+            PQfreemem(n); /* this process's own: done by its writer */
+            continue;
+        }
         if (strncmp(n->extra, "station:", 8) == 0) {
             nimbus__gens_stamp_station(core, n->extra + 8);
         } else if (strncmp(n->extra, "seq:", 4) == 0) {

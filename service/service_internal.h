@@ -188,6 +188,10 @@ typedef struct nimbus__follower {
     int64_t poll_ms;       /* the fallback timer (--follow-poll-ms) */
     nimbus_service_t *svc; /* the LISTEN connection; follower thread only */
     _Atomic uint64_t reconnects, notifications, polls;
+    /* The backend of this process's writer connection: its notifications
+     * are this process's own, whose hub and generations the writer has
+     * moved already. Set by the writer before it notifies. */
+    _Atomic int writer_pid;
 } nimbus__follower_t;
 
 struct nimbus_core {

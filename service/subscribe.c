@@ -46,7 +46,8 @@ int nimbus_service_subscribe_check(nimbus_service_t *svc, const nimbus_credentia
         if (nimbus__follow_catch_up(nimbus_service_core(svc), svc, err) != 0) {
             return -1;
         }
-        head_seq = nimbus_core_head_seq(nimbus_service_core(svc));
+        int64_t fed = nimbus_core_head_seq(nimbus_service_core(svc));
+        head_seq = fed > head_seq ? fed : head_seq;
     }
     if (from_seq != NULL && *from_seq > head_seq) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
