@@ -60,6 +60,10 @@ void nimbus__metrics_handle(nimbus_worker_t *w, struct evhttp_request *req, cons
 /* Runs the server until SIGINT or SIGTERM. Returns the process exit code. */
 int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, int key_count);
 
+/* `nimbus migrate ...` (migrate.c): argv[0] is "migrate". Returns the exit
+ * code. */
+int nimbus__migrate_main(int argc, char **argv);
+
 /* Demo data: seeds stations into an empty database (or any, with force)
  * and marks it as a demo database. *feed says whether the feeder may run:
  * after a seed, or on a database an earlier --demo run seeded; never on a

@@ -54,6 +54,14 @@
 
 #include "service_internal.h"
 
+static bool stopping(nimbus__follower_t *f)
+{
+    pthread_mutex_lock(&f->wake_lock);
+    bool stop = f->stopping;
+    pthread_mutex_unlock(&f->wake_lock);
+    return stop;
+}
+
 /* ---- feeding the hub -------------------------------------------------------- */
 
 /* Publishes rows (in seq order, all above fed) and moves fed and the head.
@@ -108,6 +116,9 @@ static int catch_up_locked(nimbus_core_t *core, nimbus_service_t *svc, nimbus_er
         free(rows);
         if (n < NIMBUS__FOLLOW_BATCH) {
             break;
+        }
+        if (stopping(f)) {
+            return 0; /* a stopping core need not read a whole backlog */
         }
     }
     if (counter > f->fed) {
@@ -202,14 +213,6 @@ int nimbus__follow_notify_group(nimbus_service_t *wsvc, struct nimbus__job_queue
 }
 
 /* ---- the follower thread --------------------------------------------------------- */
-
-static bool stopping(nimbus__follower_t *f)
-{
-    pthread_mutex_lock(&f->wake_lock);
-    bool stop = f->stopping;
-    pthread_mutex_unlock(&f->wake_lock);
-    return stop;
-}
 
 /* Sleeps ms, or less when woken to stop. */
 static void pause_ms(nimbus__follower_t *f, int ms)

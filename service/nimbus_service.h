@@ -144,6 +144,21 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err);
  * through the follower (service/follow.c). */
 bool nimbus_core_shared(const nimbus_core_t *core);
 
+/* What nimbus_store_migrate copied. */
+typedef struct nimbus_migrate_report {
+    int64_t stations, observations;
+    int64_t seq; /* the seq counter carried over: the next write gets seq + 1 */
+} nimbus_migrate_report_t;
+
+/* Copies the SQLite database at `from` (opened read-only, never changed)
+ * into the empty PostgreSQL database `to` (a libpq URI; its schema is made
+ * if missing), in one transaction: every station and observation with its
+ * seq, the seq counter, the cursor key and the marks (`nimbus migrate`).
+ * Returns 0 with *report filled, or -1 with err: INVALID_ARGUMENT (not a
+ * path and a URI), ALREADY_EXISTS (the target holds data), UNAVAILABLE. */
+int nimbus_store_migrate(const char *from, const char *to, nimbus_migrate_report_t *report,
+                         nimbus_error_t *err);
+
 /* path as it may be shown in a log: a URI's password replaced by "***".
  * Writes at most size bytes (NUL included) to out. */
 void nimbus_store_label(const char *path, char *out, size_t size);
