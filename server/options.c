@@ -26,7 +26,10 @@ static void usage(FILE *out)
         "  --listen HOST:PORT     address to listen on (default " NIMBUS_DEFAULT_LISTEN ");\n"
         "                         port 0 picks a free port; IPv6 as [::1]:8080\n"
         "  --workers N            event loops, one per thread (default: number of cores)\n"
-        "  --db PATH              SQLite database file (default " NIMBUS_DEFAULT_DB ")\n"
+        "  --db PATH|URI          SQLite database file (default " NIMBUS_DEFAULT_DB "), or a\n"
+        "                         postgresql:// URI shared by several nodes\n"
+        "  --follow-poll MS       PostgreSQL: read other nodes' writes at least this\n"
+        "                         often when no notification comes (default 1000)\n"
         "  --max-body BYTES       largest request body (default 1048576)\n"
         "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
         "  --soap-max-depth N     SOAP elements nested deeper are refused, 5..256\n"
@@ -198,6 +201,7 @@ enum {
     OPT_SOAP_MAX_ATTRIBUTES,
     OPT_SOAP_MAX_NAMESPACES,
     OPT_WS_PING,
+    OPT_FOLLOW_POLL,
     OPT_RENDER_CACHE,
     OPT_MAX_CONNECTIONS,
     OPT_MAX_CONNECTIONS_PER_CLIENT,
@@ -239,6 +243,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"soap-max-attributes", required_argument, NULL, OPT_SOAP_MAX_ATTRIBUTES},
         {"soap-max-namespaces", required_argument, NULL, OPT_SOAP_MAX_NAMESPACES},
         {"ws-ping-interval", required_argument, NULL, OPT_WS_PING},
+        {"follow-poll", required_argument, NULL, OPT_FOLLOW_POLL},
         {"render-cache", required_argument, NULL, OPT_RENDER_CACHE},
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"max-connections-per-client", required_argument, NULL, OPT_MAX_CONNECTIONS_PER_CLIENT},
@@ -460,6 +465,18 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
                 return -1;
             }
             break;
+        case OPT_FOLLOW_POLL: {
+            char *end = NULL;
+            errno = 0;
+            long ms = strtol(arg, &end, 10);
+            if (errno || !end || *end || arg[0] == '\0' || ms < 10 || ms > 600000) {
+                fprintf(stderr, "nimbus: --follow-poll needs 10..600000 milliseconds, not '%s'\n",
+                        arg);
+                return -1;
+            }
+            config->follow_poll_ms = ms;
+            break;
+        }
         case OPT_KEY:
             if (*key_count >= NIMBUS_MAX_KEYS) {
                 fprintf(stderr, "nimbus: at most %d --api-key options\n", NIMBUS_MAX_KEYS);

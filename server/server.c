@@ -557,6 +557,9 @@ int nimbus__server_run(const nimbus_config_t *config, const char *const *keys, i
                      : config->demo           ? 3LL * 86400
                                               : 0;
     nimbus_core_set_retention(s->core, keep);
+    if (config->follow_poll_ms > 0) {
+        nimbus_core_set_follow_poll(s->core, config->follow_poll_ms);
+    }
     nimbus_core_set_subscription_limit(s->core, config->max_subscriptions_per_key);
     double burst = config->burst > 0 ? config->burst : (config->rate > 1 ? config->rate : 1);
     if (nimbus_core_set_rate(s->core, config->rate, burst, &err) != 0) {

@@ -20,9 +20,9 @@
  * - the follower thread, on a notification: each group NOTIFYs "seq:HEAD"
  *   in its transaction (delivered at COMMIT, in commit order), and the
  *   thread reads "seq > fed" on its own connection, which LISTENs;
- * - the same thread on a slow timer (NIMBUS__FOLLOW_POLL_MS), so that a
- *   notification lost with a connection costs at most that delay; the
- *   timer's query also finds a dead connection;
+ * - the same thread on a slow timer (--follow-poll, NIMBUS__FOLLOW_POLL_MS
+ *   by default), so that a notification lost with a connection costs at
+ *   most that delay; the timer's query also finds a dead connection;
  * - a subscriber whose fromSeq is ahead of this process's head (it saw that
  *   seq through another process): it catches up on its own connection
  *   before being refused (subscribe.c).
@@ -212,13 +212,44 @@ int nimbus__follow_notify_group(nimbus_service_t *wsvc, struct nimbus__job_queue
     return notify(wsvc, payload, err);
 }
 
+/* Wakes the follower thread from its wait (to stop, or to wait anew). */
+static void wake(nimbus__follower_t *f)
+{
+    uint64_t one = 1;
+    if (write(f->wake_fd, &one, sizeof one) != (ssize_t)sizeof one) {
+        /* the eventfd cannot be full: it is drained at every wake */
+    }
+}
+
+/* Empties the eventfd once it woke a wait. */
+static void drain(nimbus__follower_t *f)
+{
+    uint64_t v;
+    if (read(f->wake_fd, &v, sizeof v) != (ssize_t)sizeof v) {
+        /* nothing was written: nothing to drain */
+    }
+}
+
+void nimbus_core_set_follow_poll(nimbus_core_t *core, long ms)
+{
+    nimbus__follower_t *f = &core->follower;
+    /* Read by the follower thread before each wait; woken, it waits anew
+     * with it, rather than finishing a longer wait first. */
+    atomic_store(&f->poll_ms, ms > 0 ? (int64_t)ms : 0);
+    if (core->engine == NIMBUS__POSTGRES && f->started) {
+        wake(f);
+    }
+}
+
 /* ---- the follower thread --------------------------------------------------------- */
 
-/* Sleeps ms, or less when woken to stop. */
+/* Sleeps ms, or less when woken (to stop, or by a new poll interval). */
 static void pause_ms(nimbus__follower_t *f, int ms)
 {
     struct pollfd p = {.fd = f->wake_fd, .events = POLLIN};
-    poll(&p, 1, ms);
+    if (poll(&p, 1, ms) > 0) {
+        drain(f);
+    }
 }
 
 /* (Re)connects the follower's service, LISTENs, moves every generation and
@@ -285,7 +316,8 @@ static void *follower_main(void *arg)
         }
         struct pollfd p[2] = {{.fd = PQsocket(f->svc->pg), .events = POLLIN},
                               {.fd = f->wake_fd, .events = POLLIN}};
-        int ready = poll(p, 2, (int)f->poll_ms);
+        int64_t poll_ms = atomic_load(&f->poll_ms);
+        int ready = poll(p, 2, poll_ms > 0 ? (int)poll_ms : NIMBUS__FOLLOW_POLL_MS);
         if (ready < 0 && errno != EINTR) {
             pause_ms(f, 10);
             continue;
@@ -293,6 +325,12 @@ static void *follower_main(void *arg)
         bool due = ready == 0; /* the fallback poll */
         if (ready == 0) {
             atomic_fetch_add(&f->polls, 1);
+        }
+        if (p[1].revents != 0) {
+            drain(f); /* stopping (checked above) or a new poll interval */
+            if (ready == 1 && p[0].revents == 0) {
+                continue;
+            }
         }
         if (p[0].revents != 0) {
             if (PQconsumeInput(f->svc->pg) == 0) {
@@ -320,9 +358,6 @@ int nimbus__follower_start(nimbus_core_t *core, nimbus_error_t *err)
     }
     f->initialised = true;
     f->fed = atomic_load(&core->head_seq);
-    if (f->poll_ms <= 0) {
-        f->poll_ms = NIMBUS__FOLLOW_POLL_MS;
-    }
     f->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (f->wake_fd < 0) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create the follower's eventfd");
@@ -345,11 +380,7 @@ void nimbus__follower_stop(nimbus_core_t *core)
         pthread_mutex_lock(&f->wake_lock);
         f->stopping = true;
         pthread_mutex_unlock(&f->wake_lock);
-        uint64_t one = 1;
-        if (write(f->wake_fd, &one, sizeof one) != (ssize_t)sizeof one) {
-            /* the eventfd cannot be full: the thread sees stopping anyway
-             * at its next poll */
-        }
+        wake(f);
         pthread_join(f->thread, NULL);
         f->started = false;
     }

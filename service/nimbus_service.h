@@ -159,6 +159,12 @@ typedef struct nimbus_migrate_report {
 int nimbus_store_migrate(const char *from, const char *to, nimbus_migrate_report_t *report,
                          nimbus_error_t *err);
 
+/* PostgreSQL: how often, at most, the follower reads what other processes
+ * committed when no notification came (--follow-poll; default
+ * 1000 ms): the longest a lost notification delays a subscriber or a
+ * cache. No effect on SQLite. Any thread. */
+void nimbus_core_set_follow_poll(nimbus_core_t *core, long ms);
+
 /* path as it may be shown in a log: a URI's password replaced by "***".
  * Writes at most size bytes (NUL included) to out. */
 void nimbus_store_label(const char *path, char *out, size_t size);

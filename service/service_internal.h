@@ -184,9 +184,9 @@ typedef struct nimbus__follower {
     int64_t fed;
     pthread_mutex_t wake_lock; /* guards stopping */
     bool stopping;
-    int wake_fd;           /* an eventfd: write to stop the thread's poll */
-    int64_t poll_ms;       /* the fallback timer (--follow-poll-ms) */
-    nimbus_service_t *svc; /* the LISTEN connection; follower thread only */
+    int wake_fd;             /* an eventfd: write to stop the thread's poll */
+    _Atomic int64_t poll_ms; /* the fallback timer (--follow-poll); 0: the default */
+    nimbus_service_t *svc;   /* the LISTEN connection; follower thread only */
     _Atomic uint64_t reconnects, notifications, polls;
     /* The backend of this process's writer connection: its notifications
      * are this process's own, whose hub and generations the writer has

@@ -34,7 +34,8 @@ class CommandLine(unittest.TestCase):
         for opt in ("--listen", "--workers", "--db", "--max-body", "--max-ws-message",
                     "--api-key", "--open", "--demo", "--port-file", "--quiet", "--version",
                     "--render-cache", "--ws-ping-interval", "--ws-queue", "--cors-origin",
-                    "--soap-max-depth", "--soap-max-attributes", "--soap-max-namespaces"):
+                    "--soap-max-depth", "--soap-max-attributes", "--soap-max-namespaces",
+                    "--follow-poll"):
             self.assertIn(opt, r.stdout)
 
     def test_version(self):
@@ -50,7 +51,8 @@ class CommandLine(unittest.TestCase):
                  ["stray"], ["--demo-reseed"], ["--workers"], ["--render-cache", "-1"],
                  ["--render-cache", "lots"], ["--render-cache", ""],
                  ["--soap-max-depth", "4"], ["--soap-max-depth", "257"],
-                 ["--soap-max-attributes", "0"], ["--soap-max-namespaces", "x"]]
+                 ["--soap-max-attributes", "0"], ["--soap-max-namespaces", "x"],
+                 ["--follow-poll", "5"], ["--follow-poll", "x"], ["--follow-poll", "600001"]]
         for args in cases:
             with self.subTest(args=args):
                 r = run(*args)

@@ -7,7 +7,8 @@
  * in seq order, exactly once; the other core's writes make this core's kept
  * answers stale (observations and station changes); a follower whose
  * connection is killed reconnects and catches up without a gap or a
- * repeat; and a subscriber may resume from a seq it saw through the other
+ * repeat; a commit whose notification was lost is found by the fallback
+ * poll; and a subscriber may resume from a seq it saw through the other
  * core as soon as that core acknowledged it.
  *
  * Run by ctest as service_pg_follow, with NIMBUS_TEST_PG_URI set by the
@@ -267,6 +268,47 @@ static void test_follower_reconnects_and_catches_up(void)
     close_nodes(&n);
 }
 
+/* A commit whose notification never came (as if lost with a connection)
+ * is found by the fallback poll, at the interval nimbus_core_set_follow_poll
+ * set, which takes effect at once rather than after the wait under way. */
+static void test_fallback_poll_finds_unnotified_rows(void)
+{
+    nodes_t n;
+    open_nodes(&n);
+    nimbus_test_create(n.svc[1], "q", "Oslo", "NO");
+    seen_t *a = calloc(1, sizeof *a);
+    pthread_mutex_init(&a->lock, NULL);
+    nimbus_error_t err;
+    int id = nimbus_core_listen(n.core[0], hear, a, NULL, &err);
+    CU_ASSERT_TRUE_FATAL(id > 0);
+    nimbus_core_set_follow_poll(n.core[0], 20);
+    uint64_t polls = atomic_load(&n.core[0]->follower.polls);
+    /* Stored as the writer would, under the seq row lock, without NOTIFY. */
+    PGconn *c = PQconnectdb(n.core[0]->path);
+    PGresult *r = PQexec(c, "BEGIN;"
+                            " SELECT value FROM meta WHERE key = 'seq' FOR UPDATE;"
+                            " INSERT INTO observations (station_id, observed_at, temperature, seq)"
+                            " SELECT 'q', 1700000000, 4.5, value + 1 FROM meta WHERE key = 'seq';"
+                            " UPDATE meta SET value = value + 1 WHERE key = 'seq';"
+                            " COMMIT");
+    CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CU_ASSERT_TRUE(wait_seen(a, 1, 5000));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    /* Well below the default second (sanitizer builds are slow: 600 ms). */
+    CU_ASSERT_TRUE(ms < 600);
+    CU_ASSERT_TRUE(atomic_load(&n.core[0]->follower.polls) > polls);
+    CU_ASSERT_EQUAL(nimbus_core_head_seq(n.core[0]), 1);
+    nimbus_core_unlisten(n.core[0], id);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+    close_nodes(&n);
+}
+
 static void test_resume_from_another_nodes_seq(void)
 {
     nodes_t n;
@@ -355,6 +397,7 @@ int main(void)
         {"global seq and feed", test_global_seq_and_feed},
         {"other nodes' writes stale caches", test_other_nodes_writes_stale_caches},
         {"follower reconnects and catches up", test_follower_reconnects_and_catches_up},
+        {"fallback poll finds unnotified rows", test_fallback_poll_finds_unnotified_rows},
         {"resume from another node's seq", test_resume_from_another_nodes_seq},
         {"schema shared and versioned", test_schema_shared_and_versioned},
         {"unreachable server", test_unreachable_server},

@@ -78,6 +78,7 @@ typedef struct nimbus_config {
     int soap_max_namespaces;           /* SOAP namespace declarations in scope */
     size_t ws_queue_max;               /* bytes queued per WebSocket before it lags */
     long ws_ping_interval_ms;          /* keepalive ping after this much silence */
+    long follow_poll_ms;               /* PostgreSQL: the follower's fallback poll; 0: default */
     size_t render_cache;               /* bytes of rendered answers per worker; 0 keeps none */
     size_t max_connections;            /* in all; 0: no limit */
     size_t max_connections_per_client; /* per client address; 0: no limit */
