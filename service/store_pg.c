@@ -245,11 +245,26 @@ static int prepare_all(nimbus_service_t *svc, nimbus_error_t *err)
 }
 
 /* Connects to uri: defaults first, so that the URI's own parameters
- * override them. NULL when out of memory; check PQstatus. */
+ * override them. NULL when out of memory; check PQstatus.
+ *
+ * The TCP settings find a connection whose peer vanished without a word
+ * (a host down, a network cut): a silent idle connection (the follower
+ * waiting for notifications) within about 25 s by keepalives, one with a
+ * query unanswered within 30 s (tcp_user_timeout), instead of the kernel's
+ * hours; the connection then fails, and is reset and caught up as any
+ * broken one. A Unix socket ignores them. */
 static PGconn *connect_uri(const char *uri)
 {
-    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const values[] = {"10", "nimbus", uri, NULL};
+    const char *const keys[] = {"connect_timeout",
+                                "application_name",
+                                "keepalives",
+                                "keepalives_idle",
+                                "keepalives_interval",
+                                "keepalives_count",
+                                "tcp_user_timeout",
+                                "dbname",
+                                NULL};
+    const char *const values[] = {"10", "nimbus", "1", "10", "5", "3", "30000", uri, NULL};
     return PQconnectdbParams(keys, values, 1);
 }
 
