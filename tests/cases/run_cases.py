@@ -798,6 +798,7 @@ class Runner:
     def __init__(self, srv):
         self.srv = srv
         self.health = Http(srv.port)
+        self.known_seq = 0
         status, _, wsdl_text = self.health.request("GET", "/soap?wsdl")
         assert status == 200, status
         self.wsdl = Wsdl(wsdl_text)
@@ -815,9 +816,20 @@ class Runner:
         self.health.close()
 
     def head_seq(self):
+        """The newest seq before a case: the head /healthz reports, or the
+        newest seq an answer gave this run when that is newer. Behind a
+        load balancer /healthz comes from any node, and a node's head
+        (what its subscribers have had) may trail, by a notification's
+        delay, a write another node acknowledged a moment ago."""
         status, _, raw = self.health.request("GET", "/healthz")
         assert status == 200, (status, raw)
-        return json.loads(raw)["seq"]
+        return max(json.loads(raw)["seq"], self.known_seq)
+
+    def saw(self, got):
+        """Notes the newest seq an answer acknowledged (RecordObservations)."""
+        result = got.get("result") if isinstance(got, dict) else None
+        if isinstance(result, dict) and isinstance(result.get("lastSeq"), int):
+            self.known_seq = max(self.known_seq, result["lastSeq"])
 
     def check_expressible(self, case):
         """Raises Malformed unless the request (and every setup call) can be
@@ -847,6 +859,7 @@ class Runner:
                                      substitute(step.get("params", {}), ctx))
             except (Violation, OSError, http.client.HTTPException, ValueError) as e:
                 return {"violation": str(e)}, ["setup.json[%d] %s: %s" % (i, step["op"], e)]
+            self.saw(got)
             if "error" in step:
                 if got.get("error", {}).get("code") != step["error"]:
                     return got, ["setup.json[%d] %s: want error %s, got %s" % (
@@ -869,6 +882,7 @@ class Runner:
         except (OSError, http.client.HTTPException, ET.ParseError, ValueError,
                 asyncio.TimeoutError, websockets.exceptions.WebSocketException) as e:
             return {"violation": repr(e)}, ["no usable answer: %r" % e]
+        self.saw(got)
         if got.pop("streamed", False) and "result" in want:
             # A streamed list has no cursor: only its items are compared.
             want = {"result": {k: v for k, v in want["result"].items() if k != "nextCursor"}}

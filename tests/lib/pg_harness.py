@@ -231,6 +231,8 @@ backend nodes
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
+    # which node answered, for the tests (and for whoever debugs)
+    http-response set-header X-Served-By %%[srv_name]
 %s
 """ % (self.port, servers)
 

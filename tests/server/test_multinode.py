@@ -10,7 +10,11 @@ must hold across nodes.
 - kill -9 of node B while writers write through it loses no acknowledged
   observation; B's subscribers resume on node A with fromSeq and get every
   stored observation after what they had, with no gap and no repeat; B
-  restarted replays the same to a new subscriber.
+  restarted replays the same to a new subscriber; a subscriber held on A
+  all along gets everything, B's writes after its restart included, in
+  order and once.
+- Node A's kept answers (weather report, GetStation and its ETag, a city's
+  weather) go stale on writes through node B.
 - The contract cases (tests/cases/run_cases.py, SOAP 1.1, SOAP 1.2, REST and
   WebSocket) and python3-zeep pass through HAProxy.
 
@@ -189,6 +193,7 @@ class MultiNode(unittest.TestCase):
             for _ in range(2):
                 cls.nodes.append(NimbusServer(BINARY, db_path=cls.uri, args=args).start())
             cls.a, cls.b = cls.nodes
+            cls.b_port = cls.b.port
             cls.lb = pg_harness.HAProxy([cls.a.port, cls.b.port]).start()
             deadline = time.monotonic() + 20
             while rest(cls.lb.port, "GET", "/readyz")[0] != 200:
@@ -276,6 +281,8 @@ class MultiNode(unittest.TestCase):
         filt = ["k-a-0", "k-b-0", "k-b-1"]
         subs = [Subscriber(self.b.port, from_seq=head).start(),
                 Subscriber(self.b.port, from_seq=head, stations=filt).start()]
+        # Held on A through B's death and restart.
+        on_a = Subscriber(self.a.port, from_seq=head).start()
         acks, errors = [], []  # (station, t, seq)
         lock = threading.Lock()
         stop = threading.Event()
@@ -340,8 +347,9 @@ class MultiNode(unittest.TestCase):
             check_order(self, seen, "subscriber %d across the kill" % i)
             self.assertEqual(seen, want, "subscriber %d: a gap or an extra" % i)
 
-        # B restarted on the same database replays the same.
-        self.b.start()
+        # B restarted on the same database and port (HAProxy's backend
+        # comes back) replays the same.
+        self.b.start(port=self.b_port)
         again = Subscriber(self.b.port, from_seq=head, stations=filt).start()
         want = sorted(seq for (sid, _), seq in have.items() if seq > head and sid in filt)
         ok = again.wait_for(want, 30)
@@ -349,12 +357,95 @@ class MultiNode(unittest.TestCase):
         self.assertTrue(ok)
         self.assertEqual(again.seqs, want)
 
-    def test_4_interop_through_haproxy(self):
+        # What the restarted B records reaches the subscriber A held all
+        # along: everything stored since head, in order, once.
+        after = []
+        for i in range(10):
+            ack = record(self.b.port, "k-b-0", [T0 + 20_000_000 + i])
+            after.append(ack["firstSeq"])
+        every = sorted(set(have.values()) | set(after))
+        every = [seq for seq in every if seq > head]
+        ok = on_a.wait_for(every, 30)
+        on_a.stop()
+        self.assertIsNone(on_a.error)
+        self.assertTrue(ok, "the subscriber on A missed %d observations across B's kill -9 and "
+                        "restart" % len(set(every) - set(on_a.seqs)))
+        check_order(self, on_a.seqs, "subscriber on A across B's kill and restart")
+        self.assertEqual(on_a.seqs, every, "subscriber on A: a gap or an extra")
+
+    def test_4_caches_follow_the_other_node(self):
+        """Kept answers on A (the weather report, GetStation with its ETag,
+        a city's weather) go stale on a write through B, and are served
+        afresh within a notification's delay."""
+        create(self.a.port, "c-1")
+        record(self.a.port, "c-1", [T0 + 30_000_000])
+        for _ in range(3):  # asked again: from A's kept answers
+            weather = rest(self.a.port, "GET", "/v1/stations/c-1/weather")[1]
+            city = rest(self.a.port, "GET", "/v1/cities/Nodeville/weather?country=NO")[1]
+        self.assertEqual(weather["latest"]["temperature"], (T0 + 30_000_000) % 50 / 2)
+        reports = len(city["reports"])
+        etag = self.etag(self.a.port, "/v1/stations/c-1")
+        self.assertEqual(etag, self.etag(self.a.port, "/v1/stations/c-1"))
+
+        # Through B: a correction of the same observedAt, a new name, a new
+        # station in the same city.
+        status, body = rest(self.b.port, "POST", "/v1/stations/c-1/observations",
+                            {"observations": [{"observedAt": iso(T0 + 30_000_000),
+                                               "temperature": 42.5}]})
+        self.assertEqual(status, 200, body)
+        seq = body["lastSeq"]
+        status, body = rest(self.b.port, "PUT", "/v1/stations/c-1",
+                            {"id": "c-1", "name": "Renamed on B", "city": "Nodeville",
+                             "country": "NO", "latitude": 60.0, "longitude": 10.0})
+        self.assertEqual(status, 200, body)
+        create(self.b.port, "c-2")
+
+        deadline = time.monotonic() + 5
+        while True:
+            weather = rest(self.a.port, "GET", "/v1/stations/c-1/weather")[1]
+            station = rest(self.a.port, "GET", "/v1/stations/c-1")[1]
+            city = rest(self.a.port, "GET", "/v1/cities/Nodeville/weather?country=NO")[1]
+            if (weather["latest"]["temperature"] == 42.5 and station["name"] == "Renamed on B"
+                    and len(city["reports"]) == reports + 1):
+                break
+            self.assertLess(time.monotonic(), deadline,
+                            "node A still answers from before B's writes: %r %r %r"
+                            % (weather, station, city))
+            time.sleep(0.02)
+        self.assertEqual(weather["latest"]["seq"], seq)
+        self.assertEqual(weather["station"]["name"], "Renamed on B")
+        self.assertNotEqual(self.etag(self.a.port, "/v1/stations/c-1"), etag)
+
+    @staticmethod
+    def etag(port, path):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        try:
+            conn.request("GET", path, headers={"Authorization": "Bearer " + ADMIN})
+            resp = conn.getresponse()
+            resp.read()
+        finally:
+            conn.close()
+        assert resp.status == 200, resp.status
+        return resp.getheader("ETag")
+
+    def test_5_interop_through_haproxy(self):
         deadline = time.monotonic() + 20
         while not all(rest(n.port, "GET", "/readyz")[0] == 200 for n in self.nodes):
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.1)
-        time.sleep(1.5)  # HAProxy's checks see B back (inter 500ms, rise 1)
+        # HAProxy's checks see B back (inter 500ms, rise 1): both nodes serve.
+        served, deadline = set(), time.monotonic() + 10
+        while served != {"node1", "node2"}:
+            self.assertLess(time.monotonic(), deadline, "HAProxy sends only to %s" % served)
+            conn = http.client.HTTPConnection("127.0.0.1", self.lb.port, timeout=5)
+            try:
+                conn.request("GET", "/readyz")
+                resp = conn.getresponse()
+                resp.read()
+                served.add(resp.getheader("X-Served-By"))
+            finally:
+                conn.close()
+            time.sleep(0.05)
         python = "/usr/bin/python3"
         cases = subprocess.run([python, os.path.join(HERE, "..", "cases", "run_cases.py"),
                                 "--port", str(self.lb.port)],
