@@ -52,7 +52,7 @@ class CommandLine(unittest.TestCase):
                  ["--render-cache", "lots"], ["--render-cache", ""],
                  ["--soap-max-depth", "4"], ["--soap-max-depth", "257"],
                  ["--soap-max-attributes", "0"], ["--soap-max-namespaces", "x"],
-                 ["--follow-poll", "5"], ["--follow-poll", "x"], ["--follow-poll", "600001"]]
+                 ["--follow-poll", "9"], ["--follow-poll", "x"], ["--follow-poll", "600001"]]
         for args in cases:
             with self.subTest(args=args):
                 r = run(*args)
@@ -122,6 +122,15 @@ class Running(unittest.TestCase):
                 answers[size] = seen
         self.assertEqual(answers["0"], answers[None])
         self.assertEqual(answers["1"], answers[None])
+
+    def test_follow_poll_limits_are_accepted(self):
+        """--follow-poll 10 and 600000, its limits, start a server (on
+        SQLite the option has no effect; service_pg_follow checks what it
+        does on PostgreSQL); 9 and 600001 exit 2 (above)."""
+        for ms in ("10", "600000"):
+            with NimbusServer(BINARY, args=["--follow-poll", ms]) as srv:
+                with urllib.request.urlopen(srv.base_url + "/healthz") as resp:
+                    self.assertEqual(resp.status, 200, ms)
 
     def test_second_server_on_the_same_address_exits_1(self):
         with NimbusServer(BINARY) as first:
