@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../service/nimbus_metrics.h"
 #include "../../service/service_internal.h"
 #include "test_util.h"
 
@@ -303,6 +304,17 @@ static void test_fallback_poll_finds_unnotified_rows(void)
     CU_ASSERT_TRUE(ms < 600);
     CU_ASSERT_TRUE(atomic_load(&n.core[0]->follower.polls) > polls);
     CU_ASSERT_EQUAL(nimbus_core_head_seq(n.core[0]), 1);
+    /* /metrics shows the follower (and no file size: there is no file). */
+    size_t len = 0;
+    char *text = nimbus_metrics_render_text(n.core[0], &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nnimbus_follow_polls_total "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nnimbus_follow_notifications_total "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nnimbus_follow_reconnects_total 0\n"));
+    CU_ASSERT_PTR_NULL(strstr(text, "nimbus_storage_database_bytes"));
+    const char *polled = strstr(text, "\nnimbus_follow_polls_total ");
+    CU_ASSERT_TRUE(polled != NULL && strtoull(polled + 27, NULL, 10) > 0);
+    free(text);
     nimbus_core_unlisten(n.core[0], id);
     pthread_mutex_destroy(&a->lock);
     free(a);
