@@ -61,6 +61,14 @@ static void usage(FILE *out)
         "                         keys) may hold at once (default 1000; 0: no limit)\n"
         "  --tls-cert FILE        serve TLS with this PEM certificate (chain); with\n"
         "  --tls-key FILE         its private key. SIGHUP reads both again\n"
+        "  --trusted-proxy CIDR   believe Forwarded and X-Forwarded-For/-Proto/-Host from\n"
+        "                         peers in this network (10.0.0.0/8, 127.0.0.1, ::1):\n"
+        "                         the client address (logs, limits) and the scheme and\n"
+        "                         host of advertised URLs; repeatable; from anyone else\n"
+        "                         they are ignored\n"
+        "  --public-url URL       base URL to advertise in the WSDL, OpenAPI and Location\n"
+        "                         (https://api.example.com[/prefix]); default: the one\n"
+        "                         the client used, if its host is well-formed\n"
         "  --shutdown-grace S     at SIGTERM, the longest wait for answers in flight\n"
         "                         (default 10)\n"
         "  --retention AGE        delete observations whose observedAt is older than AGE\n"
@@ -214,6 +222,8 @@ enum {
     OPT_SHUTDOWN_GRACE,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
+    OPT_TRUSTED_PROXY,
+    OPT_PUBLIC_URL,
     OPT_BURST,
     OPT_KEY,
     OPT_OPEN,
@@ -256,6 +266,8 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
         {"shutdown-grace", required_argument, NULL, OPT_SHUTDOWN_GRACE},
         {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
         {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+        {"trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY},
+        {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
         {"burst", required_argument, NULL, OPT_BURST},
         {"api-key", required_argument, NULL, OPT_KEY},
         {"open", no_argument, NULL, OPT_OPEN},
@@ -437,6 +449,21 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config, const 
                 return -1;
             }
             break;
+        case OPT_TRUSTED_PROXY:
+        case OPT_PUBLIC_URL: {
+            char why[200];
+            int rc = c == OPT_PUBLIC_URL
+                         ? nimbus_public_url_parse(arg, config->public_url,
+                                                   sizeof config->public_url, why, sizeof why)
+                         : nimbus_cidr_list_add(config->trusted_proxies, NIMBUS_MAX_TRUSTED_PROXIES,
+                                                &config->trusted_proxy_count, arg, why, sizeof why);
+            if (rc != 0) {
+                fprintf(stderr, "nimbus: %s: %s\n",
+                        c == OPT_PUBLIC_URL ? "--public-url" : "--trusted-proxy", why);
+                return -1;
+            }
+            break;
+        }
         case OPT_RATE:
         case OPT_BURST: {
             const char *name = c == OPT_RATE ? "--rate" : "--burst";
