@@ -352,6 +352,12 @@ def fmt_int(x):
     return "{:,.0f}".format(x)
 
 
+def pg_harness_bin():
+    sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+    import pg_harness
+    return pg_harness.pg_bin() or "?/?/bin"
+
+
 def cell(s, unit="req/s"):
     return "%s %s · p99 %s · %.1f µs CPU/req" % (fmt_int(s["rps"]), unit, fmt_us(s["p99_us"]),
                                                  s["cpu_us"])
@@ -383,17 +389,17 @@ class Bench:
 
     # -- servers --
 
-    def start_nimbus(self, one_worker=True, seed=True):
+    def start_nimbus(self, one_worker=True, seed=True, db=None, pin=True):
         self.instance += 1
         name = "nimbus%d" % self.instance
         # Every client here is one loopback address: the per-client limits
         # (connections, subscriptions) are not what is measured.
         argv = [self.nimbus, "--listen", "127.0.0.1:0", "--port-file", "@PORTFILE@", "--db",
-                os.path.join(self.dir, name + ".db"), "--quiet",
+                db or os.path.join(self.dir, name + ".db"), "--quiet",
                 "--max-connections-per-client", "0", "--max-subscriptions-per-key", "0"]
         if one_worker:
             argv += ["--workers", "1"]
-        p = Proc("nimbus", argv, 0 if one_worker else None, self.dir, name)
+        p = Proc("nimbus", argv, 0 if one_worker and pin else None, self.dir, name)
         if seed:
             seed_reads(p.port)
         return p
@@ -737,6 +743,109 @@ class Bench:
                  "—", "—", "p99 < 20 ms, every observation to every subscriber in order",
                  p99 < 20000, {"runs": runs, "p99_us": p99})
 
+    # -- rows 12a-12c: one and two nodes on PostgreSQL next to SQLite --
+
+    def scale_out(self):
+        """RecordObservations, one observation a request, 64 connections in
+        all: one node on SQLite, one node on PostgreSQL, two nodes on one
+        PostgreSQL database (32 connections to each). Nothing is pinned:
+        the nodes, PostgreSQL and wrk share the machine's cores, as they
+        would on one host; the cluster is a throw-away one of
+        tests/lib/pg_harness.py with fsync and synchronous_commit on, on
+        the same filesystem as the SQLite file."""
+        sys.path.insert(0, os.path.join(REPO, "tests", "lib"))
+        import pg_harness
+        why = pg_harness.missing()
+        if why:
+            raise WorkloadError(why)
+        results = {}
+        if self.wanted("12a"):
+            try:
+                n = self.start_nimbus(seed=False, pin=False)
+                results["12a"] = self.write_nodes([n])
+            finally:
+                Proc.stop_all()
+        if not (self.wanted("12b") or self.wanted("12c")):
+            return self.scale_rows(results)
+        pg = pg_harness.PgCluster()
+        try:
+            pg.start()
+        except AssertionError as e:
+            pg.stop()
+            self.scale_rows(results)
+            raise WorkloadError("PostgreSQL cluster: %s" % e) from None
+        try:
+            self.pg_fs = filesystem(pg.dir)
+            for num, count in (("12b", 1), ("12c", 2)):
+                if not self.wanted(num):
+                    continue
+                uri = pg.createdb("bench_" + num)
+                try:
+                    nodes = [self.start_nimbus(seed=False, db=uri, pin=False)
+                             for _ in range(count)]
+                    results[num] = self.write_nodes(nodes)
+                finally:
+                    Proc.stop_all()
+        finally:
+            pg.stop()
+            self.scale_rows(results)
+
+    def write_nodes(self, nodes):
+        """64 connections spread over nodes, each node's to a station of its
+        own; the sum of their req/s. Every answered request must have
+        stored one observation (the head seq, read on the first node,
+        moves by the total)."""
+        urls = []
+        for i, n in enumerate(nodes):
+            create_station(n.port, "bench-s%d" % i)
+            urls.append(n.url + "/v1/stations/bench-s%d/observations" % i)
+        conns = 64 // len(nodes)
+        runs = []
+        for k in range(self.o.runs + 1):  # the first is the warm-up
+            duration = self.o.warmup if k == 0 else self.o.duration
+            seq0 = settled_seq(nodes[0].port)
+            t0 = [n.cpu_ticks() for n in nodes]
+            procs = [subprocess.Popen(wrk_argv(u, "record.lua", (fresh_epoch(),), conns,
+                                               duration, None),
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                     for u in urls]
+            outs = [p.communicate(timeout=duration + 60)[0] for p in procs]
+            for n in nodes:
+                n.alive()
+            parts = [wrk_result(o.decode("utf-8", "replace"), duration, "writers") for o in outs]
+            requests = sum(r["requests"] for r in parts)
+            self.check_seq(nodes[0], seq0, requests, 64, 1, "writers on %d node(s)" % len(nodes))
+            if k == 0:
+                continue
+            cpu = sum(n.cpu_ticks() - t for n, t in zip(nodes, t0)) / CLK_TCK
+            runs.append({"rps": sum(r["rps"] for r in parts),
+                         "p99_us": max(r["p99_us"] for r in parts),
+                         "p50_us": max(r["p50_us"] for r in parts),
+                         "cpu_us": cpu * 1e6 / requests, "requests": requests,
+                         "socket_errors": sum(r["socket_errors"] for r in parts)})
+        return summary(runs)
+
+    def scale_rows(self, results):
+        labels = {"12a": "SQLite, 1 node", "12b": "PostgreSQL, 1 node",
+                  "12c": "PostgreSQL, 2 nodes (32 connections each)"}
+        base = results.get("12a")
+        for num in ("12a", "12b", "12c"):
+            s = results.get(num)
+            if s is None:
+                continue
+            self.row(num, "RecordObservations, 1 observation/request, 64 connections, %s "
+                     "(1w/node, unpinned)" % labels[num],
+                     cell(s) + " (nimbus CPU only)",
+                     "SQLite 1 node: %s req/s" % fmt_int(base["rps"]) if base else "—",
+                     "%.2f" % (s["rps"] / base["rps"]) if base else "—",
+                     "— (measured, no target)", True, {"nimbus": s},
+                     "the runs gave %s req/s%s" % (
+                         ", ".join(fmt_int(x) for x in s["rps_all"]),
+                         "" if num == "12a" else "; PostgreSQL %s on %s (fsync and "
+                         "synchronous_commit on, shared_buffers 64MB), its CPU not counted"
+                         % (os.path.basename(os.path.dirname(pg_harness_bin())),
+                            getattr(self, "pg_fs", "?"))))
+
     # -- row 11: growth (opt-in) --
 
     def growth(self):
@@ -812,6 +921,8 @@ class Bench:
                  (("10",), "fan-out", self.fanout)]
         if self.o.growth:
             steps.append((("11a", "11b"), "growth", self.growth))
+        steps.append((("12a", "12b", "12c"), "scale-out: SQLite and PostgreSQL, 1 and 2 nodes",
+                      self.scale_out))
         self.started = datetime.datetime.now(datetime.timezone.utc)
         self.load_before = os.getloadavg()
         t0 = time.time()
@@ -943,7 +1054,8 @@ def report(b, opts):
         "server's user + system time, all threads, from /proc/PID/stat around each run, "
         "divided by the requests answered. %s" % (
             opts.runs, opts.duration, opts.warmup,
-            "Server pinned to CPU 0, load generator to CPU 1 (taskset) except in row 5." if PIN
+            "Server pinned to CPU 0, load generator to CPU 1 (taskset) except in rows 5 and 12."
+            if PIN
             else "Not pinned: this machine has one CPU."),
         "",
         table(b.rows),
@@ -998,6 +1110,8 @@ def main():
     opts.only = [x.strip() for x in opts.only.split(",") if x.strip()]
     if "11" in opts.only:
         opts.only += ["11a", "11b"]
+    if "12" in opts.only:
+        opts.only += ["12a", "12b", "12c"]
     if any(x.startswith("11") for x in opts.only):
         opts.growth = True
     global PIN

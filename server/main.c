@@ -2,9 +2,9 @@
 /*
  * The `nimbus` binary: parse the settings (options.c), run the server until
  * SIGINT/SIGTERM; or, as `nimbus keys ...`, manage the key file
- * (keys_cmd.c). Exit codes: 0 after a clean stop (or --help/--version), 1
- * when the server could not start or failed, 2 for bad options or a bad
- * configuration file.
+ * (keys_cmd.c); or `nimbus migrate ...` (server/migrate.c). Exit codes: 0
+ * after a clean stop (or --help/--version), 1 when the server could not
+ * start or failed, 2 for bad options or a bad configuration file.
  */
 #include <string.h>
 
@@ -14,6 +14,9 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "keys") == 0) {
         return nimbus__keys_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "migrate") == 0) {
+        return nimbus__migrate_main(argc - 1, argv + 1);
     }
     static nimbus_config_t config; /* large: the key specs */
     int rc = nimbus__options_parse(argc, argv, &config);

@@ -45,7 +45,10 @@ static void usage(FILE *out)
         "  --listen HOST:PORT     address to listen on (default " NIMBUS_DEFAULT_LISTEN ");\n"
         "                         port 0 picks a free port; IPv6 as [::1]:8080\n"
         "  --workers N            event loops, one per thread (default: number of cores)\n"
-        "  --db PATH              SQLite database file (default " NIMBUS_DEFAULT_DB ")\n"
+        "  --db PATH|URI          SQLite database file (default " NIMBUS_DEFAULT_DB "), or a\n"
+        "                         postgresql:// URI shared by several nodes\n"
+        "  --follow-poll MS       PostgreSQL: read other nodes' writes at least this\n"
+        "                         often when no notification comes (default 1000)\n"
         "  --max-body BYTES       largest request body (default 1048576)\n"
         "  --max-ws-message BYTES largest WebSocket message (default 1048576)\n"
         "  --soap-max-depth N     SOAP elements nested deeper are refused, 5..256\n"
@@ -105,6 +108,14 @@ static void usage(FILE *out)
             "  --demo-reseed          with --demo: seed even if the database holds stations\n"
             "");
     fprintf(out,
+            "  --trusted-proxy CIDR   believe Forwarded and X-Forwarded-For/-Proto/-Host from\n"
+            "                         peers in this network (10.0.0.0/8, 127.0.0.1, ::1):\n"
+            "                         the client address (logs, limits) and the scheme and\n"
+            "                         host of advertised URLs; repeatable; from anyone else\n"
+            "                         they are ignored\n"
+            "  --public-url URL       base URL to advertise in the WSDL, OpenAPI, Location\n"
+            "                         and Link (https://api.example.com[/prefix]); default:\n"
+            "                         the one the client used, if its host is well-formed\n"
             "  --soap-sunset DATE     tell SOAP clients that SOAP goes away at DATE\n"
             "                         (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC): every SOAP\n"
             "                         answer gets Deprecation, Sunset and a Link to the\n"
@@ -146,10 +157,13 @@ static void bad(source_t *src, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
+    /* "needs ..." follows the name after a space, ": ..." right after it. */
+    const char *gap = what[0] == ':' ? "" : " ";
     if (src->file) {
-        snprintf(src->msg, sizeof src->msg, "%s:%d: %s %s", src->file, src->line, src->name, what);
+        snprintf(src->msg, sizeof src->msg, "%s:%d: %s%s%s", src->file, src->line, src->name, gap,
+                 what);
     } else {
-        snprintf(src->msg, sizeof src->msg, "%s%s %s", src->env ? "" : "--", src->name, what);
+        snprintf(src->msg, sizeof src->msg, "%s%s%s%s", src->env ? "" : "--", src->name, gap, what);
     }
 }
 
@@ -279,6 +293,9 @@ enum {
     OPT_PORT_FILE,
     OPT_SOAP_SUNSET,
     OPT_SOAP_SUNSET_LINK,
+    OPT_FOLLOW_POLL,
+    OPT_TRUSTED_PROXY,
+    OPT_PUBLIC_URL,
     OPT_QUIET,
     OPT_LOG_FILE,
     OPT_LOG_FORMAT,
@@ -321,6 +338,9 @@ static const struct option options[] = {
     {"port-file", required_argument, NULL, OPT_PORT_FILE},
     {"soap-sunset", required_argument, NULL, OPT_SOAP_SUNSET},
     {"soap-sunset-link", required_argument, NULL, OPT_SOAP_SUNSET_LINK},
+    {"follow-poll", required_argument, NULL, OPT_FOLLOW_POLL},
+    {"trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY},
+    {"public-url", required_argument, NULL, OPT_PUBLIC_URL},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
@@ -403,6 +423,31 @@ static int apply(nimbus_config_t *config, int id, const char *arg, bool on, sour
             bad(src, "%s", why);
             return -1;
         }
+        return 0;
+    }
+    case OPT_TRUSTED_PROXY:
+    case OPT_PUBLIC_URL: {
+        char why[200];
+        int rc = id == OPT_PUBLIC_URL
+                     ? nimbus_public_url_parse(arg, config->public_url, sizeof config->public_url,
+                                               why, sizeof why)
+                     : nimbus_cidr_list_add(config->trusted_proxies, NIMBUS_MAX_TRUSTED_PROXIES,
+                                            &config->trusted_proxy_count, arg, why, sizeof why);
+        if (rc != 0) {
+            bad(src, ": %s", why);
+            return -1;
+        }
+        return 0;
+    }
+    case OPT_FOLLOW_POLL: {
+        char *end = NULL;
+        errno = 0;
+        long ms = strtol(arg, &end, 10);
+        if (errno || !end || *end || arg[0] == '\0' || ms < 10 || ms > 600000) {
+            bad(src, "needs 10..600000 milliseconds, not '%s'", arg);
+            return -1;
+        }
+        config->follow_poll_ms = ms;
         return 0;
     }
     case OPT_MAX_CONNECTIONS:
@@ -617,7 +662,7 @@ static int file_setting(void *user, const char *section, const char *name, const
                  "%s:%d: unknown setting '%s' (settings are the long options of nimbus --help, "
                  "without the dashes)",
                  c->src.file, c->src.line, name);
-    } else if (c->first_line[i] && id != OPT_KEY) {
+    } else if (c->first_line[i] && id != OPT_KEY && id != OPT_TRUSTED_PROXY) {
         bad(&c->src, "is set twice (first on line %d)", c->first_line[i]);
     } else if (*value == '\0') {
         bad(&c->src, "needs a value");
@@ -742,7 +787,7 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config)
 
     optind = 1;
     opterr = 0;
-    bool keys_from_command_line = false;
+    bool keys_from_command_line = false, proxies_from_command_line = false;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         const char *arg = optarg;
         source_t src = {0};
@@ -753,6 +798,15 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config)
             }
         }
         src.name = index >= 0 ? options[index].name : "?";
+        /* A repeatable option's values on the command line replace the
+         * file's rather than add to them. */
+        if (c == OPT_KEY && !keys_from_command_line) {
+            keys_from_command_line = true;
+            config->api_key_count = 0;
+        } else if (c == OPT_TRUSTED_PROXY && !proxies_from_command_line) {
+            proxies_from_command_line = true;
+            config->trusted_proxy_count = 0;
+        }
         switch (c) {
         case OPT_CONFIG:
             break; /* read above */
@@ -772,13 +826,6 @@ int nimbus__options_parse(int argc, char **argv, nimbus_config_t *config)
             nimbus_log(NIMBUS_LOG_ERROR, "unknown or incomplete option '%s' (see --help)",
                        argv[optind - 1]);
             return -1;
-        case OPT_KEY:
-            /* The command line's keys replace the file's. */
-            if (!keys_from_command_line) {
-                keys_from_command_line = true;
-                config->api_key_count = 0;
-            }
-            /* fall through */
         default:
             if (apply(config, c, arg, true, &src) != 0) {
                 nimbus_log(NIMBUS_LOG_ERROR, "%s", src.msg);

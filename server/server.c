@@ -375,7 +375,8 @@ static void reload(nimbus_server_t *s)
 /* The one start-up line: what this server is and every limit it runs
  * with, by the options' names, so an operator reads the effective
  * configuration (defaults, file and command line together) in one place. */
-static void log_started(const nimbus_server_t *s, bool keys, long long keep_s, double burst)
+static void log_started(const nimbus_server_t *s, bool keys, long long keep_s, double burst,
+                        const char *db_label)
 {
     const nimbus_config_t *c = &s->config;
     char listen[320];
@@ -384,7 +385,7 @@ static void log_started(const nimbus_server_t *s, bool keys, long long keep_s, d
         NIMBUS_LOG_STR("version", NIMBUS_VERSION),
         NIMBUS_LOG_STR("listen", listen),
         NIMBUS_LOG_NUM("workers", s->worker_count),
-        NIMBUS_LOG_STR("db", c->db_path),
+        NIMBUS_LOG_STR("db", db_label), /* a URI's password left out */
         NIMBUS_LOG_STR("access", keys ? "keys" : "open"),
         NIMBUS_LOG_NUM("keys", nimbus_core_key_count(s->core)),
         NIMBUS_LOG_STR("key-file", *c->keys_file ? c->keys_file : "-"),
@@ -590,14 +591,20 @@ int nimbus__server_run(nimbus_config_t *config)
         nimbus_log(NIMBUS_LOG_ERROR, "libevent has no thread support");
         goto done;
     }
+    char db_label[512];
+    nimbus_store_label(config->db_path, db_label, sizeof db_label);
     s->core = nimbus_core_open(config->db_path, &err);
     if (!s->core) {
-        nimbus_log(NIMBUS_LOG_ERROR, "cannot open database %s: %s", config->db_path, err.message);
+        nimbus_log(NIMBUS_LOG_ERROR, "cannot open database %s: %s", db_label, err.message);
         goto done;
     }
-    s->db_lock = lock_database(config->db_path);
-    if (s->db_lock < 0) {
-        goto done;
+    /* A SQLite file is this server's alone; a PostgreSQL database is
+     * shared by every node on it, by design (docs/scaling.md). */
+    if (!nimbus_core_shared(s->core)) {
+        s->db_lock = lock_database(config->db_path);
+        if (s->db_lock < 0) {
+            goto done;
+        }
     }
     /* The key file first: a --api-key whose secret is a file key's too is
      * then refused. */
@@ -636,6 +643,9 @@ int nimbus__server_run(nimbus_config_t *config)
                      : config->demo           ? 3LL * 86400
                                               : 0;
     nimbus_core_set_retention(s->core, keep);
+    if (config->follow_poll_ms > 0) {
+        nimbus_core_set_follow_poll(s->core, config->follow_poll_ms);
+    }
     nimbus_core_set_subscription_limit(s->core, config->max_subscriptions_per_key);
     double burst = config->burst > 0 ? config->burst : (config->rate > 1 ? config->rate : 1);
     if (nimbus_core_set_rate(s->core, config->rate, burst, &err) != 0) {
@@ -713,7 +723,7 @@ int nimbus__server_run(nimbus_config_t *config)
             nimbus_log(NIMBUS_LOG_WARN, "cannot write port file %s: %s", config->port_file,
                        strerror(errno));
         }
-        log_started(s, keys_required, keep, burst);
+        log_started(s, keys_required, keep, burst, db_label);
         /* Every worker's socket listens (connections queue until its loop
          * takes them): systemd may start what waits for us. */
         char url[320];

@@ -72,6 +72,10 @@ int nimbus__keys_main(int argc, char **argv);
  * hashes. */
 int nimbus__server_run(nimbus_config_t *config);
 
+/* `nimbus migrate ...` (migrate.c): argv[0] is "migrate". Returns the exit
+ * code. */
+int nimbus__migrate_main(int argc, char **argv);
+
 /* Demo data: seeds stations into an empty database (or any, with force)
  * and marks it as a demo database. *feed says whether the feeder may run:
  * after a seed, or on a database an earlier --demo run seeded; never on a

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The process-wide core and the per-thread service handles. The core owns
- * what all workers share (the database path, the writer thread, the hub
- * lock, the in-memory head seq, the cursor key, the API keys and the hub's
- * listeners); each service owns one SQLite connection, its statement cache
- * and the queue of its finished writes, so workers read in parallel without
- * sharing a connection.
+ * what all workers share (the database path or URI, the writer thread, the
+ * hub lock, the in-memory head seq, the cursor key, the API keys and the
+ * hub's listeners); each service owns one connection (SQLite or
+ * PostgreSQL), its statement cache and the queue of its finished writes, so
+ * workers read in parallel without sharing a connection.
  *
  * nimbus_core_open brings the schema up to date, loads the seq counter once
- * and starts the writer; after that the counter in memory moves only on
- * the writer's thread, under the hub lock, right after the COMMIT that
- * stored it, so nimbus_core_head_seq is one atomic load.
+ * and starts the writer; after that the counter in memory moves only under
+ * the hub lock, right after the COMMIT that stored it (on SQLite) or once
+ * what was committed up to it was handed to the hub (on PostgreSQL, where
+ * other processes commit too: follow.c), so nimbus_core_head_seq is one
+ * atomic load.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +71,15 @@ nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err)
         return NULL;
     }
 
+    core->engine = nimbus__is_pg_uri(path) ? NIMBUS__POSTGRES : NIMBUS__SQLITE;
+    if (core->engine == NIMBUS__POSTGRES) {
+        if (nimbus__pg_migrate(core, err) != 0 || nimbus__writer_start(core, err) != 0 ||
+            nimbus__follower_start(core, err) != 0) {
+            nimbus_core_free(core);
+            return NULL;
+        }
+        return core;
+    }
     sqlite3 *db = NULL;
     if (nimbus__mkdir_parents(path, err) != 0 || nimbus__store_connect(path, &db, err) != 0 ||
         nimbus__store_migrate(core, db, err) != 0) {
@@ -91,6 +103,7 @@ void nimbus_core_free(nimbus_core_t *core)
     /* Every write still queued is run first: nothing acknowledged or
      * waited for is dropped. */
     nimbus__writer_stop(core);
+    nimbus__follower_stop(core);
     pthread_mutex_destroy(&core->hub_lock);
     pthread_mutex_destroy(&core->rates.lock);
     nimbus_counts_free(core->subscriptions);
@@ -101,6 +114,50 @@ void nimbus_core_free(nimbus_core_t *core)
     /* Even hashes of secrets should not linger in freed memory. */
     nimbus__keys_free(core);
     free(core);
+}
+
+bool nimbus_core_shared(const nimbus_core_t *core)
+{
+    return core->engine == NIMBUS__POSTGRES;
+}
+
+void nimbus_store_label(const char *path, char *out, size_t size)
+{
+    if (size == 0) {
+        return;
+    }
+    snprintf(out, size, "%s", path);
+    if (!nimbus__is_pg_uri(path)) {
+        return;
+    }
+    /* scheme://user:PASSWORD@host... and ?...&password=PASSWORD&... */
+    char buf[1024];
+    size_t n = 0;
+    const char *p = path;
+    const char *auth = strstr(path, "//") + 2;
+    const char *at = strchr(auth, '@');
+    const char *end = auth + strcspn(auth, "/?");
+    const char *colon = strchr(auth, ':');
+    while (*p != '\0' && n + 4 < sizeof buf) {
+        bool user_password =
+            at != NULL && at < end && colon != NULL && colon < at && p == colon + 1;
+        bool query_password =
+            p > path && (p[-1] == '?' || p[-1] == '&') && strncmp(p, "password=", 9) == 0;
+        if (user_password || query_password) {
+            if (query_password) {
+                memcpy(buf + n, p, 9);
+                n += 9;
+                p += 9;
+            }
+            memcpy(buf + n, "***", 3);
+            n += 3;
+            p = user_password ? at : p + strcspn(p, "&");
+            continue;
+        }
+        buf[n++] = *p++;
+    }
+    buf[n] = '\0';
+    snprintf(out, size, "%s", buf);
 }
 
 int64_t nimbus_core_head_seq(nimbus_core_t *core)
@@ -115,16 +172,16 @@ int nimbus_core_station_count(nimbus_core_t *core, int64_t *count, nimbus_error_
         return -1;
     }
     int ret = -1;
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_COUNT, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_COUNT, err);
     if (st != NULL) {
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *count = sqlite3_column_int64(st, 0);
+        int rc = nimbus__step(st);
+        if (rc == NIMBUS__STEP_ROW) {
+            *count = nimbus__col_int64(st, 0);
             ret = 0;
         } else {
-            nimbus__store_error(svc->db, rc, "counting stations", err);
+            nimbus__store_error(svc, rc, "counting stations", err);
         }
-        sqlite3_reset(st);
+        nimbus__reset(st);
     }
     nimbus_service_free(svc);
     return ret;
@@ -145,18 +202,9 @@ nimbus_service_t *nimbus_service_new(nimbus_core_t *core, nimbus_error_t *err)
         nimbus_error_set(err, NIMBUS_INTERNAL, "cannot create a lock");
         return NULL;
     }
-    if (nimbus__store_connect(core->path, &svc->db, err) != 0) {
-        pthread_mutex_destroy(&svc->done_lock);
-        free(svc);
+    if (nimbus__store_open_service(svc, err) != 0) {
+        nimbus_service_free(svc);
         return NULL;
-    }
-    /* Prepare everything now: a bad query fails here, not under load, and
-     * ROLLBACK never needs memory for preparing when memory is short. */
-    for (int i = 0; i < NIMBUS__STMT_COUNT; i++) {
-        if (nimbus__stmt(svc, (nimbus__stmt_id_t)i, err) == NULL) {
-            nimbus_service_free(svc);
-            return NULL;
-        }
     }
     return svc;
 }
@@ -166,10 +214,7 @@ void nimbus_service_free(nimbus_service_t *svc)
     if (svc == NULL) {
         return;
     }
-    for (int i = 0; i < NIMBUS__STMT_COUNT; i++) {
-        sqlite3_finalize(svc->stmts[i]);
-    }
-    sqlite3_close(svc->db);
+    nimbus__store_close_service(svc);
     pthread_mutex_destroy(&svc->done_lock);
     free(svc);
 }

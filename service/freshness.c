@@ -16,6 +16,12 @@
  *
  * Both switches name every operation (-Wswitch-enum), so a new row must
  * say what its answers depend on and what its writes change.
+ *
+ * On PostgreSQL other processes write too: the follower (follow.c) stamps
+ * the stations of every row it brings in, the stations other processes
+ * notify as changed, and every slot after it may have missed anything (a
+ * lost connection), with the same generations, so a kept answer goes stale
+ * here once this process has seen the write that changed it.
  */
 #include <string.h>
 
@@ -131,5 +137,33 @@ void nimbus__writer_publish_gens(nimbus_core_t *core)
             atomic_store(&core->gens[NIMBUS__GEN_STATIONS + i], gen);
         }
         wr->touched[w] = 0;
+    }
+}
+
+/* ---- changes other processes committed (follow.c) ------------------------ */
+
+void nimbus__gens_stamp_rows(nimbus_core_t *core, const nimbus_observation_t *obs, size_t count)
+{
+    if (count == 0) {
+        return;
+    }
+    uint64_t gen = atomic_fetch_add(&core->write_gen, 1) + 1;
+    for (size_t i = 0; i < count; i++) {
+        atomic_store(&core->gens[station_slot(obs[i].station_id) - 1], gen);
+    }
+}
+
+void nimbus__gens_stamp_station(nimbus_core_t *core, const char *id)
+{
+    uint64_t gen = atomic_fetch_add(&core->write_gen, 1) + 1;
+    atomic_store(&core->gens[NIMBUS__GEN_STATIONS - 1], gen);
+    atomic_store(&core->gens[station_slot(id) - 1], gen);
+}
+
+void nimbus__gens_stamp_all(nimbus_core_t *core)
+{
+    uint64_t gen = atomic_fetch_add(&core->write_gen, 1) + 1;
+    for (size_t i = 0; i < sizeof core->gens / sizeof core->gens[0]; i++) {
+        atomic_store(&core->gens[i], gen);
     }
 }

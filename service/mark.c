@@ -3,7 +3,8 @@
  * Named yes/no marks stored in the database's meta table under the key
  * "mark:<name>". They describe the database rather than the process (the
  * demo feeder uses "demo" to recognise a database it seeded, across
- * restarts), so they live in the file and survive copies and backups.
+ * restarts), so they live in the database and survive copies, backups and
+ * `nimbus migrate`.
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,39 +25,38 @@ static int mark_key(const char *name, char key[MARK_NAME_MAX + 6], nimbus_error_
     return 0;
 }
 
-/* Runs sql with the key bound as ?1 (and value as ?2 when sql has it) on a
- * connection of its own; *found and *out receive the first row's column 0. */
-static int mark_exec(nimbus_core_t *core, const char *sql, const char *key, int value, bool *found,
-                     int *out, nimbus_error_t *err)
+/* Runs statement id with the key bound as ?1 (and value as ?2 for SET) on
+ * a connection of its own; *found and *out receive the first row's
+ * column 0. */
+static int mark_exec(nimbus_core_t *core, nimbus__stmt_id_t id, const char *key, int value,
+                     bool *found, int *out, nimbus_error_t *err)
 {
-    sqlite3 *db = NULL;
-    if (nimbus__store_connect(core->path, &db, err) != 0) {
+    nimbus_service_t *svc = nimbus_service_new(core, err);
+    if (svc == NULL) {
         return -1;
     }
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    nimbus__st_t *st = nimbus__stmt(svc, id, err);
     int ret = -1;
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(st) >= 2) {
-            sqlite3_bind_int(st, 2, value);
+    if (st != NULL) {
+        nimbus__bind_text(st, 1, key);
+        if (id == NIMBUS__STMT_MARK_SET) {
+            nimbus__bind_int64(st, 2, value);
         }
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        int rc = nimbus__step(st);
+        if (rc == NIMBUS__STEP_ROW || rc == NIMBUS__STEP_DONE) {
             if (found) {
-                *found = rc == SQLITE_ROW;
+                *found = rc == NIMBUS__STEP_ROW;
             }
-            if (out && rc == SQLITE_ROW) {
-                *out = sqlite3_column_int(st, 0);
+            if (out && rc == NIMBUS__STEP_ROW) {
+                *out = (int)nimbus__col_int64(st, 0);
             }
             ret = 0;
+        } else {
+            nimbus__store_error(svc, rc, "reading or writing a database mark", err);
         }
+        nimbus__reset(st);
     }
-    if (ret != 0) {
-        nimbus__store_error(db, rc, "reading or writing a database mark", err);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    nimbus_service_free(svc);
     return ret;
 }
 
@@ -69,8 +69,7 @@ int nimbus_core_get_mark(nimbus_core_t *core, const char *name, bool *value, nim
     }
     bool found = false;
     int stored = 0;
-    if (mark_exec(core, "SELECT value FROM meta WHERE key = ?1", key, 0, &found, &stored, err) !=
-        0) {
+    if (mark_exec(core, NIMBUS__STMT_MARK_GET, key, 0, &found, &stored, err) != 0) {
         return -1;
     }
     *value = found && stored != 0;
@@ -83,6 +82,5 @@ int nimbus_core_set_mark(nimbus_core_t *core, const char *name, bool value, nimb
     if (mark_key(name, key, err) != 0) {
         return -1;
     }
-    return mark_exec(core, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", key,
-                     value ? 1 : 0, NULL, NULL, err);
+    return mark_exec(core, NIMBUS__STMT_MARK_SET, key, value ? 1 : 0, NULL, NULL, err);
 }

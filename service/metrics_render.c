@@ -393,10 +393,27 @@ static void write_storage(text_t *t, nimbus_core_t *core)
     put(t, "nimbus_storage_duplicates_total %llu\n", (unsigned long long)LOAD(m->duplicates));
     head(t, "nimbus_storage_head_seq", "gauge", "The newest seq assigned.");
     put(t, "nimbus_storage_head_seq %lld\n", (long long)nimbus_core_head_seq(core));
-    head(t, "nimbus_storage_database_bytes", "gauge",
-         "Size of the database file and its write-ahead log.");
-    put(t, "nimbus_storage_database_bytes %lld\n",
-        file_size(core->path, "") + file_size(core->path, "-wal"));
+    if (core->engine == NIMBUS__SQLITE) {
+        head(t, "nimbus_storage_database_bytes", "gauge",
+             "Size of the database file and its write-ahead log.");
+        put(t, "nimbus_storage_database_bytes %lld\n",
+            file_size(core->path, "") + file_size(core->path, "-wal"));
+    } else {
+        /* PostgreSQL: the database is the server's to measure; what this
+         * node does is follow the other nodes (follow.c). */
+        nimbus__follower_t *f = &core->follower;
+        head(t, "nimbus_follow_notifications_total", "counter",
+             "Notifications received on the LISTEN connection (this node's own included).");
+        put(t, "nimbus_follow_notifications_total %llu\n",
+            (unsigned long long)atomic_load(&f->notifications));
+        head(t, "nimbus_follow_polls_total", "counter",
+             "Fallback polls (--follow-poll) that found no notification waiting.");
+        put(t, "nimbus_follow_polls_total %llu\n", (unsigned long long)atomic_load(&f->polls));
+        head(t, "nimbus_follow_reconnects_total", "counter",
+             "Times the LISTEN connection was lost and made again.");
+        put(t, "nimbus_follow_reconnects_total %llu\n",
+            (unsigned long long)atomic_load(&f->reconnects));
+    }
     head(t, "nimbus_retention_removed_total", "counter",
          "Observations deleted by --retention since start.");
     put(t, "nimbus_retention_removed_total %llu\n",

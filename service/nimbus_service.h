@@ -198,10 +198,42 @@ bool nimbus_core_stamp_fresh(nimbus_core_t *core, const nimbus_stamp_t *stamp);
 /* ---- lifecycle --------------------------------------------------------- */
 
 /* Opens (creating if needed) the SQLite file at path, with its directory,
- * and brings its schema up to date. Returns a core the caller frees with
- * nimbus_core_free, or NULL with err set (UNAVAILABLE when the file cannot
+ * or, when path is a postgresql:// (or postgres://) libpq URI, that
+ * PostgreSQL database, which other Nimbus processes may share; and brings
+ * its schema up to date. Returns a core the caller frees with
+ * nimbus_core_free, or NULL with err set (UNAVAILABLE when the store cannot
  * be opened). */
 nimbus_core_t *nimbus_core_open(const char *path, nimbus_error_t *err);
+
+/* true when the store is shared with other processes (PostgreSQL): no
+ * lock file, and other processes' writes reach this one's hub and caches
+ * through the follower (service/follow.c). */
+bool nimbus_core_shared(const nimbus_core_t *core);
+
+/* What nimbus_store_migrate copied. */
+typedef struct nimbus_migrate_report {
+    int64_t stations, observations;
+    int64_t seq; /* the seq counter carried over: the next write gets seq + 1 */
+} nimbus_migrate_report_t;
+
+/* Copies the SQLite database at `from` (opened read-only, never changed)
+ * into the empty PostgreSQL database `to` (a libpq URI; its schema is made
+ * if missing), in one transaction: every station and observation with its
+ * seq, the seq counter, the cursor key and the marks (`nimbus migrate`).
+ * Returns 0 with *report filled, or -1 with err: INVALID_ARGUMENT (not a
+ * path and a URI), ALREADY_EXISTS (the target holds data), UNAVAILABLE. */
+int nimbus_store_migrate(const char *from, const char *to, nimbus_migrate_report_t *report,
+                         nimbus_error_t *err);
+
+/* PostgreSQL: how often, at most, the follower reads what other processes
+ * committed when no notification came (--follow-poll; default
+ * 1000 ms): the longest a lost notification delays a subscriber or a
+ * cache. No effect on SQLite. Any thread. */
+void nimbus_core_set_follow_poll(nimbus_core_t *core, long ms);
+
+/* path as it may be shown in a log: a URI's password replaced by "***".
+ * Writes at most size bytes (NUL included) to out. */
+void nimbus_store_label(const char *path, char *out, size_t size);
 void nimbus_core_free(nimbus_core_t *core); /* NULL-safe; after every service is freed */
 
 /* The newest seq ever assigned (0 before the first). Thread-safe. */

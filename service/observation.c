@@ -23,43 +23,41 @@
 
 #include "service_internal.h"
 
-void nimbus__observation_from_row(sqlite3_stmt *st, int col, nimbus_observation_t *out)
+void nimbus__observation_from_row(nimbus__st_t *st, int col, nimbus_observation_t *out)
 {
     memset(out, 0, sizeof(*out));
-    const unsigned char *id = sqlite3_column_text(st, col);
-    snprintf(out->station_id, sizeof(out->station_id), "%s", id ? (const char *)id : "");
-    out->observed_at = sqlite3_column_int64(st, col + 1);
+    const char *id = nimbus__col_text(st, col);
+    snprintf(out->station_id, sizeof(out->station_id), "%s", id ? id : "");
+    out->observed_at = nimbus__col_int64(st, col + 1);
     nimbus_opt_double_t *fields[] = {&out->temperature, &out->humidity,       &out->pressure,
                                      &out->wind_speed,  &out->wind_direction, &out->precipitation};
     for (int i = 0; i < 6; i++) {
-        fields[i]->present = sqlite3_column_type(st, col + 2 + i) != SQLITE_NULL;
-        fields[i]->value = fields[i]->present ? sqlite3_column_double(st, col + 2 + i) : 0;
+        fields[i]->present = !nimbus__col_null(st, col + 2 + i);
+        fields[i]->value = fields[i]->present ? nimbus__col_double(st, col + 2 + i) : 0;
     }
-    out->seq = sqlite3_column_int64(st, col + 8);
+    out->seq = nimbus__col_int64(st, col + 8);
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, const nimbus_opt_double_t *v)
+static void bind_opt(nimbus__st_t *st, int i, const nimbus_opt_double_t *v)
 {
     if (v->present) {
-        sqlite3_bind_double(st, i, v->value);
+        nimbus__bind_double(st, i, v->value);
     } else {
-        sqlite3_bind_null(st, i);
+        nimbus__bind_null(st, i);
     }
 }
 
-/* Steps st, appending each row to *rows (grown as needed). On failure *rows
- * is freed and err set. st is reset either way. */
-static int collect(nimbus_service_t *svc, sqlite3_stmt *st, nimbus_observation_t **rows,
-                   size_t *count, nimbus_error_t *err)
+int nimbus__observations_collect(nimbus_service_t *svc, nimbus__st_t *st,
+                                 nimbus_observation_t **rows, size_t *count, nimbus_error_t *err)
 {
     size_t cap = 0;
     int rc;
     *rows = NULL;
     *count = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = nimbus__step(st)) == NIMBUS__STEP_ROW) {
         nimbus_observation_t *grown = nimbus_grow(*rows, &cap, *count + 1, sizeof(**rows), 16);
         if (grown == NULL) {
-            sqlite3_reset(st);
+            nimbus__reset(st);
             free(*rows);
             *rows = NULL;
             *count = 0;
@@ -68,12 +66,12 @@ static int collect(nimbus_service_t *svc, sqlite3_stmt *st, nimbus_observation_t
         *rows = grown;
         nimbus__observation_from_row(st, 0, &(*rows)[(*count)++]);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
         free(*rows);
         *rows = NULL;
         *count = 0;
-        return nimbus__store_error(svc->db, rc, "reading observations", err);
+        return nimbus__store_error(svc, rc, "reading observations", err);
     }
     return 0;
 }
@@ -146,25 +144,25 @@ static int validate_batch(const nimbus_record_observations_request_t *req, bool 
 static int store_one(nimbus_service_t *svc, const nimbus_observation_t *o, int64_t seq,
                      nimbus_error_t *err)
 {
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_UPSERT, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_UPSERT, err);
     if (st == NULL) {
         return -1;
     }
-    sqlite3_bind_text(st, 1, o->station_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, o->observed_at);
+    nimbus__bind_text(st, 1, o->station_id);
+    nimbus__bind_int64(st, 2, o->observed_at);
     bind_opt(st, 3, &o->temperature);
     bind_opt(st, 4, &o->humidity);
     bind_opt(st, 5, &o->pressure);
     bind_opt(st, 6, &o->wind_speed);
     bind_opt(st, 7, &o->wind_direction);
     bind_opt(st, 8, &o->precipitation);
-    sqlite3_bind_int64(st, 9, seq);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        return nimbus__store_error(svc->db, rc, "storing an observation", err);
+    nimbus__bind_int64(st, 9, seq);
+    int rc = nimbus__step(st);
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
+        return nimbus__store_error(svc, rc, "storing an observation", err);
     }
-    return sqlite3_changes(svc->db) > 0 ? 1 : 0;
+    return nimbus__changes(st) > 0 ? 1 : 0;
 }
 
 /* The batch, run by the writer in its group transaction: refused (station
@@ -324,18 +322,18 @@ int nimbus_service_get_observations(nimbus_service_t *svc, const nimbus_credenti
                          : nimbus_error_set(err, NIMBUS_NOT_FOUND, "station %s does not exist",
                                             req->station_id);
     }
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_RANGE, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_RANGE, err);
     if (st == NULL) {
         nimbus__read_end(svc);
         return -1;
     }
-    sqlite3_bind_text(st, 1, req->station_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, lower);
-    sqlite3_bind_int64(st, 3, upper);
-    sqlite3_bind_int64(st, 4, limit + 1);
+    nimbus__bind_text(st, 1, req->station_id);
+    nimbus__bind_int64(st, 2, lower);
+    nimbus__bind_int64(st, 3, upper);
+    nimbus__bind_int64(st, 4, limit + 1);
     nimbus_observation_t *rows;
     size_t count;
-    int rc = collect(svc, st, &rows, &count, err);
+    int rc = nimbus__observations_collect(svc, st, &rows, &count, err);
     nimbus__read_end(svc);
     if (rc != 0) {
         return -1;
@@ -366,7 +364,7 @@ int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *
         return 0;
     }
     char *list = NULL;
-    sqlite3_stmt *st;
+    nimbus__st_t *st;
     if (station_count == 0) {
         st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_ALL, err);
     } else {
@@ -393,17 +391,17 @@ int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *
         list[n] = '\0';
         st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_SOME, err);
         if (st != NULL) {
-            sqlite3_bind_text(st, 3, list, (int)n, SQLITE_STATIC);
+            nimbus__bind_text_n(st, 3, list, n);
         }
     }
     if (st == NULL) {
         free(list);
         return -1;
     }
-    sqlite3_bind_int64(st, 1, after_seq);
-    sqlite3_bind_int64(st, 2, limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
-    int ret = collect(svc, st, out, out_count, err);
-    sqlite3_clear_bindings(st); /* list is freed next */
+    nimbus__bind_int64(st, 1, after_seq);
+    nimbus__bind_int64(st, 2, limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
+    int ret = nimbus__observations_collect(svc, st, out, out_count, err);
+    nimbus__clear_bindings(st); /* list is freed next */
     free(list);
     return ret;
 }

@@ -15,7 +15,11 @@
  * seq older than what is kept starts at the oldest row kept).
  *
  * Every station a step touched is stamped in freshness.c like any write,
- * so no kept answer shows a deleted observation.
+ * so no kept answer shows a deleted observation; on PostgreSQL it is also
+ * notified, so the other processes sharing the database stamp it too, and
+ * a step takes the writers' lock first, so it is serialised with every
+ * writer of every process (each process runs its own steps; what one
+ * deleted, the next finds gone).
  */
 #include <stdio.h>
 #include <time.h>
@@ -41,12 +45,12 @@ uint64_t nimbus_core_retention_removed(nimbus_core_t *core)
 static int exec_stmt(nimbus_service_t *w, nimbus__stmt_id_t id)
 {
     nimbus_error_t err;
-    sqlite3_stmt *st = nimbus__stmt(w, id, &err);
-    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    nimbus__st_t *st = nimbus__stmt(w, id, &err);
+    int rc = st ? nimbus__step(st) : NIMBUS__PG_FAILED;
     if (st) {
-        sqlite3_reset(st);
+        nimbus__reset(st);
     }
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == NIMBUS__STEP_DONE ? 0 : -1;
 }
 
 /* One step: up to NIMBUS__RETENTION_BATCH rows older than the cutoff.
@@ -63,34 +67,53 @@ int64_t nimbus__retention_step(nimbus_core_t *core, int64_t retention_s)
         nimbus__rollback(w);
         return -1;
     }
-    sqlite3_stmt *list = nimbus__stmt(w, NIMBUS__STMT_STATION_IDS, &err);
-    sqlite3_stmt *del = nimbus__stmt(w, NIMBUS__STMT_OBS_EXPIRE, &err);
+    if (core->engine == NIMBUS__POSTGRES) {
+        /* The writers' lock (writer.c): a step never deadlocks with a
+         * DeleteStation of any process, nor with another process's step. */
+        nimbus__st_t *lock = nimbus__stmt(w, NIMBUS__STMT_SEQ_GET, &err);
+        int lrc = lock ? nimbus__step(lock) : NIMBUS__PG_FAILED;
+        if (lock) {
+            nimbus__reset(lock);
+        }
+        if (lrc != NIMBUS__STEP_ROW) {
+            nimbus__rollback(w);
+            return -1;
+        }
+    }
+    nimbus__st_t *list = nimbus__stmt(w, NIMBUS__STMT_STATION_IDS, &err);
+    nimbus__st_t *del = nimbus__stmt(w, NIMBUS__STMT_OBS_EXPIRE, &err);
     if (list == NULL || del == NULL) {
         nimbus__rollback(w);
         return -1;
     }
     int64_t left = NIMBUS__RETENTION_BATCH, removed = 0;
     int rc;
-    while (left > 0 && (rc = sqlite3_step(list)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(list, 0);
-        sqlite3_bind_text(del, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(del, 2, cutoff);
-        sqlite3_bind_int64(del, 3, left);
-        int drc = sqlite3_step(del);
-        sqlite3_reset(del);
-        if (drc != SQLITE_DONE) {
-            sqlite3_reset(list);
+    while (left > 0 && (rc = nimbus__step(list)) == NIMBUS__STEP_ROW) {
+        const char *id = (const char *)nimbus__col_text(list, 0);
+        nimbus__bind_text(del, 1, id);
+        nimbus__bind_int64(del, 2, cutoff);
+        nimbus__bind_int64(del, 3, left);
+        int drc = nimbus__step(del);
+        nimbus__reset(del);
+        if (drc != NIMBUS__STEP_DONE) {
+            nimbus__reset(list);
             nimbus__rollback(w);
             return -1;
         }
-        int64_t n = sqlite3_changes(w->db);
+        int64_t n = nimbus__changes(del);
         if (n > 0) {
             removed += n;
             left -= n;
             nimbus__writer_touch_station(wr, id);
+            if (core->engine == NIMBUS__POSTGRES &&
+                nimbus__follow_notify_station(w, id, &err) != 0) {
+                nimbus__reset(list);
+                nimbus__rollback(w);
+                return -1;
+            }
         }
     }
-    sqlite3_reset(list);
+    nimbus__reset(list);
     if (exec_stmt(w, NIMBUS__STMT_COMMIT) != 0) {
         nimbus__rollback(w);
         return -1;

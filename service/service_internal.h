@@ -14,6 +14,15 @@
  * readers run beside the writer, whatever it does. A checkpointer thread
  * (checkpoint.c) copies the WAL back into the database on a connection of
  * its own, so neither the writer nor a reader ever does.
+ *
+ * Two engines sit behind one statement interface (store.c): SQLite, the
+ * embedded default, and PostgreSQL (store_pg.c), chosen by a
+ * postgresql:// URI, which several Nimbus processes share. The operations
+ * are written once against nimbus__stmt and the nimbus__bind_* /
+ * nimbus__col_* calls below; only the SQL text, connecting, the schema and
+ * the error mapping differ per engine. On PostgreSQL a follower thread
+ * (follow.c) brings the commits of other processes into this one's hub and
+ * freshness generations.
  */
 #ifndef NIMBUS_SERVICE_INTERNAL_H
 #define NIMBUS_SERVICE_INTERNAL_H
@@ -21,16 +30,22 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/queue.h>
 
 #include "nimbus_fields.h"
 #include "nimbus_service.h"
 #include "nimbus_util.h"
 
-/* Current schema version, kept in PRAGMA user_version. */
+/* Current schema version, kept in PRAGMA user_version (SQLite) or the meta
+ * row schema_version (PostgreSQL). */
 #define NIMBUS__SCHEMA_VERSION 1
 /* How long a connection waits on a lock held by another process. */
 #define NIMBUS__BUSY_TIMEOUT_MS 5000
+/* The same on PostgreSQL, where a writer may wait for another node's whole
+ * group transaction (store_pg.c). */
+#define NIMBUS__PG_LOCK_TIMEOUT_MS 30000
 /* Upper bound on hub listeners, so a leak of subscriptions cannot grow the
  * list without bound. */
 #define NIMBUS__LISTENER_MAX 65536
@@ -165,8 +180,35 @@ typedef struct nimbus__metrics {
     int64_t group_duplicates; /* of the group being written */
 } nimbus__metrics_t;
 
+/* Which engine a core stores in (store.c). */
+typedef enum nimbus__engine { NIMBUS__SQLITE, NIMBUS__POSTGRES } nimbus__engine_t;
+
+/* The follower (follow.c, PostgreSQL only): what of the shared store this
+ * process has handed to its hub. */
+typedef struct nimbus__follower {
+    pthread_t thread;
+    bool initialised, started;
+    /* Taken by whoever feeds the hub from the store (the follower thread,
+     * the writer after a commit, a subscriber catching up), so rows are
+     * read and published in one order; fed is the newest seq published.
+     * Taken before hub_lock, never after it. */
+    pthread_mutex_t lock;
+    int64_t fed;
+    pthread_mutex_t wake_lock; /* guards stopping */
+    bool stopping;
+    int wake_fd;             /* an eventfd: write to stop the thread's poll */
+    _Atomic int64_t poll_ms; /* the fallback timer (--follow-poll); 0: the default */
+    nimbus_service_t *svc;   /* the LISTEN connection; follower thread only */
+    _Atomic uint64_t reconnects, notifications, polls;
+    /* The backend of this process's writer connection: its notifications
+     * are this process's own, whose hub and generations the writer has
+     * moved already. Set by the writer before it notifies. */
+    _Atomic int writer_pid;
+} nimbus__follower_t;
+
 struct nimbus_core {
     char *path;
+    nimbus__engine_t engine;
     /* Guards the listener list below and the publication of what a commit
      * stored (head_seq moves under it), so a listener's registration reads
      * the head atomically with joining. */
@@ -207,6 +249,7 @@ struct nimbus_core {
 
     nimbus__writer_t writer;
     nimbus__checkpointer_t checkpointer;
+    nimbus__follower_t follower;
     nimbus__rates_t rates;
     /* Subscriptions held per key (per address without keys), bounded by
      * subscriptions_per_key (0: no limit). */
@@ -239,8 +282,36 @@ typedef enum nimbus__stmt_id {
     NIMBUS__STMT_OBS_SINCE_SOME,
     NIMBUS__STMT_STATION_IDS,
     NIMBUS__STMT_OBS_EXPIRE,
+    NIMBUS__STMT_MARK_GET,
+    NIMBUS__STMT_MARK_SET,
+    NIMBUS__STMT_HEAD_GET,
+    /* PostgreSQL only (NULL SQL on SQLite): a notification to the other
+     * processes, sent at COMMIT (follow.c). */
+    NIMBUS__STMT_NOTIFY,
     NIMBUS__STMT_COUNT
 } nimbus__stmt_id_t;
+
+/* The names GetObservationFeed and the stream's replay read "observations
+ * with seq > S" by: every station, or those of a ",a,b," list. */
+#define NIMBUS__STMT_OBSERVATIONS_AFTER_SEQ NIMBUS__STMT_OBS_SINCE_ALL
+#define NIMBUS__STMT_OBSERVATIONS_AFTER_SEQ_OF NIMBUS__STMT_OBS_SINCE_SOME
+
+/* One cached statement of either engine. On SQLite `lite` is the prepared
+ * statement and every call below is SQLite's own; on PostgreSQL `pg` holds
+ * the bound parameters and the result being read (store_pg.c). */
+struct nimbus__pg_st;
+typedef struct nimbus__st {
+    sqlite3_stmt *lite;
+    struct nimbus__pg_st *pg;
+} nimbus__st_t;
+
+/* What nimbus__step returns besides a failure: SQLite's own codes, which
+ * the PostgreSQL engine returns too. A failure is any other value
+ * (SQLite's code, or NIMBUS__PG_FAILED with the reason kept in the
+ * service for nimbus__store_error). */
+#define NIMBUS__STEP_ROW SQLITE_ROW
+#define NIMBUS__STEP_DONE SQLITE_DONE
+#define NIMBUS__PG_FAILED 1000
 
 /* Slots of a service's GetWeather cache (direct-mapped by station id). */
 #define NIMBUS__WEATHER_CACHE_SLOTS 128
@@ -250,10 +321,18 @@ typedef struct nimbus__weather_slot {
     nimbus_weather_report_t report;
 } nimbus__weather_slot_t;
 
+struct pg_conn; /* libpq's PGconn */
+
 struct nimbus_service {
     nimbus_core_t *core;
-    sqlite3 *db;
-    sqlite3_stmt *stmts[NIMBUS__STMT_COUNT];
+    sqlite3 *db;        /* SQLite; NULL on PostgreSQL */
+    struct pg_conn *pg; /* PostgreSQL; NULL on SQLite */
+    bool pg_prepared;   /* the statements exist on pg's current session */
+    /* The last PostgreSQL failure, for nimbus__store_error: its SQLSTATE
+     * ("" when the connection itself failed) and message. */
+    char pg_state[6];
+    char pg_message[200];
+    nimbus__st_t stmts[NIMBUS__STMT_COUNT];
     nimbus__weather_slot_t weather_cache[NIMBUS__WEATHER_CACHE_SLOTS];
     /* Writes of this service the writer has finished, waiting for
      * nimbus_service_run_completions on the service's thread; wake(arg)
@@ -280,17 +359,26 @@ uint64_t nimbus__monotonic_us(void);
 /* The least role operation Name needs, from the operation table. */
 #define NIMBUS__ROLE(Name) (nimbus_op_table[NIMBUS_OP_##Name].role)
 
-/* ---- store.c ----------------------------------------------------------- */
+/* ---- store.c / store_pg.c: the storage interface ------------------------ */
 
-/* Opens a connection to path with Nimbus's pragmas. Returns 0 or -1 with
- * err (UNAVAILABLE); *out is NULL on failure, else the caller closes it. */
+/* true when path names a PostgreSQL database (a postgresql:// or
+ * postgres:// libpq URI) rather than a SQLite file. */
+bool nimbus__is_pg_uri(const char *path);
+
+/* Opens a SQLite connection to path with Nimbus's pragmas. Returns 0 or -1
+ * with err (UNAVAILABLE); *out is NULL on failure, else the caller closes
+ * it. */
 int nimbus__store_connect(const char *path, sqlite3 **out, nimbus_error_t *err);
-/* Creates or upgrades the schema and reads the seq counter and cursor key
- * into core. Called once by nimbus_core_open. */
+/* Creates or upgrades the SQLite schema and reads the seq counter and
+ * cursor key into core. Called once by nimbus_core_open. */
 int nimbus__store_migrate(nimbus_core_t *core, sqlite3 *db, nimbus_error_t *err);
+/* Opens svc's connection of core's engine and prepares every statement. */
+int nimbus__store_open_service(nimbus_service_t *svc, nimbus_error_t *err);
+void nimbus__store_close_service(nimbus_service_t *svc);
 /* The cached statement id, reset and with bindings cleared; NULL with err
- * set when it cannot be prepared. Borrowed from svc. */
-sqlite3_stmt *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_error_t *err);
+ * set when it cannot be prepared (or has no SQL for this engine).
+ * Borrowed from svc. */
+nimbus__st_t *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_error_t *err);
 /* A read transaction, so several queries see one snapshot. read_end is
  * safe after a failed read_begin. */
 int nimbus__read_begin(nimbus_service_t *svc, nimbus_error_t *err);
@@ -299,11 +387,136 @@ void nimbus__read_end(nimbus_service_t *svc);
  * (never committing it); a no-op when none is. Needs no memory when the
  * cached ROLLBACK statement is usable, and falls back to sqlite3_exec. */
 void nimbus__rollback(nimbus_service_t *svc);
-/* Maps a failed SQLite result to UNAVAILABLE or INTERNAL in err; returns
- * -1. `doing` says what failed ("reading the station"). */
-int nimbus__store_error(sqlite3 *db, int rc, const char *doing, nimbus_error_t *err);
+/* Maps a failed step (rc) to UNAVAILABLE or INTERNAL in err; returns -1.
+ * `doing` says what failed ("reading the station"). svc NULL: rc is a
+ * SQLite code. */
+int nimbus__store_error(nimbus_service_t *svc, int rc, const char *doing, nimbus_error_t *err);
 /* Directory part of path created (with parents) when missing. */
 int nimbus__mkdir_parents(const char *path, nimbus_error_t *err);
+
+/* PostgreSQL (store_pg.c). */
+/* Connects svc to core->path and prepares its statements. */
+int nimbus__pg_open_service(nimbus_service_t *svc, nimbus_error_t *err);
+void nimbus__pg_close_service(nimbus_service_t *svc);
+/* Creates or upgrades the schema (under an advisory lock, so nodes that
+ * start together agree) and reads the seq counter and cursor key. */
+int nimbus__pg_migrate(nimbus_core_t *core, nimbus_error_t *err);
+/* Reconnects a service whose connection broke and prepares again; 0 or -1
+ * with UNAVAILABLE. */
+int nimbus__pg_ensure(nimbus_service_t *svc, nimbus_error_t *err);
+/* Runs sql (no parameters, no rows wanted) on svc's connection: 0, or
+ * NIMBUS__PG_FAILED with the reason kept in svc. */
+int nimbus__pg_exec(nimbus_service_t *svc, const char *sql);
+/* true when a transaction (or a failed one) is open on svc's connection. */
+bool nimbus__pg_in_transaction(nimbus_service_t *svc);
+void nimbus__pg_bind(nimbus__st_t *st, int i, const char *text, size_t len);
+void nimbus__pg_bind_int64(nimbus__st_t *st, int i, int64_t v);
+void nimbus__pg_bind_double(nimbus__st_t *st, int i, double v);
+void nimbus__pg_bind_null(nimbus__st_t *st, int i);
+int nimbus__pg_step(nimbus__st_t *st);
+void nimbus__pg_reset(nimbus__st_t *st);
+void nimbus__pg_clear_bindings(nimbus__st_t *st);
+const char *nimbus__pg_col_text(nimbus__st_t *st, int col);
+bool nimbus__pg_col_null(nimbus__st_t *st, int col);
+int64_t nimbus__pg_changes(nimbus__st_t *st);
+
+/* The statement calls of both engines. Text is borrowed until the
+ * statement is reset (SQLite binds it in place; PostgreSQL copies it). */
+static inline void nimbus__bind_text(nimbus__st_t *st, int i, const char *s)
+{
+    if (st->lite != NULL) {
+        sqlite3_bind_text(st->lite, i, s, -1, SQLITE_STATIC);
+    } else {
+        nimbus__pg_bind(st, i, s, strlen(s));
+    }
+}
+static inline void nimbus__bind_text_n(nimbus__st_t *st, int i, const char *s, size_t len)
+{
+    if (st->lite != NULL) {
+        sqlite3_bind_text(st->lite, i, s, (int)len, SQLITE_STATIC);
+    } else {
+        nimbus__pg_bind(st, i, s, len);
+    }
+}
+static inline void nimbus__bind_int64(nimbus__st_t *st, int i, int64_t v)
+{
+    if (st->lite != NULL) {
+        sqlite3_bind_int64(st->lite, i, v);
+    } else {
+        nimbus__pg_bind_int64(st, i, v);
+    }
+}
+static inline void nimbus__bind_double(nimbus__st_t *st, int i, double v)
+{
+    if (st->lite != NULL) {
+        sqlite3_bind_double(st->lite, i, v);
+    } else {
+        nimbus__pg_bind_double(st, i, v);
+    }
+}
+static inline void nimbus__bind_null(nimbus__st_t *st, int i)
+{
+    if (st->lite != NULL) {
+        sqlite3_bind_null(st->lite, i);
+    } else {
+        nimbus__pg_bind_null(st, i);
+    }
+}
+/* NIMBUS__STEP_ROW, NIMBUS__STEP_DONE, or a failure for nimbus__store_error. */
+static inline int nimbus__step(nimbus__st_t *st)
+{
+    return st->lite != NULL ? sqlite3_step(st->lite) : nimbus__pg_step(st);
+}
+static inline void nimbus__reset(nimbus__st_t *st)
+{
+    if (st->lite != NULL) {
+        sqlite3_reset(st->lite);
+    } else {
+        nimbus__pg_reset(st);
+    }
+}
+static inline void nimbus__clear_bindings(nimbus__st_t *st)
+{
+    if (st->lite != NULL) {
+        sqlite3_clear_bindings(st->lite);
+    } else {
+        nimbus__pg_clear_bindings(st);
+    }
+}
+/* A column of the current row; text is valid until the next step or
+ * reset, and NULL for SQL NULL. */
+static inline const char *nimbus__col_text(nimbus__st_t *st, int col)
+{
+    return st->lite != NULL ? (const char *)sqlite3_column_text(st->lite, col)
+                            : nimbus__pg_col_text(st, col);
+}
+static inline bool nimbus__col_null(nimbus__st_t *st, int col)
+{
+    return st->lite != NULL ? sqlite3_column_type(st->lite, col) == SQLITE_NULL
+                            : nimbus__pg_col_null(st, col);
+}
+static inline int64_t nimbus__col_int64(nimbus__st_t *st, int col)
+{
+    if (st->lite != NULL) {
+        return sqlite3_column_int64(st->lite, col);
+    }
+    const char *t = nimbus__pg_col_text(st, col);
+    return t != NULL ? strtoll(t, NULL, 10) : 0;
+}
+static inline double nimbus__col_double(nimbus__st_t *st, int col)
+{
+    if (st->lite != NULL) {
+        return sqlite3_column_double(st->lite, col);
+    }
+    const char *t = nimbus__pg_col_text(st, col);
+    return t != NULL ? strtod(t, NULL) : 0;
+}
+/* Rows the last INSERT, UPDATE or DELETE of st changed (after its step,
+ * reset or not). */
+static inline int64_t nimbus__changes(nimbus__st_t *st)
+{
+    return st->lite != NULL ? sqlite3_changes(sqlite3_db_handle(st->lite)) : nimbus__pg_changes(st);
+}
 
 /* ---- writer.c: the writer thread and its jobs ---------------------------- */
 
@@ -344,6 +557,9 @@ struct nimbus__job {
     nimbus_response_t *out;
     struct nimbus__sync *sync;
 };
+
+/* Where a job stands in its group (job->rc while the writer runs it). */
+enum nimbus__job_state { NIMBUS__JOB_PENDING, NIMBUS__JOB_WRITTEN, NIMBUS__JOB_REFUSED };
 
 /* A job for op whose apply is `apply`, zeroed; NULL when out of memory. */
 nimbus__job_t *nimbus__job_new(nimbus_op_t op, nimbus__apply_fn apply);
@@ -394,6 +610,12 @@ void nimbus__writer_touch_station(nimbus__writer_t *wr, const char *id);
 /* Moves the write generation and stamps every slot the group touched with
  * it; after COMMIT, before anyone is answered. */
 void nimbus__writer_publish_gens(nimbus_core_t *core);
+/* The same for changes another process committed (follow.c): the stations
+ * of rows brought in, a station changed, or everything (after the follower
+ * may have missed notifications). Any thread. */
+void nimbus__gens_stamp_rows(nimbus_core_t *core, const nimbus_observation_t *obs, size_t count);
+void nimbus__gens_stamp_station(nimbus_core_t *core, const char *id);
+void nimbus__gens_stamp_all(nimbus_core_t *core);
 
 int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err);
 
@@ -424,6 +646,40 @@ void nimbus__checkpointer_stop(nimbus_core_t *core);
 /* Runs every job still queued, then stops the thread. */
 void nimbus__writer_stop(nimbus_core_t *core);
 
+/* ---- follow.c: other processes' commits, PostgreSQL only ----------------- */
+
+/* The follower's fallback poll when no notification arrives, and the
+ * longest pause between two attempts to reconnect its connection. */
+#define NIMBUS__FOLLOW_POLL_MS 1000
+#define NIMBUS__FOLLOW_RETRY_MS 1000
+/* Rows read per query while catching up. */
+#define NIMBUS__FOLLOW_BATCH 1000
+/* The channel every process of one database notifies and listens on. */
+#define NIMBUS__FOLLOW_CHANNEL "nimbus"
+
+/* Starts the follower thread (after the writer): it LISTENs, and feeds the
+ * hub with every row of seq > what was fed, in seq order, on each
+ * notification and on the fallback poll. */
+int nimbus__follower_start(nimbus_core_t *core, nimbus_error_t *err);
+void nimbus__follower_stop(nimbus_core_t *core);
+/* On the writer's thread after a COMMIT that stored obs (seqs after
+ * first_seq, the counter's value when the group began): publishes them,
+ * after whatever other processes committed before them, which the writer
+ * reads on its own connection first. Takes the follower's lock and the hub
+ * lock. */
+void nimbus__follow_published(nimbus_core_t *core, nimbus_service_t *wsvc, int64_t first_seq,
+                              const nimbus_observation_t *obs, size_t count);
+/* Reads and publishes everything committed past what was fed, on svc's
+ * connection. 0, or -1 with err. Any thread with its own service. */
+int nimbus__follow_catch_up(nimbus_core_t *core, nimbus_service_t *svc, nimbus_error_t *err);
+/* In the writer's transaction, before COMMIT: the notifications of the
+ * group (the new head when seq moved, and each station created, updated or
+ * deleted). 0, or -1 with err (the group fails). */
+int nimbus__follow_notify_group(nimbus_service_t *wsvc, struct nimbus__job_queue *group,
+                                int64_t old_seq, int64_t new_seq, nimbus_error_t *err);
+/* One station changed outside a job (retention): notified the same way. */
+int nimbus__follow_notify_station(nimbus_service_t *wsvc, const char *id, nimbus_error_t *err);
+
 /* ---- hub.c ------------------------------------------------------------- */
 
 /* Calls every listener with obs; the caller holds the hub lock. */
@@ -431,8 +687,13 @@ void nimbus__hub_publish(nimbus_core_t *core, const nimbus_observation_t *obs, s
 
 /* ---- rows: station.c / observation.c ----------------------------------- */
 
-void nimbus__station_from_row(sqlite3_stmt *st, int col, nimbus_station_t *out);
-void nimbus__observation_from_row(sqlite3_stmt *st, int col, nimbus_observation_t *out);
+void nimbus__station_from_row(nimbus__st_t *st, int col, nimbus_station_t *out);
+void nimbus__observation_from_row(nimbus__st_t *st, int col, nimbus_observation_t *out);
+/* Steps st, appending each row to *rows (a heap array the caller frees,
+ * grown as needed). On failure *rows is freed and err set. st is reset
+ * either way. observation.c. */
+int nimbus__observations_collect(nimbus_service_t *svc, nimbus__st_t *st,
+                                 nimbus_observation_t **rows, size_t *count, nimbus_error_t *err);
 /* Reads station id into out. Returns 1 found, 0 not found, -1 with err. */
 int nimbus__station_get(nimbus_service_t *svc, const char *id, nimbus_station_t *out,
                         nimbus_error_t *err);

@@ -16,58 +16,58 @@
 
 #include "service_internal.h"
 
-static void copy_text(char *dst, size_t size, const unsigned char *src)
+static void copy_text(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src != NULL ? (const char *)src : "");
+    snprintf(dst, size, "%s", src != NULL ? src : "");
 }
 
-void nimbus__station_from_row(sqlite3_stmt *st, int col, nimbus_station_t *out)
+void nimbus__station_from_row(nimbus__st_t *st, int col, nimbus_station_t *out)
 {
     memset(out, 0, sizeof(*out));
-    copy_text(out->id, sizeof(out->id), sqlite3_column_text(st, col));
-    copy_text(out->name, sizeof(out->name), sqlite3_column_text(st, col + 1));
-    copy_text(out->city, sizeof(out->city), sqlite3_column_text(st, col + 2));
-    copy_text(out->country, sizeof(out->country), sqlite3_column_text(st, col + 3));
-    out->latitude = sqlite3_column_double(st, col + 4);
-    out->longitude = sqlite3_column_double(st, col + 5);
-    out->elevation.present = sqlite3_column_type(st, col + 6) != SQLITE_NULL;
-    out->elevation.value = out->elevation.present ? sqlite3_column_double(st, col + 6) : 0;
+    copy_text(out->id, sizeof(out->id), nimbus__col_text(st, col));
+    copy_text(out->name, sizeof(out->name), nimbus__col_text(st, col + 1));
+    copy_text(out->city, sizeof(out->city), nimbus__col_text(st, col + 2));
+    copy_text(out->country, sizeof(out->country), nimbus__col_text(st, col + 3));
+    out->latitude = nimbus__col_double(st, col + 4);
+    out->longitude = nimbus__col_double(st, col + 5);
+    out->elevation.present = !nimbus__col_null(st, col + 6);
+    out->elevation.value = out->elevation.present ? nimbus__col_double(st, col + 6) : 0;
 }
 
-static void bind_station(sqlite3_stmt *st, const nimbus_station_t *s)
+static void bind_station(nimbus__st_t *st, const nimbus_station_t *s)
 {
-    sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, s->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, s->city, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, s->country, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 5, s->latitude);
-    sqlite3_bind_double(st, 6, s->longitude);
+    nimbus__bind_text(st, 1, s->id);
+    nimbus__bind_text(st, 2, s->name);
+    nimbus__bind_text(st, 3, s->city);
+    nimbus__bind_text(st, 4, s->country);
+    nimbus__bind_double(st, 5, s->latitude);
+    nimbus__bind_double(st, 6, s->longitude);
     if (s->elevation.present) {
-        sqlite3_bind_double(st, 7, s->elevation.value);
+        nimbus__bind_double(st, 7, s->elevation.value);
     } else {
-        sqlite3_bind_null(st, 7);
+        nimbus__bind_null(st, 7);
     }
 }
 
 int nimbus__station_get(nimbus_service_t *svc, const char *id, nimbus_station_t *out,
                         nimbus_error_t *err)
 {
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_GET, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_GET, err);
     if (st == NULL) {
         return -1;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    nimbus__bind_text(st, 1, id);
+    int rc = nimbus__step(st);
     int ret = 0;
-    if (rc == SQLITE_ROW) {
+    if (rc == NIMBUS__STEP_ROW) {
         if (out != NULL) {
             nimbus__station_from_row(st, 0, out);
         }
         ret = 1;
-    } else if (rc != SQLITE_DONE) {
-        ret = nimbus__store_error(svc->db, rc, "reading a station", err);
+    } else if (rc != NIMBUS__STEP_DONE) {
+        ret = nimbus__store_error(svc, rc, "reading a station", err);
     }
-    sqlite3_reset(st);
+    nimbus__reset(st);
     return ret;
 }
 
@@ -133,15 +133,15 @@ static int apply_create(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, n
                             1)
                          : -1;
     }
-    sqlite3_stmt *st = nimbus__stmt(w, NIMBUS__STMT_STATION_INSERT, err);
+    nimbus__st_t *st = nimbus__stmt(w, NIMBUS__STMT_STATION_INSERT, err);
     if (st == NULL) {
         return -1;
     }
     bind_station(st, s);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        return nimbus__store_error(w->db, rc, "storing the station", err);
+    int rc = nimbus__step(st);
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
+        return nimbus__store_error(w, rc, "storing the station", err);
     }
     job->res.create_station.station = *s;
     return 0;
@@ -151,17 +151,17 @@ static int apply_update(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, n
 {
     (void)seq;
     const nimbus_station_t *s = &job->in.station;
-    sqlite3_stmt *st = nimbus__stmt(w, NIMBUS__STMT_STATION_UPDATE, err);
+    nimbus__st_t *st = nimbus__stmt(w, NIMBUS__STMT_STATION_UPDATE, err);
     if (st == NULL) {
         return -1;
     }
     bind_station(st, s);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        return nimbus__store_error(w->db, rc, "updating the station", err);
+    int rc = nimbus__step(st);
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
+        return nimbus__store_error(w, rc, "updating the station", err);
     }
-    if (sqlite3_changes(w->db) == 0) {
+    if (nimbus__changes(st) == 0) {
         not_found(s->id, err); /* nothing was changed */
         return 1;
     }
@@ -180,15 +180,15 @@ static int apply_delete(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, n
     static const nimbus__stmt_id_t steps[] = {NIMBUS__STMT_STATION_OBS_DELETE,
                                               NIMBUS__STMT_STATION_DELETE};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        sqlite3_stmt *st = nimbus__stmt(w, steps[i], err);
+        nimbus__st_t *st = nimbus__stmt(w, steps[i], err);
         if (st == NULL) {
             return -1;
         }
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            return nimbus__store_error(w->db, rc, "deleting the station", err);
+        nimbus__bind_text(st, 1, id);
+        int rc = nimbus__step(st);
+        nimbus__reset(st);
+        if (rc != NIMBUS__STEP_DONE) {
+            return nimbus__store_error(w, rc, "deleting the station", err);
         }
     }
     return 0;
@@ -376,36 +376,36 @@ int nimbus_service_list_stations(nimbus_service_t *svc, const nimbus_credentials
                                                 &after, err) != 0) {
         return -1;
     }
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_LIST, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_LIST, err);
     if (st == NULL) {
         return -1;
     }
     if (city != NULL) {
-        sqlite3_bind_text(st, 1, city, -1, SQLITE_STATIC);
+        nimbus__bind_text(st, 1, city);
     }
     if (country != NULL) {
-        sqlite3_bind_text(st, 2, country, -1, SQLITE_STATIC);
+        nimbus__bind_text(st, 2, country);
     }
     /* "" sorts before every id: the first page seeks like any other. */
-    sqlite3_bind_text(st, 3, cursor != NULL ? after.text_key : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, limit + 1);
+    nimbus__bind_text(st, 3, cursor != NULL ? after.text_key : "");
+    nimbus__bind_int64(st, 4, limit + 1);
     size_t cap = 0, count = 0;
     nimbus_station_t *rows = NULL;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = nimbus__step(st)) == NIMBUS__STEP_ROW) {
         nimbus_station_t *grown = nimbus_grow(rows, &cap, count + 1, sizeof(*rows), 16);
         if (grown == NULL) {
-            sqlite3_reset(st);
+            nimbus__reset(st);
             free(rows);
             return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory listing stations");
         }
         rows = grown;
         nimbus__station_from_row(st, 0, &rows[count++]);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
         free(rows);
-        return nimbus__store_error(svc->db, rc, "listing stations", err);
+        return nimbus__store_error(svc, rc, "listing stations", err);
     }
     res->next_cursor[0] = '\0';
     if (count > (size_t)limit) {

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * SQLite storage: opening a connection with Nimbus's settings, the schema
- * and its version, the per-connection statement cache, and the mapping of
- * SQLite failures to the error model.
+ * The storage interface's front (which engine a path names, a service's
+ * connection and statement cache, read snapshots, errors) and its SQLite
+ * engine: opening a connection with Nimbus's settings, the schema and its
+ * version, and the mapping of SQLite failures to the error model. The
+ * PostgreSQL engine is store_pg.c; operations call the same nimbus__stmt,
+ * nimbus__bind_*, nimbus__step and nimbus__col_* whichever engine runs.
  *
  * Settings: WAL (readers never block the writer), synchronous=FULL (a
  * COMMIT that returned survives power loss, which is what makes
@@ -83,6 +86,9 @@ static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
         "DELETE FROM observations WHERE station_id = ?1 AND observed_at < min(?2, coalesce("
         "(SELECT observed_at FROM observations WHERE station_id = ?1 ORDER BY observed_at"
         " LIMIT 1 OFFSET ?3), ?2))",
+    [NIMBUS__STMT_HEAD_GET] = "SELECT value FROM meta WHERE key = 'seq'",
+    [NIMBUS__STMT_MARK_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [NIMBUS__STMT_MARK_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
     [NIMBUS__STMT_OBS_SINCE_SOME] = "SELECT " OBS_COLS " FROM observations WHERE seq > ?1"
                                     " AND instr(?3, ',' || station_id || ',') > 0"
                                     " ORDER BY seq LIMIT ?2",
@@ -105,8 +111,44 @@ static const char schema_v1[] =
     "CREATE UNIQUE INDEX observations_seq ON observations (seq);"
     "PRAGMA user_version = 1;";
 
-int nimbus__store_error(sqlite3 *db, int rc, const char *doing, nimbus_error_t *err)
+bool nimbus__is_pg_uri(const char *path)
 {
+    return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
+}
+
+/* PostgreSQL's SQLSTATE classes that say "not now" rather than "a bug":
+ * the connection, resources (disk full, too many connections), an
+ * operator (shutdown), the system (I/O), a rolled back transaction
+ * (deadlock, serialization), a lock not available, a read-only server (a
+ * standby), corrupted data. */
+static bool pg_state_unavailable(const char *state)
+{
+    static const char *const classes[] = {"08", "53", "57", "58", "40", "55", "XX"};
+    if (state[0] == '\0' || strcmp(state, "25006") == 0) {
+        return true; /* "": the connection itself failed */
+    }
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++) {
+        if (strncmp(state, classes[i], 2) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int nimbus__store_error(nimbus_service_t *svc, int rc, const char *doing, nimbus_error_t *err)
+{
+    if (svc != NULL && svc->pg != NULL) {
+        if (rc != NIMBUS__PG_FAILED) {
+            return nimbus_error_set(err, NIMBUS_INTERNAL, "storage failed while %s: code %d", doing,
+                                    rc);
+        }
+        bool unavailable = pg_state_unavailable(svc->pg_state);
+        return nimbus_error_set(err, unavailable ? NIMBUS_UNAVAILABLE : NIMBUS_INTERNAL,
+                                "storage %s while %s: %s%s%s%s",
+                                unavailable ? "is unavailable" : "failed", doing, svc->pg_message,
+                                svc->pg_state[0] ? " (SQLSTATE " : "",
+                                svc->pg_state[0] ? svc->pg_state : "", svc->pg_state[0] ? ")" : "");
+    }
     switch (rc & 0xFF) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -124,7 +166,6 @@ int nimbus__store_error(sqlite3 *db, int rc, const char *doing, nimbus_error_t *
     default:
         break;
     }
-    (void)db;
     return nimbus_error_set(err, NIMBUS_INTERNAL, "storage failed while %s: %s", doing,
                             sqlite3_errstr(rc));
 }
@@ -156,7 +197,7 @@ static int exec(sqlite3 *db, const char *sql, const char *doing, nimbus_error_t 
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        return nimbus__store_error(db, rc, doing, err);
+        return nimbus__store_error(NULL, rc, doing, err);
     }
     return 0;
 }
@@ -193,7 +234,7 @@ static int read_meta(nimbus_core_t *core, sqlite3 *db, nimbus_error_t *err)
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, "SELECT key, value FROM meta", -1, &st, NULL);
     if (rc != SQLITE_OK) {
-        return nimbus__store_error(db, rc, "reading the schema", err);
+        return nimbus__store_error(NULL, rc, "reading the schema", err);
     }
     bool have_seq = false, have_key = false;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -209,7 +250,7 @@ static int read_meta(nimbus_core_t *core, sqlite3 *db, nimbus_error_t *err)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
-        return nimbus__store_error(db, rc, "reading the schema", err);
+        return nimbus__store_error(NULL, rc, "reading the schema", err);
     }
     if (!have_seq || !have_key) {
         return nimbus_error_set(err, NIMBUS_UNAVAILABLE,
@@ -235,7 +276,7 @@ int nimbus__store_migrate(nimbus_core_t *core, sqlite3 *db, nimbus_error_t *err)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_OK) {
-        nimbus__store_error(db, rc, "reading the schema version", err);
+        nimbus__store_error(NULL, rc, "reading the schema version", err);
         goto fail;
     }
     if (version > NIMBUS__SCHEMA_VERSION) {
@@ -260,49 +301,99 @@ fail:
     return -1;
 }
 
-sqlite3_stmt *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_error_t *err)
+int nimbus__store_open_service(nimbus_service_t *svc, nimbus_error_t *err)
 {
-    sqlite3_stmt *st = svc->stmts[id];
-    if (st == NULL) {
-        int rc =
-            sqlite3_prepare_v3(svc->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-        if (rc != SQLITE_OK) {
-            sqlite3_finalize(st);
-            nimbus__store_error(svc->db, rc, "preparing a query", err);
+    if (svc->core->engine == NIMBUS__POSTGRES) {
+        return nimbus__pg_open_service(svc, err);
+    }
+    if (nimbus__store_connect(svc->core->path, &svc->db, err) != 0) {
+        return -1;
+    }
+    /* Prepare everything now: a bad query fails here, not under load, and
+     * ROLLBACK never needs memory for preparing when memory is short. */
+    for (int i = 0; i < NIMBUS__STMT_COUNT; i++) {
+        if (stmt_sql[i] != NULL && nimbus__stmt(svc, (nimbus__stmt_id_t)i, err) == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void nimbus__store_close_service(nimbus_service_t *svc)
+{
+    if (svc->pg != NULL) {
+        nimbus__pg_close_service(svc);
+        return;
+    }
+    for (int i = 0; i < NIMBUS__STMT_COUNT; i++) {
+        sqlite3_finalize(svc->stmts[i].lite);
+        svc->stmts[i].lite = NULL;
+    }
+    sqlite3_close(svc->db);
+    svc->db = NULL;
+}
+
+nimbus__st_t *nimbus__stmt(nimbus_service_t *svc, nimbus__stmt_id_t id, nimbus_error_t *err)
+{
+    nimbus__st_t *st = &svc->stmts[id];
+    if (svc->pg != NULL) {
+        if (nimbus__pg_ensure(svc, err) != 0) {
             return NULL;
         }
-        svc->stmts[id] = st;
+        nimbus__pg_reset(st);
+        nimbus__pg_clear_bindings(st);
         return st;
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    if (st->lite == NULL) {
+        if (stmt_sql[id] == NULL) {
+            nimbus_error_set(err, NIMBUS_INTERNAL, "no query %d for SQLite", (int)id);
+            return NULL;
+        }
+        int rc = sqlite3_prepare_v3(svc->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->lite,
+                                    NULL);
+        if (rc != SQLITE_OK) {
+            sqlite3_finalize(st->lite);
+            st->lite = NULL;
+            nimbus__store_error(NULL, rc, "preparing a query", err);
+            return NULL;
+        }
+        return st;
+    }
+    sqlite3_reset(st->lite);
+    sqlite3_clear_bindings(st->lite);
     return st;
 }
 
 int nimbus__read_begin(nimbus_service_t *svc, nimbus_error_t *err)
 {
     nimbus__read_end(svc); /* never join a transaction left open by a failure */
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_READ_BEGIN, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_READ_BEGIN, err);
     if (st == NULL) {
         return -1;
     }
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        return nimbus__store_error(svc->db, rc, "starting a read", err);
+    int rc = nimbus__step(st);
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
+        return nimbus__store_error(svc, rc, "starting a read", err);
     }
     return 0;
 }
 
 void nimbus__rollback(nimbus_service_t *svc)
 {
+    if (svc->pg != NULL) {
+        if (nimbus__pg_in_transaction(svc)) {
+            nimbus__pg_exec(svc, "ROLLBACK");
+        }
+        return;
+    }
     if (sqlite3_get_autocommit(svc->db)) {
         return;
     }
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_ROLLBACK, NULL);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_ROLLBACK, NULL);
     if (st != NULL) {
-        sqlite3_step(st);
-        sqlite3_reset(st);
+        sqlite3_step(st->lite);
+        sqlite3_reset(st->lite);
     }
     if (!sqlite3_get_autocommit(svc->db)) {
         /* The cached statement could not be used (e.g. out of memory): a

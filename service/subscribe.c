@@ -35,7 +35,20 @@ int nimbus_service_subscribe_check(nimbus_service_t *svc, const nimbus_credentia
         }
     }
     /* A seq beyond the head was never assigned: resuming from it would
-     * silently skip whatever gets those numbers next. */
+     * silently skip whatever gets those numbers next. On PostgreSQL it
+     * may have been, by another process whose commits this one has not
+     * fed to its hub yet (the client moved from that process to this one):
+     * this process catches up first. The session's replay and live seam
+     * stays exact: what the catch-up feeds has seqs above head_seq, which
+     * the subscriber's hub copy receives. */
+    if (from_seq != NULL && *from_seq > head_seq &&
+        nimbus_service_core(svc)->engine == NIMBUS__POSTGRES) {
+        if (nimbus__follow_catch_up(nimbus_service_core(svc), svc, err) != 0) {
+            return -1;
+        }
+        int64_t fed = nimbus_core_head_seq(nimbus_service_core(svc));
+        head_seq = fed > head_seq ? fed : head_seq;
+    }
     if (from_seq != NULL && *from_seq > head_seq) {
         return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                 "fromSeq %lld is greater than the newest seq %lld",

@@ -23,46 +23,46 @@ int nimbus__weather_fill(nimbus_service_t *svc, nimbus_weather_report_t *report,
 {
     report->has_latest = false;
     report->has_last24h = false;
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_LATEST, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_LATEST, err);
     if (st == NULL) {
         return -1;
     }
-    sqlite3_bind_text(st, 1, report->station.id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    nimbus__bind_text(st, 1, report->station.id);
+    int rc = nimbus__step(st);
+    if (rc == NIMBUS__STEP_ROW) {
         nimbus__observation_from_row(st, 0, &report->latest);
         report->has_latest = true;
     }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE) {
+    nimbus__reset(st);
+    if (rc == NIMBUS__STEP_DONE) {
         return 0;
     }
-    if (rc != SQLITE_ROW) {
-        return nimbus__store_error(svc->db, rc, "reading the latest observation", err);
+    if (rc != NIMBUS__STEP_ROW) {
+        return nimbus__store_error(svc, rc, "reading the latest observation", err);
     }
     st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SUMMARY, err);
     if (st == NULL) {
         return -1;
     }
     int64_t end = report->latest.observed_at;
-    sqlite3_bind_text(st, 1, report->station.id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, end - WINDOW_SECONDS);
-    sqlite3_bind_int64(st, 3, end);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return nimbus__store_error(svc->db, rc, "summarising observations", err);
+    nimbus__bind_text(st, 1, report->station.id);
+    nimbus__bind_int64(st, 2, end - WINDOW_SECONDS);
+    nimbus__bind_int64(st, 3, end);
+    rc = nimbus__step(st);
+    if (rc != NIMBUS__STEP_ROW) {
+        nimbus__reset(st);
+        return nimbus__store_error(svc, rc, "summarising observations", err);
     }
     nimbus_summary_t *sum = &report->last24h;
     memset(sum, 0, sizeof(*sum));
-    sum->count = sqlite3_column_int(st, 0);
-    if (sqlite3_column_int64(st, 1) > 0) {
-        sum->min_temperature = (nimbus_opt_double_t){true, sqlite3_column_double(st, 2)};
-        sum->max_temperature = (nimbus_opt_double_t){true, sqlite3_column_double(st, 3)};
-        sum->mean_temperature = (nimbus_opt_double_t){true, sqlite3_column_double(st, 4)};
+    sum->count = (int)nimbus__col_int64(st, 0);
+    if (nimbus__col_int64(st, 1) > 0) {
+        sum->min_temperature = (nimbus_opt_double_t){true, nimbus__col_double(st, 2)};
+        sum->max_temperature = (nimbus_opt_double_t){true, nimbus__col_double(st, 3)};
+        sum->mean_temperature = (nimbus_opt_double_t){true, nimbus__col_double(st, 4)};
     }
-    sum->total_precipitation = sqlite3_column_double(st, 5);
-    sqlite3_reset(st);
+    sum->total_precipitation = nimbus__col_double(st, 5);
+    nimbus__reset(st);
     report->has_last24h = true;
     return 0;
 }
@@ -138,18 +138,18 @@ int nimbus_service_get_city_weather(nimbus_service_t *svc, const nimbus_credenti
     nimbus_weather_report_t *reports = NULL;
     size_t count = 0, cap = 0;
     int rc;
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_CITY, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_CITY, err);
     if (st == NULL) {
         goto fail;
     }
-    sqlite3_bind_text(st, 1, req->city, -1, SQLITE_STATIC);
+    nimbus__bind_text(st, 1, req->city);
     if (country != NULL) {
-        sqlite3_bind_text(st, 2, country, -1, SQLITE_STATIC);
+        nimbus__bind_text(st, 2, country);
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = nimbus__step(st)) == NIMBUS__STEP_ROW) {
         nimbus_weather_report_t *grown = nimbus_grow(reports, &cap, count + 1, sizeof(*reports), 8);
         if (grown == NULL) {
-            sqlite3_reset(st);
+            nimbus__reset(st);
             nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading reports");
             goto fail;
         }
@@ -157,9 +157,9 @@ int nimbus_service_get_city_weather(nimbus_service_t *svc, const nimbus_credenti
         memset(&reports[count], 0, sizeof(reports[count]));
         nimbus__station_from_row(st, 0, &reports[count++].station);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        nimbus__store_error(svc->db, rc, "listing the city's stations", err);
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
+        nimbus__store_error(svc, rc, "listing the city's stations", err);
         goto fail;
     }
     if (count == 0) {

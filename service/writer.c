@@ -26,6 +26,14 @@
  * A group is bounded (NIMBUS__GROUP_JOBS_MAX jobs, NIMBUS__GROUP_OBS_MAX
  * observations), so one transaction, and the wait of its first job, stays
  * short under any load.
+ *
+ * On PostgreSQL the same loop runs with three differences: reading the
+ * counter (SELECT ... FOR UPDATE) takes a row lock held to COMMIT, which
+ * serialises the writers of every process sharing the database, so seqs
+ * are assigned in commit order across them; the group NOTIFYs the other
+ * processes before its COMMIT (follow.c); and after it, the hub gets first
+ * what other processes committed below the group's seqs, then the group's
+ * own observations (nimbus__follow_published).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -135,14 +143,14 @@ int nimbus__writer_stored(nimbus_service_t *wsvc, const nimbus_observation_t *ob
 static int step_done(nimbus_service_t *svc, nimbus__stmt_id_t id, const char *doing,
                      nimbus_error_t *err)
 {
-    sqlite3_stmt *st = nimbus__stmt(svc, id, err);
+    nimbus__st_t *st = nimbus__stmt(svc, id, err);
     if (st == NULL) {
         return -1;
     }
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        return nimbus__store_error(svc->db, rc, doing, err);
+    int rc = nimbus__step(st);
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
+        return nimbus__store_error(svc, rc, doing, err);
     }
     return 0;
 }
@@ -157,19 +165,19 @@ static int group_begin(nimbus_service_t *wsvc, int64_t *seq, nimbus_error_t *err
         nimbus__rollback(wsvc);
         return -1;
     }
-    sqlite3_stmt *st = nimbus__stmt(wsvc, NIMBUS__STMT_SEQ_GET, err);
-    int rc = st != NULL ? sqlite3_step(st) : SQLITE_ERROR;
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+    nimbus__st_t *st = nimbus__stmt(wsvc, NIMBUS__STMT_SEQ_GET, err);
+    int rc = st != NULL ? nimbus__step(st) : NIMBUS__PG_FAILED;
+    if (rc == NIMBUS__STEP_ROW) {
+        *seq = nimbus__col_int64(st, 0);
+        nimbus__reset(st);
         return 0;
     }
     if (st != NULL) {
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE) {
+        nimbus__reset(st);
+        if (rc == NIMBUS__STEP_DONE) {
             nimbus_error_set(err, NIMBUS_UNAVAILABLE, "database is damaged: no seq counter");
         } else {
-            nimbus__store_error(wsvc->db, rc, "reading the seq counter", err);
+            nimbus__store_error(wsvc, rc, "reading the seq counter", err);
         }
     }
     nimbus__rollback(wsvc);
@@ -181,16 +189,16 @@ static int group_commit(nimbus_service_t *wsvc, int64_t old_seq, int64_t new_seq
                         nimbus_error_t *err)
 {
     if (new_seq != old_seq) {
-        sqlite3_stmt *st = nimbus__stmt(wsvc, NIMBUS__STMT_SEQ_SET, err);
+        nimbus__st_t *st = nimbus__stmt(wsvc, NIMBUS__STMT_SEQ_SET, err);
         if (st == NULL) {
             nimbus__rollback(wsvc);
             return -1;
         }
-        sqlite3_bind_int64(st, 1, new_seq);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            nimbus__store_error(wsvc->db, rc, "storing the seq counter", err);
+        nimbus__bind_int64(st, 1, new_seq);
+        int rc = nimbus__step(st);
+        nimbus__reset(st);
+        if (rc != NIMBUS__STEP_DONE) {
+            nimbus__store_error(wsvc, rc, "storing the seq counter", err);
             nimbus__rollback(wsvc);
             return -1;
         }
@@ -223,8 +231,6 @@ static void finish(nimbus__job_t *job)
     }
 }
 
-enum job_state { JOB_PENDING, JOB_WRITTEN, JOB_REFUSED };
-
 static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
 {
     nimbus__writer_t *wr = &core->writer;
@@ -239,22 +245,27 @@ static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
     nimbus__job_t *job;
     STAILQ_FOREACH(job, group, link)
     {
-        job->rc = JOB_PENDING;
+        job->rc = NIMBUS__JOB_PENDING;
         if (rc != 0) {
             continue;
         }
         nimbus_error_clear(&job->err);
         int r = job->apply(wsvc, job, &seq, &job->err);
         if (r > 0) {
-            job->rc = JOB_REFUSED;
+            job->rc = NIMBUS__JOB_REFUSED;
         } else if (r < 0) {
             err = job->err;
             rc = -1;
             nimbus__rollback(wsvc);
         } else {
-            job->rc = JOB_WRITTEN;
+            job->rc = NIMBUS__JOB_WRITTEN;
             nimbus__writer_touch(wr, job);
         }
+    }
+    if (rc == 0 && core->engine == NIMBUS__POSTGRES &&
+        nimbus__follow_notify_group(wsvc, group, first_seq, seq, &err) != 0) {
+        rc = -1;
+        nimbus__rollback(wsvc);
     }
     if (rc == 0) {
         uint64_t commit_start = nimbus__monotonic_us();
@@ -268,7 +279,14 @@ static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
         snprintf(wr->failing_why, sizeof wr->failing_why, "storage: %.200s", err.message);
     }
     pthread_mutex_unlock(&wr->lock);
-    if (rc == 0) {
+    if (rc == 0 && core->engine == NIMBUS__POSTGRES) {
+        pthread_mutex_lock(&core->hub_lock);
+        nimbus__writer_publish_gens(core);
+        pthread_mutex_unlock(&core->hub_lock);
+        /* Other processes may have committed seqs below ours that this one
+         * has not fed to its hub yet: they go first. */
+        nimbus__follow_published(core, wsvc, first_seq, wr->stored, wr->stored_count);
+    } else if (rc == 0) {
         pthread_mutex_lock(&core->hub_lock);
         if (seq != first_seq) {
             atomic_store(&core->head_seq, seq);
@@ -287,7 +305,7 @@ static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
      * fails with the group's error. */
     while ((job = STAILQ_FIRST(group)) != NULL) {
         STAILQ_REMOVE_HEAD(group, link);
-        if (job->rc == JOB_REFUSED) {
+        if (job->rc == NIMBUS__JOB_REFUSED) {
             job->rc = -1;
         } else if (rc != 0) {
             job->rc = -1;
@@ -328,7 +346,9 @@ static void *writer_main(void *arg)
             wr->retention_due = false;
             pthread_mutex_unlock(&wr->lock);
             int64_t removed = nimbus__retention_step(core, keep);
-            nimbus__checkpoint_restart(core, wr->svc->db);
+            if (core->engine == NIMBUS__SQLITE) {
+                nimbus__checkpoint_restart(core, wr->svc->db);
+            }
             pthread_mutex_lock(&wr->lock);
             if (removed == NIMBUS__RETENTION_BATCH) {
                 wr->retention_due = true; /* more may be left */
@@ -348,7 +368,9 @@ static void *writer_main(void *arg)
         }
         pthread_mutex_unlock(&wr->lock);
         run_group(core, &group);
-        nimbus__checkpoint_restart(core, wr->svc->db);
+        if (core->engine == NIMBUS__SQLITE) {
+            nimbus__checkpoint_restart(core, wr->svc->db);
+        }
         pthread_mutex_lock(&wr->lock);
     }
     pthread_mutex_unlock(&wr->lock);
@@ -370,12 +392,19 @@ int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err)
      * transaction before storing (apply_record), and deletes a station's
      * observations itself (apply_delete): SQLite's own per-row parent
      * lookup would repeat that check for each of a batch's rows (a fifth of
-     * the writer's time per observation). Nothing else writes. */
-    if (sqlite3_exec(wr->svc->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) != SQLITE_OK) {
-        return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot configure the writer's connection");
-    }
-    if (nimbus__checkpointer_start(core, wr->svc->db, err) != 0) {
-        return -1;
+     * the writer's time per observation). Nothing else writes. On
+     * PostgreSQL the foreign key stays: the database is shared, and tools
+     * other than this writer (nimbus migrate, an operator's psql) may write
+     * to it; there is no WAL of ours to checkpoint either (the server
+     * does its own). */
+    if (core->engine == NIMBUS__SQLITE) {
+        if (sqlite3_exec(wr->svc->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) != SQLITE_OK) {
+            return nimbus_error_set(err, NIMBUS_INTERNAL,
+                                    "cannot configure the writer's connection");
+        }
+        if (nimbus__checkpointer_start(core, wr->svc->db, err) != 0) {
+            return -1;
+        }
     }
     if (pthread_create(&wr->thread, NULL, writer_main, core) != 0) {
         return nimbus_error_set(err, NIMBUS_INTERNAL, "cannot start the writer thread");

@@ -233,7 +233,8 @@ static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
     ws->fault_code = NIMBUS_OK;
     ws->retry_after_s = 0;
     ws->admitted = false;
-    ws->peer = nimbus_http_peer(req);
+    /* Through a trusted proxy, the client it names (forwarded.c). */
+    nimbus_http_client(ws->w, req, ws->peer, sizeof ws->peer);
     read_action(ws, headers, ct, v12);
     ws->op = -1;
     ws->keep = false;
@@ -801,7 +802,8 @@ static void reply_text(nimbus_worker_t *w, struct evhttp_request *req, int statu
 }
 
 /* GET /soap?wsdl: the embedded WSDL with every soap:address pointing at the
- * host and port this client used. */
+ * base URL this client used (nimbus_http_base_url: --public-url, or the
+ * scheme and host it used, through a trusted proxy too). */
 static void serve_wsdl(nimbus_worker_t *w, struct evhttp_request *req, nimbus_request_log_t *log)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -810,8 +812,8 @@ static void serve_wsdl(nimbus_worker_t *w, struct evhttp_request *req, nimbus_re
         reply_text(w, req, 404, "POST SOAP requests to /soap; the WSDL is at /soap?wsdl", log);
         return;
     }
-    char authority[300];
-    nimbus_http_request_authority(w, req, authority, sizeof authority);
+    char base[NIMBUS_PUBLIC_URL_MAX];
+    nimbus_http_base_url(w, req, base, sizeof base);
     struct evbuffer *body = evbuffer_new();
     if (!body) {
         reply_text(w, req, 500, "out of memory", log);
@@ -825,9 +827,7 @@ static void serve_wsdl(nimbus_worker_t *w, struct evhttp_request *req, nimbus_re
     while (rc == 0 && (hit = strstr(p, NIMBUS_WSDL_ADDRESS_PLACEHOLDER)) != NULL) {
         rc = evbuffer_add(body, p, (size_t)(hit - p));
         if (rc == 0) {
-            rc = evbuffer_add_printf(body, "%s://%s/soap", nimbus_http_scheme(w), authority) < 0
-                     ? -1
-                     : 0;
+            rc = evbuffer_add_printf(body, "%s/soap", base) < 0 ? -1 : 0;
         }
         p = hit + plen;
     }

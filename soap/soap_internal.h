@@ -77,7 +77,7 @@ struct nimbus_soap_worker {
      * UsernameToken, else http_creds; caller_err when neither is usable. */
     nimbus_credentials_t caller;
     nimbus_error_t caller_err;
-    const char *peer;   /* the client's address, borrowed from evhttp */
+    char peer[NIMBUS_FORWARDED_CLIENT_MAX]; /* the client's address (nimbus_http_client) */
     const char *action; /* SOAPAction (1.1) or the action parameter (1.2), or NULL */
     size_t action_len;  /* its length, quotes removed */
     bool admitted;      /* the call was taken from a rate limit (nimbus_core_admit) */

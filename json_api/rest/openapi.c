@@ -348,7 +348,7 @@ static void paths(nimbus_json_writer_t *w)
     nimbus_json_object_end(w);
 }
 
-char *nimbus_openapi_text(size_t *len)
+char *nimbus_openapi_text(const char *base_url, size_t *len)
 {
     nimbus_json_writer_t w;
     nimbus_json_writer_init(&w);
@@ -366,7 +366,7 @@ char *nimbus_openapi_text(size_t *len)
     nimbus_json_key(&w, "servers");
     nimbus_json_array_begin(&w);
     nimbus_json_object_begin(&w);
-    nimbus_json_member_string(&w, "url", "/");
+    nimbus_json_member_string(&w, "url", base_url);
     nimbus_json_object_end(&w);
     nimbus_json_array_end(&w);
     nimbus_json_key(&w, "paths");

@@ -10,8 +10,9 @@
 
 #include <stddef.h>
 
-/* The document as JSON text: heap memory the caller frees, its length in
- * *len; NULL when memory ran out. */
-char *nimbus_openapi_text(size_t *len);
+/* The document as JSON text, its one server at base_url (an absolute URL
+ * without a trailing slash, nimbus_http_base_url's): heap memory the
+ * caller frees, its length in *len; NULL when memory ran out. */
+char *nimbus_openapi_text(const char *base_url, size_t *len);
 
 #endif

@@ -204,10 +204,15 @@ static bool success_headers(rest_req_t *r, const nimbus_rest_binding_t *b, const
 {
     struct evkeyvalq *h = out_headers(r);
     if ((b->headers & NIMBUS_REST_LOCATION) && location_id) {
-        /* The new station: its id passed the core's rule (A-Z a-z 0-9 _ -),
-         * so it needs no escaping. */
-        char loc[128];
-        snprintf(loc, sizeof loc, "%s/%s", b->path, location_id);
+        /* The new station, as an absolute URL from the base the client
+         * used (through a trusted proxy: the proxy's scheme and host), so
+         * a client behind a TLS-terminating proxy is not sent to http://.
+         * Its id passed the core's rule (A-Z a-z 0-9 _ -) and the base is
+         * well-formed (nimbus_http_base_url): nothing needs escaping. */
+        char base[NIMBUS_PUBLIC_URL_MAX];
+        nimbus_http_base_url(r->w, r->req, base, sizeof base);
+        char loc[NIMBUS_PUBLIC_URL_MAX + 128];
+        snprintf(loc, sizeof loc, "%s%s/%s", base, b->path, location_id);
         evhttp_add_header(h, "Location", loc);
     }
     if (strcmp(b->method, "GET") == 0) {
@@ -304,13 +309,15 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
     const nimbus_op_info_t *op = &nimbus_op_table[b->op];
     char credbuf[NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8];
     nimbus_credentials_t creds;
+    char client[NIMBUS_FORWARDED_CLIENT_MAX];
     /* Credentials are checked (by the core, for the row's role) and the
      * call taken from the caller's rate limit before the body is read, so a
      * client without the right key, or over its rate, learns nothing about
      * its input and costs no JSON parsing; the operation checks again. */
     if (nimbus_http_credentials(r->req, &creds, credbuf, sizeof credbuf, &err) != 0 ||
-        nimbus_core_admit_as(r->w->core, &creds, nimbus_http_peer(r->req), op->role, r->log.key,
-                             &err) != 0) {
+        nimbus_core_admit_as(r->w->core, &creds,
+                             nimbus_http_client(r->w, r->req, client, sizeof client), op->role,
+                             r->log.key, &err) != 0) {
         reply_problem(r, &err);
         return;
     }
@@ -391,14 +398,24 @@ static void serve_openapi(rest_req_t *r)
     }
     r->log.operation = "OpenAPI";
     add_cors(r);
-    /* The document changes only with the binary. */
+    /* The document changes only with the binary, and with the base URL
+     * its servers name: unless --public-url pins that, a shared cache
+     * keeps one per Host and per what proxies say. */
     evhttp_add_header(out_headers(r), "Cache-Control", "public, max-age=3600");
+    if (!r->w->config->public_url[0]) {
+        evhttp_add_header(out_headers(r), "Vary",
+                          r->w->config->trusted_proxy_count > 0
+                              ? "Host, Forwarded, X-Forwarded-Proto, X-Forwarded-Host"
+                              : "Host");
+    }
     if (strcmp(m, "OPTIONS") == 0) {
         nimbus_http_reply(r->w, r->req, 204, NULL, &r->log);
         return;
     }
+    char base[NIMBUS_PUBLIC_URL_MAX];
+    nimbus_http_base_url(r->w, r->req, base, sizeof base);
     size_t len = 0;
-    char *text = nimbus_openapi_text(&len);
+    char *text = nimbus_openapi_text(base, &len);
     nimbus_http_reply_owned(r->w, r->req, 200, JSON_TYPE, text, len, &r->log);
 }
 

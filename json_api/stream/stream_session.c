@@ -74,7 +74,8 @@ struct nimbus_stream_session {
     STAILQ_HEAD(call_queue, pending_call) calls;    /* FIFO: items of one call at a time */
     LIST_HEAD(result_list, pending_result) results; /* SINGLE calls not yet answered */
     size_t call_count;                              /* calls and results in flight */
-    char client[64]; /* the peer's address: the rate limit's subject without keys */
+    char client[64]; /* the client's address (nimbus_http_client): the rate limit's subject
+                      * without keys */
     char key[NIMBUS_KEY_NAME_MAX + 1];          /* the caller's key, for the metrics; "" none */
     uint64_t sent;                              /* bytes of messages sent, for the metrics */
     uint64_t message_len;                       /* of the client message being handled */

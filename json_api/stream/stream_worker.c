@@ -375,7 +375,11 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
         refuse(w, req, nimbus_code_http_status(err.code), &err, &log);
         return;
     }
-    if (!nimbus__ws_origin_allowed(evhttp_find_header(in, "Origin"), evhttp_find_header(in, "Host"),
+    /* The page's own host: as the browser asked for it, through a trusted
+     * proxy too (which may pass another Host on). */
+    nimbus_forwarded_t fwd;
+    nimbus_http_forwarded(w, req, &fwd);
+    if (!nimbus__ws_origin_allowed(evhttp_find_header(in, "Origin"), fwd.host,
                                    w->config->cors_origins)) {
         nimbus_error_set(&err, NIMBUS_PERMISSION_DENIED,
                          "this page's origin may not open a stream (see --cors-origin)");

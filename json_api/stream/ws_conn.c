@@ -820,7 +820,9 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
         !(c->keepalive = event_new(base, -1, EV_PERSIST, keepalive_cb, c))) {
         goto fail;
     }
-    nimbus__stream_session_set_client(c->session, nimbus_http_peer(req));
+    char client[NIMBUS_FORWARDED_CLIENT_MAX];
+    nimbus__stream_session_set_client(c->session,
+                                      nimbus_http_client(sw->w, req, client, sizeof client));
     nimbus__stream_session_set_request_id(c->session, c->log.request_id);
     char reply[256 + NIMBUS_REQUEST_ID_MAX];
     int n = snprintf(reply, sizeof reply,

@@ -7,7 +7,10 @@
  *   client address, HTTP and WebSocket alike (an upgraded connection stays
  *   the same connection). Past either, the connection gets a 503
  *   problem+json (RESOURCE_EXHAUSTED, Retry-After) written straight to the
- *   socket and is closed before anything it sent is read.
+ *   socket and is closed before anything it sent is read. The client here
+ *   is the peer: a connection is counted when it is accepted, before any
+ *   header could say whom it carries, so a trusted proxy's connections
+ *   are bound by the total only.
  * - A request's deadline: from its first byte it has --request-timeout to
  *   arrive whole, plus one second for every --min-body-rate bytes it has
  *   sent, so a client trickling a byte every few seconds cannot stretch it
@@ -72,11 +75,15 @@ size_t nimbus_conn_table_total(nimbus_conn_table_t *t)
 }
 
 /* Counts a new connection from addr unless a limit says no: returns 0, or
- * 1 over the total, 2 over the client's, -1 out of memory. */
+ * 1 over the total, 2 over the client's, -1 out of memory. A trusted proxy
+ * (--trusted-proxy) carries many clients, and which one a connection is
+ * for is known only from its request's headers, long after this: its
+ * connections are bound by the total alone. */
 static int admit(nimbus_conn_table_t *t, const nimbus_config_t *cfg, const char *addr)
 {
-    return nimbus_counts_take((nimbus_counts_t *)t, addr, cfg->max_connections_per_client,
-                              cfg->max_connections);
+    bool proxy = nimbus_cidr_list_has(cfg->trusted_proxies, cfg->trusted_proxy_count, addr);
+    return nimbus_counts_take((nimbus_counts_t *)t, addr,
+                              proxy ? 0 : cfg->max_connections_per_client, cfg->max_connections);
 }
 
 static void forget(nimbus_conn_table_t *t, const char *addr)

@@ -274,12 +274,8 @@ static void access_log_request(nimbus_worker_t *w, struct evhttp_request *req,
     if (!w->config->access_log) {
         return;
     }
-    char *peer = NULL;
-    ev_uint16_t port = 0;
-    struct evhttp_connection *conn = evhttp_request_get_connection(req);
-    if (conn) {
-        evhttp_connection_get_peer(conn, &peer, &port);
-    }
+    char client[NIMBUS_FORWARDED_CLIENT_MAX];
+    const char *peer = nimbus_http_client(w, req, client, sizeof client);
     const char *uri = evhttp_request_get_uri(req);
     char path[160];
     /* Only the path: query strings may carry access tokens. */
@@ -590,12 +586,14 @@ void nimbus_http_add_sunset(nimbus_worker_t *w, struct evhttp_request *req)
         snprintf(value, sizeof value, "<%s>; rel=\"deprecation\", <%s>; rel=\"sunset\"",
                  cfg->soap_sunset_link, cfg->soap_sunset_link);
     } else {
-        char authority[300];
-        nimbus_http_request_authority(w, req, authority, sizeof authority);
+        /* The base URL the client used (through a trusted proxy too), or
+         * --public-url. */
+        char base[NIMBUS_PUBLIC_URL_MAX];
+        nimbus_http_base_url(w, req, base, sizeof base);
         snprintf(value, sizeof value,
-                 "<%s://%s/migration>; rel=\"deprecation\"; type=\"text/markdown\", "
-                 "<%s://%s/migration>; rel=\"sunset\"; type=\"text/markdown\"",
-                 nimbus_http_scheme(w), authority, nimbus_http_scheme(w), authority);
+                 "<%s/migration>; rel=\"deprecation\"; type=\"text/markdown\", "
+                 "<%s/migration>; rel=\"sunset\"; type=\"text/markdown\"",
+                 base, base);
     }
     evhttp_add_header(h, "Link", value);
 }
@@ -672,34 +670,6 @@ int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *ou
     }
     return nimbus_error_set(err, NIMBUS_UNAUTHENTICATED,
                             "unsupported Authorization scheme (use Bearer or Basic)");
-}
-
-/* A Host value we are willing to echo into a document: host name, IPv4 or
- * bracketed IPv6, optional port. Anything else could inject markup. */
-static bool host_is_safe(const char *host)
-{
-    size_t len = strlen(host);
-    if (len == 0 || len > 255) {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)host[i];
-        if (!(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_')) {
-            return false;
-        }
-    }
-    return true;
-}
-
-void nimbus_http_request_authority(nimbus_worker_t *w, struct evhttp_request *req, char *buf,
-                                   size_t bufsize)
-{
-    const char *host = evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
-    if (host && host_is_safe(host)) {
-        snprintf(buf, bufsize, "%s", host);
-    } else {
-        snprintf(buf, bufsize, "%s", w->authority ? w->authority : "localhost");
-    }
 }
 
 /* ---- headers ------------------------------------------------------------ */

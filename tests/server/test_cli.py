@@ -36,7 +36,7 @@ class CommandLine(unittest.TestCase):
                     "--api-key", "--open", "--demo", "--port-file", "--quiet", "--version",
                     "--render-cache", "--ws-ping-interval", "--ws-queue", "--cors-origin",
                     "--soap-max-depth", "--soap-max-attributes", "--soap-max-namespaces",
-                    "--log-file", "--log-format", "--config", "--keys"):
+                    "--log-file", "--log-format", "--config", "--keys", "--follow-poll"):
             self.assertIn(opt, r.stdout)
 
     def test_version(self):
@@ -52,7 +52,8 @@ class CommandLine(unittest.TestCase):
                  ["stray"], ["--demo-reseed"], ["--workers"], ["--render-cache", "-1"],
                  ["--render-cache", "lots"], ["--render-cache", ""],
                  ["--soap-max-depth", "4"], ["--soap-max-depth", "257"],
-                 ["--soap-max-attributes", "0"], ["--soap-max-namespaces", "x"]]
+                 ["--soap-max-attributes", "0"], ["--soap-max-namespaces", "x"],
+                 ["--follow-poll", "9"], ["--follow-poll", "x"], ["--follow-poll", "600001"]]
         for args in cases:
             with self.subTest(args=args):
                 r = run(*args)
@@ -126,6 +127,15 @@ class Running(unittest.TestCase):
                 answers[size] = seen
         self.assertEqual(answers["0"], answers[None])
         self.assertEqual(answers["1"], answers[None])
+
+    def test_follow_poll_limits_are_accepted(self):
+        """--follow-poll 10 and 600000, its limits, start a server (on
+        SQLite the option has no effect; service_pg_follow checks what it
+        does on PostgreSQL); 9 and 600001 exit 2 (above)."""
+        for ms in ("10", "600000"):
+            with NimbusServer(BINARY, args=["--follow-poll", ms]) as srv:
+                with urllib.request.urlopen(srv.base_url + "/healthz") as resp:
+                    self.assertEqual(resp.status, 200, ms)
 
     def test_second_server_on_the_same_address_exits_1(self):
         with NimbusServer(BINARY) as first:

@@ -90,7 +90,10 @@ def iso(t):
 
 class Durability(unittest.TestCase):
     def test_acknowledged_observations_survive_kill_9(self):
-        srv = NimbusServer(BINARY, args=["--quiet"]).start()
+        # server_durability_pg: the same on PostgreSQL (NIMBUS_TEST_PG_URI,
+        # a fresh database of the pg_cluster fixture's cluster).
+        srv = NimbusServer(BINARY, args=["--quiet"],
+                           db_path=os.environ.get("NIMBUS_TEST_PG_URI")).start()
         try:
             soap_call(srv.port, "CreateStation",
                       "<n:station><n:id>dur-1</n:id><n:name>Durability</n:name>"

@@ -3,6 +3,12 @@
  * Shared test helpers (see test_util.h). The scratch directory is made with
  * mkdtemp under $TMPDIR (or /tmp) and removed with everything in it when
  * the program exits, so tests leave nothing behind.
+ *
+ * With NIMBUS_TEST_PG_URI set (the ctest fixture pg_cluster sets it for the
+ * service_pg_* runs of these same programs), every fresh database is a
+ * fresh schema of that PostgreSQL database instead of a SQLite file: the
+ * URI names it in its search_path, so the core creates its tables there;
+ * the schemas are dropped at exit.
  */
 #define _XOPEN_SOURCE 700
 #include "test_util.h"
@@ -10,6 +16,7 @@
 #include "service_internal.h"
 
 #include <ftw.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,9 +57,52 @@ const char *nimbus_test_dir(void)
     return scratch;
 }
 
+const char *nimbus_test_pg_uri(void)
+{
+    const char *uri = getenv("NIMBUS_TEST_PG_URI");
+    return uri != NULL && *uri != '\0' ? uri : NULL;
+}
+
+/* Runs sql on the test database; exits the program when it cannot. */
+static void pg_run(const char *sql)
+{
+    PGconn *c = PQconnectdb(nimbus_test_pg_uri());
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+    if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "%s: %s\n", sql, PQerrorMessage(c));
+        exit(2);
+    }
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void drop_schemas(void)
+{
+    for (int i = 1; i <= db_counter; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS nimbus_t%ld_%d CASCADE", (long)getpid(),
+                 i);
+        pg_run(sql);
+    }
+}
+
 const char *nimbus_test_db_path(void)
 {
-    snprintf(db_path, sizeof(db_path), "%s/%d/db.sqlite", nimbus_test_dir(), ++db_counter);
+    const char *uri = nimbus_test_pg_uri();
+    if (uri == NULL) {
+        snprintf(db_path, sizeof(db_path), "%s/%d/db.sqlite", nimbus_test_dir(), ++db_counter);
+        return db_path;
+    }
+    if (db_counter == 0) {
+        atexit(drop_schemas);
+    }
+    char schema[64], sql[128];
+    snprintf(schema, sizeof schema, "nimbus_t%ld_%d", (long)getpid(), ++db_counter);
+    snprintf(sql, sizeof sql, "CREATE SCHEMA %s", schema);
+    pg_run(sql);
+    snprintf(db_path, sizeof(db_path), "%s%coptions=-csearch_path%%3D%s", uri,
+             strchr(uri, '?') ? '&' : '?', schema);
     return db_path;
 }
 
@@ -122,5 +172,5 @@ int nimbus_test_record(nimbus_service_t *svc, const char *id, const nimbus_obser
 
 struct sqlite3 *nimbus_test_writer_db(nimbus_core_t *core)
 {
-    return core->writer.svc->db;
+    return core->writer.svc->db; /* NULL on PostgreSQL */
 }

@@ -12,8 +12,13 @@
 #include "nimbus_service.h"
 
 /* A fresh database path inside the scratch directory ("<dir>/<n>/db.sqlite",
- * its directory not yet created). Static storage, valid until the next call. */
+ * its directory not yet created), or with NIMBUS_TEST_PG_URI set, the URI
+ * of a fresh schema of that PostgreSQL database. Static storage, valid
+ * until the next call. */
 const char *nimbus_test_db_path(void);
+
+/* NIMBUS_TEST_PG_URI, or NULL when the tests run on SQLite. */
+const char *nimbus_test_pg_uri(void);
 
 /* The scratch directory itself. */
 const char *nimbus_test_dir(void);

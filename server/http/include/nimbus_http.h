@@ -6,7 +6,9 @@
  * writes the access-log line) and one way to send an error as
  * problem+json, credentials taken from HTTP headers, query parsing, and the
  * header toolkit (media types, token lists, origin lists) so that every
- * front-end reads a header the same way. Front-ends include this and
+ * front-end reads a header the same way, and what trusted proxies say of a
+ * request (the client's address, the base URL to advertise: forwarded.c,
+ * nimbus_forwarded.h). Front-ends include this and
  * json_api/json's nimbus_json.h, never each other.
  *
  * Threads: the server runs config.workers event loops, one per thread, each
@@ -29,6 +31,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "nimbus_forwarded.h"
 #include "nimbus_log.h"
 #include "nimbus_metrics.h"
 #include "nimbus_render_cache.h"
@@ -79,6 +82,7 @@ typedef struct nimbus_config {
     int soap_max_namespaces;           /* SOAP namespace declarations in scope */
     size_t ws_queue_max;               /* bytes queued per WebSocket before it lags */
     long ws_ping_interval_ms;          /* keepalive ping after this much silence */
+    long follow_poll_ms;               /* PostgreSQL: the follower's fallback poll; 0: default */
     size_t render_cache;               /* bytes of rendered answers per worker; 0 keeps none */
     size_t max_connections;            /* in all; 0: no limit */
     size_t max_connections_per_client; /* per client address; 0: no limit */
@@ -109,6 +113,12 @@ typedef struct nimbus_config {
     long long soap_sunset;       /* --soap-sunset as Unix seconds; 0: none */
     long long soap_deprecated;   /* Deprecation's date: the start, or the sunset if earlier */
     char soap_sunset_link[1024]; /* --soap-sunset-link; "": this server's /migration */
+    /* Behind proxies (forwarded.c): peers whose Forwarded and X-Forwarded-*
+     * headers are believed (--trusted-proxy), and the base URL advertised
+     * whatever the request says (--public-url, normalised; "" none). */
+    nimbus_cidr_t trusted_proxies[NIMBUS_MAX_TRUSTED_PROXIES];
+    size_t trusted_proxy_count;
+    char public_url[NIMBUS_PUBLIC_URL_MAX];
 } nimbus_config_t;
 
 /* Event priorities of a worker's loop (event_base_priority_init). Every
@@ -289,14 +299,37 @@ uint64_t nimbus_now_us(void);
  * NUL. Returns 0, or -1 with INVALID_ARGUMENT naming the parameter. */
 int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err);
 
-/* "https" on a TLS port, else "http": what the server's own URLs say (the
- * WSDL's soap:address). */
+/* "https" on a TLS port, else "http": the connection's own scheme. */
 const char *nimbus_http_scheme(const nimbus_worker_t *w);
 
-/* The client's address as text ("127.0.0.1", "::1"), owned by evhttp and
- * valid while req is; "?" when unknown. The subject of rate limits on a
- * server without keys. */
+/* The peer's address as text ("127.0.0.1", "::1"), owned by evhttp and
+ * valid while req is; "?" when unknown. That is the client only when no
+ * trusted proxy stands between: see nimbus_http_client. */
 const char *nimbus_http_peer(struct evhttp_request *req);
+
+/* ---- behind proxies (forwarded.c) ------------------------------------- */
+
+/* The request as its client made it: nimbus_forwarded_read on req's
+ * headers and peer with the configured --trusted-proxy networks, and
+ * out->scheme set to the connection's own when no trusted proxy said. */
+void nimbus_http_forwarded(const nimbus_worker_t *w, struct evhttp_request *req,
+                           nimbus_forwarded_t *out);
+
+/* The client's address as text (the peer's, or what a trusted proxy said
+ * of it) into buf (size bytes, NIMBUS_FORWARDED_CLIENT_MAX will do), which
+ * it returns: the subject of rate limits on a server without keys, and the
+ * client of the access log. */
+const char *nimbus_http_client(const nimbus_worker_t *w, struct evhttp_request *req, char *buf,
+                               size_t size);
+
+/* The base URL the server advertises to this client, without a trailing
+ * slash, into buf (size bytes): --public-url when given; else the scheme
+ * and host the client used (a trusted proxy's word, else the connection's
+ * scheme and the Host header, when well-formed), else the listening
+ * address. What the WSDL's soap:address, OpenAPI's servers and Location
+ * headers start with. */
+void nimbus_http_base_url(const nimbus_worker_t *w, struct evhttp_request *req, char *buf,
+                          size_t size);
 
 /* Percent-decodes len bytes of raw into out (size bytes, NUL-terminated),
  * '+' as a space when plus_is_space (query strings). Strict: returns the
@@ -362,12 +395,6 @@ void nimbus_access_log(nimbus_worker_t *w, const nimbus_request_log_t *log, int 
  */
 int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *out, char *buf,
                             size_t bufsize, nimbus_error_t *err);
-
-/* Host and port the client used to reach us ("Host" header, else the
- * listening address), for the WSDL's soap:address. Writes a NUL-terminated
- * "host:port" into buf. */
-void nimbus_http_request_authority(nimbus_worker_t *w, struct evhttp_request *req, char *buf,
-                                   size_t bufsize);
 
 /* ---- headers ---------------------------------------------------------- */
 

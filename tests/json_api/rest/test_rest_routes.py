@@ -26,9 +26,11 @@ BERLIN = {"id": "ber-1", "name": "Berlin Mitte", "city": "Berlin", "country": "D
 
 def stations(c):
     # Create (201, Location, body echoes the station); numbers print as written.
+    # Location is absolute, from the Host the client sent.
     r = c.post("/v1/stations", BERLIN)
     assert expect_ok(r, 201) == BERLIN
-    assert r.header("Location") == "/v1/stations/ber-1"
+    assert r.header("Location") == "http://127.0.0.1:%d/v1/stations/ber-1" % c.port, \
+        r.header("Location")
     assert b"52.52," in r.raw and b"13.405," in r.raw, r.raw
     for i in range(5):
         s = {"id": "p-%d" % i, "name": "P%d" % i, "city": "Paris", "country": "FR",
