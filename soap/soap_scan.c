@@ -225,11 +225,11 @@ static bool binary_type(const char *attrs, const char *end, const struct xsi_pre
  * name's length. Every name outside quotes
  * counts, valued or not, so a tag gSOAP would read leniently is counted
  * as gSOAP reads it. */
-static void count_attrs(const char *p, const char *end, int *attrs, int *namespaces,
+static void count_attrs(const char *p, const char *end, int *attrs, int *declarations,
                         size_t *longest)
 {
     *attrs = 0;
-    *namespaces = 0;
+    *declarations = 0;
     *longest = 0;
     bool value_next = false; /* an '=' was read: what follows is its value */
     while (p < end) {
@@ -258,7 +258,7 @@ static void count_attrs(const char *p, const char *end, int *attrs, int *namespa
                 *longest = len;
             }
             if (len >= 5 && memcmp(name, "xmlns", 5) == 0 && (len == 5 || name[5] == ':')) {
-                ++*namespaces;
+                ++*declarations;
             }
         }
     }
