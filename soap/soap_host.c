@@ -480,14 +480,22 @@ static bool light_begin_allowed(nimbus_soap_worker_t *ws, const char *body, size
 {
 #if GSOAP_VERSION == 208124
     struct soap *soap = ws->soap;
-    if (ws->iht_dirty || ws->ids || len == 0 || body[0] != '<' || soap->nlist || soap->blist ||
-        soap->xlist || soap->pblk || !soap->local_namespaces || !(soap->imode & SOAP_ENC_PLAIN) ||
-        (soap->imode & SOAP_IO) == SOAP_IO_CHUNK) {
+    if (ws->iht_dirty || ws->scratch_dirty || ws->ids || len == 0 || body[0] != '<' ||
+        soap->nlist || soap->blist || soap->xlist || soap->pblk || !soap->local_namespaces ||
+        !(soap->imode & SOAP_ENC_PLAIN) || (soap->imode & SOAP_IO) == SOAP_IO_CHUNK) {
         return false;
     }
     int n = 0;
     size_t bytes = soap->lablen;
     for (const struct soap_attribute *tp = soap->attributes; tp; tp = tp->next) {
+        /* A slot whose value gSOAP freed when the value outgrew it, and
+         * whose regrowth then failed (the body ended inside the value),
+         * keeps its old size with no buffer: gSOAP would write the next
+         * value of that name through the null pointer (found by
+         * fuzz_soap). Only soap_begin_recv's soap_free_temp clears it. */
+        if (!tp->value && tp->size) {
+            return false;
+        }
         bytes += tp->size;
         if (++n > NIMBUS_SOAP_KEPT_ATTRIBUTES || bytes > NIMBUS_SOAP_KEPT_BYTES) {
             return false;
@@ -520,6 +528,7 @@ static int begin_recv(nimbus_soap_worker_t *ws, bool light)
 {
     struct soap *soap = ws->soap;
     if (!light) {
+        ws->scratch_dirty = false; /* soap_free_temp releases it all */
         return soap_begin_recv(soap);
     }
     soap->error = SOAP_OK;
@@ -735,6 +744,9 @@ static void serve(nimbus_soap_worker_t *ws)
     if (rc == SOAP_OK || rc == SOAP_STOP || rc == NIMBUS_SOAP_DEFERRED || rc == NIMBUS_SOAP_SENT) {
         return;
     }
+    /* gSOAP stopped somewhere in the body: what it keeps from one message
+     * to the next may be half-updated, so the next begins afresh. */
+    ws->scratch_dirty = true;
     if (ws->fault_code == NIMBUS_OK || soap->error != SOAP_FAULT) {
         nimbus__soap_fault_from_gsoap(soap);
     }

@@ -85,8 +85,9 @@ struct nimbus_soap_worker {
     char caller_key[NIMBUS_KEY_NAME_MAX + 1]; /* the caller's key once authorized; "" none */
     nimbus__soap_call_t *deferred;            /* the write this request left to the writer */
     int op;                                   /* the Body's operation (nimbus_op_t), or -1 */
-    bool ids;       /* the scan saw attributes that may be ids (scan_info.ids) */
-    bool iht_dirty; /* gSOAP's id table may hold entries (see begin_recv) */
+    bool ids;           /* the scan saw attributes that may be ids (scan_info.ids) */
+    bool iht_dirty;     /* gSOAP's id table may hold entries (see begin_recv) */
+    bool scratch_dirty; /* the last parse failed midway (see light_begin_allowed) */
     /* A read to keep once answered: key[0..key_len) (0: none), stamped
      * before the read (soap_render.c). */
     bool keep;

@@ -17,3 +17,9 @@ nimbus_fuzz_target(json_request
   LIBRARIES nimbus_json
   SECONDS 20
   DICT json_request.dict)
+nimbus_fuzz_target(soap
+  SOURCES tests/fuzz/fuzz_soap.c
+  INCLUDES soap
+  LIBRARIES nimbus_soap
+  SECONDS 20
+  DICT soap.dict)

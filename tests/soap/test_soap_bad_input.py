@@ -476,6 +476,29 @@ def test_compressed(port):
     conn.close()
 
 
+def test_failed_attribute_then_same_name(port):
+    """Found by fuzz_soap (docs/security.md, "Fuzzing"): a request whose
+    attribute value outgrows the slot gSOAP kept for that attribute name
+    from an earlier request, and then ends inside the value, leaves the
+    slot without a buffer but with its old size; the worker's context keeps
+    slots from one request to the next, and the next request naming that
+    attribute made gSOAP write through the null buffer: the server died.
+    One keep-alive connection, so all three land on one worker."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    good = envelope(1, "<n:GetStation><n:id>fmt-1</n:id></n:GetStation>")
+    cut = (b'<?xml version="1.0"?><s:Envelope xmlns:s="' + b"a" * 300 + b'<![[' + b"a" * 120
+           + b'"' + b"a" * 120 + b">aaaaaaaa")
+    for i in range(3):
+        resp, data = post(conn, good)
+        assert resp.status in (200, 500) and b"Envelope" in data, (i, resp.status, data)
+        resp, data = post(conn, cut)
+        assert resp.status == 500 and b"INVALID_ARGUMENT" in data, (i, resp.status, data)
+    resp, data = post(conn, good)
+    assert b"Envelope" in data, data
+    conn.close()
+    alive(port)
+
+
 def test_half_sent_request(port):
     """A client that promises more body than it sends, then hangs up."""
     body = envelope(1, create_body("half"))
@@ -614,6 +637,8 @@ def main():
         print("ok: xsd:double is decimal only")
         test_one_operation(srv.port)
         print("ok: exactly one operation element in the Body")
+        test_failed_attribute_then_same_name(srv.port)
+        print("ok: an attribute value cut short, then the same attribute again")
         test_half_sent_request(srv.port)
         test_answers(srv.port)
         test_compressed(srv.port)
