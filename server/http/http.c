@@ -193,6 +193,13 @@ int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_err
         size_t vlen = pair - (size_t)(v - p);
         int kr = nimbus_http_uri_decode(p, klen, true, name, qlen + 1);
         int vr = kr < 0 ? 0 : nimbus_http_uri_decode(v, vlen, true, value, qlen + 1);
+        /* evhttp_add_header refuses a line break in a name, and one not
+         * followed by a blank in a value, and the pair would be dropped
+         * unseen: "?city=a%0Ab" would list every city. No name or value
+         * of the API holds one (the core refuses control characters). */
+        if (kr >= 0 && vr >= 0 && (strpbrk(name, "\r\n") || strpbrk(value, "\r\n"))) {
+            kr = -4;
+        }
         if (kr < 0 || vr < 0) {
             int why = kr < 0 ? kr : vr;
             /* The name as sent, up to an encoded NUL inside it. */
@@ -205,15 +212,19 @@ int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_err
             }
             int shown = (int)(named > 64 ? 64 : named);
             nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                             why == -2 ? "query parameter \"%.*s\" holds an encoded NUL (%%00)"
-                                       : "query parameter \"%.*s\" has a malformed %%-escape",
+                             why == -2   ? "query parameter \"%.*s\" holds an encoded NUL (%%00)"
+                             : why == -4 ? "query parameter \"%.*s\" holds a line break (%%0A "
+                                           "or %%0D)"
+                                         : "query parameter \"%.*s\" has a malformed %%-escape",
                              shown, p);
             free(buf);
             evhttp_clear_headers(out);
             return -1;
         }
-        if (klen > 0 || vlen > 0) {
-            evhttp_add_header(out, name, value);
+        if ((klen > 0 || vlen > 0) && evhttp_add_header(out, name, value) != 0) {
+            free(buf);
+            evhttp_clear_headers(out);
+            return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         }
         p += pair;
         if (*p == '&') {

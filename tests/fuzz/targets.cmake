@@ -23,3 +23,9 @@ nimbus_fuzz_target(soap
   LIBRARIES nimbus_soap
   SECONDS 20
   DICT soap.dict)
+nimbus_fuzz_target(http_input
+  SOURCES tests/fuzz/fuzz_http_input.c
+  INCLUDES json_api/rest
+  LIBRARIES nimbus_rest nimbus_http nimbus_json
+  SECONDS 15
+  DICT http_input.dict)

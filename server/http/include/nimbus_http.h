@@ -296,7 +296,10 @@ uint64_t nimbus_now_us(void);
  * keep "%zz" as three characters, so "?city=%zz" would look for a city of
  * that name), and so is an encoded NUL, which would cut a C string short
  * ("access_token=secret%00x" read as "secret"); no value of the API holds
- * NUL. Returns 0, or -1 with INVALID_ARGUMENT naming the parameter. */
+ * NUL. So is a line break (%0A, %0D), which evhttp's header list would
+ * drop silently ("?city=a%0Ab" would then list every city). Returns 0, or
+ * -1 with INVALID_ARGUMENT naming the parameter (INTERNAL when out of
+ * memory). */
 int nimbus_http_parse_query(const char *query, struct evkeyvalq *out, nimbus_error_t *err);
 
 /* "https" on a TLS port, else "http": the connection's own scheme. */
