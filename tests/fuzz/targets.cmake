@@ -29,3 +29,8 @@ nimbus_fuzz_target(http_input
   LIBRARIES nimbus_rest nimbus_http nimbus_json
   SECONDS 15
   DICT http_input.dict)
+nimbus_fuzz_target(datetime
+  SOURCES tests/fuzz/fuzz_datetime.c
+  LIBRARIES nimbus_service
+  SECONDS 15
+  DICT datetime.dict)
