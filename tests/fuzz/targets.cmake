@@ -34,3 +34,9 @@ nimbus_fuzz_target(datetime
   LIBRARIES nimbus_service
   SECONDS 15
   DICT datetime.dict)
+nimbus_fuzz_target(ws_frame
+  SOURCES tests/fuzz/fuzz_ws_frame.c
+  INCLUDES json_api/stream
+  LIBRARIES nimbus_stream nimbus_json
+  SECONDS 15
+  DICT ws_frame.dict)
