@@ -597,6 +597,39 @@ static int begin_serve(nimbus_soap_worker_t *ws, bool light)
     return SOAP_OK;
 }
 
+/* SOAP 1.1's and 1.2's envelope and encoding namespaces, as gSOAP
+ * (soap_envelope_begin_in) compares them to settle the version. */
+static const char *const envelope_ns[2] = {"http://schemas.xmlsoap.org/soap/envelope/",
+                                           "http://www.w3.org/2003/05/soap-envelope"};
+static const char *const encoding_ns[2] = {"http://schemas.xmlsoap.org/soap/encoding/",
+                                           "http://www.w3.org/2003/05/soap-encoding"};
+
+/*
+ * Whether the message bound the envelope or encoding entry of the
+ * namespace table to a URI other than SOAP 1.1's or 1.2's. gSOAP matches a
+ * URI against an entry's third column (the other version's URI) with its
+ * pattern rules: case-insensitively, '-' standing for any character. Such
+ * a near miss ("http://www.w3.org/2003/05/soap)envelope") settles no
+ * version, and the answer would then declare the client's URI as its
+ * envelope's namespace, which no client reads as SOAP (found by
+ * fuzz_soap). The binding is dropped, so that the Fault is written in the
+ * real namespace, and true is returned.
+ */
+static bool foreign_envelope(struct soap *soap)
+{
+    struct Namespace *ns = soap->local_namespaces;
+    bool foreign = false;
+    for (int i = 0; ns && i < 2 && ns[i].id; i++) {
+        const char *const *known = i == 0 ? envelope_ns : encoding_ns;
+        if (ns[i].out && strcmp(ns[i].out, known[0]) != 0 && strcmp(ns[i].out, known[1]) != 0) {
+            SOAP_FREE(soap, ns[i].out);
+            ns[i].out = NULL;
+            foreign = true;
+        }
+    }
+    return foreign;
+}
+
 static void serve(nimbus_soap_worker_t *ws)
 {
     struct soap *soap = ws->soap;
@@ -732,6 +765,12 @@ static void serve(nimbus_soap_worker_t *ws)
     }
     ws->ids = where.ids;
     int rc = begin_serve(ws, light_begin_allowed(ws, text, len));
+    if (foreign_envelope(soap)) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "the SOAP envelope's namespace must be %s (SOAP 1.1) or %s (SOAP 1.2)",
+                         envelope_ns[0], envelope_ns[1]);
+        rc = nimbus__soap_fault(soap, &err);
+    }
     if (rc == SOAP_OK) {
         rc = authorize_before_body(ws);
     }

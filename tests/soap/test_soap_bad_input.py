@@ -499,6 +499,27 @@ def test_failed_attribute_then_same_name(port):
     alive(port)
 
 
+def test_envelope_namespace(port):
+    """Found by fuzz_soap: gSOAP matches an envelope namespace against the
+    other version's URI case-insensitively and with '-' as a wildcard, and
+    the answer then declared the client's near miss as its envelope's
+    namespace. Such a request is refused, in the real namespace; the other
+    version's exact URI still works, answered in that version."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    get = "<n:GetStation><n:id>fmt-1</n:id></n:GetStation>"
+    near = {2: "http://schemas.xmlsoap.org/sOap/envelope/",
+            1: "http://www.w3.org/2003/05/soap)envelope"}
+    for v, uri in near.items():
+        body = envelope(v, get).replace(ENV[v].encode(), uri.encode())
+        expect_fault(conn, body, "INVALID_ARGUMENT", 2 if uri.startswith("http://schemas") else 1,
+                     label="near-miss envelope namespace %s" % uri,
+                     message="envelope's namespace must be")
+    for v in (1, 2):
+        resp, data = post(conn, envelope(3 - v, get), version=v)
+        assert ('xmlns:SOAP-ENV="%s"' % ENV[3 - v]).encode() in data, (v, data[:400])
+    conn.close()
+
+
 def test_half_sent_request(port):
     """A client that promises more body than it sends, then hangs up."""
     body = envelope(1, create_body("half"))
@@ -639,6 +660,8 @@ def main():
         print("ok: exactly one operation element in the Body")
         test_failed_attribute_then_same_name(srv.port)
         print("ok: an attribute value cut short, then the same attribute again")
+        test_envelope_namespace(srv.port)
+        print("ok: an envelope namespace that is neither SOAP 1.1's nor 1.2's")
         test_half_sent_request(srv.port)
         test_answers(srv.port)
         test_compressed(srv.port)
