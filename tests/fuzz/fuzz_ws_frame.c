@@ -39,6 +39,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_tmpdir.h"
+
 #include <jansson.h>
 
 #include "nimbus_service.h"
@@ -47,7 +49,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64];
+static char dir[4096];
 static nimbus_core_t *core;
 static nimbus_stream_shared_t shared;
 static const nimbus_credentials_t admin = {NIMBUS_CRED_TRUSTED, NULL, NULL};
@@ -65,22 +67,10 @@ static void die(const char *why, const char *text, size_t len)
     abort();
 }
 
-static void cleanup_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    (void)!system(cmd);
-}
-
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "%s/nimbus-fuzz-ws-XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(dir)) {
-        abort();
-    }
-    atexit(cleanup_dir);
-    char path[128];
+    fuzz_tmpdir("ws", dir, sizeof dir);
+    char path[4200];
     snprintf(path, sizeof path, "%s/fuzz.db", dir);
     nimbus_error_t err;
     core = nimbus_core_open(path, &err);

@@ -18,8 +18,8 @@ nimbus_fuzz_target(json_request
   SECONDS 20
   DICT json_request.dict)
 nimbus_fuzz_target(soap
-  SOURCES tests/fuzz/fuzz_soap.c
-  INCLUDES soap
+  SOURCES tests/fuzz/fuzz_soap.c tests/fuzz/fuzz_tmpdir.c
+  INCLUDES soap tests/fuzz
   LIBRARIES nimbus_soap
   SECONDS 20
   DICT soap.dict)
@@ -35,8 +35,8 @@ nimbus_fuzz_target(datetime
   SECONDS 15
   DICT datetime.dict)
 nimbus_fuzz_target(ws_frame
-  SOURCES tests/fuzz/fuzz_ws_frame.c
-  INCLUDES json_api/stream
+  SOURCES tests/fuzz/fuzz_ws_frame.c tests/fuzz/fuzz_tmpdir.c
+  INCLUDES json_api/stream tests/fuzz
   LIBRARIES nimbus_stream nimbus_json
   SECONDS 15
   DICT ws_frame.dict)
