@@ -756,6 +756,14 @@ static void serve(nimbus_soap_worker_t *ws)
                          quotable(where.element, where.element_len), where.element,
                          quotable(where.first, where.first_len), where.first);
         break;
+    case NIMBUS_SOAP_SCAN_MARKUP:
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT,
+                         "the request body is not well-formed XML at byte %zu: a comment holding "
+                         "\"--\", a processing instruction holding '?' before its end, '<' "
+                         "followed by a blank, or a comment, processing instruction or CDATA "
+                         "section that does not end",
+                         where.offset);
+        break;
     case NIMBUS_SOAP_SCAN_OK:
         break;
     }

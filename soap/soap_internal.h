@@ -158,7 +158,8 @@ typedef enum nimbus_soap_scan {
     NIMBUS_SOAP_SCAN_BODY_CHILDREN, /* a Body with more than one element child */
     NIMBUS_SOAP_SCAN_ATTRIBUTES,    /* a start tag with more than max_attributes attributes */
     NIMBUS_SOAP_SCAN_NAMESPACES,    /* more than max_namespaces declarations in scope */
-    NIMBUS_SOAP_SCAN_LONG_NAME      /* an element or attribute name over NIMBUS_SOAP_NAME_MAX */
+    NIMBUS_SOAP_SCAN_LONG_NAME,     /* an element or attribute name over NIMBUS_SOAP_NAME_MAX */
+    NIMBUS_SOAP_SCAN_MARKUP         /* a comment, PI or '<' gSOAP would end elsewhere than XML */
 } nimbus_soap_scan_t;
 
 /* The shape limits the scan enforces (--soap-max-depth, --soap-max-attributes,
@@ -190,7 +191,7 @@ typedef struct nimbus_soap_scan_info {
      * bytes) */
     const char *text;
     size_t text_len;
-    /* BAD_UTF8, BAD_CHAR, *_REF*: byte offset in body */
+    /* BAD_UTF8, BAD_CHAR, *_REF*, MARKUP: byte offset in body */
     size_t offset;
     /* BAD_CHAR, BAD_CHAR_REF: the code point (0x110000 for anything past
      * U+10FFFF) */

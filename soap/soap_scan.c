@@ -46,7 +46,17 @@
  *   mistake visible. Other xsi:types are harmless: their text is the value;
  * - a Body with more than one element child. Document/literal wrapped
  *   means exactly one operation element; gSOAP serves the first and skips
- *   the rest, so a second operation would look accepted but never run.
+ *   the rest, so a second operation would look accepted but never run;
+ * - markup whose end gSOAP finds elsewhere than XML does, and which the
+ *   scan would otherwise skip to a different place than gSOAP reads on
+ *   from: gSOAP ends a comment at its first "--" and a processing
+ *   instruction at its first '?' (then at the next '>'), skips blanks
+ *   after '<', and skips "<%...>"; so a comment holding "--", a PI holding
+ *   a '?' not followed by '>', a '<' followed by a blank or '%', and a
+ *   comment, PI or CDATA section without its end are refused. Before, the
+ *   scan skipped "<?xml ...?x>" up to a "?>" that never came, and gSOAP
+ *   parsed the rest of the body unchecked: 20,000 attributes on one tag
+ *   got past the limit (found by fuzz_soap).
  *
  * It also notes whether any start tag's attributes hold the text `id` or
  * `ref` (in a name or a value): only such attributes (id, href, ref,
@@ -476,17 +486,24 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len,
     int body_children = 0;
     struct xsi_prefixes xsi;
     xsi.count = 0;
-    while (p && (p = memchr(p, '<', (size_t)(stop - p))) != NULL) {
+    while ((p = memchr(p, '<', (size_t)(stop - p))) != NULL) {
         size_t left = (size_t)(stop - p);
         const char *skip_to = NULL; /* past a comment, CDATA section or PI */
         if (left >= 4 && memcmp(p, "<!--", 4) == 0) {
-            skip_to = past(p + 4, stop, "-->");
+            /* Ends where gSOAP ends it, at the first "--", which must be
+             * the "-->" XML ends it with. */
+            const char *dashes = past(p + 4, stop, "--");
+            skip_to = dashes && dashes < stop && *dashes == '>' ? dashes + 1 : NULL;
         } else if (left >= 9 && memcmp(p, "<![CDATA[", 9) == 0) {
             skip_to = past(p + 9, stop, "]]>");
         } else if (left >= 2 && p[1] == '!') {
             return NIMBUS_SOAP_SCAN_DECLARATION;
         } else if (left >= 2 && p[1] == '?') {
-            skip_to = past(p + 2, stop, "?>");
+            /* gSOAP ends it at the first '?': that must be the "?>". */
+            const char *q = memchr(p + 2, '?', left - 2);
+            skip_to = q && q + 1 < stop && q[1] == '>' ? q + 2 : NULL;
+        } else if (left >= 2 && (is_space(p[1]) || p[1] == '%')) {
+            skip_to = NULL; /* gSOAP reads on past it; XML has no such markup */
         } else if (left >= 2 && p[1] == '/') {
             if (depth > 0) {
                 in_scope -= declared[depth];
@@ -566,8 +583,14 @@ nimbus_soap_scan_t nimbus__soap_scan(const char *body, size_t len,
         if (rc != NIMBUS_SOAP_SCAN_OK) {
             return rc;
         }
+        if (!skip_to) {
+            /* Its end is not where XML and gSOAP agree (or not at all):
+             * what gSOAP would read next is not what the scan checked. */
+            info->offset = (size_t)(p - body);
+            return NIMBUS_SOAP_SCAN_MARKUP;
+        }
         p = skip_to;
-        unchecked = skip_to ? skip_to : stop;
+        unchecked = skip_to;
     }
     return check_references(unchecked, stop, body, info);
 }

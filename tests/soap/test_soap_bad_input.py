@@ -520,6 +520,23 @@ def test_envelope_namespace(port):
     conn.close()
 
 
+def test_markup_ends(port):
+    """Found by fuzz_soap: gSOAP ends a processing instruction at its first
+    '?' and a comment at its first "--"; the scan looked for "?>" and "-->",
+    skipped to the end of the body, and gSOAP parsed the rest unchecked, so
+    20,000 attributes on one tag got past --soap-max-attributes. Each such
+    body is refused before gSOAP sees it, at once."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    attrs = " ".join('a%d="1"' % i for i in range(20000))
+    get = "<n:GetStation %s><n:id>fmt-1</n:id></n:GetStation>" % attrs
+    for prolog in ('<?xml version="1.0"?x>', '<!-- a -- > -->', '<?pi a?b?>', '<!-- never'):
+        start = time.monotonic()
+        expect_fault(conn, envelope(1, get, prolog=prolog), "INVALID_ARGUMENT",
+                     label="markup %s" % prolog, message="not well-formed XML")
+        assert time.monotonic() - start < 1.0, prolog
+    conn.close()
+
+
 def test_half_sent_request(port):
     """A client that promises more body than it sends, then hangs up."""
     body = envelope(1, create_body("half"))
@@ -662,6 +679,8 @@ def main():
         print("ok: an attribute value cut short, then the same attribute again")
         test_envelope_namespace(srv.port)
         print("ok: an envelope namespace that is neither SOAP 1.1's nor 1.2's")
+        test_markup_ends(srv.port)
+        print("ok: comments and processing instructions end where gSOAP ends them")
         test_half_sent_request(srv.port)
         test_answers(srv.port)
         test_compressed(srv.port)
