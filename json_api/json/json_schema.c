@@ -116,6 +116,27 @@ static void field_schema(nimbus_json_writer_t *w, const nimbus_field_t *f, const
         ref(w, ref_prefix, f->type->name);
         nimbus_json_object_end(w);
         return;
+    case NIMBUS_FIELD_STRINGS:
+        nimbus_json_object_begin(w);
+        type_member(w, "array", nullable);
+        if (f->min_items > 0) {
+            nimbus_json_member_int(w, "minItems", (int64_t)f->min_items);
+        }
+        if (f->max_items > 0) {
+            nimbus_json_member_int(w, "maxItems", (int64_t)f->max_items);
+        }
+        nimbus_json_key(w, "items");
+        nimbus_json_object_begin(w);
+        nimbus_json_member_string(w, "type", "string");
+        if (f->rule) {
+            rule_members(w, f->rule);
+        }
+        nimbus_json_object_end(w);
+        if (f->doc) {
+            nimbus_json_member_string(w, "description", f->doc);
+        }
+        nimbus_json_object_end(w);
+        return;
     case NIMBUS_FIELD_CHARS:
     case NIMBUS_FIELD_STRING:
     case NIMBUS_FIELD_TIME:

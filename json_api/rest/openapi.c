@@ -70,7 +70,8 @@ static void query_fields(const nimbus_rest_binding_t *b, const char **skip, size
 {
     size_t n = 0;
     for (size_t i = 0; i < NIMBUS_REST_QUERY_MAX && b->query[i] && n + 1 < size; i++) {
-        skip[n++] = b->query[i];
+        const nimbus_field_t *f = nimbus__rest_query_field(b, b->query[i]);
+        skip[n++] = f ? f->name : b->query[i];
     }
     skip[n] = NULL;
 }
@@ -196,7 +197,7 @@ static void parameters(nimbus_json_writer_t *w, const nimbus_rest_binding_t *b,
         parameter(w, nimbus_type_field(op->request, b->path_field), name, true);
     }
     for (size_t i = 0; i < NIMBUS_REST_QUERY_MAX && b->query[i]; i++) {
-        parameter(w, nimbus_type_field(op->request, b->query[i]), b->query[i], false);
+        parameter(w, nimbus__rest_query_field(b, b->query[i]), b->query[i], false);
     }
     nimbus_json_array_end(w);
 }

@@ -136,3 +136,16 @@ bool nimbus__rest_query_has(const nimbus_rest_binding_t *b, const char *name)
     }
     return false;
 }
+
+const nimbus_field_t *nimbus__rest_query_field(const nimbus_rest_binding_t *b, const char *name)
+{
+    const nimbus_type_t *type = nimbus_op_table[b->op].request;
+    const nimbus_field_t *f = nimbus_type_field(type, name);
+    for (size_t i = 0; !f && i < type->count; i++) {
+        const nimbus_field_t *g = &type->fields[i];
+        if (g->kind == NIMBUS_FIELD_STRINGS && g->item_name && strcmp(g->item_name, name) == 0) {
+            f = g;
+        }
+    }
+    return f;
+}
