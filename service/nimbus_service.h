@@ -339,6 +339,18 @@ int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *
                                       nimbus_observation_t **out, size_t *out_count,
                                       nimbus_error_t *err);
 
+/* (1.1) The start of a subscription with "snapshot": the latest
+ * observation (greatest observedAt) of each of the given stations (every
+ * station when station_count is 0; each listed station once, in id order;
+ * a station without observations has none) and *head, the newest seq, both
+ * read in one snapshot of storage (service/feed.c): every observation with
+ * seq <= *head is reflected in what was read, none above it is. *out is set
+ * to NULL first, then to a heap array the caller frees with free(). Returns
+ * 0 or -1 with err. */
+int nimbus_service_snapshot(nimbus_service_t *svc, const char *const *station_ids,
+                            size_t station_count, nimbus_observation_t **out, size_t *out_count,
+                            int64_t *head, nimbus_error_t *err);
+
 /* Station filters one subscription may name. */
 #define NIMBUS_SUBSCRIBE_STATIONS_MAX 1000
 

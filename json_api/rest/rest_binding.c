@@ -115,6 +115,16 @@ static const nimbus_rest_binding_t rest_get_city_weather = {
     .reply_schema = "CityWeather",
 };
 
+static const nimbus_rest_binding_t rest_get_observation_feed = {
+    .op = NIMBUS_OP_GetObservationFeed,
+    .method = "GET",
+    .path = "/v1/observations",
+    .status = 200,
+    .query = {"afterSeq", "station", "limit"}, /* station repeats: station=a&station=b */
+    .reply = NIMBUS_JSON_FIELDS,
+    .reply_schema = "ObservationFeed",
+};
+
 const nimbus_rest_binding_t *nimbus__rest_binding(nimbus_op_t op)
 {
     switch (op) {
