@@ -17,7 +17,11 @@
  *   a subscription with "snapshot": true starts from one consistent picture
  *   and continues live from exactly that seq.
  *
- * Both read the newest seq from the same read transaction as the rows
+ * - nimbus_service_subscribe_options_check: the rules of subscribe's 1.1
+ *   options (snapshot, heartbeat), which every framing of the stream
+ *   shares.
+ *
+ * Both reads take the newest seq from the same read transaction as the rows
  * (the counter is stored with every write), not from the core's in-memory
  * head: every observation up to that seq is in what was read and none
  * above it, so lastSeq <= headSeq always holds and a snapshot's seq is the
@@ -268,4 +272,23 @@ done:
         free(sorted);
     }
     return rc;
+}
+
+int nimbus_service_subscribe_options_check(bool has_from_seq, bool snapshot, bool has_heartbeat,
+                                           int64_t heartbeat_s, nimbus_error_t *err)
+{
+    /* A snapshot is where a subscription starts; fromSeq is another start.
+     * Both would leave the seam between them undefined. */
+    if (snapshot && has_from_seq) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "snapshot cannot be combined with fromSeq: a snapshot starts the "
+                                "subscription, fromSeq resumes one");
+    }
+    if (has_heartbeat &&
+        (heartbeat_s < NIMBUS_HEARTBEAT_MIN_S || heartbeat_s > NIMBUS_HEARTBEAT_MAX_S)) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                "heartbeat must be between %d and %d seconds",
+                                NIMBUS_HEARTBEAT_MIN_S, NIMBUS_HEARTBEAT_MAX_S);
+    }
+    return 0;
 }

@@ -351,6 +351,17 @@ int nimbus_service_snapshot(nimbus_service_t *svc, const char *const *station_id
                             size_t station_count, nimbus_observation_t **out, size_t *out_count,
                             int64_t *head, nimbus_error_t *err);
 
+/* (1.1) A subscription's heartbeat, in seconds. */
+#define NIMBUS_HEARTBEAT_MIN_S 1
+#define NIMBUS_HEARTBEAT_MAX_S 300
+
+/* (1.1) The rules of subscribe's options (service/feed.c): `snapshot` not
+ * together with fromSeq, `heartbeat` (has_heartbeat) in
+ * NIMBUS_HEARTBEAT_MIN_S..NIMBUS_HEARTBEAT_MAX_S. 0, or -1 with
+ * INVALID_ARGUMENT. */
+int nimbus_service_subscribe_options_check(bool has_from_seq, bool snapshot, bool has_heartbeat,
+                                           int64_t heartbeat_s, nimbus_error_t *err);
+
 /* Station filters one subscription may name. */
 #define NIMBUS_SUBSCRIBE_STATIONS_MAX 1000
 
