@@ -7,10 +7,13 @@ so that a test sees exactly what the server wrote and when, can shrink the
 socket's receive buffer to play a slow reader, and notices the end of the
 response (the server closes the connection)."""
 
+import http.client
 import json
 import socket
 import time
 import urllib.parse
+
+from ws_util import station
 
 TIMEOUT = 10.0
 
@@ -123,3 +126,36 @@ class HttpStream:
 
     def close(self):
         self.sock.close()
+
+
+# ---- REST helpers for the stream tests ----------------------------------------
+
+
+def rest(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    h = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    conn.request(method, path, data, h)
+    resp = conn.getresponse()
+    raw = resp.read()
+    conn.close()
+    return resp.status, json.loads(raw) if raw else None
+
+
+def record(port, sid, obs, headers=None):
+    status, body = rest(port, "POST", "/v1/stations/%s/observations" % sid,
+                        {"observations": obs}, headers)
+    assert status == 200, (status, body)
+    return body
+
+
+def create(port, sid, headers=None):
+    status, body = rest(port, "POST", "/v1/stations", station(sid), headers)
+    assert status == 201, (status, body)
+
+
+def head_seq(port):
+    return rest(port, "GET", "/healthz")[1]["seq"]

@@ -35,7 +35,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from http_stream import HttpStream, StreamClosed  # noqa: E402
+from http_stream import HttpStream, StreamClosed, create, head_seq, record  # noqa: E402
 from ws_util import Client, NimbusServer, observations, rss_mb, run, station  # noqa: E402
 
 BINARY = sys.argv.pop(1)
@@ -46,36 +46,6 @@ SSE = "text/event-stream"
 NDJSON = "application/x-ndjson"
 KEYS = ["--api-key", "admin:adm1n-secret:admin", "--api-key", "reader:re4der-secret:read"]
 ADMIN = {"Authorization": "Bearer adm1n-secret"}
-
-
-def rest(port, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    h = dict(headers or {})
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        h["Content-Type"] = "application/json"
-    conn.request(method, path, data, h)
-    resp = conn.getresponse()
-    raw = resp.read()
-    conn.close()
-    return resp.status, json.loads(raw) if raw else None
-
-
-def record(port, sid, obs, headers=None):
-    status, body = rest(port, "POST", "/v1/stations/%s/observations" % sid,
-                        {"observations": obs}, headers)
-    assert status == 200, (status, body)
-    return body
-
-
-def create(port, sid, headers=None):
-    status, body = rest(port, "POST", "/v1/stations", station(sid), headers)
-    assert status == 201, (status, body)
-
-
-def head_seq(port):
-    return rest(port, "GET", "/healthz")[1]["seq"]
 
 
 class HttpFramings(unittest.TestCase):
