@@ -331,7 +331,10 @@ void nimbus_service_run_completions(nimbus_service_t *svc);
 size_t nimbus_service_pending(nimbus_service_t *svc);
 
 /* Observations of the given stations (all when station_count is 0) with
- * seq > after_seq, in seq order, at most `limit`; for stream replay.
+ * seq > after_seq, in seq order, at most `limit` (with stations, at most
+ * 16000 a call: a page, fewer than asked does not mean the end); for
+ * stream replay and GetObservationFeed. Costs what it returns, however
+ * many rows other stations have after after_seq.
  * *out is set to NULL first, then to a heap array the caller frees with
  * free(). Returns 0 or -1 with err. */
 int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *station_ids,

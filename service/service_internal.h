@@ -40,7 +40,7 @@
 
 /* Current schema version, kept in PRAGMA user_version (SQLite) or the meta
  * row schema_version (PostgreSQL). */
-#define NIMBUS__SCHEMA_VERSION 1
+#define NIMBUS__SCHEMA_VERSION 2
 /* How long a connection waits on a lock held by another process. */
 #define NIMBUS__BUSY_TIMEOUT_MS 5000
 /* The same on PostgreSQL, where a writer may wait for another node's whole
@@ -279,7 +279,7 @@ typedef enum nimbus__stmt_id {
     NIMBUS__STMT_OBS_LATEST,
     NIMBUS__STMT_OBS_SUMMARY,
     NIMBUS__STMT_OBS_SINCE_ALL,
-    NIMBUS__STMT_OBS_SINCE_SOME,
+    NIMBUS__STMT_OBS_SINCE_STATION,
     NIMBUS__STMT_STATION_IDS,
     NIMBUS__STMT_OBS_EXPIRE,
     NIMBUS__STMT_MARK_GET,
