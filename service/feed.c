@@ -10,8 +10,10 @@
  *   stream's replay uses, so a poller sees exactly what a resuming
  *   subscriber is replayed: each observation once under its current seq (a
  *   correction moves it to its new seq, so it is seen again, once), in seq
- *   order. The seq index (observations_seq) makes a page cost its own rows,
- *   whatever the history's length (bench/feed.py measures it).
+ *   order. The seq index (observations_seq), and with stations the
+ *   (station_id, seq) index, make a page cost its own rows, whatever the
+ *   history's length (the growth rows 11c and 11d of scripts/bench
+ *   measure it).
  * - nimbus_service_snapshot: the latest observation (greatest observedAt)
  *   of each station and the newest seq, read in one snapshot of storage, so
  *   a subscription with "snapshot": true starts from one consistent picture
