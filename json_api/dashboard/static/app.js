@@ -644,6 +644,7 @@
     }
     if (state.lastSeq === null || m.seq > state.lastSeq) setLastSeq(m.seq);
     fillFeed(m.seq);
+    refresh();
   }
 
   // The subscription is quiet for 2 heartbeat intervals: the connection
@@ -671,7 +672,10 @@
         state.attempts = 0;
         setConn('live', 'Live');
         showNotice('');
-        refresh(); // also after a reconnect: stations may have come or gone
+        // The stations are read again after a reconnect too (some may have
+        // come or gone); with a snapshot coming, once it is here, so that a
+        // row's history is asked for up to its latest observation.
+        if (state.resumeFrom !== null) refresh();
         break;
       case 'snapshot':
         onSnapshot(m);
