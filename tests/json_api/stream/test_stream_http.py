@@ -136,6 +136,11 @@ class HttpFramings(unittest.TestCase):
             s = HttpStream(srv.port, {"access_token": "re4der-secret"})
             self.assertEqual(s.status, 200)
             s.close()
+            # heartbeat at its limits is a stream (0 and 301 are refused above).
+            for hb in (1, 300):
+                s = HttpStream(srv.port, {"heartbeat": hb}, headers=auth)
+                self.assertEqual(s.status, 200, hb)
+                s.close()
             # A foreign page may not open a stream in a visitor's name.
             s = HttpStream(srv.port, headers=dict(auth, Origin="http://evil.example"))
             self.assertEqual((s.status, s.body["code"]), (403, "PERMISSION_DENIED"))
