@@ -38,21 +38,21 @@
 /* The newest seq as stored in the read transaction open on svc. */
 static int snapshot_seq(nimbus_service_t *svc, int64_t *seq, nimbus_error_t *err)
 {
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_SEQ_GET, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_HEAD_GET, err);
     if (st == NULL) {
         return -1;
     }
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
+    int rc = nimbus__step(st);
+    if (rc == NIMBUS__STEP_ROW) {
+        *seq = nimbus__col_int64(st, 0);
+        nimbus__reset(st);
         return 0;
     }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE) {
+    nimbus__reset(st);
+    if (rc == NIMBUS__STEP_DONE) {
         return nimbus_error_set(err, NIMBUS_UNAVAILABLE, "database is damaged: no seq counter");
     }
-    return nimbus__store_error(svc->db, rc, "reading the newest seq", err);
+    return nimbus__store_error(svc, rc, "reading the newest seq", err);
 }
 
 /* The rules of the request that do not need storage, in field order. */
@@ -152,25 +152,25 @@ static int compare_ids(const void *a, const void *b)
 static int latest_of(nimbus_service_t *svc, const char *id, nimbus_observation_t **rows,
                      size_t *count, size_t *cap, nimbus_error_t *err)
 {
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_LATEST, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_LATEST, err);
     if (st == NULL) {
         return -1;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    nimbus__bind_text(st, 1, id);
+    int rc = nimbus__step(st);
+    if (rc == NIMBUS__STEP_ROW) {
         nimbus_observation_t *grown = nimbus_grow(*rows, cap, *count + 1, sizeof **rows, 32);
         if (grown == NULL) {
-            sqlite3_reset(st);
+            nimbus__reset(st);
             return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading a snapshot");
         }
         *rows = grown;
         nimbus__observation_from_row(st, 0, &(*rows)[(*count)++]);
-        rc = SQLITE_DONE;
+        rc = NIMBUS__STEP_DONE;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        return nimbus__store_error(svc->db, rc, "reading a snapshot", err);
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
+        return nimbus__store_error(svc, rc, "reading a snapshot", err);
     }
     return 0;
 }
@@ -178,30 +178,30 @@ static int latest_of(nimbus_service_t *svc, const char *id, nimbus_observation_t
 /* Every station's id, in id order, into a heap array of heap strings. */
 static int all_stations(nimbus_service_t *svc, char ***ids, size_t *count, nimbus_error_t *err)
 {
-    sqlite3_stmt *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_IDS, err);
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_STATION_IDS, err);
     size_t cap = 0;
-    int rc = SQLITE_ERROR;
+    int rc = NIMBUS__STEP_DONE;
     *ids = NULL;
     *count = 0;
     if (st == NULL) {
         return -1;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = nimbus__step(st)) == NIMBUS__STEP_ROW) {
         char **grown = nimbus_grow(*ids, &cap, *count + 1, sizeof **ids, 64);
-        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const char *id = nimbus__col_text(st, 0);
         char *copy = grown && id ? strdup(id) : NULL;
         if (grown) {
             *ids = grown;
         }
         if (copy == NULL) {
-            sqlite3_reset(st);
+            nimbus__reset(st);
             return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading a snapshot");
         }
         (*ids)[(*count)++] = copy;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        return nimbus__store_error(svc->db, rc, "reading the stations", err);
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
+        return nimbus__store_error(svc, rc, "reading the stations", err);
     }
     return 0;
 }

@@ -789,7 +789,7 @@ char *nimbus__stream_asyncapi_text(const char *authority, bool tls, size_t *len)
 
 void nimbus_stream_asyncapi_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
-    nimbus_request_log_t log = {"http", "AsyncAPI", nimbus_now_us()};
+    nimbus_request_log_t log = NIMBUS_REQUEST_LOG("http", "AsyncAPI", nimbus_now_us());
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     const char *origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
