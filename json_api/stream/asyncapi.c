@@ -16,8 +16,8 @@
  * codes from the error table. Only the envelope of each message is written
  * here, once per framing.
  *
- * Servers name the address the client used (the WSDL's soap:address does the
- * same), with ws/wss and http/https as the connection is.
+ * Servers name the address the client used (nimbus_http_base_url, as the
+ * WSDL's soap:address), with ws/wss and http/https as its scheme is.
  */
 #include <stdio.h>
 #include <string.h>
@@ -497,12 +497,15 @@ static void security_schemes(nimbus_json_writer_t *w)
 
 /* ---- servers, channels, operations ------------------------------------------- */
 
-static void server(nimbus_json_writer_t *w, const char *key, const char *host, const char *protocol,
-                   const char *description)
+static void server(nimbus_json_writer_t *w, const char *key, const char *host, const char *path,
+                   const char *protocol, const char *description)
 {
     nimbus_json_key(w, key);
     nimbus_json_object_begin(w);
     nimbus_json_member_string(w, "host", host);
+    if (path[0]) {
+        nimbus_json_member_string(w, "pathname", path); /* a --public-url's prefix */
+    }
     nimbus_json_member_string(w, "protocol", protocol);
     nimbus_json_member_string(w, "description", description);
     nimbus_json_key(w, "security");
@@ -743,8 +746,17 @@ static void operations(nimbus_json_writer_t *w)
     nimbus_json_object_end(w);
 }
 
-char *nimbus__stream_asyncapi_text(const char *authority, bool tls, size_t *len)
+char *nimbus__stream_asyncapi_text(const char *base_url, size_t *len)
 {
+    /* "scheme://host[/path]": the host for `host`, the path for
+     * `pathname`, TLS when the scheme is https. */
+    bool tls = strncmp(base_url, "https://", 8) == 0;
+    const char *rest = strstr(base_url, "://");
+    rest = rest ? rest + 3 : base_url;
+    size_t host_len = strcspn(rest, "/");
+    char authority[300];
+    snprintf(authority, sizeof authority, "%.*s", (int)(host_len < 299 ? host_len : 299), rest);
+    const char *path = rest + host_len;
     nimbus_json_writer_t w;
     nimbus_json_writer_init(&w);
     nimbus_json_object_begin(&w);
@@ -764,9 +776,9 @@ char *nimbus__stream_asyncapi_text(const char *authority, bool tls, size_t *len)
     nimbus_json_member_string(&w, "defaultContentType", "application/json");
     nimbus_json_key(&w, "servers");
     nimbus_json_object_begin(&w);
-    server(&w, "websocket", authority, tls ? "wss" : "ws",
+    server(&w, "websocket", authority, path, tls ? "wss" : "ws",
            "the WebSocket: a GET /v1/stream with Upgrade: websocket");
-    server(&w, "http", authority, tls ? "https" : "http",
+    server(&w, "http", authority, path, tls ? "https" : "http",
            "the HTTP framings: a GET /v1/stream with Accept: text/event-stream or "
            "application/x-ndjson");
     nimbus_json_object_end(&w);
@@ -817,9 +829,12 @@ void nimbus_stream_asyncapi_handle(nimbus_worker_t *w, struct evhttp_request *re
         nimbus_http_reply(w, req, 204, NULL, &log);
         return;
     }
-    char authority[300];
-    nimbus_http_request_authority(w, req, authority, sizeof authority);
+    /* The address the client used, as the WSDL's soap:address and the
+     * OpenAPI document's servers say it (--public-url, a trusted proxy's
+     * word, or Host). */
+    char base[NIMBUS_PUBLIC_URL_MAX + 16];
+    nimbus_http_base_url(w, req, base, sizeof base);
     size_t len = 0;
-    char *text = nimbus__stream_asyncapi_text(authority, w->tls != NULL, &len);
+    char *text = nimbus__stream_asyncapi_text(base, &len);
     nimbus_http_reply_owned(w, req, 200, "application/json", text, len, &log);
 }

@@ -93,10 +93,10 @@ int nimbus__stream_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request 
                               const nimbus_credentials_t *creds, const char *key,
                               const nimbus_stream_subscribe_t *sub, nimbus_error_t *err);
 
-/* The AsyncAPI document (asyncapi.c) for clients that reached us at
- * authority ("host:port"), over TLS or not: heap JSON text the caller
- * frees, its length in *len; NULL when memory ran out. */
-char *nimbus__stream_asyncapi_text(const char *authority, bool tls, size_t *len);
+/* The AsyncAPI document (asyncapi.c) for clients that reach us at
+ * base_url ("scheme://host[/path]", nimbus_http_base_url): heap JSON text
+ * the caller frees, its length in *len; NULL when memory ran out. */
+char *nimbus__stream_asyncapi_text(const char *base_url, size_t *len);
 
 /* Starts the closing handshake with code (1001 at shutdown); an HTTP
  * framing's response ends once what is queued is out. */
