@@ -207,6 +207,7 @@ BENCH_UNSERVED(DeleteStation)
 BENCH_UNSERVED(RecordObservations)
 BENCH_UNSERVED(GetObservations)
 BENCH_UNSERVED(GetCityWeather)
+BENCH_UNSERVED(GetObservationFeed)
 #undef BENCH_UNSERVED
 
 /* The SOAP 1.2 binding's copies (soapcpp2 names them with a trailing _);
@@ -226,6 +227,7 @@ BENCH_SOAP12_COPY(RecordObservations)
 BENCH_SOAP12_COPY(GetObservations)
 BENCH_SOAP12_COPY(GetWeather)
 BENCH_SOAP12_COPY(GetCityWeather)
+BENCH_SOAP12_COPY(GetObservationFeed)
 #undef BENCH_SOAP12_COPY
 
 /* ---- the server --------------------------------------------------------- */

@@ -857,6 +857,11 @@ class Bench:
             n = self.start_nimbus(seed=False)
             for i in range(stations):
                 create_station(n.port, "%s%03d" % (prefix, i))
+            # One observation, then quiet: what a caught-up feed poller of
+            # it asks costs what it returns (the station's seq index).
+            create_station(n.port, prefix + "quiet")
+            api(n.port, "POST", "/v1/stations/%squiet/observations" % prefix,
+                {"observations": [{"observedAt": iso(start - 60), "temperature": 1}]})
             seeds = []
 
             def seed(lo, hi):
@@ -876,7 +881,7 @@ class Bench:
 
             def reads(count):
                 out = {}
-                for mode in ("observations", "weather"):
+                for mode in ("observations", "weather", "feed", "feedstation"):
                     args = (mode, prefix, stations, start, spacing, count)
                     self.warm(n, n.url, "growth.lua", args)
                     out[mode] = summary([measure(n, n.url, "growth.lua", args, 50,
@@ -892,7 +897,11 @@ class Bench:
             Proc.stop_all()
         big = seeds[1]
         for num, mode, label in (("11a", "observations", "GetObservations, 100/page, random "
-                                  "`from`"), ("11b", "weather", "GetWeather")):
+                                  "`from`"), ("11b", "weather", "GetWeather"),
+                                 ("11c", "feed", "GetObservationFeed, 100/page, random "
+                                  "`afterSeq`"),
+                                 ("11d", "feedstation", "GetObservationFeed of one station "
+                                  "(every other a quiet one), random `afterSeq`")):
             a, b = at_large[mode], at_small[mode]
             ratio = a["p99_us"] / b["p99_us"]
             self.client_note(num, a, b)
@@ -920,7 +929,7 @@ class Bench:
                  (("9",), "idle connection memory", self.idle_memory),
                  (("10",), "fan-out", self.fanout)]
         if self.o.growth:
-            steps.append((("11a", "11b"), "growth", self.growth))
+            steps.append((("11a", "11b", "11c", "11d"), "growth", self.growth))
         steps.append((("12a", "12b", "12c"), "scale-out: SQLite and PostgreSQL, 1 and 2 nodes",
                       self.scale_out))
         self.started = datetime.datetime.now(datetime.timezone.utc)

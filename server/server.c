@@ -136,6 +136,8 @@ static void dispatch(struct evhttp_request *req, void *arg)
         if (after && after != before) {
             nimbus_http_conn_upgraded(w, req);
         }
+    } else if (strcmp(path, "/v1/asyncapi.json") == 0) {
+        nimbus_stream_asyncapi_handle(w, req); /* the stream's document is the stream's */
     } else if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0) {
         nimbus_rest_handle(w, req);
     } else if (strcmp(path, "/metrics") == 0 || strcmp(path, "/metrics/clients") == 0 ||

@@ -129,6 +129,12 @@ bool nimbus_field_absent(const nimbus_field_t *f, const void *value)
     case NIMBUS_FIELD_TIME:
     case NIMBUS_FIELD_OBJECT:
         return f->aux != NIMBUS_FIELD_NO_AUX && !flag_at(value, f->aux);
+    case NIMBUS_FIELD_STRINGS: {
+        /* None given is the same as an empty list: "every one". */
+        size_t n;
+        memcpy(&n, at(value, f->aux), sizeof n);
+        return n == 0;
+    }
     case NIMBUS_FIELD_ARRAY:
     case NIMBUS_FIELD_DOUBLE:
     case NIMBUS_FIELD_INT:
@@ -239,6 +245,25 @@ static int field_check(const nimbus_field_t *f, const void *value, const char *n
     }
     case NIMBUS_FIELD_OBJECT:
         return nimbus_type_validate(f->type, at(value, f->offset), name, err);
+    case NIMBUS_FIELD_STRINGS: {
+        /* The count, then each item by the rule, named as the JSON array's
+         * item ("stations[2]"), as a subscription's filter is. */
+        const char *const *items;
+        size_t n;
+        memcpy(&items, at(value, f->offset), sizeof items);
+        memcpy(&n, at(value, f->aux), sizeof n);
+        if (nimbus_array_count_validate(f, n, err) != 0) {
+            return -1;
+        }
+        for (size_t i = 0; f->rule != NULL && i < n; i++) {
+            char item[192];
+            snprintf(item, sizeof item, "%s[%zu]", name, i);
+            if (nimbus_rule_check_text(f->rule, items[i], item, err) != 0) {
+                return -1;
+            }
+        }
+        return 0;
+    }
     case NIMBUS_FIELD_INT:
     case NIMBUS_FIELD_ARRAY:
         break;

@@ -63,6 +63,10 @@ bool nimbus_core_stamp(nimbus_core_t *core, nimbus_op_t op, const nimbus_request
         /* Any station may be in the city: every write counts. */
         slot = NIMBUS__GEN_ALL;
         break;
+    case NIMBUS_OP_GetObservationFeed:
+        /* The newest seq is in every answer: every write counts. */
+        slot = NIMBUS__GEN_ALL;
+        break;
     case NIMBUS_OP_CreateStation:
     case NIMBUS_OP_UpdateStation:
     case NIMBUS_OP_DeleteStation:
@@ -106,6 +110,7 @@ void nimbus__writer_touch(nimbus__writer_t *wr, const nimbus__job_t *job)
     case NIMBUS_OP_GetObservations:
     case NIMBUS_OP_GetWeather:
     case NIMBUS_OP_GetCityWeather:
+    case NIMBUS_OP_GetObservationFeed:
         break; /* reads change nothing */
     }
     if (set) {

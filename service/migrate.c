@@ -237,9 +237,11 @@ int nimbus_store_migrate(const char *from, const char *to, nimbus_migrate_report
         version = sqlite3_column_int(st, 0);
     }
     sqlite3_finalize(st);
-    if (version != NIMBUS__SCHEMA_VERSION) {
+    /* Version 2 only added an index (observations_station_seq): the rows
+     * of a version 1 file copy the same way. */
+    if (version < 1 || version > NIMBUS__SCHEMA_VERSION) {
         nimbus_error_set(err, NIMBUS_UNAVAILABLE,
-                         "%s is not a Nimbus database of schema version %d (found %d)", from,
+                         "%s is not a Nimbus database of schema version 1 to %d (found %d)", from,
                          NIMBUS__SCHEMA_VERSION, version);
         sqlite3_close(db);
         return -1;

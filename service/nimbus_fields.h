@@ -110,7 +110,10 @@ typedef enum nimbus_field_kind {
     NIMBUS_FIELD_INT64,      /* int64_t */
     NIMBUS_FIELD_INT,        /* int */
     NIMBUS_FIELD_OBJECT,     /* an embedded struct of `type` */
-    NIMBUS_FIELD_ARRAY       /* a heap array of `type` items, count at `aux` */
+    NIMBUS_FIELD_ARRAY,      /* a heap array of `type` items, count at `aux` */
+    /* const char **: a heap array of strings of `rule`, count at `aux` (a
+     * feed's station filter); its strings are borrowed like STRING's. */
+    NIMBUS_FIELD_STRINGS
 } nimbus_field_kind_t;
 
 /* Field flags. */
@@ -134,19 +137,20 @@ typedef struct nimbus_type nimbus_type_t;
 
 typedef struct nimbus_field {
     const char *name;      /* contract name: the JSON member, the XML element */
-    const char *item_name; /* ARRAY: the XML element of one item ("observation") */
+    const char *item_name; /* ARRAY, STRINGS: the XML element of one item ("observation") */
     nimbus_field_kind_t kind;
     size_t offset; /* of the value in its struct */
     size_t size;   /* CHARS: the array's size in bytes */
     /* OBJECT, TIME and INT64 that may be absent: offset of the bool saying
-     * it is present; ARRAY: offset of its size_t count; else NO_AUX. */
+     * it is present; ARRAY, STRINGS: offset of its size_t count; else
+     * NO_AUX. */
     size_t aux;
     unsigned flags;
-    const nimbus_rule_t *rule; /* NULL: none beyond the kind */
+    const nimbus_rule_t *rule; /* NULL: none beyond the kind; STRINGS: each item's */
     const nimbus_type_t *type; /* OBJECT, ARRAY: the item type */
     const char *doc;           /* what a request field means, for API documents; or NULL */
-    size_t min_items;          /* ARRAY: occurrences */
-    size_t max_items;          /* ARRAY: 0 means unbounded */
+    size_t min_items;          /* ARRAY, STRINGS: occurrences */
+    size_t max_items;          /* ARRAY, STRINGS: 0 means unbounded */
 } nimbus_field_t;
 
 struct nimbus_type {
@@ -195,7 +199,7 @@ int nimbus_field_set_text(const nimbus_field_t *field, void *value, const char *
 int nimbus_rule_check_text(const nimbus_rule_t *rule, const char *text, const char *name,
                            nimbus_error_t *err);
 
-/* Checks the number of items of an ARRAY field against its occurrence
+/* Checks the number of items of an ARRAY or STRINGS field against its occurrence
  * bounds: 0, or -1 with INVALID_ARGUMENT ("observations must hold 1-1000
  * observations"). */
 int nimbus_array_count_validate(const nimbus_field_t *field, size_t count, nimbus_error_t *err);

@@ -48,6 +48,7 @@
     X(GetObservations, get_observations, READ, LIST)                                               \
     X(GetWeather, get_weather, READ, SINGLE)                                                       \
     X(GetCityWeather, get_city_weather, READ, LIST)                                                \
+    X(GetObservationFeed, get_observation_feed, READ, LIST)                                        \
     NIMBUS_OPERATIONS_SCRATCH(X)
 
 typedef enum nimbus_op {
@@ -199,6 +200,26 @@ typedef struct nimbus_get_city_weather_response {
     nimbus_weather_report_t *reports; /* owned; ordered by station id */
     size_t count;
 } nimbus_get_city_weather_response_t;
+
+/* (1.1) The stream for clients that can only poll: stored observations with
+ * seq > after_seq, in seq order (service/feed.c). */
+typedef struct nimbus_get_observation_feed_request {
+    bool has_after_seq;
+    int64_t after_seq; /* 0 when absent */
+    /* Borrowed strings; none: every station. The array itself belongs to
+     * whoever filled the request (the JSON request frees its own). */
+    const char **stations;
+    size_t station_count; /* 0..NIMBUS_FEED_STATIONS_MAX */
+    bool has_limit;
+    int64_t limit; /* 1..NIMBUS_LIST_LIMIT_MAX, default NIMBUS_LIST_LIMIT_DEFAULT */
+} nimbus_get_observation_feed_request_t;
+
+typedef struct nimbus_get_observation_feed_response {
+    nimbus_observation_t *observations; /* owned; in increasing seq */
+    size_t count;
+    int64_t last_seq; /* seq of the last one returned; after_seq when none */
+    int64_t head_seq; /* the newest seq of the service, as of the same read */
+} nimbus_get_observation_feed_response_t;
 
 #ifdef NIMBUS_SCRATCH_OP
 typedef struct nimbus_scratch_op_request {

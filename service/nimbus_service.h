@@ -331,13 +331,39 @@ void nimbus_service_run_completions(nimbus_service_t *svc);
 size_t nimbus_service_pending(nimbus_service_t *svc);
 
 /* Observations of the given stations (all when station_count is 0) with
- * seq > after_seq, in seq order, at most `limit`; for stream replay.
+ * seq > after_seq, in seq order, at most `limit` (with stations, at most
+ * 16000 a call: a page, fewer than asked does not mean the end); for
+ * stream replay and GetObservationFeed. Costs what it returns, however
+ * many rows other stations have after after_seq.
  * *out is set to NULL first, then to a heap array the caller frees with
  * free(). Returns 0 or -1 with err. */
 int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *station_ids,
                                       size_t station_count, int64_t after_seq, size_t limit,
                                       nimbus_observation_t **out, size_t *out_count,
                                       nimbus_error_t *err);
+
+/* (1.1) The start of a subscription with "snapshot": the latest
+ * observation (greatest observedAt) of each of the given stations (every
+ * station when station_count is 0; each listed station once, in id order;
+ * a station without observations has none) and *head, the newest seq, both
+ * read in one snapshot of storage (service/feed.c): every observation with
+ * seq <= *head is reflected in what was read, none above it is. *out is set
+ * to NULL first, then to a heap array the caller frees with free(). Returns
+ * 0 or -1 with err. */
+int nimbus_service_snapshot(nimbus_service_t *svc, const char *const *station_ids,
+                            size_t station_count, nimbus_observation_t **out, size_t *out_count,
+                            int64_t *head, nimbus_error_t *err);
+
+/* (1.1) A subscription's heartbeat, in seconds. */
+#define NIMBUS_HEARTBEAT_MIN_S 1
+#define NIMBUS_HEARTBEAT_MAX_S 300
+
+/* (1.1) The rules of subscribe's options (service/feed.c): `snapshot` not
+ * together with fromSeq, `heartbeat` (has_heartbeat) in
+ * NIMBUS_HEARTBEAT_MIN_S..NIMBUS_HEARTBEAT_MAX_S. 0, or -1 with
+ * INVALID_ARGUMENT. */
+int nimbus_service_subscribe_options_check(bool has_from_seq, bool snapshot, bool has_heartbeat,
+                                           int64_t heartbeat_s, nimbus_error_t *err);
 
 /* Station filters one subscription may name. */
 #define NIMBUS_SUBSCRIBE_STATIONS_MAX 1000

@@ -29,6 +29,8 @@
 #define NIMBUS_LIST_LIMIT_DEFAULT 100
 #define NIMBUS_LIST_LIMIT_MAX 1000
 #define NIMBUS_RECORD_BATCH_MAX 1000
+/* Stations one GetObservationFeed call may name (1.1). */
+#define NIMBUS_FEED_STATIONS_MAX 1000
 /* An opaque paging cursor, as text, including its terminating NUL. */
 #define NIMBUS_CURSOR_SIZE 96
 /* "YYYY-MM-DDThh:mm:ssZ" plus NUL. */

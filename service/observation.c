@@ -353,6 +353,92 @@ int nimbus_service_get_observations(nimbus_service_t *svc, const nimbus_credenti
     return 0;
 }
 
+static int seq_compare(const void *a, const void *b)
+{
+    const nimbus_observation_t *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Some stations' rows after after_seq, the first `limit` by seq: each
+ * station's first rows on the (station_id, seq) index, merged, so a poll
+ * costs what it returns and never a scan of what other stations wrote (a
+ * filter on the seq index alone would read the whole table after a quiet
+ * station's last row, on every poll of a caught-up poller). Once `limit`
+ * rows are held, a station is asked only for rows below the greatest of
+ * them, so k stations cost about limit * ln(k) rows. Held: at most
+ * 2 * limit rows. The reads happen in one snapshot (the caller's
+ * transaction, or one opened here): rows committed between two stations'
+ * reads could otherwise be skipped by a reader that resumes after the
+ * greatest seq it was given.
+ */
+static int since_some(nimbus_service_t *svc, const char *const *ids, size_t id_count,
+                      int64_t after_seq, size_t limit, nimbus_observation_t **out,
+                      size_t *out_count, nimbus_error_t *err)
+{
+    if (limit > NIMBUS_LIST_LIMIT_MAX * 16) {
+        limit = NIMBUS_LIST_LIMIT_MAX * 16; /* a page; the caller asks again */
+    }
+    nimbus_observation_t *rows = malloc(2 * limit * sizeof *rows);
+    if (rows == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory reading observations");
+    }
+    bool in_txn =
+        svc->pg != NULL ? nimbus__pg_in_transaction(svc) : !sqlite3_get_autocommit(svc->db);
+    if (!in_txn && nimbus__read_begin(svc, err) != 0) {
+        free(rows);
+        return -1;
+    }
+    size_t n = 0;
+    int rc = NIMBUS__STEP_DONE;
+    for (size_t i = 0; i < id_count && rc == NIMBUS__STEP_DONE; i++) {
+        bool repeated = false;
+        for (size_t j = 0; j < i && !repeated; j++) {
+            repeated = strcmp(ids[j], ids[i]) == 0;
+        }
+        if (repeated) {
+            continue;
+        }
+        nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_STATION, err);
+        if (st == NULL) {
+            rc = -1;
+            break;
+        }
+        int64_t below = n == limit ? rows[limit - 1].seq : INT64_MAX;
+        nimbus__bind_text(st, 1, ids[i]);
+        nimbus__bind_int64(st, 2, after_seq);
+        nimbus__bind_int64(st, 3, below);
+        nimbus__bind_int64(st, 4, (int64_t)limit);
+        size_t got = 0;
+        while ((rc = nimbus__step(st)) == NIMBUS__STEP_ROW) {
+            nimbus__observation_from_row(st, 0, &rows[n + got++]);
+        }
+        nimbus__reset(st);
+        nimbus__clear_bindings(st);
+        if (got > 0) {
+            n += got;
+            qsort(rows, n, sizeof *rows, seq_compare);
+            if (n > limit) {
+                n = limit;
+            }
+        }
+    }
+    if (!in_txn) {
+        nimbus__read_end(svc); /* a read: nothing to lose */
+    }
+    if (rc != NIMBUS__STEP_DONE) {
+        free(rows);
+        return rc == -1 ? -1 : nimbus__store_error(svc, rc, "reading observations", err);
+    }
+    if (n == 0) {
+        free(rows);
+        rows = NULL;
+    }
+    *out = rows;
+    *out_count = n;
+    return 0;
+}
+
 int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *station_ids,
                                       size_t station_count, int64_t after_seq, size_t limit,
                                       nimbus_observation_t **out, size_t *out_count,
@@ -363,47 +449,16 @@ int nimbus_service_observations_since(nimbus_service_t *svc, const char *const *
     if (limit == 0) {
         return 0;
     }
-    char *list = NULL;
-    nimbus__st_t *st;
-    if (station_count == 0) {
-        st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_ALL, err);
-    } else {
-        /* The ids as one ",a,b," parameter; only valid ids (no comma) can
-         * name a station, so the others are left out. */
-        if (station_count > SIZE_MAX / (NIMBUS_STATION_ID_MAX + 2)) {
-            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "too many stations");
-        }
-        list = malloc(station_count * (NIMBUS_STATION_ID_MAX + 1) + 2);
-        if (list == NULL) {
-            return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
-        }
-        size_t n = 0;
-        list[n++] = ',';
-        for (size_t i = 0; i < station_count; i++) {
-            if (nimbus_station_id_validate(station_ids[i], NULL, NULL) != 0) {
-                continue;
-            }
-            size_t len = strlen(station_ids[i]);
-            memcpy(list + n, station_ids[i], len);
-            n += len;
-            list[n++] = ',';
-        }
-        list[n] = '\0';
-        st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_SOME, err);
-        if (st != NULL) {
-            nimbus__bind_text_n(st, 3, list, n);
-        }
+    if (station_count > 0) {
+        return since_some(svc, station_ids, station_count, after_seq, limit, out, out_count, err);
     }
+    nimbus__st_t *st = nimbus__stmt(svc, NIMBUS__STMT_OBS_SINCE_ALL, err);
     if (st == NULL) {
-        free(list);
         return -1;
     }
     nimbus__bind_int64(st, 1, after_seq);
     nimbus__bind_int64(st, 2, limit > (size_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
-    int ret = nimbus__observations_collect(svc, st, out, out_count, err);
-    nimbus__clear_bindings(st); /* list is freed next */
-    free(list);
-    return ret;
+    return nimbus__observations_collect(svc, st, out, out_count, err);
 }
 
 void nimbus_record_observations_response_cleanup(nimbus_record_observations_response_t *res)

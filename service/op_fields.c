@@ -182,6 +182,35 @@ static const nimbus_field_t get_city_weather_response[] = {
 static const nimbus_type_t get_city_weather_response_type = NIMBUS__TYPE(
     "GetCityWeatherResponse", nimbus_get_city_weather_response_t, get_city_weather_response);
 
+/* ---- GetObservationFeed (1.1) ------------------------------------------- */
+
+static const nimbus_field_t get_observation_feed_request[] = {
+    NIMBUS__INT64_DOC(nimbus_get_observation_feed_request_t, "afterSeq", after_seq,
+                      offsetof(nimbus_get_observation_feed_request_t, has_after_seq), 0,
+                      "observations with a greater seq (default 0: from the first); pass the "
+                      "previous answer's lastSeq"),
+    NIMBUS__STRINGS(nimbus_get_observation_feed_request_t, "stations", "station", stations,
+                    station_count, 0, StationId, 0, NIMBUS_FEED_STATIONS_MAX,
+                    "only these stations (none: every station)"),
+    NIMBUS__INT64_RULE(nimbus_get_observation_feed_request_t, "limit", limit,
+                       offsetof(nimbus_get_observation_feed_request_t, has_limit), 0, PageLimit,
+                       "at most this many observations"),
+};
+static const nimbus_type_t get_observation_feed_request_type = NIMBUS__TYPE(
+    "GetObservationFeed", nimbus_get_observation_feed_request_t, get_observation_feed_request);
+
+static const nimbus_field_t get_observation_feed_response[] = {
+    NIMBUS__ARRAY(nimbus_get_observation_feed_response_t, "observations", "observation",
+                  observations, count, 0, nimbus_observation_type, 0, NIMBUS_LIST_LIMIT_MAX),
+    NIMBUS__INT64(nimbus_get_observation_feed_response_t, "lastSeq", last_seq, NIMBUS_FIELD_NO_AUX,
+                  NIMBUS_FIELD_REQUIRED),
+    NIMBUS__INT64(nimbus_get_observation_feed_response_t, "headSeq", head_seq, NIMBUS_FIELD_NO_AUX,
+                  NIMBUS_FIELD_REQUIRED),
+};
+static const nimbus_type_t get_observation_feed_response_type =
+    NIMBUS__TYPE("GetObservationFeedResponse", nimbus_get_observation_feed_response_t,
+                 get_observation_feed_response);
+
 /* ---- the table -------------------------------------------------------- */
 
 #define NIMBUS_X_ROW(Name, snake, role, kind)                                                      \

@@ -61,6 +61,7 @@ static int write_job(nimbus_service_t *svc, const nimbus_credentials_t *caller, 
     case NIMBUS_OP_GetObservations:
     case NIMBUS_OP_GetWeather:
     case NIMBUS_OP_GetCityWeather:
+    case NIMBUS_OP_GetObservationFeed:
         break;
     }
     return 0;

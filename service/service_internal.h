@@ -40,7 +40,7 @@
 
 /* Current schema version, kept in PRAGMA user_version (SQLite) or the meta
  * row schema_version (PostgreSQL). */
-#define NIMBUS__SCHEMA_VERSION 1
+#define NIMBUS__SCHEMA_VERSION 2
 /* How long a connection waits on a lock held by another process. */
 #define NIMBUS__BUSY_TIMEOUT_MS 5000
 /* The same on PostgreSQL, where a writer may wait for another node's whole
@@ -279,7 +279,7 @@ typedef enum nimbus__stmt_id {
     NIMBUS__STMT_OBS_LATEST,
     NIMBUS__STMT_OBS_SUMMARY,
     NIMBUS__STMT_OBS_SINCE_ALL,
-    NIMBUS__STMT_OBS_SINCE_SOME,
+    NIMBUS__STMT_OBS_SINCE_STATION,
     NIMBUS__STMT_STATION_IDS,
     NIMBUS__STMT_OBS_EXPIRE,
     NIMBUS__STMT_MARK_GET,
@@ -783,6 +783,11 @@ int nimbus__text_validate(const char *s, size_t size, long max, const char *name
 #define NIMBUS__ARRAY(T, name, item, member, count_member, flags, Type, min, max)                  \
     NIMBUS__ROW(T, name, item, NIMBUS_FIELD_ARRAY, member, 0, offsetof(T, count_member), flags,    \
                 NULL, &Type, min, max, NULL)
+#define NIMBUS__STRINGS(T, name, item, member, count_member, flags, Rule, min, max, doc)           \
+    NIMBUS__ROW(T, name, item, NIMBUS_FIELD_STRINGS, member, 0, offsetof(T, count_member), flags,  \
+                NIMBUS_RULE(Rule), NULL, min, max, doc)
+#define NIMBUS__INT64_DOC(T, name, member, aux, flags, doc)                                        \
+    NIMBUS__ROW(T, name, NULL, NIMBUS_FIELD_INT64, member, 0, aux, flags, NULL, NULL, 0, 0, doc)
 #define NIMBUS__TYPE(Name, T, rows)                                                                \
     {                                                                                              \
         Name, sizeof(T), rows, sizeof(rows) / sizeof(rows[0])                                      \

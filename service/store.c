@@ -12,7 +12,8 @@
  * RecordObservations durable at return), a busy timeout for locks held by
  * other processes, and foreign keys on (off on the writer's connection,
  * which checks the station itself: writer.c). The schema version lives in
- * PRAGMA user_version; nimbus__store_migrate creates version 1 and refuses
+ * PRAGMA user_version; nimbus__store_migrate creates or upgrades to version 2
+ * (1 plus an index) and refuses
  * a file written by a newer Nimbus rather than guessing.
  *
  * Every statement is reset as soon as its caller is done with it: an
@@ -77,8 +78,6 @@ static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
                                  " AND observed_at > ?2 AND observed_at <= ?3",
     [NIMBUS__STMT_OBS_SINCE_ALL] = "SELECT " OBS_COLS " FROM observations WHERE seq > ?1"
                                    " ORDER BY seq LIMIT ?2",
-    /* ?3 is ",id1,id2,...," (ids hold no comma): one parameter for any
-     * number of stations. */
     [NIMBUS__STMT_STATION_IDS] = "SELECT id FROM stations ORDER BY id",
     /* A station's oldest rows before ?2, at most ?3 of them: before the
      * (?3+1)th oldest when there are that many. */
@@ -89,9 +88,10 @@ static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
     [NIMBUS__STMT_HEAD_GET] = "SELECT value FROM meta WHERE key = 'seq'",
     [NIMBUS__STMT_MARK_GET] = "SELECT value FROM meta WHERE key = ?1",
     [NIMBUS__STMT_MARK_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-    [NIMBUS__STMT_OBS_SINCE_SOME] = "SELECT " OBS_COLS " FROM observations WHERE seq > ?1"
-                                    " AND instr(?3, ',' || station_id || ',') > 0"
-                                    " ORDER BY seq LIMIT ?2",
+    /* One station's rows in (?2, ?3) by seq, on observations_station_seq. */
+    [NIMBUS__STMT_OBS_SINCE_STATION] = "SELECT " OBS_COLS " FROM observations"
+                                       " WHERE station_id = ?1 AND seq > ?2 AND seq < ?3"
+                                       " ORDER BY seq LIMIT ?4",
 };
 
 static const char schema_v1[] =
@@ -110,6 +110,14 @@ static const char schema_v1[] =
     " PRIMARY KEY (station_id, observed_at)) WITHOUT ROWID;"
     "CREATE UNIQUE INDEX observations_seq ON observations (seq);"
     "PRAGMA user_version = 1;";
+
+/* Version 2 (contract 1.1, GetObservationFeed): a station's rows by seq,
+ * so that "after seq S, of these stations" costs what it returns, however
+ * long the station has been quiet (a poller that is caught up asks just
+ * that, every time). Built once when a version 1 file is opened. */
+static const char schema_v2[] =
+    "CREATE INDEX observations_station_seq ON observations (station_id, seq);"
+    "PRAGMA user_version = 2;";
 
 bool nimbus__is_pg_uri(const char *path)
 {
@@ -285,8 +293,11 @@ int nimbus__store_migrate(nimbus_core_t *core, sqlite3 *db, nimbus_error_t *err)
                          NIMBUS__SCHEMA_VERSION);
         goto fail;
     }
-    /* Later versions add steps here: if (version < 2) { ...; version = 2; } */
+    /* Later versions add steps here: if (version < 3) { ...; } */
     if (version < 1 && exec(db, schema_v1, "creating the schema", err) != 0) {
+        goto fail;
+    }
+    if (version < 2 && exec(db, schema_v2, "indexing observations by station and seq", err) != 0) {
         goto fail;
     }
     if (read_meta(core, db, err) != 0) {

@@ -122,9 +122,10 @@ static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
         "DELETE FROM observations WHERE station_id = $1::text AND observed_at < LEAST($2::bigint,"
         " coalesce((SELECT observed_at FROM observations WHERE station_id = $1::text"
         " ORDER BY observed_at LIMIT 1 OFFSET $3::bigint), $2::bigint))",
-    [NIMBUS__STMT_OBS_SINCE_SOME] =
-        "SELECT " OBS_COLS " FROM observations WHERE seq > $1::bigint"
-        " AND strpos($3::text, ',' || station_id || ',') > 0 ORDER BY seq LIMIT $2::bigint",
+    /* One station's rows in ($2, $3) by seq, on observations_station_seq. */
+    [NIMBUS__STMT_OBS_SINCE_STATION] =
+        "SELECT " OBS_COLS " FROM observations WHERE station_id = $1::text"
+        " AND seq > $2::bigint AND seq < $3::bigint ORDER BY seq LIMIT $4::bigint",
     [NIMBUS__STMT_HEAD_GET] = "SELECT value FROM meta WHERE key = 'seq'",
     [NIMBUS__STMT_MARK_GET] = "SELECT value FROM meta WHERE key = $1::text",
     [NIMBUS__STMT_MARK_SET] = "INSERT INTO meta (key, value) VALUES ($1::text, $2::bigint)"
@@ -602,8 +603,18 @@ int nimbus__pg_migrate(nimbus_core_t *core, nimbus_error_t *err)
                          NIMBUS__SCHEMA_VERSION);
         goto done;
     }
-    /* Later versions add steps here: if (version < 2) { ...; version = 2; } */
+    /* Later versions add steps here: if (version < 3) { ...; } */
     if (version < 1 && create_v1(svc, err) != 0) {
+        goto done;
+    }
+    /* Version 2 (contract 1.1, GetObservationFeed): a station's rows by
+     * seq, as on SQLite (store.c). */
+    if (version < 2 &&
+        (nimbus__pg_exec(svc, "CREATE INDEX observations_station_seq ON observations"
+                              " (station_id, seq)") != 0 ||
+         nimbus__pg_exec(svc, "UPDATE meta SET value = 2 WHERE key = 'schema_version'") != 0)) {
+        nimbus__store_error(svc, NIMBUS__PG_FAILED, "indexing observations by station and seq",
+                            err);
         goto done;
     }
     if (read_meta(core, svc, err) != 0) {

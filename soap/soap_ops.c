@@ -142,6 +142,21 @@ static int in_get_city_weather(struct soap *soap, const struct _nimbus__GetCityW
     return 0;
 }
 
+static int in_get_observation_feed(struct soap *soap, const struct _nimbus__GetObservationFeed *in,
+                                   nimbus_get_observation_feed_request_t *req, nimbus_error_t *err)
+{
+    (void)soap;
+    (void)err;
+    req->has_after_seq = in->afterSeq != NULL;
+    req->after_seq = in->afterSeq ? *in->afterSeq : 0;
+    /* gSOAP's array of the repeated <station>, borrowed for the call. */
+    req->stations = (const char **)in->station;
+    req->station_count = in->__sizestation > 0 ? (size_t)in->__sizestation : 0;
+    req->has_limit = in->limit != NULL;
+    req->limit = in->limit ? *in->limit : 0;
+    return 0;
+}
+
 /* ---- core response -> gSOAP response (0, or -1 when out of memory) ------- */
 
 static int out_list_stations(struct soap *soap, const nimbus_list_stations_response_t *res,
@@ -249,6 +264,25 @@ static int out_get_city_weather(struct soap *soap, const nimbus_get_city_weather
         }
         out->__sizereport = (int)res->count;
     }
+    return oom ? -1 : 0;
+}
+
+static int out_get_observation_feed(struct soap *soap,
+                                    const nimbus_get_observation_feed_response_t *res,
+                                    struct _nimbus__GetObservationFeedResponse *out)
+{
+    bool oom = false;
+    if (res->count > 0) {
+        out->observation = soap_new_nimbus__Observation(soap, (int)res->count);
+        oom = out->observation == NULL;
+        for (size_t i = 0; !oom && i < res->count; i++) {
+            oom = nimbus__soap_observation_out(soap, &res->observations[i], &out->observation[i]) !=
+                  0;
+        }
+        out->__sizeobservation = (int)res->count;
+    }
+    out->lastSeq = res->last_seq;
+    out->headSeq = res->head_seq;
     return oom ? -1 : 0;
 }
 

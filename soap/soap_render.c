@@ -99,6 +99,19 @@ static bool put_request(key_writer_t *k, const nimbus_type_t *type, const void *
         case NIMBUS_FIELD_DOUBLE:
             put(k, at, sizeof(double));
             break;
+        case NIMBUS_FIELD_STRINGS: {
+            /* GetObservationFeed's stations, in their order (the answer
+             * does not depend on it, but keys need not be minimal). */
+            const char *const *items;
+            size_t count;
+            memcpy(&items, at, sizeof items);
+            memcpy(&count, base + f->aux, sizeof count);
+            put(k, &count, sizeof count);
+            for (size_t j = 0; j < count; j++) {
+                put_text(k, items[j]);
+            }
+            break;
+        }
         case NIMBUS_FIELD_OPT_DOUBLE:
         case NIMBUS_FIELD_OBJECT:
         case NIMBUS_FIELD_ARRAY:

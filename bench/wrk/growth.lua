@@ -6,6 +6,11 @@
 --   observations:  GET /v1/stations/ID/observations?from=T&limit=100, T a
 --                  random seeded observedAt (START + i * SPACING, i below
 --                  COUNT - 100), from a fixed random seed
+--   feed:          GET /v1/observations?afterSeq=S&limit=100 (1.1), S a
+--                  random seq below the N * COUNT seeded ones
+--   feedstation:   the same for one station, every other request the one
+--                  that got a single observation before the seeding
+--                  (PREFIXquiet: a caught-up poller of a quiet station)
 --   wrk -s bench/wrk/growth.lua URL -- MODE PREFIX N START SPACING COUNT
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 dofile(here .. "/report.lua")
@@ -24,6 +29,13 @@ function request()
   i = i + 1
   if mode == "weather" then
     return wrk.format("GET", "/v1/stations/" .. id .. "/weather")
+  end
+  if mode == "feed" or mode == "feedstation" then
+    local path = "/v1/observations?limit=100&afterSeq=" .. math.random(0, stations * count - 100)
+    if mode == "feedstation" then
+      path = path .. "&station=" .. (i % 2 == 0 and (prefix .. "quiet") or id)
+    end
+    return wrk.format("GET", path)
   end
   local from = start + math.random(0, count - 101) * spacing
   return wrk.format("GET", "/v1/stations/" .. id .. "/observations?from="

@@ -11,6 +11,7 @@
  * RecordObservations batch) and copies of the strings it read, freed in
  * nimbus_json_request_cleanup.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,73 @@ static const nimbus_field_t *list_field(const nimbus_type_t *type)
     return NULL;
 }
 
+/*
+ * Paging by seq (GetObservationFeed): a page starts after the request's
+ * `afterSeq` and the next one after the response's `lastSeq`, the contract's
+ * own way of polling. A stream of pages ends at the `headSeq` of its first
+ * page: a streamed call returns what was stored when it began and ends even
+ * while writers go on (what comes after is a subscription's). Its cursor
+ * is "AFTER:UNTIL", decimal; the operation knows no cursor of its own.
+ */
+typedef struct seq_paging {
+    bool paged;
+    const nimbus_field_t *after, *last, *head, *limit;
+    int64_t until; /* -1: the first page's head, when it comes */
+} seq_paging_t;
+
+static int64_t int64_at(const void *value, const nimbus_field_t *f)
+{
+    int64_t v;
+    memcpy(&v, (const char *)value + f->offset, sizeof v);
+    return v;
+}
+
+static int seq_start(seq_paging_t *seq, const nimbus_op_info_t *info, nimbus_request_t *page,
+                     const char *cursor, nimbus_error_t *err)
+{
+    seq->after = nimbus_type_field(info->request, "afterSeq");
+    seq->last = nimbus_type_field(info->response, "lastSeq");
+    seq->head = nimbus_type_field(info->response, "headSeq");
+    seq->limit = nimbus_type_field(info->request, "limit");
+    seq->paged = seq->after && seq->last && seq->head && seq->after->kind == NIMBUS_FIELD_INT64 &&
+                 !nimbus_type_field(info->request, "cursor");
+    seq->until = -1;
+    if (!seq->paged || !cursor) {
+        return 0;
+    }
+    long long after, until;
+    char end;
+    if (sscanf(cursor, "%lld:%lld%c", &after, &until, &end) != 2 || after < 0 || until < after) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "cursor is invalid");
+    }
+    int64_t a = after;
+    bool yes = true;
+    memcpy((char *)page + seq->after->offset, &a, sizeof a);
+    if (seq->after->aux != NIMBUS_FIELD_NO_AUX) {
+        memcpy((char *)page + seq->after->aux, &yes, sizeof yes);
+    }
+    seq->until = until;
+    return 0;
+}
+
+/* The next page's cursor, or "" when this page was the last: it came back
+ * short (nothing more was stored), or reached the first page's head. */
+static void seq_next(const seq_paging_t *seq, const nimbus_request_t *page,
+                     const nimbus_response_t *res, size_t count,
+                     char next_cursor[NIMBUS_CURSOR_SIZE])
+{
+    int64_t last = int64_at(res, seq->last);
+    int64_t until = seq->until >= 0 ? seq->until : int64_at(res, seq->head);
+    int64_t asked = seq->limit && seq->limit->rule ? seq->limit->rule->def : 0;
+    if (seq->limit && !nimbus_field_absent(seq->limit, page)) {
+        asked = int64_at(page, seq->limit);
+    }
+    next_cursor[0] = '\0';
+    if (count > 0 && (int64_t)count >= asked && last < until) {
+        snprintf(next_cursor, NIMBUS_CURSOR_SIZE, "%lld:%lld", (long long)last, (long long)until);
+    }
+}
+
 int nimbus_json_list_page(nimbus_service_t *svc, const nimbus_credentials_t *caller,
                           const nimbus_json_request_t *req, const char *cursor, int64_t limit,
                           nimbus_json_item_fn item, void *arg, char next_cursor[NIMBUS_CURSOR_SIZE],
@@ -140,6 +208,10 @@ int nimbus_json_list_page(nimbus_service_t *svc, const nimbus_credentials_t *cal
     const nimbus_field_t *fl = nimbus_type_field(info->request, "limit");
     if (fc && cursor) {
         memcpy(field_at(&page, fc, fc->offset), &cursor, sizeof cursor);
+    }
+    seq_paging_t seq;
+    if (seq_start(&seq, info, &page, cursor, err) != 0) {
+        return -1;
     }
     if (fl && limit > 0) {
         bool yes = true;
@@ -175,6 +247,9 @@ int nimbus_json_list_page(nimbus_service_t *svc, const nimbus_credentials_t *cal
         size_t n = strnlen((const char *)&res + fn->offset, NIMBUS_CURSOR_SIZE - 1);
         memcpy(next_cursor, (const char *)&res + fn->offset, n);
         next_cursor[n] = '\0';
+    }
+    if (rc == 0 && seq.paged) {
+        seq_next(&seq, &page, &res, count, next_cursor);
     }
     nimbus_json_writer_cleanup(&w);
     nimbus_response_cleanup(req->op, &res);

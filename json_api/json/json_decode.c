@@ -198,7 +198,7 @@ void nimbus_json_object_cleanup(const nimbus_type_t *type, void *value)
 {
     for (size_t i = 0; i < type->count; i++) {
         const nimbus_field_t *f = &type->fields[i];
-        if (f->kind == NIMBUS_FIELD_ARRAY) {
+        if (f->kind == NIMBUS_FIELD_ARRAY || f->kind == NIMBUS_FIELD_STRINGS) {
             char *slot = (char *)value + f->offset;
             void *items;
             memcpy(&items, slot, sizeof items);

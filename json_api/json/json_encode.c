@@ -72,6 +72,18 @@ static void write_field(nimbus_json_writer_t *w, const nimbus_field_t *f, const 
         nimbus_json_array_end(w);
         return;
     }
+    case NIMBUS_FIELD_STRINGS: {
+        const char *const *items;
+        size_t count;
+        memcpy(&items, at(value, f->offset), sizeof items);
+        memcpy(&count, at(value, f->aux), sizeof count);
+        nimbus_json_array_begin(w);
+        for (size_t i = 0; i < count; i++) {
+            nimbus_json_string(w, items[i]);
+        }
+        nimbus_json_array_end(w);
+        return;
+    }
     }
 }
 

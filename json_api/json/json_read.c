@@ -1308,6 +1308,89 @@ static int read_array(reader_t *rd, const obj_t *o, const nimbus_field_t *f, siz
     return 0;
 }
 
+/* A STRINGS field's array: each item a string (copied into the request's
+ * texts), the count checked against the field's bounds before the first
+ * item that is not a string, as for an ARRAY of objects. The array of
+ * pointers is the struct's, refused or not. */
+static int read_strings(reader_t *rd, const obj_t *o, const nimbus_field_t *f, size_t i,
+                        pending_t *res)
+{
+    size_t max = f->max_items, n = 0, stored = 0, cap = 0;
+    const char **items = NULL;
+    pending_t first = {RANK_NONE, {NIMBUS_OK, "", 0}};
+    int rc = 0;
+    open_container(rd);
+    if (lex(rd) != T_RBRACKET) {
+        for (;;) {
+            if (first.rank != RANK_NONE || (max != 0 && n >= max)) {
+                rc = skip_value(rd);
+            } else if (rd->tok != T_STRING) {
+                obj_t item = {.item = f->name, .index = n};
+                char buf[64];
+                first.rank = RANK_FIELD(i);
+                nimbus_error_set(&first.err, NIMBUS_INVALID_ARGUMENT, "%s must be a string",
+                                 obj_name(&item, buf));
+                rc = skip_value(rd);
+            } else if (!rd->texts) {
+                first.rank = RANK_FIELD(i);
+                nimbus_error_set(&first.err, NIMBUS_INTERNAL, "%s: nowhere to keep a string",
+                                 f->name);
+                rc = skip_value(rd);
+            } else {
+                if (stored == cap) {
+                    size_t grown_cap = cap ? cap * 2 : 16;
+                    if (max != 0 && grown_cap > max) {
+                        grown_cap = max;
+                    }
+                    const char **grown = realloc(items, grown_cap * sizeof *grown);
+                    if (!grown) {
+                        rc = fail_memory(rd);
+                        break;
+                    }
+                    items = grown;
+                    cap = grown_cap;
+                }
+                struct nimbus_json_text *t = malloc(sizeof *t + rd->n + 1);
+                if (!t) {
+                    rc = fail_memory(rd);
+                    break;
+                }
+                memcpy(t->text, rd->s, rd->n);
+                t->text[rd->n] = '\0';
+                t->next = *rd->texts;
+                *rd->texts = t;
+                items[stored++] = t->text;
+            }
+            if (rc != 0) {
+                break;
+            }
+            n++;
+            lex(rd);
+            if (rd->tok == T_COMMA) {
+                lex(rd);
+                continue;
+            }
+            if (rd->tok != T_RBRACKET) {
+                rc = fail(rd, "']' expected");
+            }
+            break;
+        }
+    }
+    rd->open--;
+    memcpy(at(o->value, f->offset), &items, sizeof items);
+    memcpy(at(o->value, f->aux), &stored, sizeof stored);
+    if (rc != 0) {
+        return -1;
+    }
+    nimbus_error_t count_err;
+    if (nimbus_array_count_validate(f, n, &count_err) != 0) {
+        keep(res, RANK_FIELD(i), &count_err);
+    } else if (first.rank != RANK_NONE) {
+        keep(res, RANK_FIELD(i), &first.err);
+    }
+    return 0;
+}
+
 /*
  * Reads the value of field f (the i-th of o) whose first token is current
  * and not null: a refusal is kept in res at the field's rank, and the value
@@ -1483,6 +1566,11 @@ static int read_member(reader_t *rd, const obj_t *o, const nimbus_field_t *f, si
             return refuse_value(rd, res, rank, o, f, "must be an array");
         }
         return read_array(rd, o, f, i, res);
+    case NIMBUS_FIELD_STRINGS:
+        if (rd->tok != T_LBRACKET) {
+            return refuse_value(rd, res, rank, o, f, "must be an array");
+        }
+        return read_strings(rd, o, f, i, res);
     }
     nimbus_error_t err;
     nimbus_error_set(&err, NIMBUS_INTERNAL, "field %s has no JSON reading", f->name);

@@ -116,6 +116,27 @@ static void field_schema(nimbus_json_writer_t *w, const nimbus_field_t *f, const
         ref(w, ref_prefix, f->type->name);
         nimbus_json_object_end(w);
         return;
+    case NIMBUS_FIELD_STRINGS:
+        nimbus_json_object_begin(w);
+        type_member(w, "array", nullable);
+        if (f->min_items > 0) {
+            nimbus_json_member_int(w, "minItems", (int64_t)f->min_items);
+        }
+        if (f->max_items > 0) {
+            nimbus_json_member_int(w, "maxItems", (int64_t)f->max_items);
+        }
+        nimbus_json_key(w, "items");
+        nimbus_json_object_begin(w);
+        nimbus_json_member_string(w, "type", "string");
+        if (f->rule) {
+            rule_members(w, f->rule);
+        }
+        nimbus_json_object_end(w);
+        if (f->doc) {
+            nimbus_json_member_string(w, "description", f->doc);
+        }
+        nimbus_json_object_end(w);
+        return;
     case NIMBUS_FIELD_CHARS:
     case NIMBUS_FIELD_STRING:
     case NIMBUS_FIELD_TIME:
@@ -216,5 +237,59 @@ void nimbus_json_schema_object(nimbus_json_writer_t *w, const nimbus_type_t *typ
                      input && !required[i] && !(f->flags & NIMBUS_FIELD_OUTPUT_ONLY));
     }
     nimbus_json_object_end(w);
+    nimbus_json_object_end(w);
+}
+
+/* Adds t and the types it holds to the list, each once. */
+static size_t add_type(const nimbus_type_t *t, bool closed, const nimbus_type_t **types,
+                       bool *closed_out, size_t n, size_t max)
+{
+    for (size_t i = 0; i < n && i < max; i++) {
+        if (types[i] == t) {
+            return n;
+        }
+    }
+    if (n < max) {
+        types[n] = t;
+        closed_out[n] = closed;
+    }
+    n++;
+    for (size_t i = 0; i < t->count; i++) {
+        if (t->fields[i].type) {
+            n = add_type(t->fields[i].type, closed, types, closed_out, n, max);
+        }
+    }
+    return n;
+}
+
+size_t nimbus_json_schema_types(const nimbus_type_t **types, bool *closed, size_t max)
+{
+    size_t n = 0;
+    /* Types clients send are closed, so they are claimed first; those only
+     * answers hold stay open to additions. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
+            const nimbus_type_t *t =
+                pass == 0 ? nimbus_op_table[i].request : nimbus_op_table[i].response;
+            for (size_t k = 0; k < t->count; k++) {
+                if (t->fields[k].type) {
+                    n = add_type(t->fields[k].type, pass == 0, types, closed, n, max);
+                }
+            }
+        }
+    }
+    return n;
+}
+
+void nimbus_json_schema_code(nimbus_json_writer_t *w)
+{
+    nimbus_json_object_begin(w);
+    nimbus_json_member_string(w, "type", "string");
+    nimbus_json_key(w, "enum");
+    nimbus_json_array_begin(w);
+    for (int c = NIMBUS_OK + 1; c < NIMBUS_CODE_COUNT; c++) {
+        nimbus_json_string(w, nimbus_code_name((nimbus_code_t)c));
+    }
+    nimbus_json_array_end(w);
     nimbus_json_object_end(w);
 }

@@ -47,22 +47,6 @@ static bool claim(names_t *n, const char *name)
     return true;
 }
 
-/* A contract type and the types it holds, each once; `closed` for types
- * clients send. */
-static void type_schema(nimbus_json_writer_t *w, names_t *n, const nimbus_type_t *t, bool closed)
-{
-    if (!claim(n, t->name)) {
-        return;
-    }
-    nimbus_json_key(w, t->name);
-    nimbus_json_schema_object(w, t, SCHEMAS, closed ? NIMBUS_JSON_SCHEMA_CLOSED : 0, NULL, NULL);
-    for (size_t i = 0; i < t->count; i++) {
-        if (t->fields[i].type) {
-            type_schema(w, n, t->fields[i].type, closed);
-        }
-    }
-}
-
 /* The request fields that a binding reads from the query: not body
  * members. (The path's field may be in the body too, equal to the path's:
  * it is an optional member there.) */
@@ -70,7 +54,8 @@ static void query_fields(const nimbus_rest_binding_t *b, const char **skip, size
 {
     size_t n = 0;
     for (size_t i = 0; i < NIMBUS_REST_QUERY_MAX && b->query[i] && n + 1 < size; i++) {
-        skip[n++] = b->query[i];
+        const nimbus_field_t *f = nimbus__rest_query_field(b, b->query[i]);
+        skip[n++] = f ? f->name : b->query[i];
     }
     skip[n] = NULL;
 }
@@ -79,23 +64,15 @@ static void schemas(nimbus_json_writer_t *w)
 {
     names_t n = {{NULL}, 0};
     nimbus_json_object_begin(w);
-    /* Types clients send are closed (an unknown member is refused), so
-     * they go first; the types only answers hold stay open to additions. */
-    for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
-        const nimbus_type_t *req = nimbus_op_table[i].request;
-        for (size_t k = 0; k < req->count; k++) {
-            if (req->fields[k].type) {
-                type_schema(w, &n, req->fields[k].type, true);
-            }
-        }
-    }
-    for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
-        const nimbus_type_t *res = nimbus_op_table[i].response;
-        for (size_t k = 0; k < res->count; k++) {
-            if (res->fields[k].type) {
-                type_schema(w, &n, res->fields[k].type, false);
-            }
-        }
+    /* The contract's types, as the AsyncAPI document lists them too. */
+    const nimbus_type_t *types[MAX_SCHEMAS];
+    bool closed[MAX_SCHEMAS];
+    size_t count = nimbus_json_schema_types(types, closed, MAX_SCHEMAS);
+    for (size_t i = 0; i < count && i < MAX_SCHEMAS; i++) {
+        claim(&n, types[i]->name);
+        nimbus_json_key(w, types[i]->name);
+        nimbus_json_schema_object(w, types[i], SCHEMAS, closed[i] ? NIMBUS_JSON_SCHEMA_CLOSED : 0,
+                                  NULL, NULL);
     }
     for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
         const nimbus_rest_binding_t *b = nimbus__rest_binding((nimbus_op_t)i);
@@ -151,15 +128,7 @@ static void schemas(nimbus_json_writer_t *w)
         nimbus_json_object_end(w);
     }
     nimbus_json_key(w, "code");
-    nimbus_json_object_begin(w);
-    nimbus_json_member_string(w, "type", "string");
-    nimbus_json_key(w, "enum");
-    nimbus_json_array_begin(w);
-    for (int c = NIMBUS_OK + 1; c < NIMBUS_CODE_COUNT; c++) {
-        nimbus_json_string(w, nimbus_code_name((nimbus_code_t)c));
-    }
-    nimbus_json_array_end(w);
-    nimbus_json_object_end(w);
+    nimbus_json_schema_code(w);
     nimbus_json_object_end(w);
     nimbus_json_object_end(w);
     nimbus_json_object_end(w);
@@ -196,7 +165,7 @@ static void parameters(nimbus_json_writer_t *w, const nimbus_rest_binding_t *b,
         parameter(w, nimbus_type_field(op->request, b->path_field), name, true);
     }
     for (size_t i = 0; i < NIMBUS_REST_QUERY_MAX && b->query[i]; i++) {
-        parameter(w, nimbus_type_field(op->request, b->query[i]), b->query[i], false);
+        parameter(w, nimbus__rest_query_field(b, b->query[i]), b->query[i], false);
     }
     nimbus_json_array_end(w);
 }

@@ -115,6 +115,16 @@ static const nimbus_rest_binding_t rest_get_city_weather = {
     .reply_schema = "CityWeather",
 };
 
+static const nimbus_rest_binding_t rest_get_observation_feed = {
+    .op = NIMBUS_OP_GetObservationFeed,
+    .method = "GET",
+    .path = "/v1/observations",
+    .status = 200,
+    .query = {"afterSeq", "station", "limit"}, /* station repeats: station=a&station=b */
+    .reply = NIMBUS_JSON_FIELDS,
+    .reply_schema = "ObservationFeed",
+};
+
 const nimbus_rest_binding_t *nimbus__rest_binding(nimbus_op_t op)
 {
     switch (op) {
@@ -135,4 +145,17 @@ bool nimbus__rest_query_has(const nimbus_rest_binding_t *b, const char *name)
         }
     }
     return false;
+}
+
+const nimbus_field_t *nimbus__rest_query_field(const nimbus_rest_binding_t *b, const char *name)
+{
+    const nimbus_type_t *type = nimbus_op_table[b->op].request;
+    const nimbus_field_t *f = nimbus_type_field(type, name);
+    for (size_t i = 0; !f && i < type->count; i++) {
+        const nimbus_field_t *g = &type->fields[i];
+        if (g->kind == NIMBUS_FIELD_STRINGS && g->item_name && strcmp(g->item_name, name) == 0) {
+            f = g;
+        }
+    }
+    return f;
 }

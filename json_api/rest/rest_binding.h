@@ -50,4 +50,10 @@ const nimbus_rest_binding_t *nimbus__rest_binding(nimbus_op_t op);
 /* true when name is one of b's query fields. */
 bool nimbus__rest_query_has(const nimbus_rest_binding_t *b, const char *name);
 
+/* The request field a query parameter of b's operation carries: the field
+ * of that name, or the STRINGS field whose item is so named (a repeated
+ * parameter, `station=a&station=b` for `stations`, as XML repeats the
+ * element in the singular). NULL when none. */
+const nimbus_field_t *nimbus__rest_query_field(const nimbus_rest_binding_t *b, const char *name);
+
 #endif

@@ -57,6 +57,7 @@ static int set_from_text(const nimbus_field_t *f, void *value, const char *text,
     case NIMBUS_FIELD_INT:
     case NIMBUS_FIELD_OBJECT:
     case NIMBUS_FIELD_ARRAY:
+    case NIMBUS_FIELD_STRINGS:
         return nimbus_error_set(err, NIMBUS_INTERNAL, "%s cannot be read from text", f->name);
     }
     if (f->aux != NIMBUS_FIELD_NO_AUX) {
@@ -65,8 +66,30 @@ static int set_from_text(const nimbus_field_t *f, void *value, const char *text,
     return 0;
 }
 
-static int read_query(const nimbus_rest_binding_t *b, const nimbus_type_t *type,
-                      const struct evkeyvalq *query, void *value, nimbus_error_t *err)
+/* Adds text to a STRINGS field's array (a repeated query parameter). The
+ * array is the request's (freed by nimbus_json_request_cleanup); past the
+ * field's bound one more is kept, so the core's count rule refuses it. */
+static int add_item(const nimbus_field_t *f, void *value, const char *text, nimbus_error_t *err)
+{
+    const char **items;
+    size_t n;
+    memcpy(&items, at(value, f->offset), sizeof items);
+    memcpy(&n, at(value, f->aux), sizeof n);
+    if (f->max_items != 0 && n > f->max_items) {
+        return 0;
+    }
+    const char **grown = realloc(items, (n + 1) * sizeof *grown);
+    if (!grown) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    grown[n++] = text;
+    memcpy(at(value, f->offset), &grown, sizeof grown);
+    memcpy(at(value, f->aux), &n, sizeof n);
+    return 0;
+}
+
+static int read_query(const nimbus_rest_binding_t *b, const struct evkeyvalq *query, void *value,
+                      nimbus_error_t *err)
 {
     bool seen[NIMBUS_REST_QUERY_MAX] = {false};
     const struct evkeyval *e;
@@ -80,7 +103,13 @@ static int read_query(const nimbus_rest_binding_t *b, const nimbus_type_t *type,
             return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                     "unknown query parameter \"%.64s\"", e->key);
         }
-        if (seen[i]) {
+        const nimbus_field_t *f = nimbus__rest_query_field(b, e->key);
+        if (!f) {
+            return nimbus_error_set(err, NIMBUS_INTERNAL, "%s: no request field %s",
+                                    nimbus_op_table[b->op].name, e->key);
+        }
+        bool repeated = f->kind == NIMBUS_FIELD_STRINGS;
+        if (seen[i] && !repeated) {
             return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
                                     "query parameter %s is given more than once", b->query[i]);
         }
@@ -88,10 +117,15 @@ static int read_query(const nimbus_rest_binding_t *b, const nimbus_type_t *type,
         if (!*e->value) {
             continue; /* an empty value means absent */
         }
-        const nimbus_field_t *f = nimbus_type_field(type, e->key);
-        if (!f) {
-            return nimbus_error_set(err, NIMBUS_INTERNAL, "%s: no request field %s",
-                                    nimbus_op_table[b->op].name, e->key);
+        if (repeated) {
+            if (nimbus_utf8_length(e->value, strlen(e->value)) < 0) {
+                return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be valid UTF-8",
+                                        e->key);
+            }
+            if (add_item(f, value, e->value, err) != 0) {
+                return -1;
+            }
+            continue;
         }
         if (set_from_text(f, value, e->value, err) != 0) {
             return -1;
@@ -108,7 +142,8 @@ int nimbus__rest_body(const nimbus_rest_binding_t *b, const nimbus_rest_match_t 
     const char *excluded[NIMBUS_REST_QUERY_MAX + 1];
     size_t n = 0;
     for (; n < NIMBUS_REST_QUERY_MAX && b->query[n]; n++) {
-        excluded[n] = b->query[n];
+        const nimbus_field_t *f = nimbus__rest_query_field(b, b->query[n]);
+        excluded[n] = f ? f->name : b->query[n];
     }
     excluded[n] = NULL;
     /* The path names the station when its field is the request's `id`: an
@@ -161,7 +196,7 @@ int nimbus__rest_request(const nimbus_rest_binding_t *b, const nimbus_rest_match
             return -1;
         }
     }
-    if (query && read_query(b, type, query, value, err) != 0) {
+    if (query && read_query(b, query, value, err) != 0) {
         return -1;
     }
     if (body_err) {

@@ -78,7 +78,28 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
                           const char *accept, const nimbus_credentials_t *creds, const char *key,
                           nimbus_error_t *err);
 
-/* Starts the closing handshake with code (1001 at shutdown). */
+/*
+ * (1.1) Answers req (GET /v1/stream, checked and authorized) with the
+ * stream in an HTTP framing (SSE or NDJSON): opens the subscription sub
+ * first, and only when it is accepted writes the 200 head (its media type,
+ * Cache-Control: no-store, X-Accel-Buffering: no, Connection: close, and
+ * `headers`, each line ending in CRLF, or NULL) followed by what the
+ * subscription sent (subscribed, snapshot), and takes the connection over
+ * as nimbus__ws_conn_start does. Returns 0, or -1 with err (the refusal:
+ * nothing was written, the caller answers with a problem+json).
+ */
+int nimbus__stream_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req,
+                              nimbus_stream_framing_t framing, const char *headers,
+                              const nimbus_credentials_t *creds, const char *key,
+                              const nimbus_stream_subscribe_t *sub, nimbus_error_t *err);
+
+/* The AsyncAPI document (asyncapi.c) for clients that reach us at
+ * base_url ("scheme://host[/path]", nimbus_http_base_url): heap JSON text
+ * the caller frees, its length in *len; NULL when memory ran out. */
+char *nimbus__stream_asyncapi_text(const char *base_url, size_t *len);
+
+/* Starts the closing handshake with code (1001 at shutdown); an HTTP
+ * framing's response ends once what is queued is out. */
 void nimbus__ws_conn_close(nimbus_ws_conn_t *c, uint16_t code, const char *reason);
 
 /* Reads what arrived, pumps the session, writes what is queued. */

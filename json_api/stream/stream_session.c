@@ -5,7 +5,7 @@
  * free of gaps and duplicates). Client messages are parsed here
  * (nimbus_json_parse: duplicate keys, NUL and excessive nesting refused);
  * operations go through stream_call.c; every server message is built by
- * stream_wire.c.
+ * stream_wire.c, in the session's framing (WebSocket, SSE or NDJSON).
  */
 #include "stream_session.h"
 
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -32,9 +33,14 @@ typedef struct subscription {
     int64_t through;
     int64_t last_sent; /* seq of the last observation sent (start: through) */
     sub_state_t state;
-    char *prefix; /* {"type":"observation","id":ID,"observation": */
+    /* What precedes an observation's JSON in the framing: WS
+     * {"type":"observation","id":ID,"observation": / NDJSON the same
+     * without id / SSE "event: observation\nid: " (then its seq). */
+    char *prefix;
     size_t prefix_len;
     char holder[NIMBUS_COUNTS_NAME_MAX]; /* whose subscription limit it counts in */
+    uint64_t heartbeat_us;               /* 0: none */
+    uint64_t quiet_since_us;             /* when it last sent anything */
 } subscription_t;
 
 /* What the metrics count of one `call`: its operation (-1: none named),
@@ -80,7 +86,16 @@ struct nimbus_stream_session {
     uint64_t sent;                              /* bytes of messages sent, for the metrics */
     uint64_t message_len;                       /* of the client message being handled */
     char request_id[NIMBUS_REQUEST_ID_MAX + 1]; /* the upgrade's, in every error */
+    nimbus_stream_framing_t framing;
+    size_t heartbeat_subs; /* subscriptions with a heartbeat */
 };
+
+static uint64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* ---- output ------------------------------------------------------------ */
 
@@ -134,18 +149,53 @@ static int send_message(nimbus_stream_session_t *s, const char *type, const char
     return send_owned(s, text, len);
 }
 
-/* Sends {"type":"observation","id":ID,"observation":JSON} from the
- * subscription's prefix and the observation's encoded text, which the
- * transport copies once into its output. */
-static int send_observation(nimbus_stream_session_t *s, const subscription_t *sub, const char *json,
-                            size_t json_len)
+/* A subscription's message in the session's framing: members as JSON
+ * member text, event_id the SSE id (< 0: none). */
+static int send_event(nimbus_stream_session_t *s, subscription_t *sub, const char *type,
+                      const char *members, int64_t event_id)
 {
+    size_t len;
+    char *text = nimbus__stream_event_text(s->framing, type, sub->id, members, event_id, &len);
+    if (sub->heartbeat_us) {
+        sub->quiet_since_us = monotonic_us();
+    }
+    return send_owned(s, text, len);
+}
+
+/* Sends one observation from the subscription's prefix and the
+ * observation's encoded text, which the transport copies once into its
+ * output: WS {"type":"observation","id":ID,"observation":JSON}, NDJSON the
+ * same without id and with its line end, SSE an `observation` event whose
+ * id is the seq and whose data is the Observation. */
+static int send_observation(nimbus_stream_session_t *s, subscription_t *sub, const char *json,
+                            size_t json_len, int64_t seq)
+{
+    if (sub->heartbeat_us) {
+        sub->quiet_since_us = monotonic_us();
+    }
+    switch (s->framing) {
+    case NIMBUS_STREAM_WS:
+    case NIMBUS_STREAM_NDJSON: {
+        const nimbus_stream_part_t parts[] = {
+            {sub->prefix, sub->prefix_len},
+            {json, json_len},
+            {"}\n", s->framing == NIMBUS_STREAM_NDJSON ? 2 : 1},
+        };
+        return s->out.send(s->out.arg, parts, 3);
+    }
+    case NIMBUS_STREAM_SSE:
+        break;
+    }
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%lld", (long long)seq);
     const nimbus_stream_part_t parts[] = {
         {sub->prefix, sub->prefix_len},
+        {digits, (size_t)n},
+        {"\ndata: ", 7},
         {json, json_len},
-        {"}", 1},
+        {"\n\n", 2},
     };
-    return s->out.send(s->out.arg, parts, 3);
+    return s->out.send(s->out.arg, parts, 5);
 }
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -211,6 +261,9 @@ static void subscription_remove(nimbus_stream_session_t *s, subscription_t *sub)
 {
     LIST_REMOVE(sub, link);
     nimbus_core_subscription_release(nimbus_service_core(s->shared->svc), sub->holder);
+    if (sub->heartbeat_us) {
+        s->heartbeat_subs--;
+    }
     subscription_free(sub);
     s->sub_count--;
     nimbus_stream_shared_t *sh = s->shared;
@@ -237,6 +290,11 @@ void nimbus__stream_session_set_client(nimbus_stream_session_t *s, const char *c
 void nimbus__stream_session_set_request_id(nimbus_stream_session_t *s, const char *id)
 {
     snprintf(s->request_id, sizeof s->request_id, "%s", id ? id : "");
+}
+
+void nimbus__stream_session_set_framing(nimbus_stream_session_t *s, nimbus_stream_framing_t framing)
+{
+    s->framing = framing;
 }
 
 void nimbus__stream_session_free(nimbus_stream_session_t *s)
@@ -367,40 +425,103 @@ static int read_from_seq(json_t *value, bool *has, int64_t *from, nimbus_error_t
     return 0;
 }
 
-static int make_prefix(subscription_t *sub)
+/* The types of the 1.1 members snapshot (a boolean) and heartbeat (an
+ * integer, 10.0 included); their rules are the core's. */
+static int read_options(json_t *msg, nimbus_stream_subscribe_t *req, nimbus_error_t *err)
 {
-    sub->prefix =
-        nimbus__stream_prefix_text("observation", sub->id, "observation", &sub->prefix_len);
+    json_t *snapshot = json_object_get(msg, "snapshot");
+    json_t *heartbeat = json_object_get(msg, "heartbeat");
+    if (snapshot && !json_is_null(snapshot)) {
+        if (!json_is_boolean(snapshot)) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "snapshot must be true or false");
+        }
+        req->snapshot = json_is_true(snapshot);
+    }
+    if (heartbeat && !json_is_null(heartbeat)) {
+        if (nimbus_json_integer(heartbeat, &req->heartbeat_s) != 0) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                    "heartbeat must be an integer number of seconds");
+        }
+        req->has_heartbeat = true;
+    }
+    return 0;
+}
+
+static int make_prefix(nimbus_stream_session_t *s, subscription_t *sub)
+{
+    switch (s->framing) {
+    case NIMBUS_STREAM_WS:
+        sub->prefix =
+            nimbus__stream_prefix_text("observation", sub->id, "observation", &sub->prefix_len);
+        break;
+    case NIMBUS_STREAM_NDJSON: {
+        static const char ndjson[] = "{\"type\":\"observation\",\"observation\":";
+        sub->prefix = strdup(ndjson);
+        sub->prefix_len = sizeof ndjson - 1;
+        break;
+    }
+    case NIMBUS_STREAM_SSE: {
+        static const char sse[] = "event: observation\nid: ";
+        sub->prefix = strdup(sse);
+        sub->prefix_len = sizeof sse - 1;
+        break;
+    }
+    }
     return sub->prefix ? 0 : -1;
 }
 
-static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *msg)
+/* `snapshot`: the latest observation of each station as of head. */
+static int send_snapshot(nimbus_stream_session_t *s, subscription_t *sub,
+                         const nimbus_observation_t *obs, size_t count, int64_t head)
 {
-    nimbus_error_t err;
-    nimbus_error_clear(&err);
+    nimbus_json_writer_t w;
+    nimbus_json_writer_init(&w);
+    nimbus_json_object_begin(&w);
+    nimbus_json_member_int(&w, "seq", head);
+    nimbus_json_key(&w, "observations");
+    nimbus_json_array_begin(&w);
+    for (size_t i = 0; i < count; i++) {
+        nimbus_json_write_object(&w, &nimbus_observation_type, &obs[i]);
+    }
+    nimbus_json_array_end(&w);
+    nimbus_json_object_end(&w);
+    size_t len;
+    char *object = nimbus_json_writer_steal(&w, &len);
+    if (!object) {
+        return -1;
+    }
+    /* The members are the object's inside, without its braces. */
+    object[len - 1] = '\0';
+    int rc = send_event(s, sub, "snapshot", object + 1, head);
+    free(object);
+    return rc;
+}
+
+int nimbus__stream_session_subscribe(nimbus_stream_session_t *s, const char *id,
+                                     const nimbus_stream_subscribe_t *req, nimbus_error_t *err)
+{
     nimbus_stream_shared_t *sh = s->shared;
-    bool has_from = false, active = false;
-    int64_t from = 0;
-    const char **stations = NULL;
-    size_t station_count = 0;
+    bool active = false;
     subscription_t *sub = NULL;
+    nimbus_observation_t *snap = NULL;
+    size_t snap_count = 0;
     char holder[NIMBUS_COUNTS_NAME_MAX] = "";
     nimbus_core_t *core = nimbus_service_core(sh->svc);
     /* A subscribe is a call as far as the rate limit goes. */
-    if (nimbus_core_admit(core, &s->creds, s->client, NIMBUS_ROLE_READ, &err) != 0) {
+    if (nimbus_core_admit(core, &s->creds, s->client, NIMBUS_ROLE_READ, err) != 0) {
         goto fail;
     }
     if (s->sub_count >= NIMBUS_STREAM_SUBSCRIPTIONS_MAX) {
-        nimbus_error_set(&err, NIMBUS_RESOURCE_EXHAUSTED, "at most %d subscriptions per connection",
+        nimbus_error_set(err, NIMBUS_RESOURCE_EXHAUSTED, "at most %d subscriptions per connection",
                          NIMBUS_STREAM_SUBSCRIPTIONS_MAX);
         goto fail;
     }
     if (id_in_use(s, id)) {
-        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "id is already in use on this connection");
+        nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "id is already in use on this connection");
         goto fail;
     }
-    if (read_from_seq(json_object_get(msg, "fromSeq"), &has_from, &from, &err) != 0 ||
-        read_stations(json_object_get(msg, "stations"), &stations, &station_count, &err) != 0) {
+    if (nimbus_service_subscribe_options_check(req->has_from_seq, req->snapshot, req->has_heartbeat,
+                                               req->heartbeat_s, err) != 0) {
         goto fail;
     }
     /* The hub must copy for us before we read the head: a write published
@@ -410,38 +531,74 @@ static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *
         sh->activate(sh->activate_arg, true);
     }
     active = true;
-    int64_t head = nimbus_core_head_seq(nimbus_service_core(sh->svc));
-    if (nimbus_service_subscribe_check(sh->svc, &s->creds, stations, station_count,
-                                       has_from ? &from : NULL, head, &err) != 0) {
+    int64_t head = nimbus_core_head_seq(core);
+    if (nimbus_service_subscribe_check(sh->svc, &s->creds, req->stations, req->station_count,
+                                       req->has_from_seq ? &req->from_seq : NULL, head, err) != 0) {
         goto fail;
     }
-    if (nimbus_core_subscription_hold(core, &s->creds, s->client, holder, &err) != 0) {
+    if (nimbus_core_subscription_hold(core, &s->creds, s->client, holder, err) != 0) {
+        goto fail;
+    }
+    /* The snapshot's own seq is the seam: everything up to it is in what
+     * it read, everything after it comes live (the hub copies for us since
+     * before the snapshot was read, so nothing after it is missed). */
+    if (req->snapshot && nimbus_service_snapshot(sh->svc, req->stations, req->station_count, &snap,
+                                                 &snap_count, &head, err) != 0) {
         goto fail;
     }
     sub = calloc(1, sizeof *sub);
-    if (!sub || !(sub->id = strdup(id)) || make_prefix(sub) != 0 ||
-        copy_stations(sub, stations, station_count) != 0) {
-        nimbus_error_set(&err, NIMBUS_INTERNAL, "out of memory");
+    if (!sub || !(sub->id = strdup(id)) || make_prefix(s, sub) != 0 ||
+        copy_stations(sub, req->stations, req->station_count) != 0) {
+        nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
         goto fail;
     }
     memcpy(sub->holder, holder, sizeof holder);
-    free(stations);
-    sub->through = has_from ? from : head;
+    sub->through = req->has_from_seq ? req->from_seq : head;
     sub->last_sent = sub->through;
-    sub->state = has_from && from < head ? SUB_REPLAY : SUB_LIVE;
+    sub->state = req->has_from_seq && req->from_seq < head ? SUB_REPLAY : SUB_LIVE;
+    if (req->has_heartbeat) {
+        sub->heartbeat_us = (uint64_t)req->heartbeat_s * 1000000u;
+        s->heartbeat_subs++;
+    }
     LIST_INSERT_HEAD(&s->subs, sub, link);
     s->sub_count++;
-    char seq[24];
-    snprintf(seq, sizeof seq, "%lld", (long long)head);
-    return send_message(s, "subscribed", id, "seq", seq);
+    char members[40];
+    snprintf(members, sizeof members, "\"seq\":%lld", (long long)head);
+    int rc = send_event(s, sub, "subscribed", members, -1);
+    if (rc == 0 && req->snapshot) {
+        rc = send_snapshot(s, sub, snap, snap_count, head);
+    }
+    free(snap);
+    return rc == 0 ? 0 : -2;
 fail:
     if (active && --sh->subscriptions == 0 && sh->activate) {
         sh->activate(sh->activate_arg, false);
     }
     nimbus_core_subscription_release(core, holder);
-    free(stations);
+    free(snap);
     subscription_free(sub);
-    return send_error(s, id, &err);
+    return -1;
+}
+
+static int handle_subscribe(nimbus_stream_session_t *s, const char *id, json_t *msg)
+{
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    nimbus_stream_subscribe_t req = {0};
+    const char **stations = NULL;
+    int rc = -1;
+    if (read_from_seq(json_object_get(msg, "fromSeq"), &req.has_from_seq, &req.from_seq, &err) ==
+            0 &&
+        read_stations(json_object_get(msg, "stations"), &stations, &req.station_count, &err) == 0 &&
+        read_options(msg, &req, &err) == 0) {
+        req.stations = stations;
+        rc = nimbus__stream_session_subscribe(s, id, &req, &err);
+    }
+    free(stations);
+    if (rc == -1) {
+        return send_error(s, id, &err);
+    }
+    return rc == 0 ? 0 : -1;
 }
 
 static int handle_unsubscribe(nimbus_stream_session_t *s, const char *id)
@@ -569,7 +726,8 @@ static const char *read_id(json_t *msg)
 /* Members each message type may carry. A stranger is refused, as in
  * every JSON the API reads: a misspelt "fromseq" must not silently mean
  * "live from now". */
-static const char *const subscribe_members[] = {"type", "id", "stations", "fromSeq", NULL};
+static const char *const subscribe_members[] = {"type",     "id",        "stations", "fromSeq",
+                                                "snapshot", "heartbeat", NULL};
 static const char *const unsubscribe_members[] = {"type", "id", NULL};
 static const char *const call_members[] = {"type", "id", "op", "params", NULL};
 
@@ -648,7 +806,7 @@ int nimbus__stream_session_on_live(nimbus_stream_session_t *s, const nimbus_obse
                     sub->state = SUB_REPLAY;
                     break;
                 }
-                if (send_observation(s, sub, json[i], strlen(json[i])) != 0) {
+                if (send_observation(s, sub, json[i], strlen(json[i]), obs[i].seq) != 0) {
                     return -1;
                 }
                 sub->last_sent = obs[i].seq;
@@ -675,13 +833,17 @@ void nimbus__stream_session_on_lost(nimbus_stream_session_t *s, int64_t lost_thr
  * resuming with fromSeq = last_sent misses nothing and repeats nothing. */
 static int end_lagged(nimbus_stream_session_t *s, subscription_t *sub)
 {
-    char id[4 * NIMBUS_STREAM_ID_MAX + 1];
-    snprintf(id, sizeof id, "%s", sub->id);
-    char seq[24];
-    snprintf(seq, sizeof seq, "%lld", (long long)sub->last_sent);
+    char members[40];
+    snprintf(members, sizeof members, "\"lastSeq\":%lld", (long long)sub->last_sent);
+    int rc = send_event(s, sub, "lagged", members, -1);
     subscription_remove(s, sub);
     nimbus_metrics_stream_lagged(nimbus_service_metrics(s->shared->svc));
-    return send_message(s, "lagged", id, "lastSeq", seq);
+    /* An HTTP framing carries one subscription: `lagged` ends the response
+     * (the client resumes with Last-Event-ID or fromSeq). */
+    if (s->out.finish) {
+        s->out.finish(s->out.arg);
+    }
+    return rc;
 }
 
 /* One storage read for a REPLAY subscription. Returns 1 when sub was ended
@@ -704,7 +866,7 @@ static int replay_batch(nimbus_stream_session_t *s, subscription_t *sub)
     for (; i < n && has_room(s); i++) {
         size_t len;
         char *json = nimbus_json_observation_text(&obs[i], &len);
-        int rc = json ? send_observation(s, sub, json, len) : -1;
+        int rc = json ? send_observation(s, sub, json, len, obs[i].seq) : -1;
         free(json);
         if (rc != 0) {
             free(obs);
@@ -798,4 +960,38 @@ int nimbus__stream_session_pump(nimbus_stream_session_t *s)
         }
     }
     return 0;
+}
+
+uint64_t nimbus__stream_session_heartbeats(nimbus_stream_session_t *s, uint64_t now_us)
+{
+    if (s->heartbeat_subs == 0) {
+        return 0;
+    }
+    uint64_t next = UINT64_MAX - 1;
+    subscription_t *sub;
+    LIST_FOREACH(sub, &s->subs, link)
+    {
+        if (!sub->heartbeat_us) {
+            continue;
+        }
+        uint64_t due = sub->quiet_since_us + sub->heartbeat_us;
+        if (due <= now_us) {
+            /* Only a LIVE subscription owes nothing, so only its `through`
+             * is safe to resume from; one that is catching up sends
+             * observations (or waits for room), which is no quiet. */
+            if (sub->state == SUB_LIVE && has_room(s)) {
+                char members[40];
+                snprintf(members, sizeof members, "\"seq\":%lld", (long long)sub->through);
+                if (send_event(s, sub, "heartbeat", members, sub->through) != 0) {
+                    return UINT64_MAX;
+                }
+            }
+            sub->quiet_since_us = now_us;
+            due = now_us + sub->heartbeat_us;
+        }
+        if (due - now_us < next) {
+            next = due - now_us;
+        }
+    }
+    return next;
 }

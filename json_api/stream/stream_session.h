@@ -30,6 +30,24 @@
  * other subscribers are not slowed. If storage fails during a catch-up, the
  * subscription ends with `lagged` so that the client can resume.
  *
+ * Framings (contract 1.1): the same session serves a WebSocket (messages
+ * in, messages out, many subscriptions and calls) and a server-sent events
+ * or NDJSON response (one subscription made from the request, messages out
+ * only); stream_wire.c writes each message in the session's framing. The
+ * subscriptions, the replay -> live hand-over, the slow-consumer policy,
+ * snapshots and heartbeats are this one implementation's, whatever the
+ * framing.
+ *
+ * Snapshot: a subscription with `snapshot` starts with the latest
+ * observation of each of its stations, read in one storage snapshot
+ * together with the newest seq of that snapshot (nimbus_service_snapshot);
+ * that seq is its `through`, so live observations continue from exactly
+ * there. Heartbeat: a LIVE subscription that sent nothing for its
+ * heartbeat's seconds sends `heartbeat` with `through`: every matching
+ * observation up to it was sent, so it is safe to resume from (an SSE
+ * client's Last-Event-ID), and it is the service's newest seq but for
+ * writes still on their way through the hub.
+ *
  * Threads: a session and its shared state belong to one worker thread.
  */
 #ifndef NIMBUS_STREAM_SESSION_H
@@ -40,6 +58,7 @@
 #include <stdint.h>
 
 #include "nimbus_service.h"
+#include "stream_wire.h"
 
 #define NIMBUS_STREAM_ID_MAX 64            /* characters in a client's id */
 #define NIMBUS_STREAM_SUBSCRIPTIONS_MAX 64 /* per connection */
@@ -72,6 +91,9 @@ typedef struct nimbus_stream_out {
      * would otherwise wait for the next event on the connection. */
     void (*flush)(void *arg);
     void *arg;
+    /* The response is over (an HTTP framing's subscription ended with
+     * `lagged`): write what is queued, then close. NULL for WebSocket. */
+    void (*finish)(void *arg);
 } nimbus_stream_out_t;
 
 /* What a worker's sessions share. Owned by the worker (stream_worker.c). */
@@ -102,6 +124,36 @@ void nimbus__stream_session_set_client(nimbus_stream_session_t *s, const char *c
 /* The connection's request id (copied; at most NIMBUS_REQUEST_ID_MAX
  * characters), quoted as "requestId" in every error it is sent. */
 void nimbus__stream_session_set_request_id(nimbus_stream_session_t *s, const char *id);
+/* The framing of every message (default NIMBUS_STREAM_WS); before the
+ * first message. */
+void nimbus__stream_session_set_framing(nimbus_stream_session_t *s,
+                                        nimbus_stream_framing_t framing);
+
+/* A subscription as a request makes it (subscribe's members, or the query
+ * of an SSE/NDJSON request). Strings are borrowed for the call. */
+typedef struct nimbus_stream_subscribe {
+    const char *const *stations; /* NULL: every station */
+    size_t station_count;
+    bool has_from_seq;
+    int64_t from_seq;
+    bool snapshot;
+    bool has_heartbeat;
+    int64_t heartbeat_s;
+} nimbus_stream_subscribe_t;
+
+/* Opens subscription `id`: the caller's rate limit and subscription limit,
+ * the core's rules, then `subscribed` and (with snapshot) `snapshot` are
+ * sent. Returns 0; -1 with err when refused (nothing was sent, no
+ * subscription exists: a WebSocket answers `error`, an HTTP framing a
+ * problem+json); or -2 when the connection failed while sending. */
+int nimbus__stream_session_subscribe(nimbus_stream_session_t *s, const char *id,
+                                     const nimbus_stream_subscribe_t *req, nimbus_error_t *err);
+
+/* Sends the heartbeats due at now_us (nimbus_now_us) on LIVE subscriptions
+ * that have room. Returns the microseconds until the next one is due, 0
+ * when no subscription has a heartbeat, or UINT64_MAX when the connection
+ * failed. */
+uint64_t nimbus__stream_session_heartbeats(nimbus_stream_session_t *s, uint64_t now_us);
 
 /* Handles one client message: text is valid UTF-8 (the transport checked).
  * Bad messages get an `error` and leave the session open. Returns 0, or -1

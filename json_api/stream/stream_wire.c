@@ -68,3 +68,53 @@ char *nimbus__stream_message_text(const char *type, const char *id, const char *
     nimbus_json_object_end(&w);
     return nimbus_json_writer_steal(&w, len);
 }
+
+const char *nimbus__stream_media_type(nimbus_stream_framing_t framing)
+{
+    switch (framing) {
+    case NIMBUS_STREAM_SSE:
+        return "text/event-stream";
+    case NIMBUS_STREAM_NDJSON:
+        return "application/x-ndjson";
+    case NIMBUS_STREAM_WS:
+        break;
+    }
+    return NULL;
+}
+
+char *nimbus__stream_event_text(nimbus_stream_framing_t framing, const char *type, const char *id,
+                                const char *members, int64_t event_id, size_t *len)
+{
+    nimbus_json_writer_t w;
+    nimbus_json_writer_init(&w);
+    switch (framing) {
+    case NIMBUS_STREAM_WS:
+    case NIMBUS_STREAM_NDJSON:
+        nimbus_json_object_begin(&w);
+        nimbus_json_member_string(&w, "type", type);
+        if (framing == NIMBUS_STREAM_WS) {
+            nimbus_json_member_string(&w, "id", id);
+        }
+        if (members && *members) {
+            nimbus_json_raw(&w, members, strlen(members)); /* after its comma */
+        }
+        nimbus_json_object_end(&w);
+        if (framing == NIMBUS_STREAM_NDJSON) {
+            nimbus_json_raw(&w, "\n", 1);
+        }
+        break;
+    case NIMBUS_STREAM_SSE: {
+        char head[96];
+        int n = event_id >= 0 ? snprintf(head, sizeof head, "event: %s\nid: %lld\ndata: {", type,
+                                         (long long)event_id)
+                              : snprintf(head, sizeof head, "event: %s\ndata: {", type);
+        nimbus_json_raw(&w, head, (size_t)n);
+        if (members) {
+            nimbus_json_raw(&w, members, strlen(members));
+        }
+        nimbus_json_raw(&w, "}\n\n", 3);
+        break;
+    }
+    }
+    return nimbus_json_writer_steal(&w, len);
+}

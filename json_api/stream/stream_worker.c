@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The WebSocket endpoint's per-worker part: the upgrade on GET /v1/stream
- * (checked and authorized BEFORE anything is switched, so a refused client
- * gets an ordinary problem+json answer), the hub listener and its fan-out on
- * the worker's own thread, and shutdown (1001 to every session).
+ * The stream endpoint's per-worker part: GET /v1/stream chosen by the
+ * request (contract 1.1): a WebSocket upgrade, or server-sent events
+ * (Accept: text/event-stream) or NDJSON (Accept: application/x-ndjson) with
+ * the subscription in the query, everything checked and authorized BEFORE
+ * anything is switched, so a refused client gets an ordinary problem+json
+ * answer; the hub listener and its fan-out on the worker's own thread; and
+ * shutdown (1001 to every WebSocket session, the end of every HTTP
+ * stream).
  *
  * Fan-out: the core calls the listener (nimbus__stream_hub_publish) on the
  * writer's thread; it copies into this worker's hub queue and activates
@@ -17,8 +21,10 @@
  * to the system (stream_trim.h says when and why not more often).
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 
 #include <event2/event.h>
@@ -342,6 +348,208 @@ static int read_credentials(struct evhttp_request *req, nimbus_credentials_t *cr
     return rc;
 }
 
+/* ---- server-sent events and NDJSON (1.1) ----------------------------------- */
+
+/* Which HTTP framing the Accept header asks for: of text/event-stream and
+ * application/x-ndjson, the one with the greater q (the first listed on a
+ * tie; q=0 refuses it); NIMBUS_STREAM_WS when it names neither (a wildcard
+ * chooses nothing: the WebSocket's 426 stays the answer to "anything"). */
+static nimbus_stream_framing_t accepted_framing(const char *accept)
+{
+    nimbus_stream_framing_t best = NIMBUS_STREAM_WS;
+    double best_q = 0;
+    for (const char *p = accept; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        nimbus_media_type_t mt;
+        char item[256];
+        snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+        nimbus_http_media_type(item, &mt);
+        double q = 1;
+        const char *qp = strstr(item, ";");
+        for (; qp; qp = strchr(qp + 1, ';')) {
+            const char *v = qp + 1;
+            while (*v == ' ' || *v == '\t') {
+                v++;
+            }
+            if ((v[0] == 'q' || v[0] == 'Q') && v[1] == '=') {
+                q = strtod(v + 2, NULL);
+            }
+        }
+        nimbus_stream_framing_t f =
+            nimbus_http_media_type_is(&mt, "text/event-stream")      ? NIMBUS_STREAM_SSE
+            : nimbus_http_media_type_is(&mt, "application/x-ndjson") ? NIMBUS_STREAM_NDJSON
+                                                                     : NIMBUS_STREAM_WS;
+        if (f != NIMBUS_STREAM_WS && q > best_q) {
+            best = f;
+            best_q = q;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return best;
+}
+
+/* A seq from a query value or Last-Event-ID: 0, or -1 with err naming it. */
+static int read_seq(const char *text, const char *what, int64_t *out, nimbus_error_t *err)
+{
+    if (nimbus_integral_text(text, out) != 0) {
+        return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s must be an integer >= 0", what);
+    }
+    return 0;
+}
+
+/* The subscription an SSE/NDJSON request asks for: station (repeated;
+ * none: every station), fromSeq, snapshot=true|false, heartbeat=N, as
+ * subscribe's members; access_token is the key's. Last-Event-ID (an
+ * EventSource reconnecting) resumes as fromSeq would, and wins over the
+ * URL's fromSeq and snapshot, which the reconnect repeats as they were.
+ * Station ids are borrowed from params. */
+static int read_subscription(struct evhttp_request *req, struct evkeyvalq *params,
+                             nimbus_stream_subscribe_t *sub, const char ***stations,
+                             nimbus_error_t *err)
+{
+    *stations = NULL;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    TAILQ_INIT(params);
+    if (query && nimbus_http_parse_query(query, params, err) != 0) {
+        return -1;
+    }
+    size_t n = 0;
+    struct evkeyval *e;
+    TAILQ_FOREACH(e, params, next)
+    {
+        n += strcmp(e->key, "station") == 0;
+    }
+    if (n > 0 && !(*stations = calloc(n, sizeof **stations))) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    bool seen_from = false, seen_snapshot = false, seen_heartbeat = false;
+    TAILQ_FOREACH(e, params, next)
+    {
+        const char *k = e->key, *v = e->value;
+        bool *seen = NULL;
+        if (strcmp(k, "station") == 0) {
+            if (*v) { /* an empty value means absent, as in REST */
+                (*stations)[sub->station_count++] = v;
+            }
+            continue;
+        }
+        if (strcmp(k, "access_token") == 0) {
+            continue;
+        }
+        if (strcmp(k, "fromSeq") == 0) {
+            seen = &seen_from;
+        } else if (strcmp(k, "snapshot") == 0) {
+            seen = &seen_snapshot;
+        } else if (strcmp(k, "heartbeat") == 0) {
+            seen = &seen_heartbeat;
+        } else {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                    "unknown query parameter \"%.64s\"", k);
+        }
+        if (*seen) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                    "query parameter %s is given more than once", k);
+        }
+        *seen = true;
+        if (!*v) {
+            continue; /* an empty value means absent, as in REST */
+        }
+        if (seen == &seen_from) {
+            if (read_seq(v, "fromSeq", &sub->from_seq, err) != 0) {
+                return -1;
+            }
+            sub->has_from_seq = true;
+        } else if (seen == &seen_snapshot) {
+            if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+                return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                        "snapshot must be true or false");
+            }
+            sub->snapshot = strcmp(v, "true") == 0;
+        } else {
+            if (nimbus_integral_text(v, &sub->heartbeat_s) != 0) {
+                return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
+                                        "heartbeat must be an integer number of seconds");
+            }
+            sub->has_heartbeat = true;
+        }
+    }
+    sub->stations = sub->station_count > 0 ? *stations : NULL;
+    const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+    if (last && *last) {
+        if (read_seq(last, "Last-Event-ID", &sub->from_seq, err) != 0) {
+            return -1;
+        }
+        sub->has_from_seq = true;
+        sub->snapshot = false;
+    }
+    return 0;
+}
+
+static void stream_over_http(nimbus_worker_t *w, struct evhttp_request *req,
+                             nimbus_stream_framing_t framing, nimbus_request_log_t *log)
+{
+    nimbus_stream_worker_t *sw = w->stream;
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    log->protocol = framing == NIMBUS_STREAM_SSE ? "sse" : "ndjson";
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    const char *origin = evhttp_find_header(in, "Origin");
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+        nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "the stream is a GET");
+        evhttp_add_header(out, "Allow", "GET");
+        refuse(w, req, 405, &err, log);
+        return;
+    }
+    /* A page from a listed origin may read the stream, and why it was
+     * refused (EventSource is a CORS request when cross-origin). */
+    char headers[1200] = "";
+    const char *list = w->config->cors_origins;
+    if (*list && strcmp(list, "*") != 0) {
+        evhttp_add_header(out, "Vary", "Origin");
+        snprintf(headers, sizeof headers, "Vary: Origin\r\n");
+    }
+    if (origin && nimbus_http_origin_listed(list, origin) && strlen(origin) < 1024 &&
+        !strpbrk(origin, "\r\n")) {
+        const char *allow = strcmp(list, "*") == 0 ? "*" : origin;
+        evhttp_add_header(out, "Access-Control-Allow-Origin", allow);
+        size_t used = strlen(headers);
+        snprintf(headers + used, sizeof headers - used, "Access-Control-Allow-Origin: %s\r\n",
+                 allow);
+    }
+    /* The key first, as for an upgrade: 401 whatever page it comes from. */
+    nimbus_credentials_t creds;
+    char buf[NIMBUS_KEY_NAME_MAX + NIMBUS_KEY_SECRET_MAX + 8];
+    if (read_credentials(req, &creds, buf, sizeof buf, &err) != 0 ||
+        nimbus_core_authorize_as(w->core, &creds, NIMBUS_ROLE_READ, log->key, &err) != 0) {
+        refuse(w, req, nimbus_code_http_status(err.code), &err, log);
+        return;
+    }
+    /* The page's own host, through a trusted proxy too, as for an upgrade. */
+    nimbus_forwarded_t fwd;
+    nimbus_http_forwarded(w, req, &fwd);
+    if (!nimbus__ws_origin_allowed(origin, fwd.host, w->config->cors_origins)) {
+        nimbus_error_set(&err, NIMBUS_PERMISSION_DENIED,
+                         "this page's origin may not open a stream (see --cors-origin)");
+        refuse(w, req, 403, &err, log);
+        return;
+    }
+    struct evkeyvalq params;
+    nimbus_stream_subscribe_t sub = {0};
+    const char **stations = NULL;
+    int rc = read_subscription(req, &params, &sub, &stations, &err);
+    if (rc == 0) {
+        rc = nimbus__stream_conn_start(sw, req, framing, headers, &creds, log->key, &sub, &err);
+    }
+    free(stations);
+    evhttp_clear_headers(&params);
+    if (rc != 0) {
+        refuse(w, req, nimbus_code_http_status(err.code), &err, log);
+    }
+}
+
 void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
 {
     nimbus_request_log_t log = NIMBUS_REQUEST_LOG("ws", "-", nimbus_now_us());
@@ -354,6 +562,15 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
         return;
     }
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    /* An upgrade is a WebSocket whatever it accepts; otherwise Accept
+     * chooses an HTTP framing, or nothing (the 426 below). */
+    if (!nimbus_http_has_token(evhttp_find_header(in, "Upgrade"), "websocket")) {
+        nimbus_stream_framing_t framing = accepted_framing(evhttp_find_header(in, "Accept"));
+        if (framing != NIMBUS_STREAM_WS) {
+            stream_over_http(w, req, framing, &log);
+            return;
+        }
+    }
     nimbus_ws_upgrade_headers_t h = {
         evhttp_request_get_command(req) == EVHTTP_REQ_GET,
         evhttp_find_header(in, "Upgrade"),

@@ -38,6 +38,21 @@
  * Failures map to RFC 6455 close codes: 1002 protocol errors (wslay), 1003
  * binary messages, 1007 invalid UTF-8, 1009 messages over
  * config->max_ws_message (wslay), 1011 internal failures, 1001 at shutdown.
+ *
+ * The same connection carries the stream's two HTTP framings (contract
+ * 1.1: server-sent events and NDJSON on GET /v1/stream), so that the
+ * takeover, the staging and direct writes, backpressure, TLS, shutdown and
+ * the session machinery are one implementation for all three. What
+ * differs: the response head (200, its media type, Cache-Control: no-store
+ * and X-Accel-Buffering: no, so that neither caches nor proxies hold
+ * events back; Connection: close, the body ends when the connection does)
+ * is written once the request's subscription has been accepted, so a
+ * refusal is still an ordinary problem+json answer; messages are written as
+ * they are, no frame around them; what the client sends is read only to be
+ * thrown away (an EOF ends the session); there is no closing handshake
+ * (closing is sending what is queued, then closing the socket); and an
+ * SSE connection silent for a keepalive interval gets a comment line,
+ * which EventSource ignores, where a WebSocket would get a ping.
  */
 #include <errno.h>
 #include <limits.h>
@@ -83,7 +98,18 @@ struct nimbus_ws_conn {
     int close_ticks;  /* close timeouts waited for a slow reader (slow_reader) */
     bool proto_error; /* a frame header wslay would refuse without a code */
     bool fragmented;  /* a fragmented message is open: wslay holds its start */
+    nimbus_stream_framing_t framing;
+    /* An HTTP framing before its response head is written: the session's
+     * first messages (subscribed, snapshot) wait here. NULL once started. */
+    struct evbuffer *pre;
+    struct event *heartbeat; /* made when a subscription first has one */
+    size_t bytes_at_tick;    /* bytes_out at the last keepalive tick */
 };
+
+static bool websocket(const nimbus_ws_conn_t *c)
+{
+    return c->framing == NIMBUS_STREAM_WS;
+}
 
 nimbus_ws_conn_t *nimbus__ws_conn_next(nimbus_ws_conn_t *c)
 {
@@ -124,7 +150,8 @@ static size_t queued_bytes(void *arg)
     nimbus_ws_conn_t *c = arg;
     size_t wslay_queued = c->ctx ? wslay_event_get_queued_msg_length(c->ctx) : 0;
     size_t staged = c->sw->stage_owner == c ? c->sw->stage_len : 0;
-    return wslay_queued + staged + evbuffer_get_length(bufferevent_get_output(c->bev));
+    size_t pre = c->pre ? evbuffer_get_length(c->pre) : 0;
+    return wslay_queued + staged + pre + evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
 /* Whether what the client sends is still read: until its close frame has
@@ -228,8 +255,9 @@ static void stage_drop(nimbus_ws_conn_t *c)
 }
 
 /* Appends one unfragmented frame made of parts to c's output (staged, or
- * its evbuffer): header and payload copied once. Returns 0 or -1 (out of
- * memory). */
+ * its evbuffer): header and payload copied once. An HTTP framing's message
+ * has no frame around it, and goes to `pre` until the response has
+ * started. Returns 0 or -1 (out of memory). */
 static int write_frame(nimbus_ws_conn_t *c, unsigned opcode, const nimbus_stream_part_t *parts,
                        size_t count)
 {
@@ -238,11 +266,11 @@ static int write_frame(nimbus_ws_conn_t *c, unsigned opcode, const nimbus_stream
         len += parts[i].len;
     }
     unsigned char head[NIMBUS_WS_SERVER_HEADER_MAX];
-    size_t head_len = nimbus__ws_frame_header(head, opcode, len);
+    size_t head_len = websocket(c) ? nimbus__ws_frame_header(head, opcode, len) : 0;
     size_t total = head_len + len;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->pre ? c->pre : bufferevent_get_output(c->bev);
     struct evbuffer_iovec v;
-    char *p = stage_reserve(c, total);
+    char *p = c->pre ? NULL : stage_reserve(c, total);
     bool staged = p != NULL;
     if (!staged) {
         if (evbuffer_reserve_space(out, (ev_ssize_t)total, &v, 1) < 1) {
@@ -364,6 +392,28 @@ static int session_send(void *arg, const nimbus_stream_part_t *parts, size_t cou
     return write_frame(c, NIMBUS_WS_OP_TEXT, parts, count);
 }
 
+/* Ends an HTTP framing's response: what is queued goes out, then the
+ * socket is closed (nimbus__ws_conn_run). Within the close timeout: a
+ * reader that stopped reading is not waited for. */
+static void finish_response(nimbus_ws_conn_t *c)
+{
+    c->closing = true;
+    c->closed = true;
+    struct timeval tv = {NIMBUS_WS_CLOSE_TIMEOUT_MS / 1000,
+                         NIMBUS_WS_CLOSE_TIMEOUT_MS % 1000 * 1000};
+    event_del(c->keepalive);
+    event_add(c->keepalive, &tv);
+}
+
+static void session_finish(void *arg)
+{
+    nimbus_ws_conn_t *c = arg;
+    if (!c->dead && !c->closing) {
+        finish_response(c);
+        schedule(c);
+    }
+}
+
 /* Queues our close frame (wslay then runs the handshake: it sends the frame,
  * stops writing, and notes the peer's answer). Returns 0, or -1 when even
  * that failed and the connection must be dropped. */
@@ -381,6 +431,14 @@ static int start_close(nimbus_ws_conn_t *c, uint16_t code, const char *reason)
  * out and then the socket is closed. */
 static void fail_conn(nimbus_ws_conn_t *c, uint16_t code, const char *reason)
 {
+    if (!websocket(c)) {
+        /* No way to say why on a response already under way: what is
+         * queued goes out, then the connection closes. */
+        if (!c->closing) {
+            finish_response(c);
+        }
+        return;
+    }
     if (!c->closing && start_close(c, code, reason) != 0 && !c->ctx) {
         abort_conn(c);
         return;
@@ -393,6 +451,11 @@ static void fail_conn(nimbus_ws_conn_t *c, uint16_t code, const char *reason)
 void nimbus__ws_conn_close(nimbus_ws_conn_t *c, uint16_t code, const char *reason)
 {
     if (c->dead || c->closing) {
+        return;
+    }
+    if (!websocket(c)) {
+        finish_response(c);
+        nimbus__ws_conn_run(c);
         return;
     }
     if (start_close(c, code, reason) != 0) {
@@ -548,13 +611,42 @@ static void update_backpressure(nimbus_ws_conn_t *c)
     }
 }
 
+static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    nimbus__ws_conn_run(arg);
+}
+
+/* Sends the session's heartbeats that are due and sets the timer for the
+ * next (its event made the first time a subscription has a heartbeat).
+ * Returns 0, or -1 when the connection failed. */
+static int arm_heartbeat(nimbus_ws_conn_t *c)
+{
+    uint64_t next = nimbus__stream_session_heartbeats(c->session, nimbus_now_us());
+    if (next == UINT64_MAX) {
+        return -1;
+    }
+    if (next == 0) {
+        return 0;
+    }
+    if (!c->heartbeat && !(c->heartbeat = evtimer_new(c->sw->w->base, heartbeat_cb, c))) {
+        return -1;
+    }
+    struct timeval tv = {(time_t)(next / 1000000u), (suseconds_t)(next % 1000000u)};
+    return evtimer_add(c->heartbeat, &tv) == 0 ? 0 : -1;
+}
+
 void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
 {
     if (c->dead) {
         return;
     }
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    if (!c->read_paused && reading(c) && evbuffer_get_length(in) > 0) {
+    if (!websocket(c)) {
+        /* The request was the whole of what the client had to say. */
+        evbuffer_drain(in, evbuffer_get_length(in));
+    } else if (!c->read_paused && reading(c) && evbuffer_get_length(in) > 0) {
         if (parser_open(c) != 0) {
             abort_conn(c); /* no memory even for the close frame */
             return;
@@ -583,6 +675,9 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
     }
     int more = c->closing ? 0 : nimbus__stream_session_pump(c->session);
     if (more < 0) {
+        fail_conn(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, "internal error");
+    }
+    if (!c->closing && arm_heartbeat(c) != 0) {
         fail_conn(c, WSLAY_CODE_INTERNAL_SERVER_ERROR, "internal error");
     }
     if (c->dead || send_control(c) != 0) {
@@ -702,6 +797,23 @@ static void keepalive_cb(evutil_socket_t fd, short what, void *arg)
         abort_conn(c);
         return;
     }
+    if (!websocket(c)) {
+        /* A client of an HTTP framing never speaks, so silence proves
+         * nothing; a dead peer shows when a write fails. A quiet SSE
+         * stream gets a comment line, so that a write comes (and proxies
+         * see traffic); NDJSON has no comment, and no heartbeat unless
+         * asked for one. */
+        if (c->framing == NIMBUS_STREAM_SSE && c->bytes_out == c->bytes_at_tick) {
+            static const nimbus_stream_part_t comment = {":\n", 2};
+            if (write_frame(c, 0, &comment, 1) != 0) {
+                abort_conn(c);
+                return;
+            }
+            nimbus__ws_conn_run(c);
+        }
+        c->bytes_at_tick = c->bytes_out;
+        return;
+    }
     if (c->alive) {
         c->alive = false;
         c->ping_outstanding = false;
@@ -753,6 +865,12 @@ static void release_parts(nimbus_ws_conn_t *c)
     if (c->keepalive) {
         event_free(c->keepalive);
     }
+    if (c->heartbeat) {
+        event_free(c->heartbeat);
+    }
+    if (c->pre) {
+        evbuffer_free(c->pre);
+    }
     if (c->ctx) {
         wslay_event_context_free(c->ctx);
     }
@@ -767,7 +885,7 @@ void nimbus__ws_conn_free(nimbus_ws_conn_t *c)
     LIST_REMOVE(c, link);
     sw->conn_count--;
     nimbus__stream_worker_counted(sw);
-    nimbus_access_log(sw->w, &c->log, 101, c->bytes_out);
+    nimbus_access_log(sw->w, &c->log, websocket(c) ? 101 : 200, c->bytes_out);
     nimbus_metrics_ws_queued(nimbus_service_metrics(sw->w->svc), -(int64_t)c->queued_counted);
     stage_drop(c);
     release_parts(c);
@@ -799,40 +917,46 @@ static void limit_unsent(nimbus_ws_conn_t *c)
 #endif
 }
 
-int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req,
-                          const char *accept, const nimbus_credentials_t *creds, const char *key,
-                          nimbus_error_t *err)
+/* Makes c for req's connection with a session in `framing`; nothing is
+ * written or taken over yet. Returns 0, or -1 when out of memory (c is then
+ * released but not freed). */
+static int conn_make(nimbus_stream_worker_t *sw, nimbus_ws_conn_t *c, struct evhttp_request *req,
+                     nimbus_stream_framing_t framing, const nimbus_credentials_t *creds,
+                     const char *key)
 {
-    nimbus_ws_conn_t *c = calloc(1, sizeof *c);
-    if (!c) {
-        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
-    }
+    static const char *const protocols[] = {
+        [NIMBUS_STREAM_WS] = "ws", [NIMBUS_STREAM_SSE] = "sse", [NIMBUS_STREAM_NDJSON] = "ndjson"};
     c->sw = sw;
+    c->framing = framing;
     c->evcon = evhttp_request_get_connection(req);
     c->bev = c->evcon ? evhttp_connection_get_bufferevent(c->evcon) : NULL;
-    c->log = NIMBUS_REQUEST_LOG("ws", "-", nimbus_now_us());
+    c->log = NIMBUS_REQUEST_LOG(protocols[framing], "-", nimbus_now_us());
     snprintf(c->log.key, sizeof c->log.key, "%s", key ? key : "");
     snprintf(c->log.request_id, sizeof c->log.request_id, "%s", nimbus_http_request_id(req));
-    nimbus_stream_out_t out = {session_send, queued_bytes, session_flush, c};
+    nimbus_stream_out_t out = {session_send, queued_bytes, session_flush, c,
+                               websocket(c) ? NULL : session_finish};
     struct event_base *base = sw->w->base;
     if (!c->bev || !(c->session = nimbus__stream_session_new(&sw->shared, creds, &out)) ||
         !(c->deferred = event_new(base, -1, 0, deferred_cb, c)) ||
-        !(c->keepalive = event_new(base, -1, EV_PERSIST, keepalive_cb, c))) {
-        goto fail;
+        !(c->keepalive = event_new(base, -1, EV_PERSIST, keepalive_cb, c)) ||
+        (!websocket(c) && !(c->pre = evbuffer_new()))) {
+        release_parts(c);
+        return -1;
     }
+    nimbus__stream_session_set_framing(c->session, framing);
     char client[NIMBUS_FORWARDED_CLIENT_MAX];
     nimbus__stream_session_set_client(c->session,
                                       nimbus_http_client(sw->w, req, client, sizeof client));
     nimbus__stream_session_set_request_id(c->session, c->log.request_id);
-    char reply[256 + NIMBUS_REQUEST_ID_MAX];
-    int n = snprintf(reply, sizeof reply,
-                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nX-Request-Id: %s\r\n\r\n",
-                     accept, c->log.request_id);
-    if (evbuffer_add(bufferevent_get_output(c->bev), reply, (size_t)n) != 0) {
-        goto fail;
-    }
-    c->bytes_out = (size_t)n;
+    return 0;
+}
+
+/* Takes the connection over once the response head (and, for an HTTP
+ * framing, what the session queued before it) is in the output: our
+ * callbacks, no evhttp timeouts, keepalive, linked into sw. */
+static void take_over(nimbus_ws_conn_t *c, struct evhttp_request *req)
+{
+    nimbus_stream_worker_t *sw = c->sw;
     /* From here on evhttp never touches the socket again. */
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_setwatermark(c->bev, EV_READ | EV_WRITE, 0, 0);
@@ -857,10 +981,68 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
     sw->conn_count++;
     nimbus__stream_worker_counted(sw);
     nimbus__stream_worker_reserve_fds(sw, bufferevent_getfd(c->bev));
-    schedule(c); /* bytes behind the handshake are already buffered */
+    schedule(c); /* bytes behind the handshake are already buffered; so is our output */
+}
+
+int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req,
+                          const char *accept, const nimbus_credentials_t *creds, const char *key,
+                          nimbus_error_t *err)
+{
+    nimbus_ws_conn_t *c = calloc(1, sizeof *c);
+    if (!c || conn_make(sw, c, req, NIMBUS_STREAM_WS, creds, key) != 0) {
+        free(c);
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    char reply[256 + NIMBUS_REQUEST_ID_MAX];
+    int n = snprintf(reply, sizeof reply,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nX-Request-Id: %s\r\n\r\n",
+                     accept, c->log.request_id);
+    if (evbuffer_add(bufferevent_get_output(c->bev), reply, (size_t)n) != 0) {
+        release_parts(c);
+        free(c);
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    c->bytes_out = (size_t)n;
+    take_over(c, req);
     return 0;
-fail:
-    release_parts(c);
-    free(c);
-    return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+}
+
+int nimbus__stream_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req,
+                              nimbus_stream_framing_t framing, const char *headers,
+                              const nimbus_credentials_t *creds, const char *key,
+                              const nimbus_stream_subscribe_t *sub, nimbus_error_t *err)
+{
+    nimbus_ws_conn_t *c = calloc(1, sizeof *c);
+    if (!c || conn_make(sw, c, req, framing, creds, key) != 0) {
+        free(c);
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    /* The subscription first: refused, it leaves nothing written, and the
+     * caller answers with a problem+json as for any request. */
+    int rc = nimbus__stream_session_subscribe(c->session, "stream", sub, err);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    char head[512 + NIMBUS_REQUEST_ID_MAX];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+                     "X-Accel-Buffering: no\r\nConnection: close\r\nX-Request-Id: %s\r\n%s\r\n",
+                     nimbus__stream_media_type(framing), c->log.request_id, headers ? headers : "");
+    if (rc == 0 && (n < 0 || (size_t)n >= sizeof head || evbuffer_add(out, head, (size_t)n) != 0 ||
+                    evbuffer_add_buffer(out, c->pre) != 0)) {
+        rc = -2;
+    }
+    if (rc != 0) {
+        if (rc == -2) {
+            nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+        }
+        evbuffer_drain(out, evbuffer_get_length(out));
+        release_parts(c);
+        free(c);
+        return -1;
+    }
+    c->bytes_out += (size_t)n;
+    evbuffer_free(c->pre);
+    c->pre = NULL;
+    take_over(c, req);
+    return 0;
 }

@@ -48,8 +48,9 @@ int nimbus__ws_upgrade_check(const nimbus_ws_upgrade_headers_t *h, nimbus_error_
     if (!nimbus_http_has_token(h->upgrade, "websocket") ||
         !nimbus_http_has_token(h->connection, "Upgrade")) {
         nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT,
-                         "/v1/stream is a WebSocket endpoint: send Upgrade: websocket and "
-                         "Connection: Upgrade");
+                         "/v1/stream answers a WebSocket upgrade (Upgrade: websocket, "
+                         "Connection: Upgrade), Accept: text/event-stream (server-sent events) "
+                         "or Accept: application/x-ndjson");
         return 426;
     }
     if (!h->version || strcmp(h->version, "13") != 0) {

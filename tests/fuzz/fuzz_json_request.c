@@ -83,6 +83,20 @@ static bool same_field(const nimbus_field_t *f, const char *a, const char *b)
         return memcmp(a + f->offset, b + f->offset, sizeof(int)) == 0;
     case NIMBUS_FIELD_OBJECT:
         return same_struct(f->type, a + f->offset, b + f->offset);
+    case NIMBUS_FIELD_STRINGS: {
+        size_t n, m;
+        const char *const *x, *const *y;
+        memcpy(&n, a + f->aux, sizeof n);
+        memcpy(&m, b + f->aux, sizeof m);
+        memcpy(&x, a + f->offset, sizeof x);
+        memcpy(&y, b + f->offset, sizeof y);
+        for (size_t i = 0; n == m && i < n; i++) {
+            if (strcmp(x[i], y[i]) != 0) {
+                return false;
+            }
+        }
+        return n == m;
+    }
     case NIMBUS_FIELD_ARRAY: {
         size_t n, m;
         const char *x, *y;
@@ -106,8 +120,8 @@ static bool same_struct(const nimbus_type_t *type, const char *a, const char *b)
     for (size_t i = 0; i < type->count; i++) {
         const nimbus_field_t *f = &type->fields[i];
         if (!same_field(f, a, b) ||
-            (f->kind != NIMBUS_FIELD_ARRAY && f->aux != NIMBUS_FIELD_NO_AUX &&
-             memcmp(a + f->aux, b + f->aux, sizeof(bool)) != 0)) {
+            (f->kind != NIMBUS_FIELD_ARRAY && f->kind != NIMBUS_FIELD_STRINGS &&
+             f->aux != NIMBUS_FIELD_NO_AUX && memcmp(a + f->aux, b + f->aux, sizeof(bool)) != 0)) {
             return false;
         }
     }

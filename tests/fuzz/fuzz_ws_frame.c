@@ -296,7 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!shared.svc) {
         setup();
     }
-    const nimbus_stream_out_t out = {out_send, out_queued, NULL, NULL};
+    const nimbus_stream_out_t out = {out_send, out_queued, NULL, NULL, NULL};
     nimbus_stream_session_t *s = nimbus__stream_session_new(&shared, &admin, &out);
     if (!s) {
         return 0;

@@ -29,6 +29,7 @@ static const char *kind_name(nimbus_field_kind_t kind)
     case NIMBUS_FIELD_OBJECT:
         return "object";
     case NIMBUS_FIELD_ARRAY:
+    case NIMBUS_FIELD_STRINGS:
         return "array";
     }
     return "?";

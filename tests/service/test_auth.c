@@ -145,6 +145,13 @@ static int call(nimbus_service_t *svc, nimbus_op_t op, const nimbus_credentials_
         nimbus_get_city_weather_response_cleanup(&res);
         break;
     }
+    case NIMBUS_OP_GetObservationFeed: {
+        nimbus_get_observation_feed_request_t req = {0};
+        nimbus_get_observation_feed_response_t res = {0};
+        rc = nimbus_service_get_observation_feed(svc, c, &req, &res, err);
+        nimbus_get_observation_feed_response_cleanup(&res);
+        break;
+    }
     }
     return rc;
 }

@@ -325,6 +325,17 @@ static void test_since(void)
     }
     CU_ASSERT_EQUAL(out[n - 1].temperature.value, 42);
     free(out);
+    /* Stations are read one by one and merged: the first `limit` by seq
+     * across them (a: 4 7 10 13, c: 3 6 9 12), a station listed twice
+     * counted once. */
+    const char *merged[] = {"c", "a", "c"};
+    CU_ASSERT_EQUAL(nimbus_service_observations_since(svc, merged, 3, 3, 4, &out, &n, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 4);
+    CU_ASSERT_EQUAL(out[0].seq, 4);
+    CU_ASSERT_EQUAL(out[1].seq, 6);
+    CU_ASSERT_EQUAL(out[2].seq, 7);
+    CU_ASSERT_EQUAL(out[3].seq, 9);
+    free(out);
     const char *none[] = {"bad id"};
     CU_ASSERT_EQUAL(nimbus_service_observations_since(svc, none, 1, 0, 100, &out, &n, &err), 0);
     CU_ASSERT_EQUAL(n, 0);

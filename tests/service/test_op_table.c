@@ -2,7 +2,7 @@
 /*
  * Tests of service/op_table.c and op_fields.c: a checklist over the
  * operation table rather than a restatement of it. The rows are the
- * contract's nine operations with their roles (contract "Access") and
+ * contract's ten operations with their roles (contract "Access") and
  * kinds; every row's request and response field tables are well formed
  * (offsets inside the struct, a rule where the kind needs one, unique
  * names, a list field in every LIST response, paging fields of the right
@@ -31,6 +31,7 @@ static void test_rows(void)
         {"GetObservations", NIMBUS_ROLE_READ, NIMBUS_OP_KIND_LIST},
         {"GetWeather", NIMBUS_ROLE_READ, NIMBUS_OP_KIND_SINGLE},
         {"GetCityWeather", NIMBUS_ROLE_READ, NIMBUS_OP_KIND_LIST},
+        {"GetObservationFeed", NIMBUS_ROLE_READ, NIMBUS_OP_KIND_LIST},
     };
     size_t n = sizeof(rows) / sizeof(rows[0]);
     for (size_t i = 0; i < n; i++) {
@@ -81,6 +82,12 @@ static void check_type(const char *row, const nimbus_type_t *t)
                  f->aux + sizeof(size_t) <= t->size &&
                  (f->max_items == 0 || f->min_items <= f->max_items);
             break;
+        case NIMBUS_FIELD_STRINGS:
+            /* A client's strings, each keeping a rule, bounded in number. */
+            ok = ok && f->rule != NULL && f->item_name != NULL && f->aux != NIMBUS_FIELD_NO_AUX &&
+                 f->aux + sizeof(size_t) <= t->size && f->max_items > 0 &&
+                 f->min_items <= f->max_items;
+            break;
         case NIMBUS_FIELD_DOUBLE:
         case NIMBUS_FIELD_OPT_DOUBLE:
         case NIMBUS_FIELD_TIME:
@@ -90,7 +97,8 @@ static void check_type(const char *row, const nimbus_type_t *t)
                         f->rule->kind == NIMBUS_RULE_KIND_INTEGER);
             break;
         }
-        if (f->aux != NIMBUS_FIELD_NO_AUX && f->kind != NIMBUS_FIELD_ARRAY) {
+        if (f->aux != NIMBUS_FIELD_NO_AUX && f->kind != NIMBUS_FIELD_ARRAY &&
+            f->kind != NIMBUS_FIELD_STRINGS) {
             ok = ok && f->aux + sizeof(bool) <= t->size;
         }
         for (size_t k = 0; k < i; k++) {
@@ -198,7 +206,7 @@ static void test_roles(void)
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
-        {"nine rows as the contract lists them", test_rows},
+        {"ten rows as the contract lists them", test_rows},
         {"every row's field tables are well formed", test_field_tables},
         {"every row dispatches to its own operation", test_dispatch},
         {"role names", test_roles},

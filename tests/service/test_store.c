@@ -2,7 +2,8 @@
 /*
  * Tests of service/store.c, core.c and write.c on real files: the seq
  * counter across close and reopen and after deletes (contract "Sequence
- * numbers": never reused), schema version, directory creation, and storage
+ * numbers": never reused), schema version (and the upgrade from version 1),
+ * directory creation, and storage
  * failures injected in turn (a lock held by another process, a failing
  * statement mid-batch, a full disk, a read-only database, a corrupt or
  * unopenable file). Each must give a clean UNAVAILABLE or INTERNAL with
@@ -126,6 +127,53 @@ static void test_newer_schema_refused(void)
     CU_ASSERT_PTR_NULL(nimbus_core_open(path, &err));
     CU_ASSERT_EQUAL(err.code, NIMBUS_UNAVAILABLE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "newer"));
+}
+
+/* A version 1 file (before the (station_id, seq) index of contract 1.1's
+ * feed) gets the index when it is opened, keeps its rows, and a filtered
+ * read after a seq works on it. */
+static void test_version_1_upgraded(void)
+{
+    const char *path = nimbus_test_db_path();
+    nimbus_error_t err;
+    nimbus_core_t *core = nimbus_core_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core);
+    nimbus_service_t *svc = nimbus_service_new(core, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    nimbus_test_create(svc, "b", "Berlin", "DE");
+    nimbus_record_observations_response_t res;
+    record_n(svc, "a", 0, 5, &res, 0, &err);
+    record_n(svc, "b", 0, 3, &res, 0, &err);
+    nimbus_test_close(core, svc);
+    sqlite3 *db;
+    CU_ASSERT_EQUAL(sqlite3_open(path, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(sqlite3_exec(db,
+                                 "DROP INDEX observations_station_seq; PRAGMA user_version = 1;",
+                                 NULL, NULL, NULL),
+                    SQLITE_OK);
+    sqlite3_close(db);
+    const char *index_count =
+        "SELECT count(*) FROM sqlite_master WHERE name = 'observations_station_seq'";
+    CU_ASSERT_EQUAL(raw_count(path, index_count), 0);
+
+    core = nimbus_core_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(core);
+    CU_ASSERT_EQUAL(raw_count(path, "PRAGMA user_version"), 2);
+    CU_ASSERT_EQUAL(raw_count(path, index_count), 1);
+    svc = nimbus_service_new(core, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svc);
+    const char *const b[] = {"b"};
+    nimbus_observation_t *out = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL(nimbus_service_observations_since(svc, b, 1, 6, 100, &out, &n, &err), 0);
+    CU_ASSERT_EQUAL(n, 2); /* b's seqs are 6, 7, 8 */
+    if (n == 2) {
+        CU_ASSERT_EQUAL(out[0].seq, 7);
+        CU_ASSERT_EQUAL(out[1].seq, 8);
+    }
+    free(out);
+    nimbus_test_close(core, svc);
 }
 
 static void test_bad_files(void)
@@ -442,6 +490,7 @@ int main(void)
         {"seq survives reopen and deletes", test_seq_survives_reopen},
         {"connection settings", test_settings},
         {"newer schema refused", test_newer_schema_refused},
+        {"version 1 upgraded to 2", test_version_1_upgraded},
         {"corrupt and unopenable files", test_bad_files},
         {"lock held elsewhere", test_busy},
         {"failure in the middle of a batch", test_failure_mid_batch},

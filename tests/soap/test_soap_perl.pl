@@ -232,6 +232,20 @@ sub exercise {
     expect_fault($admin, $version, 'INVALID_ARGUMENT', 'bad dateTime', 'GetObservations',
         el(stationId => "${p}a"), el(from => 'noon'));
 
+    # GetObservationFeed (1.1): after a seq, a repeated <station>, lastSeq
+    # to pass next time, headSeq.
+    my $feed = call_ok($admin, 'GetObservationFeed', el(afterSeq => $r->{firstSeq} - 1),
+        el(station => "${p}a"), el(station => "${p}b"), el(limit => 1));
+    my @fed = $feed->valueof('//GetObservationFeedResponse/observation');
+    my $f = $feed->valueof('//GetObservationFeedResponse');
+    check(@fed == 1 && $fed[0]{seq} == $r->{firstSeq} && $f->{lastSeq} == $r->{firstSeq}
+          && $f->{headSeq} >= $r->{lastSeq}, 'feed page', $f);
+    $f = call_ok($admin, 'GetObservationFeed', el(afterSeq => $f->{lastSeq}), el(station => "${p}a"))
+      ->valueof('//GetObservationFeedResponse');
+    check($f->{lastSeq} == $r->{lastSeq} && $f->{observation}{seq} == $r->{lastSeq}, 'feed next page', $f);
+    expect_fault($admin, $version, 'NOT_FOUND', 'feed of an unknown station', 'GetObservationFeed',
+        el(station => "${p}none"));
+
     # GetWeather and GetCityWeather.
     my $w = call_ok($admin, 'GetWeather', el(stationId => "${p}a"))->valueof('//GetWeatherResponse/report');
     check($w->{station}{id} eq "${p}a" && $w->{latest}{observedAt} eq '2024-06-01T13:00:00Z', 'latest', $w);

@@ -105,9 +105,10 @@ function exercise(int $version): void
 
     // The WSDL describes both ports; SoapClient lists every operation once per port.
     $functions = $admin->__getFunctions();
-    check(count($functions) === 18, 'nine operations on two ports', $functions);
+    check(count($functions) === 20, 'ten operations on two ports', $functions);
     foreach (['ListStations', 'GetStation', 'CreateStation', 'UpdateStation', 'DeleteStation',
-        'RecordObservations', 'GetObservations', 'GetWeather', 'GetCityWeather'] as $op) {
+        'RecordObservations', 'GetObservations', 'GetWeather', 'GetCityWeather',
+        'GetObservationFeed'] as $op) {
         check(in_array("{$op}Response $op($op \$parameters)", $functions, true), "function $op", $functions);
     }
 
@@ -215,6 +216,22 @@ function exercise(int $version): void
     check(!property_exists($empty, 'observation'), 'no observation: no property', $empty);
     expect_fault(fn() => $admin->GetObservations(['stationId' => $p . 'a', 'from' => 'yesterday']),
         'INVALID_ARGUMENT', $version, 'bad dateTime');
+
+    // GetObservationFeed (1.1): after a seq, repeated <station>, lastSeq to
+    // pass next time, headSeq; caught up: nothing, the same lastSeq.
+    $feed = $arrays->GetObservationFeed(['afterSeq' => $rec->firstSeq - 1,
+        'station' => [$p . 'a', $p . 'b'], 'limit' => 1]);
+    check(count($feed->observation) === 1 && $feed->observation[0]->seq === $rec->firstSeq &&
+        $feed->lastSeq === $rec->firstSeq && $feed->headSeq >= $rec->lastSeq, 'feed page', $feed);
+    $feed = $arrays->GetObservationFeed(['afterSeq' => $feed->lastSeq, 'station' => [$p . 'a']]);
+    check(count($feed->observation) === 1 && $feed->lastSeq === $rec->lastSeq, 'feed next page', $feed);
+    $head = $feed->headSeq;
+    $feed = $admin->GetObservationFeed(['afterSeq' => $head]);
+    check(!property_exists($feed, 'observation') && $feed->lastSeq === $head, 'feed caught up', $feed);
+    expect_fault(fn() => $admin->GetObservationFeed(['afterSeq' => $head + 1]),
+        'INVALID_ARGUMENT', $version, 'afterSeq beyond the head');
+    expect_fault(fn() => $admin->GetObservationFeed(['station' => [$p . 'none']]),
+        'NOT_FOUND', $version, 'feed of an unknown station');
 
     // GetWeather: latest and the 24 h summary; a station without readings has neither.
     $w = $admin->GetWeather(['stationId' => $p . 'a'])->report;

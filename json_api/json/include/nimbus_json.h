@@ -158,6 +158,19 @@ void nimbus_json_schema_object(nimbus_json_writer_t *w, const nimbus_type_t *typ
                                const char *ref_prefix, unsigned opts, const char *const *skip,
                                const char *const *optional);
 
+/* The contract's types an API document describes: every type an
+ * operation's request or response holds, and the types those hold, each
+ * once, those clients send first, in table order. A type is `closed`
+ * (NIMBUS_JSON_SCHEMA_CLOSED: an unknown member is refused) when a client
+ * sends it. Writes up to max into types/closed and returns how many there
+ * are. The OpenAPI and AsyncAPI documents both list their components from
+ * this, so they describe the same types the same way. */
+size_t nimbus_json_schema_types(const nimbus_type_t **types, bool *closed, size_t max);
+
+/* The JSON Schema of an `error`'s or a problem's `code`: a string, one of
+ * the contract's codes. */
+void nimbus_json_schema_code(nimbus_json_writer_t *w);
+
 /* ---- errors ------------------------------------------------------------ */
 
 /*

@@ -13,8 +13,13 @@
 //     fails);
 //   - with --api-key, the page asks for a key, refuses a wrong one and
 //     works with the right one (Bearer on REST, access_token on the stream);
+//   - the demo's 22 stations fit a 1280x900 screen, each with a 24 h
+//     sparkline, the page fits a 390-px phone, sparklines and the station
+//     panel's four charts grow live; Chromium's EventSource gets the
+//     snapshot and observations identified by seq;
 //   - no uncaught JavaScript error happens on the way.
-// A screenshot lands in the build directory (argv[3]).
+// Screenshots (1280x900 light, dark and with the panel; 390x844 with and
+// without the panel) land in the build directory (argv[3]).
 // Usage: node test_dashboard.js NIMBUS_BINARY OUT_DIR
 'use strict';
 
@@ -86,7 +91,7 @@ function watchErrors(page, errors) {
 async function liveAndRestart(context, srv) {
   const errors = [];
   await createStation(srv, station('T-BER-01', 'Berlin Test', 'Berlin'));
-  await record(srv, 'T-BER-01', { observedAt: '2026-01-01T10:00:00Z', temperature: 11.5,
+  const s1 = await record(srv, 'T-BER-01', { observedAt: '2026-01-01T10:00:00Z', temperature: 11.5,
     humidity: 60, pressure: 1012.3, windSpeed: 3.2, windDirection: 270 });
 
   const page = await context.newPage();
@@ -101,7 +106,10 @@ async function liveAndRestart(context, srv) {
   assert.match(await cellText(page, 'T-BER-01', 'humidity'), /60/);
   assert.match(await cellText(page, 'T-BER-01', 'pressure'), /1012\.3/);
   assert.match(await cellText(page, 'T-BER-01', 'wind'), /3\.2.*W/);
-  assert.match(await cellText(page, 'T-BER-01', 'observedAt'), /2026-01-01 10:00:00/);
+  assert.strictEqual(await page.getAttribute(`${row('T-BER-01')} [data-field="observedAt"] time`,
+    'datetime'), '2026-01-01T10:00:00Z');
+  // The feed starts with what came before the snapshot (GetObservationFeed).
+  await page.waitForSelector(feedItem(s1), { timeout: WAIT_MS });
   await page.evaluate(() => { window.__noReload = true; });
 
   // Live, without reload: a newer observation, then a station that did not
@@ -146,17 +154,9 @@ async function liveAndRestart(context, srv) {
   await page.waitForSelector(feedItem(s5), { timeout: WAIT_MS });
   const seqs = await feedSeqs(page);
   assertFeedOrdered(seqs);
-  assert.deepStrictEqual(seqs, [s5, s4, s3, s2]);
+  assert.deepStrictEqual(seqs, [s5, s4, s3, s2, s1]);
   assert.strictEqual(await page.evaluate(() => window.__noReload), true, 'the page reloaded');
 
-  fs.mkdirSync(outDir, { recursive: true });
-  const shot = path.join(outDir, 'dashboard.png');
-  await page.setViewportSize({ width: 1280, height: 720 });
-  await page.screenshot({ path: shot, fullPage: true, animations: 'disabled' });
-  await page.emulateMedia({ colorScheme: 'dark' });
-  const dark = path.join(outDir, 'dashboard-dark.png');
-  await page.screenshot({ path: dark, fullPage: true, animations: 'disabled' });
-  console.log(`screenshots: ${shot} ${dark}`);
   await page.close();
   assert.deepStrictEqual(errors, []);
   return s5;
@@ -186,6 +186,7 @@ async function lagged(context, srv, head) {
   assert.strictEqual(sent.length, 1);
   assert.strictEqual(sent[0].type, 'subscribe');
   assert.strictEqual(sent[0].fromSeq, undefined);
+  assert.strictEqual(sent[0].snapshot, true);
   toPage.send(JSON.stringify({ type: 'lagged', id: sent[0].id, lastSeq: head }));
   await page.waitForFunction(() => document.getElementById('conn-state').dataset.resumeFrom !== '',
     null, { timeout: WAIT_MS });
@@ -198,7 +199,9 @@ async function lagged(context, srv, head) {
   const seq = await record(srv, 'T-BER-01', { observedAt: '2026-01-01T10:30:00Z', temperature: 14 });
   await page.waitForSelector(feedItem(seq), { timeout: WAIT_MS });
   await page.waitForTimeout(300);
-  assert.deepStrictEqual(await feedSeqs(page), [seq]);
+  const seqs = await feedSeqs(page);
+  assertFeedOrdered(seqs);
+  assert.strictEqual(seqs[0], seq);
   await page.close();
   assert.deepStrictEqual(errors, []);
 }
@@ -225,12 +228,15 @@ async function paging(context, srv) {
   await page.waitForFunction((n) => document.getElementById('station-count').textContent === n,
     String(total + 2), { timeout: WAIT_MS }); // + T-BER-01 and T-HAM-01
   assert.strictEqual(await page.$$eval('#station-rows tr[data-station-id]', (r) => r.length), total + 2);
-  // Latest values are fetched for rows near the screen: the last row gets
-  // its own once scrolled to.
-  assert.strictEqual(await cellText(page, last, 'observedAt'), 'no data yet');
-  await page.locator(row(last)).scrollIntoViewIfNeeded();
+  // Latest values come with the snapshot, for every row at once; a row's
+  // 24 h history is fetched once it comes near the screen.
   await page.waitForFunction((sel) => /-4\.5/.test(document.querySelector(sel)?.textContent || ''),
     `${row(last)} [data-field="temperature"]`, { timeout: WAIT_MS });
+  assert.strictEqual(await page.getAttribute(`${row(last)} [data-field="spark"]`, 'data-history'),
+    'none');
+  await page.locator(row(last)).scrollIntoViewIfNeeded();
+  await page.waitForSelector(`${row(last)} [data-field="spark"][data-history="loaded"]`,
+    { timeout: WAIT_MS });
   const seq = await record(srv, last, { observedAt: '2026-01-02T00:10:00Z', temperature: -3.5 });
   await page.waitForSelector(`${row(last)}[data-seq="${seq}"]`, { timeout: WAIT_MS });
   assert.match(await cellText(page, last, 'temperature'), /-3\.5/);
@@ -284,6 +290,128 @@ async function withKey(context, binary) {
   assert.deepStrictEqual(errors, []);
 }
 
+// The demo (22 stations, a day of hourly history, an observation every
+// quarter second) as people see it: every station on one 1280x900 screen
+// with its sparkline, nothing wider than a 390-px phone, charts that grow
+// live, a station panel with four 24 h charts; Chromium's own EventSource
+// gets the same stream as server-sent events. Screenshots of each.
+async function demo(context, binary) {
+  const srv = new NimbusServer(binary, { args: ['--demo'] });
+  await srv.start();
+  const errors = [];
+  try {
+    const page = await context.newPage();
+    watchErrors(page, errors);
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(srv.baseUrl + '/');
+    await page.waitForSelector('#conn-state[data-state="live"]', { timeout: WAIT_MS });
+    await page.waitForFunction(() => {
+      const cells = document.querySelectorAll('#station-rows [data-field="spark"]');
+      return cells.length === 22 && [...cells].every((c) => c.dataset.history === 'loaded' &&
+        Number(c.querySelector('svg').dataset.points) >= 24);
+    }, null, { timeout: WAIT_MS });
+    const fit = await page.evaluate(() => {
+      const rows = [...document.querySelectorAll('#station-rows tr[data-station-id]')];
+      const wrap = document.querySelector('.table-wrap');
+      return { bottom: Math.max(...rows.map((r) => r.getBoundingClientRect().bottom)),
+        overflow: wrap.scrollWidth - wrap.clientWidth, page: document.documentElement.scrollWidth };
+    });
+    assert.ok(fit.bottom <= 900, `the last station row ends at ${fit.bottom}px, below 900`);
+    assert.ok(fit.overflow <= 0 && fit.page <= 1280, `wider than the screen: ${JSON.stringify(fit)}`);
+    // Live: the newest station's sparkline gains a point without a reload.
+    const id = await page.getAttribute('#feed li:first-child', 'data-station-id');
+    const spark = `${row(id)} [data-field="spark"] svg`;
+    const before = Number(await page.getAttribute(spark, 'data-points'));
+    await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel)?.dataset.points) > n,
+      [spark, before], { timeout: WAIT_MS });
+    fs.mkdirSync(outDir, { recursive: true });
+    const shots = [path.join(outDir, 'dashboard.png')];
+    await page.screenshot({ path: shots[0], animations: 'disabled' });
+
+    // The station panel: four charts, the latest values, live too.
+    await page.click(`${row(id)} button.name`);
+    await page.waitForSelector(`#station-panel[data-station-id="${id}"]:not([hidden])`,
+      { timeout: WAIT_MS });
+    for (const field of ['temperature', 'pressure', 'humidity', 'windSpeed']) {
+      const n = await page.getAttribute(`#panel-charts [data-chart="${field}"] svg`, 'data-points');
+      assert.ok(Number(n) >= 24, `${field} chart has ${n} points`);
+    }
+    const chart = '#panel-charts [data-chart="temperature"] svg';
+    const had = Number(await page.getAttribute(chart, 'data-points'));
+    await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel)?.dataset.points) > n,
+      [chart, had], { timeout: WAIT_MS });
+    shots.push(path.join(outDir, 'dashboard-panel.png'));
+    await page.screenshot({ path: shots[1], animations: 'disabled' });
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#station-panel[hidden]', { state: 'attached', timeout: WAIT_MS });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    shots.push(path.join(outDir, 'dashboard-dark.png'));
+    await page.screenshot({ path: shots[2], animations: 'disabled' });
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    // Chromium's EventSource on the same stream: subscribed, the snapshot
+    // (every demo station), then observations identified by their seq.
+    const sse = await page.evaluate(() => new Promise((resolve, reject) => {
+      const es = new EventSource('/v1/stream?snapshot=true&heartbeat=5');
+      const got = { snapshot: null, observations: [] };
+      const timer = setTimeout(() => { es.close(); reject(new Error('EventSource: too slow')); },
+        10000);
+      es.addEventListener('snapshot', (e) => {
+        got.snapshot = { id: e.lastEventId, data: JSON.parse(e.data) };
+      });
+      es.addEventListener('observation', (e) => {
+        got.observations.push({ id: e.lastEventId, seq: JSON.parse(e.data).seq });
+        if (got.observations.length === 3) {
+          clearTimeout(timer);
+          es.close();
+          resolve(got);
+        }
+      });
+    }));
+    assert.strictEqual(sse.snapshot.id, String(sse.snapshot.data.seq));
+    assert.strictEqual(sse.snapshot.data.observations.length, 22);
+    let prev = sse.snapshot.data.seq;
+    for (const o of sse.observations) {
+      assert.strictEqual(o.id, String(o.seq));
+      assert.ok(o.seq > prev, `EventSource: ${o.seq} after ${prev}`);
+      prev = o.seq;
+    }
+    await page.close();
+
+    // A phone: nothing wider than the screen, every station reachable.
+    const phone = await context.newPage();
+    watchErrors(phone, errors);
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.goto(srv.baseUrl + '/');
+    await phone.waitForSelector('#conn-state[data-state="live"]', { timeout: WAIT_MS });
+    await phone.waitForFunction(() => [...document.querySelectorAll(
+      '#station-rows [data-field="spark"]')].filter((c) => c.dataset.history === 'loaded').length >= 10,
+    null, { timeout: WAIT_MS });
+    const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the page is ${width}px wide on a 390-px phone`);
+    shots.push(path.join(outDir, 'dashboard-phone.png'));
+    await phone.screenshot({ path: shots[3], animations: 'disabled' });
+    await phone.click(`${row(id)} button.name`);
+    await phone.waitForSelector('#station-panel:not([hidden])', { timeout: WAIT_MS });
+    const panel = await phone.evaluate(() => {
+      const r = document.getElementById('station-panel').getBoundingClientRect();
+      return { left: r.left, width: r.width };
+    });
+    assert.ok(panel.left >= 0 && panel.width <= 390, `panel ${JSON.stringify(panel)}`);
+    shots.push(path.join(outDir, 'dashboard-phone-panel.png'));
+    await phone.screenshot({ path: shots[4], animations: 'disabled' });
+    await phone.close();
+    console.log(`screenshots: ${shots.join(' ')}`);
+    await srv.stop();
+    srv.cleanup();
+  } catch (e) {
+    console.error('---- nimbus log (demo) ----\n' + srv.logText().slice(-20000));
+    srv.kill9();
+    throw e;
+  }
+  assert.deepStrictEqual(errors, []);
+}
+
 async function main() {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`);
   const srv = new NimbusServer(binary, { workers: 2 });
@@ -301,6 +429,7 @@ async function main() {
     await srv.stop();
     srv.cleanup();
     await withKey(context, binary);
+    await demo(context, binary);
     console.log('browser_dashboard: ok');
   } catch (e) {
     console.error('---- nimbus log ----\n' + srv.logText().slice(-20000));

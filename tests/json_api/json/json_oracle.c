@@ -109,6 +109,35 @@ static int read_array(json_t *v, const nimbus_field_t *f, void *value, const cha
     return 0;
 }
 
+/* A STRINGS field (GetObservationFeed's stations, contract 1.1, after the
+ * oracle's commit): what the reader does, the tree's way. The strings are
+ * borrowed from the tree; the array of pointers is the struct's. */
+static int read_strings(json_t *v, const nimbus_field_t *f, void *value, const char *what,
+                        nimbus_error_t *err)
+{
+    if (!json_is_array(v)) {
+        return name_error(err, what, f->name, "must be an array");
+    }
+    size_t n = json_array_size(v);
+    if (nimbus_array_count_validate(f, n, err) != 0) {
+        return -1;
+    }
+    const char **items = calloc(n ? n : 1, sizeof *items);
+    if (!items) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    memcpy(at(value, f->offset), &items, sizeof items);
+    memcpy(at(value, f->aux), &n, sizeof n);
+    for (size_t i = 0; i < n; i++) {
+        items[i] = json_string_value(json_array_get(v, i));
+        if (!items[i]) {
+            return nimbus_error_set(err, NIMBUS_INVALID_ARGUMENT, "%s[%zu] must be a string",
+                                    f->name, i);
+        }
+    }
+    return 0;
+}
+
 /* One member, all but the text of a CHARS field (the second pass's). */
 static int read_member(json_t *v, const nimbus_field_t *f, void *value, const char *what,
                        bool id_known, nimbus_error_t *err)
@@ -187,6 +216,8 @@ static int read_member(json_t *v, const nimbus_field_t *f, void *value, const ch
     }
     case NIMBUS_FIELD_ARRAY:
         return read_array(v, f, value, what, err);
+    case NIMBUS_FIELD_STRINGS:
+        return read_strings(v, f, value, what, err);
     }
     return nimbus_error_set(err, NIMBUS_INTERNAL, "field %s has no JSON reading", f->name);
 }

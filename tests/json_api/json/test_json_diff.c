@@ -395,6 +395,14 @@ static gnode_t *field_value(const nimbus_field_t *f, unsigned depth)
         }
         return a;
     }
+    case NIMBUS_FIELD_STRINGS: {
+        gnode_t *a = node(G_ARRAY, NULL);
+        size_t n = chance(2) ? f->max_items + below(3) : chance(10) ? 0 : 1 + below(6);
+        for (size_t i = 0; i < n; i++) {
+            add(a, chance(5) ? node(G_RAW, PICK(numbers)) : text_value(f));
+        }
+        return a;
+    }
     }
     return node(G_RAW, "null");
 }
@@ -760,6 +768,20 @@ static bool same_field(const nimbus_field_t *f, const char *a, const char *b)
     }
     case NIMBUS_FIELD_OBJECT:
         return same_struct(f->type, a + f->offset, b + f->offset);
+    case NIMBUS_FIELD_STRINGS: {
+        size_t n, m;
+        const char *const *x, *const *y;
+        memcpy(&n, a + f->aux, sizeof n);
+        memcpy(&m, b + f->aux, sizeof m);
+        memcpy(&x, a + f->offset, sizeof x);
+        memcpy(&y, b + f->offset, sizeof y);
+        for (size_t i = 0; n == m && i < n; i++) {
+            if (strcmp(x[i], y[i]) != 0) {
+                return false;
+            }
+        }
+        return n == m;
+    }
     case NIMBUS_FIELD_ARRAY: {
         size_t n, m;
         const char *x, *y;
@@ -788,7 +810,8 @@ static bool same_struct(const nimbus_type_t *type, const void *a, const void *b)
         if (!same_field(f, a, b)) {
             return false;
         }
-        if (f->kind != NIMBUS_FIELD_ARRAY && f->aux != NIMBUS_FIELD_NO_AUX &&
+        if (f->kind != NIMBUS_FIELD_ARRAY && f->kind != NIMBUS_FIELD_STRINGS &&
+            f->aux != NIMBUS_FIELD_NO_AUX &&
             memcmp((const char *)a + f->aux, (const char *)b + f->aux, sizeof(bool)) != 0) {
             return false;
         }

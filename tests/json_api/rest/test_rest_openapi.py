@@ -26,7 +26,7 @@ from rest_client import Client, expect_ok, table_rows  # noqa: E402
 def main():
     binary, npm_dir = sys.argv[1], sys.argv[2]
     rows = table_rows()
-    assert len(rows) == 9, rows
+    assert len(rows) == 10, rows
     with NimbusServer(binary, workers=1) as srv:
         c = Client(srv.port)
         r = c.get("/v1/openapi.json")

@@ -74,7 +74,7 @@ static void activate(void *arg, bool on)
     nimbus__stream_hub_set_active(hub, on);
 }
 
-static const nimbus_stream_out_t OUT = {out_send, out_queued, NULL, NULL};
+static const nimbus_stream_out_t OUT = {out_send, out_queued, NULL, NULL, NULL};
 
 static int setup(void)
 {
