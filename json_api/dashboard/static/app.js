@@ -116,15 +116,15 @@
     return text;
   }
 
-  // "14:05" for today (UTC), "01-01 10:00" otherwise; the full time in the
-  // element's datetime and title.
+  // "14:05" for today (UTC), "01-01 10:00" otherwise (long: with " UTC");
+  // the full time in the element's datetime and title.
   function timeNode(iso, long) {
     const t = document.createElement('time');
     t.dateTime = iso;
     t.title = iso;
     const today = new Date().toISOString().slice(0, 10);
-    t.textContent = long ? iso.slice(5, 16).replace('T', ' ') + ' UTC'
-      : iso.slice(0, 10) === today ? iso.slice(11, 16) : iso.slice(5, 10) + ' ' + iso.slice(11, 16);
+    t.textContent = (iso.slice(0, 10) === today ? iso.slice(11, 16)
+      : iso.slice(5, 10) + ' ' + iso.slice(11, 16)) + (long ? ' UTC' : '');
     return t;
   }
 

@@ -123,7 +123,8 @@
   function chart(all, opts) {
     const W = 480;
     const H = 132;
-    const box = { left: 44, top: 10, width: W - 44 - 46, height: H - 10 - 22 };
+    // Room on the right for the latest value's label ("1012.2").
+    const box = { left: 44, top: 10, width: W - 44 - 62, height: H - 10 - 22 };
     const svg = node('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img' });
     const points = inWindow(all, opts.from, opts.to);
     svg.dataset.points = String(points.length);
