@@ -250,8 +250,8 @@ void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req);
  * NIMBUS_REQUEST_ID_MAX is in nimbus_service.h. */
 bool nimbus_http_request_id_valid(const char *id);
 /* Writes a new id into out (NIMBUS_REQUEST_ID_MAX + 1 bytes): 32 hex
- * digits of 16 random bytes, so ids say nothing about how many requests
- * came before. */
+ * digits, unique per process and thread and not showing how many requests
+ * came before (see http.c); not a secret. Any thread. */
 void nimbus_http_request_id_new(char *out);
 /* Gives req its id, the client's or a new one, as the X-Request-Id of its
  * answer. The server calls it first for every request. */
