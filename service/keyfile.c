@@ -37,27 +37,6 @@
 /* The largest key file: NIMBUS_KEYS_MAX keys and room for comments. */
 #define FILE_MAX_BYTES (1024 * 1024)
 
-static int hex_value(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Exactly 2 * n lower-case hex digits from text into out. */
-static bool hex_decode(const char *text, size_t len, unsigned char *out, size_t n)
-{
-    if (len != 2 * n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return false;
-        }
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return true;
-}
-
 static void hex_encode(const unsigned char *in, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
@@ -113,9 +92,9 @@ static int parse_line(char *line, nimbus_key_entry_t *e, const char **why)
     const char *colon =
         strncmp(h, SCHEME, strlen(SCHEME)) == 0 ? strchr(h + strlen(SCHEME), ':') : NULL;
     if (!colon ||
-        !hex_decode(h + strlen(SCHEME), (size_t)(colon - h) - strlen(SCHEME), e->salt,
-                    sizeof e->salt) ||
-        !hex_decode(colon + 1, strlen(colon + 1), e->hash, sizeof e->hash)) {
+        !nimbus_hex_decode_lower(h + strlen(SCHEME), (size_t)(colon - h) - strlen(SCHEME), e->salt,
+                                 sizeof e->salt) ||
+        !nimbus_hex_decode_lower(colon + 1, strlen(colon + 1), e->hash, sizeof e->hash)) {
         *why = "a key's hash must be sha256:SALT:HASH (32 and 64 lower-case hex digits)";
         return -1;
     }

@@ -25,6 +25,14 @@
  */
 void *nimbus_grow(void *items, size_t *cap, size_t need, size_t item_size, size_t first);
 
+/* The value of the hex digit c (0-9, a-f, A-F), or -1. */
+int nimbus_hex_value(int c);
+/* Exactly 2 * n lower-case hex digits from text[0..len) into out[0..n):
+ * true, or false (out then holds nothing meaningful). For what we wrote
+ * ourselves (key files, PostgreSQL's bytea output), where another case
+ * means the text is not ours. */
+bool nimbus_hex_decode_lower(const char *text, size_t len, unsigned char *out, size_t n);
+
 /* Base64 (RFC 4648). STD is section 4 with '=' padding (HTTP Basic,
  * Sec-WebSocket-Accept); URL is section 5 without padding (cursors).
  * STD_LENIENT decodes as STD but takes non-zero unused trailing bits

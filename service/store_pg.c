@@ -500,11 +500,6 @@ static int query_text(nimbus_service_t *svc, const char *sql, char *out, size_t 
     return 0;
 }
 
-static int hex_value(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static int read_meta(nimbus_core_t *core, nimbus_service_t *svc, nimbus_error_t *err)
 {
     char text[2 * NIMBUS__CURSOR_KEY_SIZE + 8];
@@ -524,13 +519,10 @@ static int read_meta(nimbus_core_t *core, nimbus_service_t *svc, nimbus_error_t 
         return nimbus_error_set(err, NIMBUS_UNAVAILABLE,
                                 "database is damaged: its meta table lacks cursor_key");
     }
-    for (int i = 0; i < NIMBUS__CURSOR_KEY_SIZE; i++) {
-        int hi = hex_value(text[2 + 2 * i]), lo = hex_value(text[3 + 2 * i]);
-        if (hi < 0 || lo < 0) {
-            return nimbus_error_set(err, NIMBUS_UNAVAILABLE,
-                                    "database is damaged: its cursor_key is not hexadecimal");
-        }
-        core->cursor_key[i] = (unsigned char)(hi << 4 | lo);
+    if (!nimbus_hex_decode_lower(text + 2, 2 * NIMBUS__CURSOR_KEY_SIZE, core->cursor_key,
+                                 NIMBUS__CURSOR_KEY_SIZE)) {
+        return nimbus_error_set(err, NIMBUS_UNAVAILABLE,
+                                "database is damaged: its cursor_key is not hexadecimal");
     }
     return 0;
 }

@@ -198,3 +198,38 @@ char *nimbus_buf_steal(nimbus_buf_t *b, size_t *len)
     }
     return data;
 }
+
+int nimbus_hex_value(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* nimbus_hex_value for lower-case digits only. */
+static int lower_hex_value(char c)
+{
+    return c >= 'A' && c <= 'F' ? -1 : nimbus_hex_value(c);
+}
+
+bool nimbus_hex_decode_lower(const char *text, size_t len, unsigned char *out, size_t n)
+{
+    if (len != 2 * n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int hi = lower_hex_value(text[2 * i]), lo = lower_hex_value(text[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return false;
+        }
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return true;
+}

@@ -223,19 +223,32 @@ static int out_record_observations(struct soap *soap,
     return 0;
 }
 
+/* A page of observations as gSOAP's array (GetObservations and
+ * GetObservationFeed answer the same way). Returns 0, or -1 out of memory. */
+static int observations_out(struct soap *soap, const nimbus_observation_t *obs, size_t count,
+                            struct nimbus__Observation **out, int *size)
+{
+    if (count == 0) {
+        return 0;
+    }
+    *out = soap_new_nimbus__Observation(soap, (int)count);
+    if (!*out) {
+        return -1;
+    }
+    *size = (int)count;
+    for (size_t i = 0; i < count; i++) {
+        if (nimbus__soap_observation_out(soap, &obs[i], &(*out)[i]) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int out_get_observations(struct soap *soap, const nimbus_get_observations_response_t *res,
                                 struct _nimbus__GetObservationsResponse *out)
 {
-    bool oom = false;
-    if (res->count > 0) {
-        out->observation = soap_new_nimbus__Observation(soap, (int)res->count);
-        oom = out->observation == NULL;
-        for (size_t i = 0; !oom && i < res->count; i++) {
-            oom = nimbus__soap_observation_out(soap, &res->observations[i], &out->observation[i]) !=
-                  0;
-        }
-        out->__sizeobservation = (int)res->count;
-    }
+    bool oom = observations_out(soap, res->observations, res->count, &out->observation,
+                                &out->__sizeobservation) != 0;
     if (!oom) {
         out->nextCursor = cursor_out(soap, res->next_cursor, &oom);
     }
@@ -271,16 +284,8 @@ static int out_get_observation_feed(struct soap *soap,
                                     const nimbus_get_observation_feed_response_t *res,
                                     struct _nimbus__GetObservationFeedResponse *out)
 {
-    bool oom = false;
-    if (res->count > 0) {
-        out->observation = soap_new_nimbus__Observation(soap, (int)res->count);
-        oom = out->observation == NULL;
-        for (size_t i = 0; !oom && i < res->count; i++) {
-            oom = nimbus__soap_observation_out(soap, &res->observations[i], &out->observation[i]) !=
-                  0;
-        }
-        out->__sizeobservation = (int)res->count;
-    }
+    bool oom = observations_out(soap, res->observations, res->count, &out->observation,
+                                &out->__sizeobservation) != 0;
     out->lastSeq = res->last_seq;
     out->headSeq = res->head_seq;
     return oom ? -1 : 0;

@@ -346,20 +346,6 @@ static void note_reference(const char *amp, const char *stop, const char *body,
     info->offset = (size_t)(amp - body);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* gSOAP's soap_char reads a reference into char tmp[8]: what lies between
  * '&' and ';' must fit in 6 bytes for the ';' to be consumed with it. */
 #define GSOAP_REFERENCE_MAX 6
@@ -395,7 +381,7 @@ static nimbus_soap_scan_t check_references(const char *p, const char *stop, cons
         unsigned long cp = 0;
         const char *digits = d;
         for (; d < stop; d++) {
-            int v = hex ? hex_digit(*d) : (*d >= '0' && *d <= '9' ? *d - '0' : -1);
+            int v = hex ? nimbus_hex_value(*d) : (*d >= '0' && *d <= '9' ? *d - '0' : -1);
             if (v < 0) {
                 break;
             }

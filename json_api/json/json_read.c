@@ -249,20 +249,6 @@ static bool is_alpha(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int hex_value(unsigned char c)
-{
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The length of the UTF-8 sequence at p (p[0] >= 0x80), or 0 when it is
  * not one: a stray continuation byte, an overlong form, a surrogate, a code
  * point beyond U+10FFFF, or cut short by the end of the text. */
@@ -359,7 +345,7 @@ static long hex4(const unsigned char *q, const unsigned char *end)
     }
     long v = 0;
     for (int i = 2; i < 6; i++) {
-        int h = hex_value(q[i]);
+        int h = nimbus_hex_value(q[i]);
         if (h < 0) {
             return -1;
         }
@@ -414,7 +400,7 @@ static tok_t lex_escaped(reader_t *rd, const unsigned char *p, const unsigned ch
                 if (q + i == end) {
                     return fail_at(rd, end, "invalid escape");
                 }
-                if (hex_value(q[i]) < 0) {
+                if (nimbus_hex_value(q[i]) < 0) {
                     const unsigned char *at = bad_lookahead(rd, q + i) ? q + i : q + i + 1;
                     return fail_at(rd, at, "invalid escape");
                 }

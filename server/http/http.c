@@ -154,24 +154,17 @@ static const char *http_reason(int status)
     }
 }
 
-static int hex_value(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 int nimbus_http_uri_decode(const char *raw, size_t len, bool plus_is_space, char *out, size_t size)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         char c = raw[i];
         if (c == '%') {
-            if (i + 2 >= len || hex_value(raw[i + 1]) < 0 || hex_value(raw[i + 2]) < 0) {
+            if (i + 2 >= len || nimbus_hex_value(raw[i + 1]) < 0 ||
+                nimbus_hex_value(raw[i + 2]) < 0) {
                 return -1;
             }
-            c = (char)(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2]));
+            c = (char)(nimbus_hex_value(raw[i + 1]) * 16 + nimbus_hex_value(raw[i + 2]));
             if (c == '\0') {
                 return -2;
             }
