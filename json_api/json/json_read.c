@@ -1204,6 +1204,34 @@ static void settle_child(pending_t *res, size_t i, const char *name, uint32_t id
     }
 }
 
+/*
+ * The end shared by the readers of an ARRAY and of a STRINGS field, once
+ * the items are read. The struct takes the array (the pointer at items_at, of
+ * items_size bytes: a char * or a const char **) and its stored count
+ * whatever rc says, since the caller's cleanup frees it, refused or not.
+ * After a syntax error (rc not 0) it returns -1 and keeps no refusal;
+ * otherwise it returns 0, keeping a count of n out of the field's bounds in
+ * res ahead of the first refused item (first), as the count is checked
+ * first.
+ */
+static int end_items(const obj_t *o, const nimbus_field_t *f, size_t i, const void *items_at,
+                     size_t items_size, size_t stored, size_t n, int rc, const pending_t *first,
+                     pending_t *res)
+{
+    memcpy(at(o->value, f->offset), items_at, items_size);
+    memcpy(at(o->value, f->aux), &stored, sizeof stored);
+    if (rc != 0) {
+        return -1;
+    }
+    nimbus_error_t count_err;
+    if (nimbus_array_count_validate(f, n, &count_err) != 0) {
+        keep(res, RANK_FIELD(i), &count_err);
+    } else if (first->rank != RANK_NONE) {
+        keep(res, RANK_FIELD(i), &first->err);
+    }
+    return 0;
+}
+
 static int read_array(reader_t *rd, const obj_t *o, const nimbus_field_t *f, size_t i,
                       pending_t *res)
 {
@@ -1278,20 +1306,7 @@ static int read_array(reader_t *rd, const obj_t *o, const nimbus_field_t *f, siz
             rc = fail_memory(rd);
         }
     }
-    /* Owned by the struct from here on, refused or not: the caller's
-     * cleanup frees it. */
-    memcpy(at(o->value, f->offset), &items, sizeof items);
-    memcpy(at(o->value, f->aux), &stored, sizeof stored);
-    if (rc != 0) {
-        return -1;
-    }
-    nimbus_error_t count_err;
-    if (nimbus_array_count_validate(f, n, &count_err) != 0) {
-        keep(res, RANK_FIELD(i), &count_err);
-    } else if (first.rank != RANK_NONE) {
-        keep(res, RANK_FIELD(i), &first.err);
-    }
-    return 0;
+    return end_items(o, f, i, &items, sizeof items, stored, n, rc, &first, res);
 }
 
 /* A STRINGS field's array: each item a string (copied into the request's
@@ -1363,18 +1378,7 @@ static int read_strings(reader_t *rd, const obj_t *o, const nimbus_field_t *f, s
         }
     }
     rd->open--;
-    memcpy(at(o->value, f->offset), &items, sizeof items);
-    memcpy(at(o->value, f->aux), &stored, sizeof stored);
-    if (rc != 0) {
-        return -1;
-    }
-    nimbus_error_t count_err;
-    if (nimbus_array_count_validate(f, n, &count_err) != 0) {
-        keep(res, RANK_FIELD(i), &count_err);
-    } else if (first.rank != RANK_NONE) {
-        keep(res, RANK_FIELD(i), &first.err);
-    }
-    return 0;
+    return end_items(o, f, i, &items, sizeof items, stored, n, rc, &first, res);
 }
 
 /*
