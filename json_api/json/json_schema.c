@@ -84,6 +84,23 @@ static void rule_members(nimbus_json_writer_t *w, const nimbus_rule_t *r)
     }
 }
 
+/* Opens the schema of an ARRAY or STRINGS field up to its items: the object,
+ * "type", minItems and maxItems where the field sets them, and the key
+ * "items"; one piece, so both kinds state their bounds alike. The caller
+ * writes the items' schema and closes the object. */
+static void array_begin(nimbus_json_writer_t *w, const nimbus_field_t *f, bool nullable)
+{
+    nimbus_json_object_begin(w);
+    type_member(w, "array", nullable);
+    if (f->min_items > 0) {
+        nimbus_json_member_int(w, "minItems", (int64_t)f->min_items);
+    }
+    if (f->max_items > 0) {
+        nimbus_json_member_int(w, "maxItems", (int64_t)f->max_items);
+    }
+    nimbus_json_key(w, "items");
+}
+
 static void field_schema(nimbus_json_writer_t *w, const nimbus_field_t *f, const char *ref_prefix,
                          bool nullable)
 {
@@ -104,28 +121,12 @@ static void field_schema(nimbus_json_writer_t *w, const nimbus_field_t *f, const
         nimbus_json_object_end(w);
         return;
     case NIMBUS_FIELD_ARRAY:
-        nimbus_json_object_begin(w);
-        type_member(w, "array", nullable);
-        if (f->min_items > 0) {
-            nimbus_json_member_int(w, "minItems", (int64_t)f->min_items);
-        }
-        if (f->max_items > 0) {
-            nimbus_json_member_int(w, "maxItems", (int64_t)f->max_items);
-        }
-        nimbus_json_key(w, "items");
+        array_begin(w, f, nullable);
         ref(w, ref_prefix, f->type->name);
         nimbus_json_object_end(w);
         return;
     case NIMBUS_FIELD_STRINGS:
-        nimbus_json_object_begin(w);
-        type_member(w, "array", nullable);
-        if (f->min_items > 0) {
-            nimbus_json_member_int(w, "minItems", (int64_t)f->min_items);
-        }
-        if (f->max_items > 0) {
-            nimbus_json_member_int(w, "maxItems", (int64_t)f->max_items);
-        }
-        nimbus_json_key(w, "items");
+        array_begin(w, f, nullable);
         nimbus_json_object_begin(w);
         nimbus_json_member_string(w, "type", "string");
         if (f->rule) {
