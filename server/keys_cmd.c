@@ -102,6 +102,32 @@ static int open_locked(const char *path, bool edit, bool create)
     return -1;
 }
 
+/* Opens path locked (as open_locked) and reads its keys, the start every
+ * command shares. Returns the descriptor, the caller's to close (the lock
+ * lasts until then, so an edit writes under it), with *keys (*count of them,
+ * room for NIMBUS_KEYS_MAX) the caller's to free. -1 when the file cannot be
+ * opened or read: then why has been said, and nothing is left open or to
+ * free. */
+static int read_locked(const char *path, bool edit, bool create, nimbus_key_entry_t **keys,
+                       size_t *count)
+{
+    int fd = open_locked(path, edit, create);
+    if (fd < 0) {
+        say("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    nimbus_error_t err;
+    nimbus_error_clear(&err);
+    if (nimbus_key_file_read_fd(fd, path, keys, count, &err) != 0) {
+        say("%s", err.message);
+        free(*keys);
+        *keys = NULL;
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 static void now_utc(char out[32])
 {
     time_t t = time(NULL);
@@ -122,21 +148,16 @@ static int cmd_add(const char *path, const char *name, const char *role_name)
         say("ROLE must be read, write or admin, not '%s'", role_name);
         return 2;
     }
-    int fd = open_locked(path, true, true);
+    nimbus_key_entry_t *keys = NULL;
+    size_t count = 0;
+    int fd = read_locked(path, true, true, &keys, &count);
     if (fd < 0) {
-        say("cannot open %s: %s", path, strerror(errno));
         return 1;
     }
     nimbus_error_t err;
     nimbus_error_clear(&err);
-    nimbus_key_entry_t *keys = NULL;
-    size_t count = 0;
     int rc = 1;
     char secret[NIMBUS_KEY_NEW_SECRET_LEN + 1] = "";
-    if (nimbus_key_file_read_fd(fd, path, &keys, &count, &err) != 0) {
-        say("%s", err.message);
-        goto out;
-    }
     for (size_t i = 0; i < count; i++) {
         if (strcmp(keys[i].name, name) == 0) {
             say("%s already has a key named '%s' (remove it first to replace it)", path, name);
@@ -172,21 +193,13 @@ out:
 
 static int cmd_list(const char *path)
 {
-    int fd = open_locked(path, false, false);
-    if (fd < 0) {
-        say("cannot open %s: %s", path, strerror(errno));
-        return 1;
-    }
-    nimbus_error_t err;
-    nimbus_error_clear(&err);
     nimbus_key_entry_t *keys = NULL;
     size_t count = 0;
-    int rc = nimbus_key_file_read_fd(fd, path, &keys, &count, &err);
-    close(fd);
-    if (rc != 0) {
-        say("%s", err.message);
+    int fd = read_locked(path, false, false, &keys, &count);
+    if (fd < 0) {
         return 1;
     }
+    close(fd); /* read whole: the shared lock is no longer needed */
     if (count == 0) {
         say("%s holds no keys", path);
     } else {
@@ -207,20 +220,15 @@ static int cmd_list(const char *path)
 
 static int cmd_remove(const char *path, const char *name)
 {
-    int fd = open_locked(path, true, false);
+    nimbus_key_entry_t *keys = NULL;
+    size_t count = 0;
+    int fd = read_locked(path, true, false, &keys, &count);
     if (fd < 0) {
-        say("cannot open %s: %s", path, strerror(errno));
         return 1;
     }
     nimbus_error_t err;
     nimbus_error_clear(&err);
-    nimbus_key_entry_t *keys = NULL;
-    size_t count = 0;
     int rc = 1;
-    if (nimbus_key_file_read_fd(fd, path, &keys, &count, &err) != 0) {
-        say("%s", err.message);
-        goto out;
-    }
     size_t at = count;
     for (size_t i = 0; i < count; i++) {
         if (strcmp(keys[i].name, name) == 0) {
