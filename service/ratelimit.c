@@ -87,6 +87,11 @@ static nimbus__bucket_t *bucket_of(nimbus__rates_t *r, const char *subject, uint
     return b;
 }
 
+bool nimbus__rate_limited(const nimbus_core_t *core)
+{
+    return core->rates.per_second > 0;
+}
+
 int nimbus__rate_take(nimbus_core_t *core, const char *subject, nimbus_error_t *err)
 {
     nimbus__rates_t *r = &core->rates;

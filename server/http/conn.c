@@ -231,9 +231,9 @@ static void refuse(nimbus_conn_t *c, const char *why)
     nimbus_access_log(c->w, &log, 503, len);
 }
 
-static void arm(nimbus_conn_t *c, uint64_t at_us)
+/* Sets c's timer to fire at at_us; now is the clock's present value. */
+static void arm(nimbus_conn_t *c, uint64_t at_us, uint64_t now)
 {
-    uint64_t now = nimbus_now_us();
     uint64_t wait = at_us > now ? at_us - now : 0;
     struct timeval tv = {(time_t)(wait / 1000000u), (suseconds_t)(wait % 1000000u)};
     event_add(c->timer, &tv);
@@ -256,7 +256,7 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     if (c->started_us == 0) {
         c->started_us = nimbus_now_us();
         c->bytes = 0;
-        arm(c, deadline_of(c));
+        arm(c, deadline_of(c), c->started_us);
     }
     c->bytes += info->n_added;
 }
@@ -313,7 +313,7 @@ static void set_up(nimbus_conn_t *c)
     if (have > 0) {
         c->started_us = nimbus_now_us();
         c->bytes = have;
-        arm(c, deadline_of(c));
+        arm(c, deadline_of(c), c->started_us);
     }
 }
 
@@ -334,8 +334,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         return;
     }
     uint64_t deadline = deadline_of(c);
-    if (nimbus_now_us() < deadline) {
-        arm(c, deadline);
+    uint64_t now = nimbus_now_us();
+    if (now < deadline) {
+        arm(c, deadline, now);
         return;
     }
     nimbus_request_log_t log = NIMBUS_REQUEST_LOG("http", "-", c->started_us);
