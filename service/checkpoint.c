@@ -71,6 +71,7 @@ static void checkpoint(nimbus__checkpointer_t *cp)
 static void *checkpointer_main(void *arg)
 {
     nimbus__checkpointer_t *cp = arg;
+    nimbus__writer_thread_batch();
     pthread_mutex_lock(&cp->lock);
     for (;;) {
         while (!cp->wanted && !cp->stopping) {

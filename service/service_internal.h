@@ -618,12 +618,18 @@ void nimbus__gens_stamp_station(nimbus_core_t *core, const char *id);
 void nimbus__gens_stamp_all(nimbus_core_t *core);
 
 int nimbus__writer_start(nimbus_core_t *core, nimbus_error_t *err);
+/* Puts the calling thread (the writer, the checkpointer) under
+ * SCHED_BATCH: see writer.c, "Scheduling". */
+void nimbus__writer_thread_batch(void);
 
 /* ---- ratelimit.c --------------------------------------------------------- */
 
 /* Takes one call from subject's bucket: 0, or -1 with RESOURCE_EXHAUSTED
  * and err->retry_after_s. */
 int nimbus__rate_take(nimbus_core_t *core, const char *subject, nimbus_error_t *err);
+/* Whether calls are rate-limited at all (--rate): set before serving, so
+ * read without the lock. */
+bool nimbus__rate_limited(const nimbus_core_t *core);
 
 /* ---- retention.c --------------------------------------------------------- */
 
