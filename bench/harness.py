@@ -876,7 +876,7 @@ class Bench:
     # -- row 11: growth (opt-in) --
 
     def growth(self):
-        stations, spacing, prefix = 100, 120, "g-"
+        stations, spacing, prefix, batch = 100, 120, "g-", 1000
         small, large = self.o.growth_small, self.o.growth_large
         per_small, per_large = small // stations, large // stations
         start = 1600000000
@@ -894,7 +894,7 @@ class Bench:
             def seed(lo, hi):
                 argv = [self.tool("seed"), "--connect", "127.0.0.1:%d" % n.port, "--prefix",
                         prefix, "--stations", str(stations), "--from", str(lo), "--to", str(hi),
-                        "--batch", "1000", "--clients", "3", "--spacing", str(spacing),
+                        "--batch", str(batch), "--clients", "3", "--spacing", str(spacing),
                         "--start-epoch", str(start)]
                 r, rc, err = run_tool(argv, 1, 7200, "growth seeder")
                 n.alive()
@@ -909,7 +909,7 @@ class Bench:
             def reads(count):
                 out = {}
                 for mode in ("observations", "weather", "feed", "feedstation"):
-                    args = (mode, prefix, stations, start, spacing, count)
+                    args = (mode, prefix, stations, start, spacing, count, batch)
                     self.warm(n, n.url, "growth.lua", args)
                     out[mode] = summary([measure(n, n.url, "growth.lua", args, 50,
                                                  self.o.duration, "growth " + mode)
