@@ -111,6 +111,11 @@ static void hub_ready(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < encoded; i++) {
         free(sw->fanout_json[i]);
     }
+    /* A fan-out to many sessions takes milliseconds and is one callback;
+     * the next take may be waiting already, and a deferred write (such as
+     * the next observation to fan out) would wait for a quiet loop that
+     * does not come. One gets its turn after each take. */
+    nimbus_http_run_deferred_next(sw->w);
 }
 
 static void trim_ready(evutil_socket_t fd, short what, void *arg)

@@ -444,7 +444,11 @@ void nimbus_http_deferred_cb(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    nimbus_worker_t *w = arg;
+    nimbus_http_run_deferred_next(arg);
+}
+
+void nimbus_http_run_deferred_next(nimbus_worker_t *w)
+{
     nimbus_deferred_t *d = take_first(w);
     if (d) {
         run_one(w, d);

@@ -219,6 +219,10 @@ void nimbus_http_run_deferred(nimbus_worker_t *w, bool all);
 /* The low-priority event's callback: one deferred request per call, so
  * that a request of normal priority never waits behind more than one. */
 void nimbus_http_deferred_cb(evutil_socket_t fd, short what, void *arg);
+/* Runs the oldest deferred request, if any, whatever waits: for work that
+ * holds the loop for long in one callback (a fan-out), after which a
+ * write should not wait for a quiet moment that may not come. */
+void nimbus_http_run_deferred_next(nimbus_worker_t *w);
 
 /* The connection guard (conn.c): counts and bounds every connection of
  * the worker's evhttp (bound: its listening socket) and times requests;
