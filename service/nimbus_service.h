@@ -239,6 +239,14 @@ void nimbus_core_free(nimbus_core_t *core); /* NULL-safe; after every service is
 /* The newest seq ever assigned (0 before the first). Thread-safe. */
 int64_t nimbus_core_head_seq(nimbus_core_t *core);
 
+/* Whether the writer is running a group now (from taking its jobs until
+ * they are handed back): work that holds a worker's loop for long (a
+ * fan-out) yields the core at points while it is, so that a commit whose
+ * fsync has returned publishes at once instead of at the next scheduler
+ * tick (the writer does not preempt: service/writer.c, "Scheduling").
+ * Thread-safe, lock-free. */
+bool nimbus_core_commit_pending(nimbus_core_t *core);
+
 /* Keeps observations whose observedAt is at most `seconds` old (0: all):
  * the writer deletes older ones in small steps when it has nothing else to
  * do (service/retention.c). Any thread; a first step follows soon. */

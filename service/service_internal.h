@@ -97,6 +97,8 @@ typedef struct nimbus__writer {
      * set of stations. Writer thread only. */
     uint64_t touched[NIMBUS__GEN_SLOTS / 64];
     bool touched_set;
+    /* Set while a group runs (nimbus_core_commit_pending). */
+    _Atomic bool in_group;
     /* How the last group ended: a failed COMMIT (disk full, I/O error)
      * makes the server not ready until one succeeds (nimbus_core_storage_ok).
      * Under lock. */
