@@ -78,6 +78,10 @@ struct nimbus_ws_conn {
     LIST_ENTRY(nimbus_ws_conn) link;
     struct evhttp_connection *evcon;
     struct bufferevent *bev;
+    /* bev's output and socket, which never change: a fan-out asks for
+     * them at every session, and the accessors lock the bufferevent. */
+    struct evbuffer *out;
+    evutil_socket_t fd;
     /* wslay, only while a message is being received or the connection is
      * closing (see parser_release); NULL otherwise. */
     wslay_event_context_ptr ctx;
@@ -87,13 +91,12 @@ struct nimbus_ws_conn {
     uint64_t frame_left;     /* bytes of the current frame not yet given to wslay */
     size_t bytes_out;
     size_t queued_counted; /* of queued_bytes, what the metrics hold */
-    nimbus_request_log_t log;
-    bool dead;          /* free at the next deferred run */
-    bool closing;       /* a close frame (ours or the peer's) is under way */
-    bool closed;        /* the handshake is over: close once the output is out */
-    bool read_paused;   /* output over the limit: stop reading */
-    bool write_pending; /* the socket did not take it all: the bufferevent writes */
-    bool alive;         /* the peer showed life since the last tick */
+    bool dead;             /* free at the next deferred run */
+    bool closing;          /* a close frame (ours or the peer's) is under way */
+    bool closed;           /* the handshake is over: close once the output is out */
+    bool read_paused;      /* output over the limit: stop reading */
+    bool write_pending;    /* the socket did not take it all: the bufferevent writes */
+    bool alive;            /* the peer showed life since the last tick */
     bool ping_outstanding;
     int close_ticks;  /* close timeouts waited for a slow reader (slow_reader) */
     bool proto_error; /* a frame header wslay would refuse without a code */
@@ -104,6 +107,9 @@ struct nimbus_ws_conn {
     struct evbuffer *pre;
     struct event *heartbeat; /* made when a subscription first has one */
     size_t bytes_at_tick;    /* bytes_out at the last keepalive tick */
+    /* Last: large, and touched only at the start and the end, not by the
+     * fan-out that walks every connection. */
+    nimbus_request_log_t log;
 };
 
 static bool websocket(const nimbus_ws_conn_t *c)
@@ -151,7 +157,7 @@ static size_t queued_bytes(void *arg)
     size_t wslay_queued = c->ctx ? wslay_event_get_queued_msg_length(c->ctx) : 0;
     size_t staged = c->sw->stage_owner == c ? c->sw->stage_len : 0;
     size_t pre = c->pre ? evbuffer_get_length(c->pre) : 0;
-    return wslay_queued + staged + pre + evbuffer_get_length(bufferevent_get_output(c->bev));
+    return wslay_queued + staged + pre + evbuffer_get_length(c->out);
 }
 
 /* Whether what the client sends is still read: until its close frame has
@@ -230,8 +236,7 @@ static char *stage_reserve(nimbus_ws_conn_t *c, size_t n)
         return NULL; /* frames go through the TLS bufferevent's buffer */
     }
     if ((sw->stage_owner && sw->stage_owner != c) || c->write_pending ||
-        evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 ||
-        n > NIMBUS_WS_STAGE_MAX - sw->stage_len) {
+        evbuffer_get_length(c->out) > 0 || n > NIMBUS_WS_STAGE_MAX - sw->stage_len) {
         return NULL;
     }
     if (sw->stage_len + n > sw->stage_cap) {
@@ -268,7 +273,7 @@ static int write_frame(nimbus_ws_conn_t *c, unsigned opcode, const nimbus_stream
     unsigned char head[NIMBUS_WS_SERVER_HEADER_MAX];
     size_t head_len = websocket(c) ? nimbus__ws_frame_header(head, opcode, len) : 0;
     size_t total = head_len + len;
-    struct evbuffer *out = c->pre ? c->pre : bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->pre ? c->pre : c->out;
     struct evbuffer_iovec v;
     char *p = c->pre ? NULL : stage_reserve(c, total);
     bool staged = p != NULL;
@@ -317,7 +322,7 @@ static int send_staged(nimbus_ws_conn_t *c, struct evbuffer *out)
         evbuffer_freeze(out, 1);
         return rc;
     }
-    ssize_t n = send(bufferevent_getfd(c->bev), sw->stage, len, MSG_NOSIGNAL);
+    ssize_t n = send(c->fd, sw->stage, len, MSG_NOSIGNAL);
     if (n < 0 && !retriable(errno)) {
         return -1;
     }
@@ -336,7 +341,7 @@ static int send_staged(nimbus_ws_conn_t *c, struct evbuffer *out)
  * whose write event is enabled until it has drained (write_cb). */
 static void flush_output(nimbus_ws_conn_t *c)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->out;
     if (c->dead) {
         stage_drop(c);
         return;
@@ -353,7 +358,7 @@ static void flush_output(nimbus_ws_conn_t *c)
      * writes and freezes again, and so do we. */
     evbuffer_unfreeze(out, 1);
     errno = 0;
-    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    int n = evbuffer_write(out, c->fd);
     int write_errno = errno;
     evbuffer_freeze(out, 1);
     if (n < 0 && !retriable(write_errno)) {
@@ -518,7 +523,7 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 {
     (void)flags;
     nimbus_ws_conn_t *c = arg;
-    if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0) {
+    if (evbuffer_add(c->out, data, len) != 0) {
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
@@ -706,7 +711,7 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
         c->ctx = NULL;
         c->closed = true;
     }
-    if (c->closed && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    if (c->closed && evbuffer_get_length(c->out) == 0) {
         abort_conn(c);
     }
 }
@@ -764,10 +769,9 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
  * or probes unanswered. */
 static bool slow_reader(const nimbus_ws_conn_t *c)
 {
-    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    evutil_socket_t fd = c->fd;
     int queued = 0;
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-        (ioctl(fd, TIOCOUTQ, &queued) != 0 || queued == 0)) {
+    if (evbuffer_get_length(c->out) == 0 && (ioctl(fd, TIOCOUTQ, &queued) != 0 || queued == 0)) {
         return false;
     }
     struct tcp_info ti;
@@ -910,8 +914,7 @@ static void limit_unsent(nimbus_ws_conn_t *c)
 #ifdef TCP_NOTSENT_LOWAT
     size_t limit = c->sw->shared.queue_max;
     int lowat = limit > INT_MAX ? INT_MAX : (int)limit;
-    (void)setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat,
-                     sizeof lowat);
+    (void)setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
 #else
     (void)c;
 #endif
@@ -930,6 +933,8 @@ static int conn_make(nimbus_stream_worker_t *sw, nimbus_ws_conn_t *c, struct evh
     c->framing = framing;
     c->evcon = evhttp_request_get_connection(req);
     c->bev = c->evcon ? evhttp_connection_get_bufferevent(c->evcon) : NULL;
+    c->out = c->bev ? bufferevent_get_output(c->bev) : NULL;
+    c->fd = c->bev ? bufferevent_getfd(c->bev) : -1;
     c->log = NIMBUS_REQUEST_LOG(protocols[framing], "-", nimbus_now_us());
     snprintf(c->log.key, sizeof c->log.key, "%s", key ? key : "");
     snprintf(c->log.request_id, sizeof c->log.request_id, "%s", nimbus_http_request_id(req));
@@ -980,7 +985,7 @@ static void take_over(nimbus_ws_conn_t *c, struct evhttp_request *req)
     LIST_INSERT_HEAD(&sw->conns, c, link);
     sw->conn_count++;
     nimbus__stream_worker_counted(sw);
-    nimbus__stream_worker_reserve_fds(sw, bufferevent_getfd(c->bev));
+    nimbus__stream_worker_reserve_fds(sw, c->fd);
     schedule(c); /* bytes behind the handshake are already buffered; so is our output */
 }
 
@@ -998,7 +1003,7 @@ int nimbus__ws_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request *req
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nX-Request-Id: %s\r\n\r\n",
                      accept, c->log.request_id);
-    if (evbuffer_add(bufferevent_get_output(c->bev), reply, (size_t)n) != 0) {
+    if (evbuffer_add(c->out, reply, (size_t)n) != 0) {
         release_parts(c);
         free(c);
         return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
@@ -1021,7 +1026,7 @@ int nimbus__stream_conn_start(nimbus_stream_worker_t *sw, struct evhttp_request 
     /* The subscription first: refused, it leaves nothing written, and the
      * caller answers with a problem+json as for any request. */
     int rc = nimbus__stream_session_subscribe(c->session, "stream", sub, err);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = c->out;
     char head[512 + NIMBUS_REQUEST_ID_MAX];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
