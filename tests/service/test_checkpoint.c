@@ -6,12 +6,17 @@
  * NIMBUS__WAL_PAGES_MAX (and a group's worth) however much is written
  * without a pause: here over ten times that bound.
  * Everything written reads back after the checkpoints, and after a
- * reopen.
+ * reopen. The writer and the checkpointer run under SCHED_BATCH, and no
+ * other thread does (service/writer.c, "Scheduling").
  */
+#include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "service_internal.h"
@@ -52,6 +57,58 @@ static void test_writer_never_checkpoints(void)
     CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), 0);
     sqlite3_finalize(st);
     nimbus_test_close(core, svc);
+}
+
+/* The scheduling policy of each of this process's threads: how many run
+ * under `policy` (field 41 of /proc/self/task/TID/stat). */
+static int threads_with_policy(int policy)
+{
+    DIR *dir = opendir("/proc/self/task");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        char path[64], line[1024];
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            continue; /* the thread ended meanwhile */
+        }
+        size_t len = fread(line, 1, sizeof line - 1, f);
+        fclose(f);
+        line[len] = '\0';
+        /* After the command's closing parenthesis come fields 3 on. */
+        char *p = strrchr(line, ')');
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        int field = 2;
+        for (char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")) {
+            if (++field == 41) {
+                n += atoi(tok) == policy;
+                break;
+            }
+        }
+    }
+    closedir(dir);
+    return n;
+}
+
+static void test_writer_threads_batch(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    /* Each thread sets its own policy when it starts: wait for both. */
+    for (int i = 0; i < 200 && threads_with_policy(SCHED_BATCH) < 2; i++) {
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    CU_ASSERT_EQUAL(threads_with_policy(SCHED_BATCH), 2);
+    CU_ASSERT_EQUAL(sched_getscheduler(0), SCHED_OTHER); /* this one, as a worker */
+    CU_ASSERT_FALSE(nimbus_core_commit_pending(core));   /* nothing written */
+    nimbus_test_close(core, svc);
+    CU_ASSERT_EQUAL(threads_with_policy(SCHED_BATCH), 0); /* both joined */
 }
 
 static void test_wal_stays_bounded(void)
@@ -108,6 +165,7 @@ int main(void)
     static const nimbus_test_case_t cases[] = {
         {"writer never checkpoints", test_writer_never_checkpoints},
         {"WAL stays bounded", test_wal_stays_bounded},
+        {"writer threads under SCHED_BATCH", test_writer_threads_batch},
         {NULL, NULL},
     };
     return nimbus_test_run("checkpoint", cases);
