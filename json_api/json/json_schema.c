@@ -10,7 +10,7 @@
 
 #include "nimbus_json.h"
 
-static void ref(nimbus_json_writer_t *w, const char *prefix, const char *name)
+void nimbus_json_schema_ref(nimbus_json_writer_t *w, const char *prefix, const char *name)
 {
     char text[160];
     snprintf(text, sizeof text, "%s%s", prefix, name);
@@ -107,13 +107,13 @@ static void field_schema(nimbus_json_writer_t *w, const nimbus_field_t *f, const
     switch (f->kind) {
     case NIMBUS_FIELD_OBJECT:
         if (!nullable) {
-            ref(w, ref_prefix, f->type->name);
+            nimbus_json_schema_ref(w, ref_prefix, f->type->name);
             return;
         }
         nimbus_json_object_begin(w);
         nimbus_json_key(w, "anyOf");
         nimbus_json_array_begin(w);
-        ref(w, ref_prefix, f->type->name);
+        nimbus_json_schema_ref(w, ref_prefix, f->type->name);
         nimbus_json_object_begin(w);
         nimbus_json_member_string(w, "type", "null");
         nimbus_json_object_end(w);
@@ -122,7 +122,7 @@ static void field_schema(nimbus_json_writer_t *w, const nimbus_field_t *f, const
         return;
     case NIMBUS_FIELD_ARRAY:
         array_begin(w, f, nullable);
-        ref(w, ref_prefix, f->type->name);
+        nimbus_json_schema_ref(w, ref_prefix, f->type->name);
         nimbus_json_object_end(w);
         return;
     case NIMBUS_FIELD_STRINGS:

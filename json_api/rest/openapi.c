@@ -18,15 +18,6 @@
 #define SCHEMAS "#/components/schemas/"
 #define MAX_SCHEMAS 32
 
-static void ref(nimbus_json_writer_t *w, const char *name)
-{
-    char text[128];
-    snprintf(text, sizeof text, SCHEMAS "%s", name);
-    nimbus_json_object_begin(w);
-    nimbus_json_member_string(w, "$ref", text);
-    nimbus_json_object_end(w);
-}
-
 /* Names already written under components.schemas. */
 typedef struct names {
     const char *name[MAX_SCHEMAS];
@@ -178,7 +169,7 @@ static void content(nimbus_json_writer_t *w, const char *media, const char *sche
     nimbus_json_key(w, media);
     nimbus_json_object_begin(w);
     nimbus_json_key(w, "schema");
-    ref(w, schema);
+    nimbus_json_schema_ref(w, SCHEMAS, schema);
     nimbus_json_object_end(w);
     nimbus_json_object_end(w);
 }

@@ -35,15 +35,6 @@
 
 /* ---- small writers --------------------------------------------------------- */
 
-static void ref(nimbus_json_writer_t *w, const char *prefix, const char *name)
-{
-    char text[160];
-    snprintf(text, sizeof text, "%s%s", prefix, name);
-    nimbus_json_object_begin(w);
-    nimbus_json_member_string(w, "$ref", text);
-    nimbus_json_object_end(w);
-}
-
 static void typed(nimbus_json_writer_t *w, const char *type)
 {
     nimbus_json_object_begin(w);
@@ -178,13 +169,13 @@ static void subscribed_payload(nimbus_json_writer_t *w, shape_t shape)
 static void observation_payload(nimbus_json_writer_t *w, shape_t shape)
 {
     if (shape == SSE) {
-        ref(w, SCHEMAS, "Observation"); /* the data is the Observation itself */
+        nimbus_json_schema_ref(w, SCHEMAS, "Observation"); /* the data is the Observation itself */
         return;
     }
     static const char *const m[] = {"observation", NULL};
     payload_begin(w, shape, "observation", m, false);
     nimbus_json_key(w, "observation");
-    ref(w, SCHEMAS, "Observation");
+    nimbus_json_schema_ref(w, SCHEMAS, "Observation");
     payload_end(w);
 }
 
@@ -199,7 +190,7 @@ static void snapshot_payload(nimbus_json_writer_t *w, shape_t shape)
     nimbus_json_object_begin(w);
     nimbus_json_member_string(w, "type", "array");
     nimbus_json_key(w, "items");
-    ref(w, SCHEMAS, "Observation");
+    nimbus_json_schema_ref(w, SCHEMAS, "Observation");
     nimbus_json_object_end(w);
     payload_end(w);
 }
@@ -239,7 +230,7 @@ static void subscribe_payload(nimbus_json_writer_t *w)
     nimbus_json_member_int(w, "minItems", 1);
     nimbus_json_member_int(w, "maxItems", NIMBUS_SUBSCRIBE_STATIONS_MAX);
     nimbus_json_key(w, "items");
-    ref(w, SCHEMAS, "StationId");
+    nimbus_json_schema_ref(w, SCHEMAS, "StationId");
     nimbus_json_member_string(w, "description", "omitted or null: every station");
     nimbus_json_object_end(w);
     seq(w, "fromSeq", "replay every stored observation with a greater seq first, then live");
@@ -263,7 +254,7 @@ static void call_payload(nimbus_json_writer_t *w, const nimbus_op_info_t *op)
     payload_begin(w, WS, "call", m, true);
     constant(w, "op", op->name);
     nimbus_json_key(w, "params");
-    ref(w, SCHEMAS, params);
+    nimbus_json_schema_ref(w, SCHEMAS, params);
     payload_end(w);
 }
 
@@ -287,11 +278,11 @@ static void answer_payload(nimbus_json_writer_t *w, const nimbus_op_info_t *op)
     payload_begin(w, WS, list ? "item" : "result", list ? item : result, false);
     nimbus_json_key(w, list ? "item" : "result");
     if (list) {
-        ref(w, SCHEMAS, list->type->name);
+        nimbus_json_schema_ref(w, SCHEMAS, list->type->name);
     } else {
         char name[96];
         snprintf(name, sizeof name, "%sResult", op->name);
-        ref(w, SCHEMAS, name);
+        nimbus_json_schema_ref(w, SCHEMAS, name);
     }
     payload_end(w);
 }
@@ -512,7 +503,7 @@ static void server(nimbus_json_writer_t *w, const char *key, const char *host, c
     nimbus_json_array_begin(w);
     static const char *const schemes[] = {"bearer", "basic", "accessToken"};
     for (size_t i = 0; i < 3; i++) {
-        ref(w, "#/components/securitySchemes/", schemes[i]);
+        nimbus_json_schema_ref(w, "#/components/securitySchemes/", schemes[i]);
     }
     nimbus_json_array_end(w);
     nimbus_json_object_end(w);
@@ -524,7 +515,7 @@ static void server(nimbus_json_writer_t *w, const char *key, const char *host, c
 static void channel_message(nimbus_json_writer_t *w, const char *key)
 {
     nimbus_json_key(w, key);
-    ref(w, MESSAGES, key);
+    nimbus_json_schema_ref(w, MESSAGES, key);
 }
 
 static void ws_channel_messages(nimbus_json_writer_t *w)
@@ -566,7 +557,7 @@ static void http_query(nimbus_json_writer_t *w)
     nimbus_json_member_string(w, "type", "array");
     nimbus_json_member_int(w, "maxItems", NIMBUS_SUBSCRIBE_STATIONS_MAX);
     nimbus_json_key(w, "items");
-    ref(w, SCHEMAS, "StationId");
+    nimbus_json_schema_ref(w, SCHEMAS, "StationId");
     nimbus_json_member_string(w, "description",
                               "repeated (station=a&station=b); none: every station");
     nimbus_json_object_end(w);
@@ -599,7 +590,7 @@ static void http_channel(nimbus_json_writer_t *w, const char *key, const char *s
     nimbus_json_member_string(w, "description", description);
     nimbus_json_key(w, "servers");
     nimbus_json_array_begin(w);
-    ref(w, "#/servers/", server_key);
+    nimbus_json_schema_ref(w, "#/servers/", server_key);
     nimbus_json_array_end(w);
     nimbus_json_key(w, "messages");
     nimbus_json_object_begin(w);
@@ -622,7 +613,7 @@ static void channels(nimbus_json_writer_t *w)
         "GET /v1/stream upgraded to a WebSocket (RFC 6455): JSON text messages, one per frame");
     nimbus_json_key(w, "servers");
     nimbus_json_array_begin(w);
-    ref(w, "#/servers/", "websocket");
+    nimbus_json_schema_ref(w, "#/servers/", "websocket");
     nimbus_json_array_end(w);
     nimbus_json_key(w, "messages");
     ws_channel_messages(w);
@@ -665,13 +656,13 @@ static void operation(nimbus_json_writer_t *w, const char *key, const char *acti
     nimbus_json_object_begin(w);
     nimbus_json_member_string(w, "action", action);
     nimbus_json_key(w, "channel");
-    ref(w, "#/channels/", channel);
+    nimbus_json_schema_ref(w, "#/channels/", channel);
     nimbus_json_member_string(w, "summary", summary);
     nimbus_json_key(w, "messages");
     nimbus_json_array_begin(w);
     for (size_t i = 0; i < count; i++) {
         snprintf(path, sizeof path, "#/channels/%s/messages/", channel);
-        ref(w, path, msgs[i]);
+        nimbus_json_schema_ref(w, path, msgs[i]);
     }
     nimbus_json_array_end(w);
     if (http_get) {

@@ -143,6 +143,10 @@ void nimbus_json_object_cleanup(const nimbus_type_t *type, void *value);
 #define NIMBUS_JSON_SCHEMA_CLOSED 0x1u      /* additionalProperties: false (types clients send) */
 #define NIMBUS_JSON_SCHEMA_ID_OPTIONAL 0x2u /* `id` not required (UpdateStation's body) */
 
+/* {"$ref": prefix + name}, the reference every API document writes
+ * (prefix e.g. "#/components/schemas/"). */
+void nimbus_json_schema_ref(nimbus_json_writer_t *w, const char *prefix, const char *name);
+
 /* The JSON Schema of field f's value: its kind and rule; OBJECT and ARRAY
  * items as {"$ref": ref_prefix + type name}, e.g. "#/components/schemas/". */
 void nimbus_json_schema_field(nimbus_json_writer_t *w, const nimbus_field_t *f,
