@@ -389,3 +389,90 @@ int oracle_rest_body(nimbus_op_t op, bool members, const char *body_field, const
     const nimbus_field_t *f = nimbus_type_field(type, body_field);
     return oracle_read_field(body, f, value, "", id_known(type, value), err);
 }
+
+/* ---- comparing two decoded structs -------------------------------------- */
+
+static bool same_field(const nimbus_field_t *f, const char *a, const char *b, bool exact)
+{
+    switch (f->kind) {
+    case NIMBUS_FIELD_CHARS:
+        return memcmp(a + f->offset, b + f->offset, f->size) == 0;
+    case NIMBUS_FIELD_STRING: {
+        const char *x, *y;
+        memcpy(&x, a + f->offset, sizeof x);
+        memcpy(&y, b + f->offset, sizeof y);
+        return (!x && !y) || (x && y && strcmp(x, y) == 0);
+    }
+    case NIMBUS_FIELD_DOUBLE: {
+        double x, y;
+        memcpy(&x, a + f->offset, sizeof x);
+        memcpy(&y, b + f->offset, sizeof y);
+        /* Not exact: -0.0 is written "-0" and reads back as 0. */
+        return exact ? memcmp(&x, &y, sizeof x) == 0 : x == y;
+    }
+    case NIMBUS_FIELD_OPT_DOUBLE: {
+        nimbus_opt_double_t x, y;
+        memcpy(&x, a + f->offset, sizeof x);
+        memcpy(&y, b + f->offset, sizeof y);
+        if (exact) {
+            return x.present == y.present && memcmp(&x.value, &y.value, sizeof x.value) == 0;
+        }
+        return x.present == y.present && (!x.present || x.value == y.value);
+    }
+    case NIMBUS_FIELD_TIME:
+    case NIMBUS_FIELD_INT64:
+        return memcmp(a + f->offset, b + f->offset, 8) == 0;
+    case NIMBUS_FIELD_INT:
+        return memcmp(a + f->offset, b + f->offset, sizeof(int)) == 0;
+    case NIMBUS_FIELD_OBJECT:
+        return oracle_same_struct(f->type, a + f->offset, b + f->offset, exact);
+    case NIMBUS_FIELD_STRINGS: {
+        size_t n, m;
+        const char *const *x, *const *y;
+        memcpy(&n, a + f->aux, sizeof n);
+        memcpy(&m, b + f->aux, sizeof m);
+        memcpy(&x, a + f->offset, sizeof x);
+        memcpy(&y, b + f->offset, sizeof y);
+        for (size_t i = 0; n == m && i < n; i++) {
+            if (strcmp(x[i], y[i]) != 0) {
+                return false;
+            }
+        }
+        return n == m;
+    }
+    case NIMBUS_FIELD_ARRAY: {
+        size_t n, m;
+        const char *x, *y;
+        memcpy(&n, a + f->aux, sizeof n);
+        memcpy(&m, b + f->aux, sizeof m);
+        memcpy(&x, a + f->offset, sizeof x);
+        memcpy(&y, b + f->offset, sizeof y);
+        if (n != m || (exact && !x != !y)) {
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!oracle_same_struct(f->type, x + i * f->type->size, y + i * f->type->size, exact)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    }
+    return false;
+}
+
+bool oracle_same_struct(const nimbus_type_t *type, const void *a, const void *b, bool exact)
+{
+    for (size_t i = 0; i < type->count; i++) {
+        const nimbus_field_t *f = &type->fields[i];
+        if (!same_field(f, a, b, exact)) {
+            return false;
+        }
+        if (f->kind != NIMBUS_FIELD_ARRAY && f->kind != NIMBUS_FIELD_STRINGS &&
+            f->aux != NIMBUS_FIELD_NO_AUX &&
+            memcmp((const char *)a + f->aux, (const char *)b + f->aux, sizeof(bool)) != 0) {
+            return false;
+        }
+    }
+    return true;
+}

@@ -33,4 +33,12 @@ int oracle_rest_body(nimbus_op_t op, bool members, const char *body_field, const
                      const char *path_field, const char *path_value, json_t *body, void *value,
                      nimbus_error_t *err);
 
+/* Whether the structs of `type` at a and b hold the same values, field by
+ * field through the table (strings by content, arrays item by item, every
+ * field's presence flag). exact: doubles bit for bit and an empty array's
+ * pointer NULL in both or in neither, as two decoders of one text must
+ * agree (test_json_diff); otherwise doubles by value, as a round trip
+ * through text keeps them (-0.0 comes back 0; fuzz_json_request). */
+bool oracle_same_struct(const nimbus_type_t *type, const void *a, const void *b, bool exact);
+
 #endif

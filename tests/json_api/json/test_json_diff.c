@@ -741,84 +741,6 @@ static void mutate_text(text_t *t)
 
 static unsigned long checked, failures, accepted, syntax_refused, field_refused, quirks;
 
-static bool same_struct(const nimbus_type_t *type, const void *a, const void *b);
-
-static bool same_field(const nimbus_field_t *f, const char *a, const char *b)
-{
-    switch (f->kind) {
-    case NIMBUS_FIELD_CHARS:
-        return memcmp(a + f->offset, b + f->offset, f->size) == 0;
-    case NIMBUS_FIELD_STRING: {
-        const char *x, *y;
-        memcpy(&x, a + f->offset, sizeof x);
-        memcpy(&y, b + f->offset, sizeof y);
-        return (!x && !y) || (x && y && strcmp(x, y) == 0);
-    }
-    case NIMBUS_FIELD_DOUBLE:
-    case NIMBUS_FIELD_TIME:
-    case NIMBUS_FIELD_INT64:
-        return memcmp(a + f->offset, b + f->offset, 8) == 0;
-    case NIMBUS_FIELD_INT:
-        return memcmp(a + f->offset, b + f->offset, sizeof(int)) == 0;
-    case NIMBUS_FIELD_OPT_DOUBLE: {
-        nimbus_opt_double_t x, y;
-        memcpy(&x, a + f->offset, sizeof x);
-        memcpy(&y, b + f->offset, sizeof y);
-        return x.present == y.present && memcmp(&x.value, &y.value, sizeof x.value) == 0;
-    }
-    case NIMBUS_FIELD_OBJECT:
-        return same_struct(f->type, a + f->offset, b + f->offset);
-    case NIMBUS_FIELD_STRINGS: {
-        size_t n, m;
-        const char *const *x, *const *y;
-        memcpy(&n, a + f->aux, sizeof n);
-        memcpy(&m, b + f->aux, sizeof m);
-        memcpy(&x, a + f->offset, sizeof x);
-        memcpy(&y, b + f->offset, sizeof y);
-        for (size_t i = 0; n == m && i < n; i++) {
-            if (strcmp(x[i], y[i]) != 0) {
-                return false;
-            }
-        }
-        return n == m;
-    }
-    case NIMBUS_FIELD_ARRAY: {
-        size_t n, m;
-        const char *x, *y;
-        memcpy(&n, a + f->aux, sizeof n);
-        memcpy(&m, b + f->aux, sizeof m);
-        memcpy(&x, a + f->offset, sizeof x);
-        memcpy(&y, b + f->offset, sizeof y);
-        if (n != m || !x != !y) {
-            return false;
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (!same_struct(f->type, x + i * f->type->size, y + i * f->type->size)) {
-                return false;
-            }
-        }
-        return true;
-    }
-    }
-    return false;
-}
-
-static bool same_struct(const nimbus_type_t *type, const void *a, const void *b)
-{
-    for (size_t i = 0; i < type->count; i++) {
-        const nimbus_field_t *f = &type->fields[i];
-        if (!same_field(f, a, b)) {
-            return false;
-        }
-        if (f->kind != NIMBUS_FIELD_ARRAY && f->kind != NIMBUS_FIELD_STRINGS &&
-            f->aux != NIMBUS_FIELD_NO_AUX &&
-            memcmp((const char *)a + f->aux, (const char *)b + f->aux, sizeof(bool)) != 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* The part of a message that must be equal: all of it, or for a syntax
  * error "malformed JSON at line L, column C: ". */
 static size_t comparable(const char *m)
@@ -854,7 +776,7 @@ static void compare(const char *mode, nimbus_op_t op, const char *text, size_t l
     bool ok;
     if (rc_old == 0 || rc_new == 0) {
         ok = rc_old == 0 && rc_new == 0 &&
-             same_struct(nimbus_op_table[op].request, value_new, value_old);
+             oracle_same_struct(nimbus_op_table[op].request, value_new, value_old, true);
         accepted += ok;
     } else {
         size_t n = comparable(err_old->message);
