@@ -1232,6 +1232,39 @@ static int end_items(const obj_t *o, const nimbus_field_t *f, size_t i, const vo
     return 0;
 }
 
+/* Room for more items of an array being read (*cap of size bytes each at
+ * items, all in use): the capacity doubled from 16 but never past max (0:
+ * none), so a refused count costs no more than the bound; new items
+ * zeroed. Returns the array, possibly moved, with *cap updated; or NULL
+ * with rd failed (out of memory), items unchanged and still the caller's. */
+static void *grow_items(reader_t *rd, void *items, size_t *cap, size_t max, size_t size)
+{
+    size_t grown_cap = *cap ? *cap * 2 : 16;
+    if (max != 0 && grown_cap > max) {
+        grown_cap = max;
+    }
+    char *grown = realloc(items, grown_cap * size);
+    if (!grown) {
+        fail_memory(rd);
+        return NULL;
+    }
+    memset(grown + *cap * size, 0, (grown_cap - *cap) * size);
+    *cap = grown_cap;
+    return grown;
+}
+
+/* After an array's item: 1 when another follows (its first token now
+ * current), 0 at the closing ']', -1 (rd failed) at anything else. */
+static int next_item(reader_t *rd)
+{
+    lex(rd);
+    if (rd->tok == T_COMMA) {
+        lex(rd);
+        return 1;
+    }
+    return rd->tok == T_RBRACKET ? 0 : fail(rd, "']' expected");
+}
+
 static int read_array(reader_t *rd, const obj_t *o, const nimbus_field_t *f, size_t i,
                       pending_t *res)
 {
@@ -1256,18 +1289,12 @@ static int read_array(reader_t *rd, const obj_t *o, const nimbus_field_t *f, siz
                 rc = skip_value(rd);
             } else {
                 if (stored == cap) {
-                    size_t grown_cap = cap ? cap * 2 : 16;
-                    if (max != 0 && grown_cap > max) {
-                        grown_cap = max;
-                    }
-                    char *grown = realloc(items, grown_cap * t->size);
+                    char *grown = grow_items(rd, items, &cap, max, t->size);
                     if (!grown) {
-                        rc = fail_memory(rd);
+                        rc = -1;
                         break;
                     }
-                    memset(grown + cap * t->size, 0, (grown_cap - cap) * t->size);
                     items = grown;
-                    cap = grown_cap;
                 }
                 obj_t item = {.type = t,
                               .value = items + stored * t->size,
@@ -1287,15 +1314,11 @@ static int read_array(reader_t *rd, const obj_t *o, const nimbus_field_t *f, siz
                 break;
             }
             n++;
-            lex(rd);
-            if (rd->tok == T_COMMA) {
-                lex(rd);
-                continue;
+            int more = next_item(rd);
+            if (more <= 0) {
+                rc = more;
+                break;
             }
-            if (rd->tok != T_RBRACKET) {
-                rc = fail(rd, "']' expected");
-            }
-            break;
         }
     }
     rd->open--;
@@ -1339,17 +1362,12 @@ static int read_strings(reader_t *rd, const obj_t *o, const nimbus_field_t *f, s
                 rc = skip_value(rd);
             } else {
                 if (stored == cap) {
-                    size_t grown_cap = cap ? cap * 2 : 16;
-                    if (max != 0 && grown_cap > max) {
-                        grown_cap = max;
-                    }
-                    const char **grown = realloc(items, grown_cap * sizeof *grown);
+                    const char **grown = grow_items(rd, items, &cap, max, sizeof *grown);
                     if (!grown) {
-                        rc = fail_memory(rd);
+                        rc = -1;
                         break;
                     }
                     items = grown;
-                    cap = grown_cap;
                 }
                 struct nimbus_json_text *t = malloc(sizeof *t + rd->n + 1);
                 if (!t) {
@@ -1366,15 +1384,11 @@ static int read_strings(reader_t *rd, const obj_t *o, const nimbus_field_t *f, s
                 break;
             }
             n++;
-            lex(rd);
-            if (rd->tok == T_COMMA) {
-                lex(rd);
-                continue;
+            int more = next_item(rd);
+            if (more <= 0) {
+                rc = more;
+                break;
             }
-            if (rd->tok != T_RBRACKET) {
-                rc = fail(rd, "']' expected");
-            }
-            break;
         }
     }
     rd->open--;
