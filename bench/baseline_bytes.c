@@ -5,10 +5,11 @@
  * it, from memory. It is what Nimbus would cost if producing an answer
  * were free, so "Nimbus / this" is the share of evhttp's own cost that the
  * REST front-end and the core leave. It copies the event-loop settings of
- * server/server.c (worker_init, listen_socket): libevent's pthread locking
- * on, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST, a listening socket with
- * SO_REUSEPORT and TCP_NODELAY (inherited by accepted sockets), the same
- * header limit, timeout, methods and lingering close; one thread, one loop.
+ * server/server.c (worker_init, listen_socket): libevent's allocations
+ * through malloc, its pthread locking on, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST,
+ * a listening socket with SO_REUSEPORT and TCP_NODELAY (inherited by
+ * accepted sockets), the same header limit, timeout, methods and lingering
+ * close; one thread, one loop.
  *
  *   nimbus_bench_bytes --listen HOST:PORT --port-file FILE
  *                      --response URI FILE [--response URI FILE]...
@@ -230,6 +231,8 @@ int main(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+    /* Nimbus routes libevent's allocations through malloc (server.c). */
+    event_set_mem_functions(malloc, realloc, free);
     /* Nimbus runs with libevent's locking on (it has several loops). */
     if (evthread_use_pthreads() != 0) {
         bench_fail("libevent has no thread support");

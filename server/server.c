@@ -589,6 +589,14 @@ int nimbus__server_run(nimbus_config_t *config)
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    /* libevent's own allocations through malloc rather than calloc: in a
+     * process with threads glibc's calloc takes the arena lock and skips
+     * the per-thread cache on every call, and evhttp makes ~15 of them per
+     * request (its request, header and buffer chunks). libevent then zeroes
+     * with memset. 5% fewer instructions per cached read (callgrind,
+     * docs/performance.md). The same libc allocator: nothing allocated
+     * before this call is freed any differently. */
+    event_set_mem_functions(malloc, realloc, free);
     if (evthread_use_pthreads() != 0) {
         nimbus_log(NIMBUS_LOG_ERROR, "libevent has no thread support");
         goto done;
