@@ -141,7 +141,7 @@ static void read_action(nimbus_soap_worker_t *ws, const struct evkeyvalq *header
 {
     const char *a = NULL;
     if (!v12) {
-        a = evhttp_find_header(headers, "SOAPAction");
+        a = nimbus_http_find_header(headers, "SOAPAction");
     } else if (ct) {
         for (const char *p = ct; (p = strchr(p, ';')) != NULL;) {
             p++;
@@ -221,13 +221,13 @@ static int admit_before_body(nimbus_soap_worker_t *ws, nimbus_error_t *err)
 static void begin_request(nimbus_soap_worker_t *ws, struct evhttp_request *req)
 {
     struct evkeyvalq *headers = evhttp_request_get_input_headers(req);
-    const char *ct = evhttp_find_header(headers, "Content-Type");
+    const char *ct = nimbus_http_find_header(headers, "Content-Type");
     nimbus_media_type_t mt;
     nimbus_http_media_type(ct, &mt);
     bool v12 = nimbus_http_media_type_is(&mt, "application/soap+xml");
     ws->version = v12 ? 2 : 1;
     ws->content_type = v12 || nimbus_http_media_type_is(&mt, "text/xml") ? ct : NULL;
-    ws->content_encoding = evhttp_find_header(headers, "Content-Encoding");
+    ws->content_encoding = nimbus_http_find_header(headers, "Content-Encoding");
     ws->in = evhttp_request_get_input_buffer(req);
     ws->operation = "-";
     ws->fault_code = NIMBUS_OK;

@@ -45,7 +45,7 @@ static struct evkeyvalq *out_headers(rest_req_t *r)
 
 static const char *in_header(rest_req_t *r, const char *name)
 {
-    return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+    return nimbus_http_find_header(evhttp_request_get_input_headers(r->req), name);
 }
 
 /* CORS headers for a GET/HEAD/OPTIONS answer. With a list of origins the

@@ -795,7 +795,7 @@ void nimbus_stream_asyncapi_handle(nimbus_worker_t *w, struct evhttp_request *re
     nimbus_request_log_t log = NIMBUS_REQUEST_LOG("http", "AsyncAPI", nimbus_now_us());
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    const char *origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
+    const char *origin = nimbus_http_find_header(evhttp_request_get_input_headers(req), "Origin");
     const char *list = w->config->cors_origins;
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD && cmd != EVHTTP_REQ_OPTIONS) {
         nimbus_error_t err;

@@ -352,7 +352,7 @@ static int read_credentials(struct evhttp_request *req, nimbus_credentials_t *cr
         err->code = NIMBUS_UNAUTHENTICATED; /* no usable access_token */
         return -1;
     }
-    const char *token = evhttp_find_header(&params, "access_token");
+    const char *token = nimbus_http_find_header(&params, "access_token");
     int rc = 0;
     if (token) {
         size_t len = strlen(token);
@@ -496,7 +496,8 @@ static int read_subscription(struct evhttp_request *req, struct evkeyvalq *param
         }
     }
     sub->stations = sub->station_count > 0 ? *stations : NULL;
-    const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+    const char *last =
+        nimbus_http_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
     if (last && *last) {
         if (read_seq(last, "Last-Event-ID", &sub->from_seq, err) != 0) {
             return -1;
@@ -516,7 +517,7 @@ static void stream_over_http(nimbus_worker_t *w, struct evhttp_request *req,
     log->protocol = framing == NIMBUS_STREAM_SSE ? "sse" : "ndjson";
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    const char *origin = evhttp_find_header(in, "Origin");
+    const char *origin = nimbus_http_find_header(in, "Origin");
     if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "the stream is a GET");
         evhttp_add_header(out, "Allow", "GET");
@@ -584,8 +585,8 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     /* An upgrade is a WebSocket whatever it accepts; otherwise Accept
      * chooses an HTTP framing, or nothing (the 426 below). */
-    if (!nimbus_http_has_token(evhttp_find_header(in, "Upgrade"), "websocket")) {
-        nimbus_stream_framing_t framing = accepted_framing(evhttp_find_header(in, "Accept"));
+    if (!nimbus_http_has_token(nimbus_http_find_header(in, "Upgrade"), "websocket")) {
+        nimbus_stream_framing_t framing = accepted_framing(nimbus_http_find_header(in, "Accept"));
         if (framing != NIMBUS_STREAM_WS) {
             stream_over_http(w, req, framing, &log);
             return;
@@ -593,10 +594,10 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
     }
     nimbus_ws_upgrade_headers_t h = {
         evhttp_request_get_command(req) == EVHTTP_REQ_GET,
-        evhttp_find_header(in, "Upgrade"),
-        evhttp_find_header(in, "Connection"),
-        evhttp_find_header(in, "Sec-WebSocket-Key"),
-        evhttp_find_header(in, "Sec-WebSocket-Version"),
+        nimbus_http_find_header(in, "Upgrade"),
+        nimbus_http_find_header(in, "Connection"),
+        nimbus_http_find_header(in, "Sec-WebSocket-Key"),
+        nimbus_http_find_header(in, "Sec-WebSocket-Version"),
     };
     int status = nimbus__ws_upgrade_check(&h, &err);
     if (status != 0) {
@@ -616,7 +617,7 @@ void nimbus_stream_handle(nimbus_worker_t *w, struct evhttp_request *req)
      * proxy too (which may pass another Host on). */
     nimbus_forwarded_t fwd;
     nimbus_http_forwarded(w, req, &fwd);
-    if (!nimbus__ws_origin_allowed(evhttp_find_header(in, "Origin"), fwd.host,
+    if (!nimbus__ws_origin_allowed(nimbus_http_find_header(in, "Origin"), fwd.host,
                                    w->config->cors_origins)) {
         nimbus_error_set(&err, NIMBUS_PERMISSION_DENIED,
                          "this page's origin may not open a stream (see --cors-origin)");

@@ -106,6 +106,7 @@ struct nimbus_conn {
     bool close_now;      /* close on the timer's next run (nimbus_http_conn_close_after) */
     uint64_t started_us; /* first byte of the request being received; 0: none */
     uint64_t bytes;      /* of that request so far */
+    uint64_t armed_us;   /* when the pending timer fires; 0: not pending */
     struct nimbus_conn *hash_next;
 };
 
@@ -237,6 +238,20 @@ static void arm(nimbus_conn_t *c, uint64_t at_us, uint64_t now)
     uint64_t wait = at_us > now ? at_us - now : 0;
     struct timeval tv = {(time_t)(wait / 1000000u), (suseconds_t)(wait % 1000000u)};
     event_add(c->timer, &tv);
+    c->armed_us = at_us;
+}
+
+/* A request's deadline is checked lazily: a timer still pending from an
+ * earlier request that fires no later than this one's deadline is kept,
+ * and on_timer re-arms it for the real deadline when it fires early. On a
+ * keep-alive connection the timer is then set once per --request-timeout,
+ * not added and deleted around every request (two timer-heap operations
+ * per request on the read path). */
+static void arm_by(nimbus_conn_t *c, uint64_t at_us, uint64_t now)
+{
+    if (c->armed_us == 0 || c->armed_us > at_us) {
+        arm(c, at_us, now);
+    }
 }
 
 static uint64_t deadline_of(const nimbus_conn_t *c)
@@ -256,7 +271,7 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     if (c->started_us == 0) {
         c->started_us = nimbus_now_us();
         c->bytes = 0;
-        arm(c, deadline_of(c), c->started_us);
+        arm_by(c, deadline_of(c), c->started_us);
     }
     c->bytes += info->n_added;
 }
@@ -313,7 +328,7 @@ static void set_up(nimbus_conn_t *c)
     if (have > 0) {
         c->started_us = nimbus_now_us();
         c->bytes = have;
-        arm(c, deadline_of(c), c->started_us);
+        arm_by(c, deadline_of(c), c->started_us);
     }
 }
 
@@ -322,6 +337,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     nimbus_conn_t *c = arg;
+    c->armed_us = 0; /* whatever woke it, a non-persistent event is no longer pending */
     if (!c->evcon) {
         set_up(c);
         return;
@@ -405,8 +421,9 @@ void nimbus_http_conn_request(nimbus_worker_t *w, struct evhttp_request *req)
 {
     nimbus_conn_t *c = hash_get(w, evhttp_request_get_connection(req));
     if (c) {
-        c->started_us = 0; /* arrived whole: not timed while answered */
-        event_del(c->timer);
+        /* Arrived whole: not timed while answered. The timer stays; when
+         * it fires with no request arriving, on_timer does nothing. */
+        c->started_us = 0;
     }
 }
 
@@ -436,6 +453,7 @@ void nimbus_http_conn_upgraded(nimbus_worker_t *w, struct evhttp_request *req)
         c->taken_over = true;
         c->started_us = 0;
         event_del(c->timer);
+        c->armed_us = 0;
         if (c->watching) {
             evbuffer_remove_cb(bufferevent_get_input(c->bev), on_input, c);
             c->watching = false;

@@ -56,6 +56,15 @@ bool nimbus_http_request_id_valid(const char *id)
  * instead cost 7% of a cached read's CPU (perf; docs/performance.md). */
 static _Thread_local uint64_t id_prefix[2];
 static _Thread_local uint64_t id_count;
+static _Thread_local char id_prefix_hex[16]; /* id_prefix[0]'s digits, written once */
+
+static void hex16(uint64_t v, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[i] = hex[(v >> (60 - 4 * i)) & 15];
+    }
+}
 
 static uint64_t mix64(uint64_t z)
 {
@@ -66,7 +75,6 @@ static uint64_t mix64(uint64_t z)
 
 void nimbus_http_request_id_new(char *out)
 {
-    static const char hex[] = "0123456789abcdef";
     if (id_count == 0) {
         if (RAND_bytes((unsigned char *)id_prefix, sizeof id_prefix) != 1) {
             /* OpenSSL's generator failing is no reason to fail a request. */
@@ -75,19 +83,41 @@ void nimbus_http_request_id_new(char *out)
             id_prefix[0] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
             id_prefix[1] = (uint64_t)(uintptr_t)&id_count ^ nimbus_now_us();
         }
+        hex16(id_prefix[0], id_prefix_hex);
     }
-    uint64_t words[2] = {id_prefix[0], mix64(id_prefix[1] + ++id_count)};
-    for (int w = 0; w < 2; w++) {
-        for (int i = 0; i < 16; i++) {
-            out[16 * w + i] = hex[(words[w] >> (60 - 4 * i)) & 15];
+    memcpy(out, id_prefix_hex, 16);
+    hex16(mix64(id_prefix[1] + ++id_count), out + 16);
+    out[32] = '\0';
+}
+
+/* What evhttp_find_header does (the first header of that name, ASCII
+ * case-insensitive), without evutil_ascii_strcasecmp's call per character:
+ * a read looks up five or six headers, and this was 2% of its
+ * instructions (callgrind, docs/performance.md). */
+const char *nimbus_http_find_header(const struct evkeyvalq *headers, const char *name)
+{
+    const struct evkeyval *h;
+    TAILQ_FOREACH(h, headers, next)
+    {
+        const unsigned char *a = (const unsigned char *)h->key, *b = (const unsigned char *)name;
+        for (;; a++, b++) {
+            unsigned char x = *a >= 'A' && *a <= 'Z' ? *a + 32 : *a;
+            unsigned char y = *b >= 'A' && *b <= 'Z' ? *b + 32 : *b;
+            if (x != y) {
+                break;
+            }
+            if (x == '\0') {
+                return h->value;
+            }
         }
     }
-    out[32] = '\0';
+    return NULL;
 }
 
 void nimbus_http_request_begin(struct evhttp_request *req)
 {
-    const char *theirs = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
+    const char *theirs =
+        nimbus_http_find_header(evhttp_request_get_input_headers(req), "X-Request-Id");
     char mine[NIMBUS_REQUEST_ID_MAX + 1];
     if (!nimbus_http_request_id_valid(theirs)) {
         nimbus_http_request_id_new(mine);
@@ -100,7 +130,8 @@ void nimbus_http_request_begin(struct evhttp_request *req)
 
 const char *nimbus_http_request_id(struct evhttp_request *req)
 {
-    const char *id = evhttp_find_header(evhttp_request_get_output_headers(req), "X-Request-Id");
+    const char *id =
+        nimbus_http_find_header(evhttp_request_get_output_headers(req), "X-Request-Id");
     return id ? id : "-";
 }
 
@@ -371,7 +402,8 @@ static void count_reply(nimbus_worker_t *w, struct evhttp_request *req,
     const nimbus_op_info_t *op =
         log->operation && log->operation[0] != '-' ? nimbus_op_find(log->operation) : NULL;
     /* The body as sent: Content-Length (SOAP drains the buffer as it reads). */
-    const char *cl = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Length");
+    const char *cl =
+        nimbus_http_find_header(evhttp_request_get_input_headers(req), "Content-Length");
     uint64_t in =
         cl ? strtoull(cl, NULL, 10) : evbuffer_get_length(evhttp_request_get_input_buffer(req));
     nimbus_metrics_call_t call = {
@@ -565,7 +597,7 @@ void nimbus_http_reply_problem(nimbus_worker_t *w, struct evhttp_request *req, i
      * 415 or 426, which no code has (RFC 6455 requires the 426). */
     status = nimbus_json_problem_write_id(
         &jw, err, status,
-        evhttp_find_header(evhttp_request_get_output_headers(req), "X-Request-Id"));
+        nimbus_http_find_header(evhttp_request_get_output_headers(req), "X-Request-Id"));
     nimbus_request_log_t counted = *log;
     if (err && err->code != NIMBUS_OK) {
         counted.code = err->code;
@@ -645,7 +677,8 @@ int nimbus_http_credentials(struct evhttp_request *req, nimbus_credentials_t *ou
 {
     memset(out, 0, sizeof *out);
     out->kind = NIMBUS_CRED_NONE;
-    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *auth =
+        nimbus_http_find_header(evhttp_request_get_input_headers(req), "Authorization");
     if (!auth) {
         return 0;
     }

@@ -231,6 +231,55 @@ class Deadlines(unittest.TestCase):
             self.assertTrue(answer.startswith(b"HTTP/1.1 4") and b" 408 " not in answer, answer)
             s.close()
 
+    def test_each_request_on_a_connection_has_its_own_deadline(self):
+        """The deadline timer is left armed between requests (conn.c,
+        arm_by): the next request on the connection must still get its own
+        full --request-timeout from its first byte, no less (a timer left
+        from the request before fires first and is re-armed) and no more
+        (one left far out by a large body's allowance is brought in)."""
+        with NimbusServer(BINARY, args=["--request-timeout", "2", "--min-body-rate", "1000",
+                                        "--max-body", "200000"]) as srv:
+            def cut_off_after(s, first_byte_at):
+                s.settimeout(10)
+                data = s.recv(4096)
+                self.assertTrue(data == b"" or data.startswith(b"HTTP/1.1 408"), data)
+                return time.monotonic() - first_byte_at
+
+            # After a quick request: the half-sent second one starts 1 s
+            # into the first one's 2 s, and is cut off 2 s after its start.
+            s = connect(srv.port)
+            self.assertEqual(get(s)[0], 200)
+            time.sleep(1)
+            t0 = time.monotonic()
+            s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            elapsed = cut_off_after(s, t0)
+            self.assertGreaterEqual(elapsed, 1.8)
+            self.assertLess(elapsed, 3.5)
+            s.close()
+
+            # After a 100 KB body (its allowance: 100 s): the next request
+            # still has 2 s.
+            s = connect(srv.port)
+            body = b'{"observations":[' + b" " * 100000 + b"]}"
+            s.sendall(b"POST /v1/stations/x/observations HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                      + body)
+            s.settimeout(10)
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                answer += s.recv(4096)
+            self.assertTrue(answer.startswith(b"HTTP/1.1 4") and b" 408 " not in answer, answer)
+            length = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            rest = answer.split(b"\r\n\r\n", 1)[1]
+            while len(rest) < length:
+                rest += s.recv(4096)
+            t0 = time.monotonic()
+            s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            elapsed = cut_off_after(s, t0)
+            self.assertGreaterEqual(elapsed, 1.8)
+            self.assertLess(elapsed, 3.5)
+            s.close()
+
     def test_idle_connection_closed(self):
         with NimbusServer(BINARY, args=["--idle-timeout", "1"]) as srv:
             s = connect(srv.port)

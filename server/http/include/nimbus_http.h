@@ -257,6 +257,9 @@ bool nimbus_http_request_id_valid(const char *id);
  * digits, unique per process and thread and not showing how many requests
  * came before (see http.c); not a secret. Any thread. */
 void nimbus_http_request_id_new(char *out);
+/* The value of headers' first header called name (ASCII case-insensitive),
+ * or NULL: evhttp_find_header, cheaper (see http.c). Points into headers. */
+const char *nimbus_http_find_header(const struct evkeyvalq *headers, const char *name);
 /* Gives req its id, the client's or a new one, as the X-Request-Id of its
  * answer. The server calls it first for every request. */
 void nimbus_http_request_begin(struct evhttp_request *req);
