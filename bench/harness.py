@@ -492,17 +492,70 @@ class Bench:
     def warm(self, server, url, script, args=(), conns=50):
         measure(server, url, script, args, conns, self.o.warmup, "warm-up")
 
-    def pair(self, what, a, a_url, b, b_url, script, args=(), conns=50):
-        """Warm-up, then runs of a and b interleaved; their summaries."""
+    def pair(self, what, a, a_url, b, b_url, script, args=(), conns=50, runs=None):
+        """Warm-up, then runs of a and b interleaved: their summaries and
+        the ratio a/b of req/s, the median over the pairs of adjacent runs.
+
+        Why the median of per-pair ratios rather than one median divided by
+        the other: this VM's speed drifts by tens of percent within minutes
+        with no other process on either core (docs/performance.md, "Noise"),
+        and the two medians can then come from runs minutes apart, one fast
+        and one slow. Each pair's two runs are seconds apart and see the
+        same machine. Both figures are kept in the row's data."""
         self.warm(a, a_url, script, args, conns)
         self.warm(b, b_url, script, args, conns)
         sa, sb = [], []
-        for _ in range(self.o.runs):
+        for _ in range(runs or self.o.pairs):
             settle(b)
             sa.append(measure(a, a_url, script, args, conns, self.o.duration, what))
             settle(a)
             sb.append(measure(b, b_url, script, args, conns, self.o.duration, what + " baseline"))
-        return summary(sa), summary(sb)
+        ratios = [x["rps"] / y["rps"] for x, y in zip(sa, sb)]
+        return summary(sa), summary(sb), {"ratio": statistics.median(ratios),
+                                          "pair_ratios": [round(r, 3) for r in ratios],
+                                          "ratio_of_medians": median(sa, "rps") / median(sb, "rps")}
+
+    def side_by_side(self, what, a, a_url, b, b_url, script, args=(), conns=50):
+        """Runs of a and b at the same time, both servers on CPU 0 and one
+        wrk each on CPU 1; per run, b's CPU per request over a's (the
+        inverse of their req/s ratio alone, when each is CPU-bound).
+
+        Runs apart, Nimbus's and the baseline's figures move with this VM's
+        speed, which drifts by tens of percent within minutes (the "runs
+        within" spreads of the noise lines); at the same moment both see the
+        same machine. Two copies of the same baseline measured this way
+        agreed within 1% in every run, while their req/s moved by 30%
+        (docs/performance.md, "Side by side")."""
+        out = []
+        for _ in range(self.o.pairs):
+            settle(a)
+            settle(b)
+            a.alive()
+            b.alive()
+            ta, tb = a.cpu_ticks(), b.cpu_ticks()
+            procs = [subprocess.Popen(wrk_argv(u, script, args, conns, self.o.duration),
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                     for u in (a_url, b_url)]
+            outs = [p.communicate(timeout=self.o.duration + 60)[0] for p in procs]
+            ca, cb = a.cpu_ticks() - ta, b.cpu_ticks() - tb
+            ra, rb = [wrk_result(o.decode("utf-8", "replace"), self.o.duration, what + w)
+                      for o, w in zip(outs, (" side by side", " baseline side by side"))]
+            a.alive()
+            b.alive()
+            out.append((ca / ra["requests"], cb / rb["requests"]))
+        ratios = [y / x for x, y in out]
+        return {"ratio": statistics.median(ratios), "side_ratios": [round(r, 3) for r in ratios]}
+
+    def ratio_note(self, num, paired, side=None):
+        text = ("%s: Nimbus/baseline req/s of each pair of adjacent runs: %s (median %.2f; "
+                "median over median %.2f)" % (
+                    num, ", ".join("%.2f" % r for r in paired["pair_ratios"]), paired["ratio"],
+                    paired["ratio_of_medians"]))
+        if side:
+            text += ("; baseline/Nimbus CPU per request side by side: %s (median %.3f, the "
+                     "row's ratio)" % (", ".join("%.3f" % r for r in side["side_ratios"]),
+                                       side["ratio"]))
+        self.notes.append(text)
 
     def row(self, num, workload, nimbus, baseline, ratio, target, ok, data, note=None):
         self.rows.append({"num": num, "workload": workload, "nimbus": nimbus,
@@ -551,13 +604,18 @@ class Bench:
             for num in ("1", "2", "3"):
                 if not self.wanted(num):
                     continue
-                sn, sb = self.pair(labels[num], n, n.url + paths[num], b, b.url + paths[num],
-                                   "get.lua")
-                ratio = sn["rps"] / sb["rps"]
+                sn, sb, paired = self.pair(labels[num], n, n.url + paths[num], b,
+                                           b.url + paths[num], "get.lua",
+                                           runs=self.o.runs if PIN else None)
+                side = self.side_by_side(labels[num], n, n.url + paths[num], b,
+                                         b.url + paths[num], "get.lua") if PIN else None
+                ratio = side["ratio"] if side else paired["ratio"]
                 self.client_note(num, sn, sb)
+                self.ratio_note(num, paired, side)
                 self.row(num, labels[num], cell(sn), "(a) " + cell(sb), "%.2f" % ratio,
                          "≥ %.1f" % targets[num], ratio >= targets[num],
-                         {"nimbus": sn, "baseline": sb, "ratio": ratio})
+                         {"nimbus": sn, "baseline": sb, "ratio": ratio, "paired": paired,
+                          "side_by_side": side})
             b.stop()
             if self.wanted("4"):
                 self.soap_row("4", n, pinned_cpu=0)
@@ -569,14 +627,15 @@ class Bench:
                  "SOAP 1.1 GetWeather (default workers, unpinned)")
         target = 1.5 if pinned_cpu is not None else 1.2
         g = self.start_gsoap(n, pinned_cpu)
-        sn, sg = self.pair(label, n, n.url + "/soap", g, g.url + "/", "soap.lua",
-                           ("GetWeather", READ_STATION))
-        ratio = sn["rps"] / sg["rps"]
+        sn, sg, paired = self.pair(label, n, n.url + "/soap", g, g.url + "/", "soap.lua",
+                                   ("GetWeather", READ_STATION))
+        ratio = paired["ratio"]
         ok = ratio >= target and sn["p99_us"] < sg["p99_us"]
         self.client_note(num, sn, sg)
+        self.ratio_note(num, paired)
         self.row(num, label, cell(sn), "(b) " + cell(sg), "%.2f" % ratio,
                  "≥ %.1f and p99 lower" % target, ok,
-                 {"nimbus": sn, "baseline": sg, "ratio": ratio},
+                 {"nimbus": sn, "baseline": sg, "ratio": ratio} | paired,
                  "gSOAP baseline answer checked against nimbus's: " + self.soap_same)
         g.stop()
 
@@ -1085,11 +1144,14 @@ def report(b, opts):
             when, "`%s`" % command, b.elapsed, machine(), b.load_before[0], b.load_after[0],
             build_type(b.build), git_describe(), b.filesystem),
         "",
-        "Each cell: median of %d runs of %d s after a %d s warm-up, Nimbus and baseline runs "
-        "interleaved; p99 from wrk (or from our own client for row 10); CPU/req is the "
-        "server's user + system time, all threads, from /proc/PID/stat around each run, "
-        "divided by the requests answered. %s" % (
-            opts.runs, opts.duration, opts.warmup,
+        "Each cell: median of %d runs of %d s after a %d s warm-up (%d in rows 4-5), Nimbus "
+        "and baseline runs interleaved; p99 from wrk (or from our own client for row 10); "
+        "CPU/req is the server's user + system time, all threads, from /proc/PID/stat around "
+        "each run, divided by the requests answered. Ratios: rows 1-3, the median over %d runs "
+        "of the baseline's CPU/req over Nimbus's with both servers loaded at the same time "
+        "(side by side on CPU 0, one wrk each on CPU 1); rows 4-5, the median of the req/s "
+        "ratios of adjacent Nimbus and baseline runs. %s" % (
+            opts.runs, opts.duration, opts.warmup, opts.pairs, opts.pairs,
             "Server pinned to CPU 0, load generator to CPU 1 (taskset) except in rows 5 and 12."
             if PIN
             else "Not pinned: this machine has one CPU."),
@@ -1133,6 +1195,9 @@ def main():
     ap.add_argument("--growth", action="store_true",
                     help="also run the growth workload (11; slow: seeds 10 million observations)")
     ap.add_argument("--runs", type=int, default=3, help="measured runs per figure (median)")
+    ap.add_argument("--pairs", type=int, default=5,
+                    help="runs behind each ratio of rows 1-5 (median): side by side in 1-3, "
+                    "adjacent Nimbus and baseline runs in 4-5")
     ap.add_argument("--duration", type=int, default=5, help="seconds per run")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server")
     ap.add_argument("--sessions", type=int, default=5000, help="idle connections (row 9)")
