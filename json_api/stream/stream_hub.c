@@ -88,6 +88,14 @@ void nimbus__stream_hub_set_active(nimbus_stream_hub_t *hub, bool active)
     pthread_mutex_unlock(&hub->lock);
 }
 
+bool nimbus__stream_hub_waiting(nimbus_stream_hub_t *hub)
+{
+    pthread_mutex_lock(&hub->lock);
+    bool waiting = hub->count > 0 && hub->lost_through == 0;
+    pthread_mutex_unlock(&hub->lock);
+    return waiting;
+}
+
 bool nimbus__stream_hub_take(nimbus_stream_hub_t *hub, const nimbus_observation_t **items,
                              size_t *count, int64_t *lost_through)
 {

@@ -57,4 +57,8 @@ void nimbus__stream_hub_set_active(nimbus_stream_hub_t *hub, bool active);
 bool nimbus__stream_hub_take(nimbus_stream_hub_t *hub, const nimbus_observation_t **items,
                              size_t *count, int64_t *lost_through);
 
+/* Whether a take would now return observations and no loss. Worker
+ * thread (any thread would do: it takes the queue's lock). */
+bool nimbus__stream_hub_waiting(nimbus_stream_hub_t *hub);
+
 #endif

@@ -38,6 +38,9 @@
  * under way (hub_ready): ~0.5 ms of sends. 50, 100 and 200 gave the same
  * row-10 latencies. */
 #define NIMBUS_STREAM_YIELD_SESSIONS 100
+/* Sessions a fan-out serves between two looks at the hub for observations
+ * published since it began (hub_ready: they join the fan-out under way). */
+#define NIMBUS_STREAM_MERGE_SESSIONS 50
 
 typedef struct nimbus_ws_conn nimbus_ws_conn_t;
 
@@ -57,7 +60,12 @@ struct nimbus_stream_worker {
     evutil_socket_t fds_max;      /* descriptor limit; 0: records made one by one */
     bool shutting_down;
     struct timeval ping_interval;
-    char **fanout_json; /* scratch: encoded observations of one take */
+    /* Scratch of one fan-out: its observations, copied from the hub (whose
+     * window the next take hands back to the publishers), and each one
+     * encoded. */
+    nimbus_observation_t *fanout_items;
+    size_t fanout_items_size;
+    char **fanout_json;
     size_t fanout_size;
     /* The frames of one connection (stage_owner; NULL when empty), made
      * during its run and sent with one write when the run ends: a message

@@ -57,7 +57,76 @@ static bool fanout_reserve(nimbus_stream_worker_t *sw, size_t count)
         return false;
     }
     sw->fanout_json = grown;
+    nimbus_observation_t *items =
+        nimbus_grow(sw->fanout_items, &sw->fanout_items_size, count, sizeof *items, 64);
+    if (!items) {
+        return false;
+    }
+    sw->fanout_items = items;
     return true;
+}
+
+/* Adds what the hub holds to the fan-out under way: its first *count
+ * observations are sw->fanout_items, encoded in sw->fanout_json; *lost is
+ * the greatest seq lost so far (0: none). Out of memory, the new
+ * observations count as lost: sessions catch up from storage, which costs
+ * a read but no observation. Moves the shared head. Returns false when
+ * the hub held nothing. */
+static bool take_more(nimbus_stream_worker_t *sw, size_t *count, int64_t *lost)
+{
+    const nimbus_observation_t *items;
+    size_t n;
+    int64_t lost_now;
+    if (!nimbus__stream_hub_take(sw->hub, &items, &n, &lost_now)) {
+        return false;
+    }
+    size_t have = *count, encoded = 0;
+    if (n > 0 && fanout_reserve(sw, have + n)) {
+        for (; encoded < n; encoded++) {
+            sw->fanout_json[have + encoded] = nimbus_json_observation_text(&items[encoded], NULL);
+            if (!sw->fanout_json[have + encoded]) {
+                break;
+            }
+            sw->fanout_items[have + encoded] = items[encoded];
+        }
+    }
+    if (encoded < n) {
+        for (size_t i = 0; i < encoded; i++) {
+            free(sw->fanout_json[have + i]);
+        }
+        if (items[n - 1].seq > lost_now) {
+            lost_now = items[n - 1].seq;
+        }
+        n = 0;
+    }
+    *count = have + n;
+    if (lost_now > *lost) {
+        *lost = lost_now;
+    }
+    /* The head moves first: a subscription that a loss sends back to
+     * REPLAY, and that catches up within its run below, must jump to the
+     * head it can prove (stream_session.c, replay_batch). */
+    if (*count > 0 && sw->fanout_items[*count - 1].seq > sw->shared.head) {
+        sw->shared.head = sw->fanout_items[*count - 1].seq;
+    }
+    if (*lost > sw->shared.head) {
+        sw->shared.head = *lost;
+    }
+    return true;
+}
+
+/* Hands one connection the fan-out's observations and loss, and runs it
+ * (which sends). A session skips what it was given already (its
+ * subscriptions' `through`). */
+static void fan_to(nimbus_stream_worker_t *sw, nimbus_ws_conn_t *c, size_t count, int64_t lost)
+{
+    if (count > 0) {
+        nimbus__ws_conn_live(c, sw->fanout_items, (const char *const *)sw->fanout_json, count);
+    }
+    if (lost > 0) {
+        nimbus__ws_conn_lost(c, lost);
+    }
+    nimbus__ws_conn_run(c);
 }
 
 static void hub_ready(evutil_socket_t fd, short what, void *arg)
@@ -72,63 +141,51 @@ static void hub_ready(evutil_socket_t fd, short what, void *arg)
      * before each take, so that its commit runs while this take is sent
      * and it is published in time for the next. */
     nimbus_http_run_deferred_next(sw->w);
-    const nimbus_observation_t *items;
-    size_t count;
-    int64_t lost;
-    if (!nimbus__stream_hub_take(sw->hub, &items, &count, &lost)) {
+    size_t count = 0;
+    int64_t lost = 0;
+    if (!take_more(sw, &count, &lost)) {
         return;
-    }
-    size_t encoded = 0;
-    if (count > 0 && fanout_reserve(sw, count)) {
-        for (; encoded < count; encoded++) {
-            sw->fanout_json[encoded] = nimbus_json_observation_text(&items[encoded], NULL);
-            if (!sw->fanout_json[encoded]) {
-                break;
-            }
-        }
-    }
-    if (encoded < count) {
-        /* Out of memory: treat the whole take as lost; sessions catch up
-         * from storage, which costs a read but no observation. */
-        if (items[count - 1].seq > lost) {
-            lost = items[count - 1].seq;
-        }
-        count = 0;
-    }
-    /* The head moves first: a subscription that a loss sends back to
-     * REPLAY, and that catches up within its run below, must jump to the
-     * head it can prove (stream_session.c, replay_batch). */
-    if (count > 0 && items[count - 1].seq > sw->shared.head) {
-        sw->shared.head = items[count - 1].seq;
-    }
-    if (lost > sw->shared.head) {
-        sw->shared.head = lost;
     }
     /* Each connection is handed the take and run (which sends) before the
      * next one: its frames are still in the staging buffer and the first
-     * subscribers get theirs while the others are being served. Every
-     * NIMBUS_STREAM_YIELD_SESSIONS of them, while a commit is under way,
-     * the core is offered to the writer: its group's other half (after the
-     * fsync: publication, the answers) would otherwise wait for the
+     * subscribers get theirs while the others are being served.
+     *
+     * Observations published while the fan-out is under way join it: every
+     * NIMBUS_STREAM_MERGE_SESSIONS sessions the hub is looked at, and what
+     * it holds is taken, so the sessions still to come get it in the same
+     * send as the rest, and those already served get it in a second pass
+     * over them. Without this, an observation published just after a
+     * fan-out began waited for all of it before its own fan-out started:
+     * under a steady stream, twice a fan-out's length for the last
+     * subscribers, and one send per subscriber per observation where one
+     * send can carry both. A window with a loss does not join (a loss must
+     * end a window: stream_hub.h); nor does anything after one.
+     *
+     * Every NIMBUS_STREAM_YIELD_SESSIONS of them, while a commit is under
+     * way, the core is offered to the writer: its group's other half (after
+     * the fsync: publication, the answers) would otherwise wait for the
      * scheduler's next tick, and the next take for it (row 10 of
      * docs/performance.md: a commit took 5 ms on average during fan-outs,
      * 0.7-1.2 ms with this). A yield with nobody waiting costs a system
      * call. */
     size_t served = 0;
+    nimbus_ws_conn_t *joined_at = NULL; /* the first session of the last join */
     for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); c; c = nimbus__ws_conn_next(c)) {
         if (++served % NIMBUS_STREAM_YIELD_SESSIONS == 0 &&
             nimbus_core_commit_pending(sw->w->core)) {
             sched_yield();
         }
-        if (count > 0) {
-            nimbus__ws_conn_live(c, items, (const char *const *)sw->fanout_json, count);
+        if (served % NIMBUS_STREAM_MERGE_SESSIONS == 0 && lost == 0 &&
+            nimbus__stream_hub_waiting(sw->hub) && take_more(sw, &count, &lost)) {
+            joined_at = c;
         }
-        if (lost > 0) {
-            nimbus__ws_conn_lost(c, lost);
-        }
-        nimbus__ws_conn_run(c);
+        fan_to(sw, c, count, lost);
     }
-    for (size_t i = 0; i < encoded; i++) {
+    for (nimbus_ws_conn_t *c = LIST_FIRST(&sw->conns); joined_at && c != joined_at;
+         c = nimbus__ws_conn_next(c)) {
+        fan_to(sw, c, count, lost);
+    }
+    for (size_t i = 0; i < count; i++) {
         free(sw->fanout_json[i]);
     }
 }
@@ -314,6 +371,7 @@ void nimbus_stream_worker_free(nimbus_stream_worker_t *sw)
     }
     nimbus__stream_hub_free(sw->hub);
     free(sw->fanout_json);
+    free(sw->fanout_items);
     free(sw->stage);
     free(sw);
 }
