@@ -239,31 +239,34 @@ class Deadlines(unittest.TestCase):
         (one left far out by a large body's allowance is brought in)."""
         with NimbusServer(BINARY, args=["--request-timeout", "2", "--min-body-rate", "1000",
                                         "--max-body", "200000"]) as srv:
-            def cut_off_after(s, first_byte_at):
+            def half_sent_request_gets_its_own_deadline(s):
+                t0 = time.monotonic()
+                s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
                 s.settimeout(10)
                 data = s.recv(4096)
                 self.assertTrue(data == b"" or data.startswith(b"HTTP/1.1 408"), data)
-                return time.monotonic() - first_byte_at
+                elapsed = time.monotonic() - t0
+                self.assertGreaterEqual(elapsed, 1.8)
+                self.assertLess(elapsed, 3.5)
+                s.close()
 
             # After a quick request: the half-sent second one starts 1 s
             # into the first one's 2 s, and is cut off 2 s after its start.
             s = connect(srv.port)
             self.assertEqual(get(s)[0], 200)
             time.sleep(1)
-            t0 = time.monotonic()
-            s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-            elapsed = cut_off_after(s, t0)
-            self.assertGreaterEqual(elapsed, 1.8)
-            self.assertLess(elapsed, 3.5)
-            s.close()
+            half_sent_request_gets_its_own_deadline(s)
 
-            # After a 100 KB body (its allowance: 100 s): the next request
-            # still has 2 s.
+            # After a 100 KB body sent over 3 s, at a fair rate: it was
+            # still arriving at its first deadline, which then moved out by
+            # what it had sent (~70 s). The next request still has 2 s.
             s = connect(srv.port)
             body = b'{"observations":[' + b" " * 100000 + b"]}"
             s.sendall(b"POST /v1/stations/x/observations HTTP/1.1\r\nHost: x\r\n"
-                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
-                      + body)
+                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+            for off in range(0, len(body), 10000):
+                s.sendall(body[off:off + 10000])
+                time.sleep(0.3)
             s.settimeout(10)
             answer = b""
             while b"\r\n\r\n" not in answer:
@@ -273,12 +276,7 @@ class Deadlines(unittest.TestCase):
             rest = answer.split(b"\r\n\r\n", 1)[1]
             while len(rest) < length:
                 rest += s.recv(4096)
-            t0 = time.monotonic()
-            s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-            elapsed = cut_off_after(s, t0)
-            self.assertGreaterEqual(elapsed, 1.8)
-            self.assertLess(elapsed, 3.5)
-            s.close()
+            half_sent_request_gets_its_own_deadline(s)
 
     def test_idle_connection_closed(self):
         with NimbusServer(BINARY, args=["--idle-timeout", "1"]) as srv:
