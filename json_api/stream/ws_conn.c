@@ -82,7 +82,7 @@ struct nimbus_ws_conn {
      * them at every session, and the accessors lock the bufferevent. */
     struct evbuffer *in, *out;
     evutil_socket_t fd;
-    /* Whether in / out may hold bytes (in_len, out_len): false only once
+    /* Whether in / out may hold bytes (buffered): false only once
      * found empty, and set again wherever bytes are added. */
     bool in_used, out_used;
     /* wslay, only while a message is being received or the connection is
@@ -162,17 +162,10 @@ static void abort_conn(nimbus_ws_conn_t *c)
  * evbuffer_get_length and bufferevent_get_input, row 10 of
  * docs/performance.md). libevent only ever drains them behind our back:
  * bytes arrive in `in` before read_cb, and in `out` only from us. */
-static size_t in_len(nimbus_ws_conn_t *c)
+static size_t buffered(struct evbuffer *buf, bool *used)
 {
-    size_t n = c->in_used ? evbuffer_get_length(c->in) : 0;
-    c->in_used = n > 0;
-    return n;
-}
-
-static size_t out_len(nimbus_ws_conn_t *c)
-{
-    size_t n = c->out_used ? evbuffer_get_length(c->out) : 0;
-    c->out_used = n > 0;
+    size_t n = *used ? evbuffer_get_length(buf) : 0;
+    *used = n > 0;
     return n;
 }
 
@@ -182,7 +175,7 @@ static size_t queued_bytes(void *arg)
     size_t wslay_queued = c->ctx ? wslay_event_get_queued_msg_length(c->ctx) : 0;
     size_t staged = c->sw->stage_owner == c ? c->sw->stage_len : 0;
     size_t pre = c->pre ? evbuffer_get_length(c->pre) : 0;
-    return wslay_queued + staged + pre + out_len(c);
+    return wslay_queued + staged + pre + buffered(c->out, &c->out_used);
 }
 
 /* Whether what the client sends is still read: until its close frame has
@@ -260,8 +253,8 @@ static char *stage_reserve(nimbus_ws_conn_t *c, size_t n)
     if (over_tls(c)) {
         return NULL; /* frames go through the TLS bufferevent's buffer */
     }
-    if ((sw->stage_owner && sw->stage_owner != c) || c->write_pending || out_len(c) > 0 ||
-        n > NIMBUS_WS_STAGE_MAX - sw->stage_len) {
+    if ((sw->stage_owner && sw->stage_owner != c) || c->write_pending ||
+        buffered(c->out, &c->out_used) > 0 || n > NIMBUS_WS_STAGE_MAX - sw->stage_len) {
         return NULL;
     }
     if (sw->stage_len + n > sw->stage_cap) {
@@ -342,7 +335,7 @@ static int send_staged(nimbus_ws_conn_t *c, struct evbuffer *out)
     size_t len = sw->stage_len;
     sw->stage_owner = NULL;
     sw->stage_len = 0;
-    if (out_len(c) > 0) { /* rare: one writev for both below */
+    if (buffered(c->out, &c->out_used) > 0) { /* rare: one writev for both below */
         evbuffer_unfreeze(out, 1);
         int rc = evbuffer_prepend(out, sw->stage, len);
         evbuffer_freeze(out, 1);
@@ -379,7 +372,7 @@ static void flush_output(nimbus_ws_conn_t *c)
         abort_conn(c);
         return;
     }
-    if (over_tls(c) || c->write_pending || out_len(c) == 0) {
+    if (over_tls(c) || c->write_pending || buffered(c->out, &c->out_used) == 0) {
         return;
     }
     /* A socket bufferevent keeps its output frozen at the front so that
@@ -399,7 +392,7 @@ static void flush_output(nimbus_ws_conn_t *c)
     if (n > 0 && c->read_paused) {
         c->alive = true;
     }
-    if (out_len(c) > 0) {
+    if (buffered(c->out, &c->out_used) > 0) {
         c->write_pending = true;
         bufferevent_enable(c->bev, EV_WRITE);
     }
@@ -640,7 +633,7 @@ static void update_backpressure(nimbus_ws_conn_t *c)
     } else if (c->read_paused && queued < limit) {
         c->read_paused = false;
         bufferevent_enable(c->bev, EV_READ);
-        if (in_len(c) > 0) {
+        if (buffered(c->in, &c->in_used) > 0) {
             schedule(c);
         }
     }
@@ -677,7 +670,7 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
     if (c->dead) {
         return;
     }
-    size_t unread = in_len(c);
+    size_t unread = buffered(c->in, &c->in_used);
     if (!websocket(c)) {
         /* The request was the whole of what the client had to say. */
         if (unread > 0) {
@@ -707,7 +700,8 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
     if (c->proto_error) {
         fail_conn(c, WSLAY_CODE_PROTOCOL_ERROR, "protocol error");
     }
-    if (!reading(c) && (unread = in_len(c)) > 0) { /* what the peer still sends is ignored */
+    if (!reading(c) &&
+        (unread = buffered(c->in, &c->in_used)) > 0) { /* what the peer still sends is ignored */
         evbuffer_drain(c->in, unread);
     }
     int more = c->closing ? 0 : nimbus__stream_session_pump(c->session);
@@ -743,7 +737,7 @@ void nimbus__ws_conn_run(nimbus_ws_conn_t *c)
         c->ctx = NULL;
         c->closed = true;
     }
-    if (c->closed && out_len(c) == 0) {
+    if (c->closed && buffered(c->out, &c->out_used) == 0) {
         abort_conn(c);
     }
 }
