@@ -121,7 +121,11 @@ static void dispatch(struct evhttp_request *req, void *arg)
         path = uri && *uri ? uri : "/";
     }
 
-    if (strcmp(path, "/soap") == 0) {
+    /* Most requests are REST's: its prefix is tested first, by hand. */
+    bool v1 = path[0] == '/' && path[1] == 'v' && path[2] == '1' && path[3] == '/';
+    if (v1 && strcmp(path + 4, "stream") != 0 && strcmp(path + 4, "asyncapi.json") != 0) {
+        nimbus_rest_handle(w, req);
+    } else if (strcmp(path, "/soap") == 0) {
         nimbus_soap_handle(w, req);
     } else if (strcmp(path, "/v1/stream") == 0) {
         /* An accepted upgrade puts the stream's callbacks on the connection
@@ -138,7 +142,7 @@ static void dispatch(struct evhttp_request *req, void *arg)
         }
     } else if (strcmp(path, "/v1/asyncapi.json") == 0) {
         nimbus_stream_asyncapi_handle(w, req); /* the stream's document is the stream's */
-    } else if (strncmp(path, "/v1/", 4) == 0 || strcmp(path, "/v1") == 0) {
+    } else if (strcmp(path, "/v1") == 0) {
         nimbus_rest_handle(w, req);
     } else if (strcmp(path, "/metrics") == 0 || strcmp(path, "/metrics/clients") == 0 ||
                strcmp(path, "/migration") == 0) {

@@ -35,8 +35,18 @@ typedef struct rest_req {
     struct evhttp_request *req;
     nimbus_request_log_t log;
     const char *method;
+    /* The method as evhttp's code, and whether the binding it reached is
+     * a GET: tested on every answer, so compared once, not by name. */
+    enum evhttp_cmd_type cmd;
+    bool get;
     bool cors; /* the Origin is allowed: add CORS headers to GET answers */
 } rest_req_t;
+
+/* GET or HEAD: the methods whose answers carry CORS headers. */
+static bool reading(const rest_req_t *r)
+{
+    return r->cmd == EVHTTP_REQ_GET || r->cmd == EVHTTP_REQ_HEAD;
+}
 
 static struct evkeyvalq *out_headers(rest_req_t *r)
 {
@@ -76,7 +86,7 @@ static void reply_problem_status(rest_req_t *r, const nimbus_error_t *err, int s
     evhttp_remove_header(h, "Location");
     evhttp_remove_header(h, "Content-Type");
     /* A page from an allowed origin may read why its GET failed. */
-    if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
+    if (reading(r)) {
         add_cors(r);
     }
     nimbus_http_reply_problem(r->w, r->req, status, err, &r->log);
@@ -215,7 +225,7 @@ static bool success_headers(rest_req_t *r, const nimbus_rest_binding_t *b, const
         snprintf(loc, sizeof loc, "%s%s/%s", base, b->path, location_id);
         evhttp_add_header(h, "Location", loc);
     }
-    if (strcmp(b->method, "GET") == 0) {
+    if (r->get) {
         add_cors(r);
     }
     if (b->headers & NIMBUS_REST_ETAG) {
@@ -289,7 +299,7 @@ static void location_of(rest_call_t *c, const nimbus_json_request_t *req)
  * without a body or its target is too long to be worth keeping. */
 static size_t render_key(rest_req_t *r, const nimbus_rest_binding_t *b, char *key, size_t size)
 {
-    if (b->body != NIMBUS_REST_BODY_NONE || strcmp(b->method, "GET") != 0) {
+    if (b->body != NIMBUS_REST_BODY_NONE || !r->get) {
         return 0;
     }
     const char *target = evhttp_request_get_uri(r->req);
@@ -388,7 +398,7 @@ static void run_op(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus_r
 static void serve_openapi(rest_req_t *r)
 {
     const char *m = r->method;
-    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0 && strcmp(m, "OPTIONS") != 0) {
+    if (!reading(r) && r->cmd != EVHTTP_REQ_OPTIONS) {
         nimbus_error_t err;
         nimbus_error_set(&err, NIMBUS_INVALID_ARGUMENT, "method %s is not allowed on %s", m,
                          OPENAPI_PATH);
@@ -408,7 +418,7 @@ static void serve_openapi(rest_req_t *r)
                               ? "Host, Forwarded, X-Forwarded-Proto, X-Forwarded-Host"
                               : "Host");
     }
-    if (strcmp(m, "OPTIONS") == 0) {
+    if (r->cmd == EVHTTP_REQ_OPTIONS) {
         nimbus_http_reply(r->w, r->req, 204, NULL, &r->log);
         return;
     }
@@ -450,16 +460,16 @@ void nimbus_rest_handle(nimbus_worker_t *w, struct evhttp_request *req)
 
 static void handle(nimbus_worker_t *w, struct evhttp_request *req, uint64_t start_us, bool deferred)
 {
-    rest_req_t r = {w, req, NIMBUS_REQUEST_LOG("rest", "-", start_us), NULL, false};
-    r.method = nimbus_http_method_name(evhttp_request_get_command(req));
+    rest_req_t r = {.w = w, .req = req, .log = NIMBUS_REQUEST_LOG("rest", "-", start_us)};
+    r.cmd = evhttp_request_get_command(req);
+    r.method = nimbus_http_method_name(r.cmd);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path || !*path) {
         path = "/";
     }
     r.cors = nimbus_http_origin_listed(w->config->cors_origins, in_header(&r, "Origin")) &&
-             (strcmp(r.method, "GET") == 0 || strcmp(r.method, "HEAD") == 0 ||
-              strcmp(r.method, "OPTIONS") == 0);
+             (reading(&r) || r.cmd == EVHTTP_REQ_OPTIONS);
 
     if (strcmp(path, OPENAPI_PATH) == 0) {
         serve_openapi(&r);
@@ -471,7 +481,7 @@ static void handle(nimbus_worker_t *w, struct evhttp_request *req, uint64_t star
         return;
     }
     char allow[96];
-    if (strcmp(r.method, "OPTIONS") == 0) {
+    if (r.cmd == EVHTTP_REQ_OPTIONS) {
         nimbus__rest_allow(&m, allow, sizeof allow);
         serve_options(&r, allow);
         return;
@@ -490,7 +500,8 @@ static void handle(nimbus_worker_t *w, struct evhttp_request *req, uint64_t star
     }
     /* A write's body is parsed and checked when no read is waiting: reads
      * are cheap and should not queue behind that (nimbus_http_defer). */
-    if (!deferred && strcmp(b->method, "GET") != 0) {
+    r.get = strcmp(b->method, "GET") == 0;
+    if (!deferred && !r.get) {
         nimbus_http_defer(w, req, handle_deferred, start_us);
         return;
     }

@@ -55,40 +55,65 @@ static bool split(const char *path, segments_t *out)
     return *p == '\0';
 }
 
-/* Every binding's template, split once (the table is constant): matching
- * a request is then a segment count and a few memcmp per template. */
+/* Every distinct template, split once (the table is constant), with the
+ * bindings that share it (one per method): matching a request is then a
+ * segment count and a few compares per distinct path, not per binding. */
 typedef struct template
 {
     segments_t segs;
     int param; /* the segment that is {param}, or -1 */
     char param_name[32];
+    nimbus_op_t ops[NIMBUS_OP_COUNT]; /* in table order */
+    size_t op_count;
 }
 template_t;
 
 static template_t templates[NIMBUS_OP_COUNT];
+static size_t template_count;
 static pthread_once_t templates_once = PTHREAD_ONCE_INIT;
 
 static void split_templates(void)
 {
     for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
-        template_t *t = &templates[i];
         const char *path = nimbus__rest_binding((nimbus_op_t)i)->path;
+        size_t k = 0;
+        while (k < template_count &&
+               strcmp(nimbus__rest_binding(templates[k].ops[0])->path, path) != 0) {
+            k++;
+        }
+        template_t *t = &templates[k];
+        t->ops[t->op_count++] = (nimbus_op_t)i;
+        if (k < template_count) {
+            continue; /* a path seen before, with another method */
+        }
+        template_count++;
         t->param = -1;
         if (!split(path, &t->segs)) {
             t->segs.count = SEGMENTS_MAX + 1; /* matches nothing */
             continue;
         }
-        for (size_t k = 0; k < t->segs.count; k++) {
-            const char *seg = t->segs.at[k];
-            size_t len = t->segs.len[k];
+        for (size_t j = 0; j < t->segs.count; j++) {
+            const char *seg = t->segs.at[j];
+            size_t len = t->segs.len[j];
             if (len > 2 && seg[0] == '{' && seg[len - 1] == '}') {
                 size_t n = len - 2 < sizeof t->param_name ? len - 2 : sizeof t->param_name - 1;
                 memcpy(t->param_name, seg + 1, n);
                 t->param_name[n] = '\0';
-                t->param = (int)k;
+                t->param = (int)j;
             }
         }
     }
+}
+
+/* Segments are a few bytes: compared in line, not with a call to memcmp. */
+static bool same_bytes(const char *a, const char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool match_template(const template_t *t, const segments_t *path)
@@ -102,7 +127,7 @@ static bool match_template(const template_t *t, const segments_t *path)
                 return false;
             }
         } else if (t->segs.len[k] != path->len[k] ||
-                   memcmp(t->segs.at[k], path->at[k], path->len[k]) != 0) {
+                   !same_bytes(t->segs.at[k], path->at[k], path->len[k])) {
             return false;
         }
     }
@@ -121,7 +146,7 @@ size_t nimbus__rest_match(const char *path, nimbus_rest_match_t *m)
         return 0;
     }
     bool captured = false;
-    for (int i = 0; i < NIMBUS_OP_COUNT; i++) {
+    for (size_t i = 0; i < template_count; i++) {
         const template_t *t = &templates[i];
         if (!match_template(t, &segs)) {
             continue;
@@ -137,7 +162,9 @@ size_t nimbus__rest_match(const char *path, nimbus_rest_match_t *m)
                 m->param[0] = '\0';
             }
         }
-        m->rows[m->count++] = nimbus__rest_binding((nimbus_op_t)i);
+        for (size_t k = 0; k < t->op_count; k++) {
+            m->rows[m->count++] = nimbus__rest_binding(t->ops[k]);
+        }
     }
     return m->count;
 }
