@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Makes room for at least `need` (> 0) items of item_size bytes in the heap
@@ -32,6 +33,9 @@ int nimbus_hex_value(int c);
  * ourselves (key files, PostgreSQL's bytea output), where another case
  * means the text is not ours. */
 bool nimbus_hex_decode_lower(const char *text, size_t len, unsigned char *out, size_t n);
+/* v as exactly 16 lower-case hex digits, most significant first, into
+ * out[0..16) (no NUL): what printf's "%016" PRIx64 writes. */
+void nimbus_hex64(uint64_t v, char out[16]);
 
 /* Base64 (RFC 4648). STD is section 4 with '=' padding (HTTP Basic,
  * Sec-WebSocket-Accept); URL is section 5 without padding (cursors).

@@ -163,11 +163,8 @@ static int read_body(rest_req_t *r, const nimbus_rest_binding_t *b, const nimbus
  * (nimbus_hash64), which a kept answer carries already. */
 static void etag_text(uint64_t h, char out[24])
 {
-    static const char hex[] = "0123456789abcdef";
     out[0] = '"';
-    for (int i = 0; i < 16; i++) {
-        out[1 + i] = hex[(h >> (60 - 4 * i)) & 0xF];
-    }
+    nimbus_hex64(h, out + 1);
     out[17] = '"';
     out[18] = '\0';
 }

@@ -58,14 +58,6 @@ static _Thread_local uint64_t id_prefix[2];
 static _Thread_local uint64_t id_count;
 static _Thread_local char id_prefix_hex[16]; /* id_prefix[0]'s digits, written once */
 
-static void hex16(uint64_t v, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[i] = hex[(v >> (60 - 4 * i)) & 15];
-    }
-}
-
 static uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
@@ -83,10 +75,10 @@ void nimbus_http_request_id_new(char *out)
             id_prefix[0] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
             id_prefix[1] = (uint64_t)(uintptr_t)&id_count ^ nimbus_now_us();
         }
-        hex16(id_prefix[0], id_prefix_hex);
+        nimbus_hex64(id_prefix[0], id_prefix_hex);
     }
     memcpy(out, id_prefix_hex, 16);
-    hex16(mix64(id_prefix[1] + ++id_count), out + 16);
+    nimbus_hex64(mix64(id_prefix[1] + ++id_count), out + 16);
     out[32] = '\0';
 }
 
@@ -99,9 +91,16 @@ void nimbus_http_request_id_new(char *out)
  * differ at the first character). */
 const char *nimbus_http_find_header(const struct evkeyvalq *headers, const char *name)
 {
+    /* Names that differ in their first letter, most of them, are passed
+     * over on one compare: equal letters in any case agree with bit 5 set,
+     * and so do equal non-letters. */
+    const unsigned char first = (unsigned char)name[0] | 0x20;
     const struct evkeyval *h;
     TAILQ_FOREACH(h, headers, next)
     {
+        if (((unsigned char)h->key[0] | 0x20) != first) {
+            continue;
+        }
         const unsigned char *a = (const unsigned char *)h->key, *b = (const unsigned char *)name;
         for (;; a++, b++) {
             unsigned char x = *a >= 'A' && *a <= 'Z' ? *a + 32 : *a;

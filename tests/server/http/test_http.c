@@ -6,9 +6,12 @@
  * types and charsets, token lists, origin lists read the same way for CORS
  * and the stream), and the reply path on a real evhttp server in this
  * process: HEAD gets the GET's Content-Length and no body, a body taken
- * over whole is sent as is, and problem+json carries its headers.
+ * over whole is sent as is, and problem+json carries its headers. Request
+ * ids: 32 lower-case hex digits, valid, never repeated, and the hex digits
+ * they and ETags are written with match printf's.
  */
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 
 #include "nimbus_cunit.h"
 #include "nimbus_http.h"
+#include "nimbus_util.h"
 
 /* Reads credentials from a request carrying Authorization: value. */
 static int creds_of(const char *value, nimbus_credentials_t *out, char *buf, size_t size,
@@ -270,6 +274,53 @@ static void test_reply(void)
     event_base_free(base);
 }
 
+/* nimbus_hex64 writes what printf does: every nibble value in every
+ * position (the values below hold each of 0-f in each digit), the edges,
+ * and a run of pseudo-random values. */
+static void test_hex(void)
+{
+    uint64_t values[64 + 16] = {0,
+                                UINT64_MAX,
+                                1,
+                                0x8000000000000000u,
+                                0x0123456789abcdefu,
+                                0xfedcba9876543210u,
+                                0x9999999999999999u,
+                                0xaaaaaaaaaaaaaaaau};
+    size_t n = 8;
+    for (uint64_t d = 0; d < 16; d++) {
+        values[n++] = d * 0x1111111111111111u;
+    }
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    while (n < sizeof values / sizeof values[0]) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        values[n++] = x;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char want[17], got[17];
+        snprintf(want, sizeof want, "%016" PRIx64, values[i]);
+        nimbus_hex64(values[i], got);
+        got[16] = '\0';
+        CU_ASSERT_STRING_EQUAL(got, want);
+    }
+}
+
+static void test_request_ids(void)
+{
+    char ids[100][NIMBUS_REQUEST_ID_MAX + 1];
+    for (int i = 0; i < 100; i++) {
+        nimbus_http_request_id_new(ids[i]);
+        CU_ASSERT_EQUAL(strlen(ids[i]), 32u);
+        CU_ASSERT_EQUAL(strspn(ids[i], "0123456789abcdef"), 32u);
+        CU_ASSERT_TRUE(nimbus_http_request_id_valid(ids[i]));
+        for (int j = 0; j < i; j++) {
+            CU_ASSERT_STRING_NOT_EQUAL(ids[i], ids[j]);
+        }
+    }
+}
+
 int main(void)
 {
     static const nimbus_test_case_t cases[] = {
@@ -279,6 +330,8 @@ int main(void)
         {"token lists", test_tokens},
         {"origin lists", test_origins},
         {"replies: GET, HEAD, owned body, problem+json", test_reply},
+        {"hex digits as printf writes them", test_hex},
+        {"request ids", test_request_ids},
         {NULL, NULL},
     };
     return nimbus_test_run("http", cases);
