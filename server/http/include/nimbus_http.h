@@ -198,6 +198,7 @@ struct nimbus_worker {
     struct nimbus_conn_list conns;     /* this worker's */
     size_t conn_count;
     nimbus_conn_t **conn_hash; /* by evhttp connection */
+    nimbus_conn_t *conn_last;  /* the last to start a request; NULL once released */
     size_t conn_hash_cap;
     struct event *conn_sweep;
     time_t accept_logged;
