@@ -58,13 +58,7 @@ sys.path.insert(0, "bench")
 import harness
 port, path, canned = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 harness.seed_reads(port)
-status, reason, headers, body = harness.raw_request(port, "GET", path)
-with open(canned, "wb") as f:
-    f.write(("%d %s\n" % (status, reason)).encode())
-    for n, v in headers:
-        if n.lower() not in ("date", "content-length", "connection", "transfer-encoding"):
-            f.write(("%s: %s\n" % (n, v)).encode())
-    f.write(b"\n" + body)
+harness.write_canned(port, path, canned)
 PY
 measure nimbus "$D/port" $NPID
 

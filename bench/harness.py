@@ -383,6 +383,21 @@ def pg_harness_bin():
     return pg_harness.pg_bin() or "?/?/bin"
 
 
+def write_canned(port, path, canned):
+    """Fetches GET path from the server on port and writes the answer to
+    the file canned as baseline (a) reads it (nimbus_bench_bytes
+    --response): status line, headers but those evhttp writes itself, a
+    blank line, the body. Returns (status, reason, headers, body)."""
+    status, reason, hdrs, body = raw_request(port, "GET", path)
+    with open(canned, "wb") as f:
+        f.write(("%d %s\n" % (status, reason)).encode("latin-1"))
+        for n, v in hdrs:
+            if n.lower() not in ("date", "content-length", "connection", "transfer-encoding"):
+                f.write(("%s: %s\n" % (n, v)).encode("latin-1"))
+        f.write(b"\n" + body)
+    return status, reason, hdrs, body
+
+
 def cell(s, unit="req/s"):
     return "%s %s · p99 %s · %.1f µs CPU/req" % (fmt_int(s["rps"]), unit, fmt_us(s["p99_us"]),
                                                  s["cpu_us"])
@@ -414,12 +429,12 @@ class Bench:
 
     # -- servers --
 
-    def start_nimbus(self, one_worker=True, seed=True, db=None, pin=True):
+    def start_nimbus(self, one_worker=True, seed=True, db=None, pin=True, binary=None):
         self.instance += 1
         name = "nimbus%d" % self.instance
         # Every client here is one loopback address: the per-client limits
         # (connections, subscriptions) are not what is measured.
-        argv = [self.nimbus, "--listen", "127.0.0.1:0", "--port-file", "@PORTFILE@", "--db",
+        argv = [binary or self.nimbus, "--listen", "127.0.0.1:0", "--port-file", "@PORTFILE@", "--db",
                 db or os.path.join(self.dir, name + ".db"), "--quiet",
                 "--max-connections-per-client", "0", "--max-subscriptions-per-key", "0"]
         if one_worker:
@@ -435,18 +450,11 @@ class Bench:
         answers, argv = {}, [self.tool("bytes"), "--listen", "127.0.0.1:0", "--port-file",
                              "@PORTFILE@"]
         for i, path in enumerate(paths):
-            status, reason, hdrs, body = raw_request(nimbus.port, "GET", path)
+            canned = os.path.join(self.dir, "answer%d.http" % i)
+            status, _, hdrs, body = write_canned(nimbus.port, path, canned)
             if status != 200:
                 raise WorkloadError("nimbus answered GET %s with %d" % (path, status))
             answers[path] = (status, hdrs, body)
-            canned = os.path.join(self.dir, "answer%d.http" % i)
-            with open(canned, "wb") as f:
-                f.write(("%d %s\n" % (status, reason)).encode("latin-1"))
-                for n, v in hdrs:
-                    if n.lower() not in ("date", "content-length", "connection",
-                                         "transfer-encoding"):
-                        f.write(("%s: %s\n" % (n, v)).encode("latin-1"))
-                f.write(b"\n" + body)
             argv += ["--response", path, canned]
         self.instance += 1
         b = Proc("baseline (a)", argv, 0, self.dir, "bytes%d" % self.instance)
@@ -1020,6 +1028,27 @@ class Bench:
     def wanted(self, num):
         return not self.o.only or num in self.o.only
 
+    def against(self, other):
+        """--against: this build's server and another nimbus binary (an
+        older build), side by side on rows 1 and 2's reads: the other's CPU
+        per request over this one's, per run. Decides whether a change
+        moved the CPU a cached read costs, which runs minutes apart cannot
+        (docs/performance.md, "Side by side")."""
+        try:
+            a = self.start_nimbus(binary=other)
+            b = self.start_nimbus()
+            for num, path in (("1", "/v1/stations/%s/weather" % READ_STATION),
+                              ("2", "/v1/stations/%s" % READ_STATION)):
+                self.warm(a, a.url + path, "get.lua", (), 50)
+                self.warm(b, b.url + path, "get.lua", (), 50)
+                side = self.side_by_side("row %s against %s" % (num, other), b, b.url + path, a,
+                                         a.url + path, "get.lua")
+                print("row %s, GET %s: %s's CPU per request over this build's: %s (median %.3f)"
+                      % (num, path, other, ", ".join("%.3f" % r for r in side["side_ratios"]),
+                         side["ratio"]), flush=True)
+        finally:
+            Proc.stop_all()
+
     def run(self):
         steps = [(("1", "2", "3", "4"), "REST and SOAP reads (pinned)", self.reads_pinned),
                  (("5",), "SOAP GetWeather (unpinned)", self.soap_unpinned),
@@ -1219,6 +1248,9 @@ def main():
                     help="comma-separated rows to run (e.g. 1,4,10); the doc is then not written")
     ap.add_argument("--no-doc", action="store_true", help="print the table only")
     ap.add_argument("--keep", action="store_true", help="keep the databases and server logs")
+    ap.add_argument("--against", metavar="NIMBUS",
+                    help="instead of the table: this build's server against another nimbus "
+                    "binary, side by side on rows 1-2 (CPU per request; nothing written)")
     opts = ap.parse_args()
     opts.only = [x.strip() for x in opts.only.split(",") if x.strip()]
     if "11" in opts.only:
@@ -1236,6 +1268,11 @@ def main():
     b = None
     try:
         b = Bench(opts)
+        if opts.against:
+            if not os.access(opts.against, os.X_OK):
+                raise SetupError("%s is not an executable" % opts.against)
+            b.against(os.path.abspath(opts.against))
+            return 0
         b.run()
     except SetupError as e:
         print("scripts/bench: %s" % e, file=sys.stderr)
