@@ -52,14 +52,7 @@ valgrind --tool=callgrind --callgrind-out-file="$D/nimbus.out" $B/server/nimbus 
     --listen 127.0.0.1:0 --port-file "$D/port" --db "$D/db" --quiet --workers 1 2>/dev/null &
 NPID=$!
 while [ ! -s "$D/port" ]; do sleep 0.2; done
-/usr/bin/python3 - "$(cat "$D/port")" "$P" "$D/canned" <<'PY'
-import sys
-sys.path.insert(0, "bench")
-import harness
-port, path, canned = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-harness.seed_reads(port)
-harness.write_canned(port, path, canned)
-PY
+/usr/bin/python3 bench/harness.py --canned "$(cat "$D/port")" "$P" "$D/canned"
 measure nimbus "$D/port" $NPID
 
 valgrind --tool=callgrind --callgrind-out-file="$D/bytes.out" $B/bench/nimbus_bench_bytes \

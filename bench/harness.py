@@ -1251,7 +1251,15 @@ def main():
     ap.add_argument("--against", metavar="NIMBUS",
                     help="instead of the table: this build's server against another nimbus "
                     "binary, side by side on rows 1-2 (CPU per request; nothing written)")
+    ap.add_argument("--canned", nargs=3, metavar=("PORT", "PATH", "FILE"),
+                    help="for bench/callgrind_read.sh and perf_read.sh: seed the server on PORT "
+                    "as for rows 1-3, write its answer to GET PATH to FILE as baseline (a) reads it")
     opts = ap.parse_args()
+    if opts.canned:
+        port, path, canned = opts.canned
+        seed_reads(int(port))
+        write_canned(int(port), path, canned)
+        return 0
     opts.only = [x.strip() for x in opts.only.split(",") if x.strip()]
     if "11" in opts.only:
         opts.only += ["11a", "11b"]

@@ -26,14 +26,7 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$D"' EXIT
 taskset -c 0 $B/server/nimbus --listen 127.0.0.1:0 --port-file "$D/port" --db "$D/db" --quiet \
     --workers 1 2>/dev/null &
 while [ ! -s "$D/port" ]; do sleep 0.2; done
-/usr/bin/python3 - "$(cat "$D/port")" "$P" "$D/canned" <<'PY'
-import sys
-sys.path.insert(0, "bench")
-import harness
-port, path, canned = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-harness.seed_reads(port)
-harness.write_canned(port, path, canned)
-PY
+/usr/bin/python3 bench/harness.py --canned "$(cat "$D/port")" "$P" "$D/canned"
 taskset -c 0 $B/bench/nimbus_bench_bytes --listen 127.0.0.1:0 --port-file "$D/port2" \
     --response "$P" "$D/canned" &
 while [ ! -s "$D/port2" ]; do sleep 0.2; done

@@ -247,6 +247,34 @@ def head_on_the_wire(port):
     assert head.startswith(b"HTTP/1.1 200") and body.startswith(b'{"id":"p-1"'), rest[:400]
 
 
+def content_length_on_the_wire(port):
+    """Every answer with a body has exactly one Content-Length, the body's
+    length, whoever writes it (evhttp for HTTP/1.1 and kept-alive HTTP/1.0
+    answers, nimbus_http_reply for a closing HTTP/1.0 one)."""
+    for request in (b"GET /v1/stations/p-1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                    b"GET /v1/stations/ghost HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                    b"GET /v1/stations/p-1 HTTP/1.0\r\n\r\n",
+                    b"GET /v1/stations/ghost HTTP/1.0\r\n\r\n",
+                    b"GET /v1/stations/p-1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(65536)
+            assert chunk, (request, data)
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lengths = [int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")]
+        assert len(lengths) == 1, (request, head)
+        while len(body) < lengths[0]:
+            chunk = s.recv(65536)
+            assert chunk, (request, head, body)
+            body += chunk
+        assert len(body) == lengths[0] and body.startswith(b"{"), (request, head, body)
+        s.close()
+
+
 def main():
     binary = sys.argv[1]
     with NimbusServer(binary, workers=2) as srv:
@@ -257,6 +285,7 @@ def main():
         delete(c)
         http_manners(c)
         head_on_the_wire(srv.port)
+        content_length_on_the_wire(srv.port)
         c.close()
     print("rest_routes: ok")
 
