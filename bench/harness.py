@@ -540,8 +540,11 @@ class Bench:
             settle(b)
             a.alive()
             b.alive()
+            # args may be a function: the write workloads need fresh
+            # timestamps for every run, or they measure duplicates.
+            run_args = args() if callable(args) else args
             ta, tb = a.cpu_ticks(), b.cpu_ticks()
-            procs = [subprocess.Popen(wrk_argv(u, script, args, conns, self.o.duration),
+            procs = [subprocess.Popen(wrk_argv(u, script, run_args, conns, self.o.duration),
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                      for u in (a_url, b_url)]
             outs = [p.communicate(timeout=self.o.duration + 60)[0] for p in procs]
@@ -1030,20 +1033,28 @@ class Bench:
 
     def against(self, other):
         """--against: this build's server and another nimbus binary (an
-        older build), side by side on rows 1 and 2's reads: the other's CPU
-        per request over this one's, per run. Decides whether a change
-        moved the CPU a cached read costs, which runs minutes apart cannot
-        (docs/performance.md, "Side by side")."""
+        older build), side by side on rows 1 and 2's reads and row 8's
+        batches: the other's CPU per request over this one's, per run.
+        Decides whether a change moved the CPU a request costs, which runs
+        minutes apart cannot (docs/performance.md, "Side by side")."""
         try:
             a = self.start_nimbus(binary=other)
             b = self.start_nimbus()
-            for num, path in (("1", "/v1/stations/%s/weather" % READ_STATION),
-                              ("2", "/v1/stations/%s" % READ_STATION)):
-                self.warm(a, a.url + path, "get.lua", (), 50)
-                self.warm(b, b.url + path, "get.lua", (), 50)
+            for sid in ("bench-b",):
+                create_station(a.port, sid)
+                create_station(b.port, sid)
+            for num, path, script, args, conns in (
+                    ("1", "/v1/stations/%s/weather" % READ_STATION, "get.lua", (), 50),
+                    ("2", "/v1/stations/%s" % READ_STATION, "get.lua", (), 50),
+                    ("8", "/v1/stations/bench-b/observations", "batch.lua",
+                     lambda: (fresh_epoch(),), 4)):
+                if self.o.only and num not in self.o.only:
+                    continue
+                for s in (a, b):
+                    self.warm(s, s.url + path, script, args() if callable(args) else args, conns)
                 side = self.side_by_side("row %s against %s" % (num, other), b, b.url + path, a,
-                                         a.url + path, "get.lua")
-                print("row %s, GET %s: %s's CPU per request over this build's: %s (median %.3f)"
+                                         a.url + path, script, args, conns)
+                print("row %s, %s: %s's CPU per request over this build's: %s (median %.3f)"
                       % (num, path, other, ", ".join("%.3f" % r for r in side["side_ratios"]),
                          side["ratio"]), flush=True)
         finally:
@@ -1250,7 +1261,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the databases and server logs")
     ap.add_argument("--against", metavar="NIMBUS",
                     help="instead of the table: this build's server against another nimbus "
-                    "binary, side by side on rows 1-2 (CPU per request; nothing written)")
+                    "binary, side by side on rows 1, 2 and 8 (CPU per request; with --only, "
+                    "those rows; nothing written)")
     ap.add_argument("--canned", nargs=3, metavar=("PORT", "PATH", "FILE"),
                     help="for bench/callgrind_read.sh and perf_read.sh: seed the server on PORT "
                     "as for rows 1-3, write its answer to GET PATH to FILE as baseline (a) reads it")

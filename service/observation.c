@@ -138,6 +138,22 @@ static int validate_batch(const nimbus_record_observations_request_t *req, bool 
     return ret;
 }
 
+/* Binds o, to be stored with seq, as row k (from 0) of an upsert whose
+ * rows have nine parameters each. */
+static void bind_row(nimbus__st_t *st, int k, const nimbus_observation_t *o, int64_t seq)
+{
+    int b = 9 * k;
+    nimbus__bind_text(st, b + 1, o->station_id);
+    nimbus__bind_int64(st, b + 2, o->observed_at);
+    bind_opt(st, b + 3, &o->temperature);
+    bind_opt(st, b + 4, &o->humidity);
+    bind_opt(st, b + 5, &o->pressure);
+    bind_opt(st, b + 6, &o->wind_speed);
+    bind_opt(st, b + 7, &o->wind_direction);
+    bind_opt(st, b + 8, &o->precipitation);
+    nimbus__bind_int64(st, b + 9, seq);
+}
+
 /* Stores one observation unless it is identical to the stored one, in
  * one statement (the upsert's WHERE leaves an identical row alone).
  * Returns 1 stored, 0 duplicate, -1 error. */
@@ -148,21 +164,174 @@ static int store_one(nimbus_service_t *svc, const nimbus_observation_t *o, int64
     if (st == NULL) {
         return -1;
     }
-    nimbus__bind_text(st, 1, o->station_id);
-    nimbus__bind_int64(st, 2, o->observed_at);
-    bind_opt(st, 3, &o->temperature);
-    bind_opt(st, 4, &o->humidity);
-    bind_opt(st, 5, &o->pressure);
-    bind_opt(st, 6, &o->wind_speed);
-    bind_opt(st, 7, &o->wind_direction);
-    bind_opt(st, 8, &o->precipitation);
-    nimbus__bind_int64(st, 9, seq);
+    bind_row(st, 0, o, seq);
     int rc = nimbus__step(st);
     nimbus__reset(st);
     if (rc != NIMBUS__STEP_DONE) {
         return nimbus__store_error(svc, rc, "storing an observation", err);
     }
     return nimbus__changes(st) > 0 ? 1 : 0;
+}
+
+/* ---- a batch in statements of many rows (SQLite) ---------------------------
+ *
+ * Row by row, every observation is its own statement, and SQLite seeks
+ * each of its b-trees from the root for it: its cursors close with the
+ * statement. In statements of NIMBUS__OBS_UPSERT_ROWS rows a batch of
+ * 1,000 costs a third less CPU per observation (docs/performance.md,
+ * "Row 8: a batch in statements of 50 rows"). But a duplicate takes no
+ * seq and the seqs of a batch follow each other, so which rows are
+ * duplicates must be known before their seqs are bound: the stored rows
+ * of the batch's observedAt range are read first, in one range read, and
+ * compared here as the upsert's WHERE would compare them. When that range
+ * holds many more rows than the batch (a sparse batch over a dense
+ * history), the batch goes row by row instead, so the read stays bounded
+ * by the batch's size. */
+
+/* A batch smaller than this goes row by row: the range read would cost
+ * more than the statements it saves. */
+#define STORE_MANY_MIN 16
+
+/* What the upsert's WHERE tests, for a stored row and one recorded over
+ * it: every value the same (IS: absent equals absent, numerically). */
+static bool same_values(const nimbus_observation_t *a, const nimbus_observation_t *b)
+{
+    const nimbus_opt_double_t *x[] = {&a->temperature, &a->humidity,       &a->pressure,
+                                      &a->wind_speed,  &a->wind_direction, &a->precipitation};
+    const nimbus_opt_double_t *y[] = {&b->temperature, &b->humidity,       &b->pressure,
+                                      &b->wind_speed,  &b->wind_direction, &b->precipitation};
+    for (int i = 0; i < 6; i++) {
+        if (x[i]->present != y[i]->present || (x[i]->present && x[i]->value != y[i]->value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Marks in dup the observations of obs (one station, no observedAt twice)
+ * stored already with the same values. Returns 1, or 0 when the range
+ * holds too many other rows to read for it, or -1 on error. */
+static int find_duplicates(nimbus_service_t *w, const nimbus_observation_t *obs, size_t count,
+                           bool *dup, nimbus_error_t *err)
+{
+    int64_t lo = obs[0].observed_at, hi = obs[0].observed_at;
+    for (size_t i = 1; i < count; i++) {
+        lo = obs[i].observed_at < lo ? obs[i].observed_at : lo;
+        hi = obs[i].observed_at > hi ? obs[i].observed_at : hi;
+    }
+    nimbus__st_t *st = nimbus__stmt(w, NIMBUS__STMT_OBS_RANGE, err);
+    if (st == NULL) {
+        return -1;
+    }
+    size_t most = 2 * count + STORE_MANY_MIN;
+    nimbus__bind_text(st, 1, obs[0].station_id);
+    nimbus__bind_int64(st, 2, lo);
+    nimbus__bind_int64(st, 3, hi + 1); /* observedAt is bounded far below INT64_MAX */
+    nimbus__bind_int64(st, 4, (int64_t)most + 1);
+    nimbus_observation_t *stored;
+    size_t n;
+    if (nimbus__observations_collect(w, st, &stored, &n, err) != 0) {
+        return -1;
+    }
+    if (n > most) {
+        free(stored);
+        return 0;
+    }
+    /* stored is in observedAt order (the query's ORDER BY). */
+    for (size_t i = 0; i < count && n > 0; i++) {
+        size_t a = 0, b = n;
+        while (a < b) {
+            size_t m = a + (b - a) / 2;
+            if (stored[m].observed_at < obs[i].observed_at) {
+                a = m + 1;
+            } else {
+                b = m;
+            }
+        }
+        dup[i] = a < n && stored[a].observed_at == obs[i].observed_at &&
+                 same_values(&stored[a], &obs[i]);
+    }
+    free(stored);
+    return 1;
+}
+
+/* Stores rows[0..NIMBUS__OBS_UPSERT_ROWS), none a duplicate, in one
+ * statement. */
+static int store_rows(nimbus_service_t *w, nimbus_observation_t *const *rows, nimbus_error_t *err)
+{
+    nimbus__st_t *st = nimbus__stmt(w, NIMBUS__STMT_OBS_UPSERT_MANY, err);
+    if (st == NULL) {
+        return -1;
+    }
+    for (int k = 0; k < NIMBUS__OBS_UPSERT_ROWS; k++) {
+        bind_row(st, k, rows[k], rows[k]->seq);
+    }
+    int rc = nimbus__step(st);
+    nimbus__reset(st);
+    if (rc != NIMBUS__STEP_DONE) {
+        return nimbus__store_error(w, rc, "storing observations", err);
+    }
+    if (nimbus__changes(st) != NIMBUS__OBS_UPSERT_ROWS) {
+        /* The range read said none of them was stored as it is. */
+        return nimbus_error_set(err, NIMBUS_INTERNAL,
+                                "storing observations: %lld of %d rows written",
+                                (long long)nimbus__changes(st), NIMBUS__OBS_UPSERT_ROWS);
+    }
+    return 0;
+}
+
+/* The batch of job in statements of many rows: its duplicates counted in
+ * *duplicates, every other observation stored with the next seq, in
+ * batch order. Returns 1 when done, 0 when the batch is to go row by row
+ * (nothing was written), -1 on error. */
+static int store_many(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, int64_t *duplicates,
+                      nimbus_error_t *err)
+{
+    size_t count = job->in.record.count;
+    nimbus_observation_t *obs = job->in.record.obs;
+    bool *dup = calloc(count, sizeof(*dup));
+    if (dup == NULL) {
+        return nimbus_error_set(err, NIMBUS_INTERNAL, "out of memory");
+    }
+    int found = find_duplicates(w, obs, count, dup, err);
+    if (found <= 0) {
+        free(dup);
+        return found;
+    }
+    nimbus_observation_t *rows[NIMBUS__OBS_UPSERT_ROWS];
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (dup[i]) {
+            (*duplicates)++;
+            continue;
+        }
+        obs[i].seq = ++*seq;
+        rows[n++] = &obs[i];
+        if (n == NIMBUS__OBS_UPSERT_ROWS) {
+            if (store_rows(w, rows, err) != 0) {
+                free(dup);
+                return -1;
+            }
+            n = 0;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        int r = store_one(w, rows[k], rows[k]->seq, err);
+        if (r <= 0) {
+            free(dup);
+            return r < 0 ? -1
+                         : nimbus_error_set(err, NIMBUS_INTERNAL,
+                                            "storing observations: a row was already stored");
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (!dup[i] && nimbus__writer_stored(w, &obs[i], err) != 0) {
+            free(dup);
+            return -1;
+        }
+    }
+    free(dup);
+    return 1;
 }
 
 /* The batch, run by the writer in its group transaction: refused (station
@@ -180,7 +349,13 @@ static int apply_record(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, n
     }
     int64_t first = *seq;
     int64_t duplicates = job->in.record.repeats;
-    for (size_t i = 0; i < job->in.record.count; i++) {
+    int many = w->pg == NULL && job->in.record.count >= STORE_MANY_MIN
+                   ? store_many(w, job, seq, &duplicates, err)
+                   : 0;
+    if (many < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < job->in.record.count && many == 0; i++) {
         nimbus_observation_t *o = &job->in.record.obs[i];
         o->seq = *seq + 1;
         int r = store_one(w, o, o->seq, err);

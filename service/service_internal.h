@@ -277,6 +277,9 @@ typedef enum nimbus__stmt_id {
     NIMBUS__STMT_STATION_LIST,
     NIMBUS__STMT_STATION_CITY,
     NIMBUS__STMT_OBS_UPSERT,
+    /* SQLite only (NULL SQL on PostgreSQL): NIMBUS__OBS_UPSERT_ROWS rows
+     * of OBS_UPSERT in one statement (observation.c, store_many). */
+    NIMBUS__STMT_OBS_UPSERT_MANY,
     NIMBUS__STMT_OBS_RANGE,
     NIMBUS__STMT_OBS_LATEST,
     NIMBUS__STMT_OBS_SUMMARY,
@@ -292,6 +295,9 @@ typedef enum nimbus__stmt_id {
     NIMBUS__STMT_NOTIFY,
     NIMBUS__STMT_COUNT
 } nimbus__stmt_id_t;
+
+/* The rows of NIMBUS__STMT_OBS_UPSERT_MANY (store.c spells them out). */
+#define NIMBUS__OBS_UPSERT_ROWS 50
 
 /* The names GetObservationFeed and the stream's replay read "observations
  * with seq > S" by: every station, or those of a ",a,b," list. */

@@ -33,6 +33,26 @@
     "station_id, observed_at, temperature, humidity, pressure, wind_speed, wind_direction, "       \
     "precipitation, seq"
 
+/* What makes an INSERT of observations an upsert: a row already stored
+ * under (station_id, observed_at) is replaced by different values, and
+ * takes the new seq; the same values again change nothing
+ * (sqlite3_changes() does not count it: a duplicate). */
+#define OBS_UPSERT                                                                                 \
+    " ON CONFLICT (station_id, observed_at) DO UPDATE SET"                                         \
+    " temperature = excluded.temperature, humidity = excluded.humidity,"                           \
+    " pressure = excluded.pressure, wind_speed = excluded.wind_speed,"                             \
+    " wind_direction = excluded.wind_direction, precipitation = excluded.precipitation,"           \
+    " seq = excluded.seq"                                                                          \
+    " WHERE temperature IS NOT excluded.temperature OR humidity IS NOT excluded.humidity"          \
+    " OR pressure IS NOT excluded.pressure OR wind_speed IS NOT excluded.wind_speed"               \
+    " OR wind_direction IS NOT excluded.wind_direction"                                            \
+    " OR precipitation IS NOT excluded.precipitation"
+/* NIMBUS__OBS_UPSERT_ROWS (50) rows of nine parameters. */
+#define OBS_ROW "(?,?,?,?,?,?,?,?,?)"
+#define OBS_ROWS5 OBS_ROW "," OBS_ROW "," OBS_ROW "," OBS_ROW "," OBS_ROW
+#define OBS_ROWS25 OBS_ROWS5 "," OBS_ROWS5 "," OBS_ROWS5 "," OBS_ROWS5 "," OBS_ROWS5
+#define OBS_ROWS50 OBS_ROWS25 "," OBS_ROWS25
+
 static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
     [NIMBUS__STMT_BEGIN] = "BEGIN IMMEDIATE",
     [NIMBUS__STMT_READ_BEGIN] = "BEGIN",
@@ -55,19 +75,10 @@ static const char *const stmt_sql[NIMBUS__STMT_COUNT] = {
     [NIMBUS__STMT_STATION_CITY] = "SELECT " STATION_COLS " FROM stations"
                                   " WHERE city = ?1 COLLATE NOCASE"
                                   " AND (?2 IS NULL OR country = ?2) ORDER BY id",
-    [NIMBUS__STMT_OBS_UPSERT] =
-        "INSERT INTO observations (" OBS_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        " ON CONFLICT (station_id, observed_at) DO UPDATE SET"
-        " temperature = excluded.temperature, humidity = excluded.humidity,"
-        " pressure = excluded.pressure, wind_speed = excluded.wind_speed,"
-        " wind_direction = excluded.wind_direction, precipitation = excluded.precipitation,"
-        " seq = excluded.seq"
-        /* Only a correction takes a new seq: the same values again change
-         * nothing (sqlite3_changes() is then 0: a duplicate). */
-        " WHERE temperature IS NOT excluded.temperature OR humidity IS NOT excluded.humidity"
-        " OR pressure IS NOT excluded.pressure OR wind_speed IS NOT excluded.wind_speed"
-        " OR wind_direction IS NOT excluded.wind_direction"
-        " OR precipitation IS NOT excluded.precipitation",
+    [NIMBUS__STMT_OBS_UPSERT] = "INSERT INTO observations (" OBS_COLS
+                                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)" OBS_UPSERT,
+    [NIMBUS__STMT_OBS_UPSERT_MANY] =
+        "INSERT INTO observations (" OBS_COLS ") VALUES " OBS_ROWS50 OBS_UPSERT,
     [NIMBUS__STMT_OBS_RANGE] = "SELECT " OBS_COLS " FROM observations"
                                " WHERE station_id = ?1 AND observed_at >= ?2 AND observed_at < ?3"
                                " ORDER BY observed_at LIMIT ?4",

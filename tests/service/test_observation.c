@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of service/observation.c: RecordObservations (new, duplicate,
- * correction, repeats inside a batch, all-or-nothing, batch limits,
+ * correction, repeats inside a batch, all-or-nothing, batch limits, large
+ * batches against a model of the store,
  * stationId rules), GetObservations (window, paging across many pages,
  * errors) and the seq-ordered replay of nimbus_service_observations_since.
  */
@@ -174,6 +175,131 @@ static void test_batch_limits(void)
     CU_ASSERT_EQUAL(res.last_seq - res.first_seq + 1, NIMBUS_RECORD_BATCH_MAX);
     CU_ASSERT_EQUAL(count_stored(svc, "a"), NIMBUS_RECORD_BATCH_MAX);
     free(obs);
+    nimbus_test_close(core, svc);
+}
+
+/* What the store should hold at observedAt i * 60 (the model of
+ * test_large_batches). */
+typedef struct modelled {
+    bool stored;
+    double temperature;
+    bool humidity;
+    int64_t seq;
+} modelled_t;
+
+/* Records batch on station "a" and applies it to model the way the
+ * contract says: new and corrected rows take the next seqs in batch order,
+ * identical ones are duplicates. Checks the answer against the model. */
+static void record_modelled(nimbus_service_t *svc, const nimbus_observation_t *batch, size_t n,
+                            modelled_t *model, int64_t *head)
+{
+    nimbus_record_observations_response_t res;
+    nimbus_error_t err;
+    int64_t first = *head;
+    int64_t dups = 0;
+    for (size_t i = 0; i < n; i++) {
+        modelled_t *m = &model[batch[i].observed_at / 60];
+        if (m->stored && m->temperature == batch[i].temperature.value &&
+            m->humidity == batch[i].humidity.present) {
+            dups++;
+            continue;
+        }
+        *m = (modelled_t){true, batch[i].temperature.value, batch[i].humidity.present, ++*head};
+    }
+    CU_ASSERT_EQUAL_FATAL(nimbus_test_record(svc, "a", batch, n, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.accepted, *head - first);
+    CU_ASSERT_EQUAL(res.duplicates, dups);
+    CU_ASSERT_EQUAL(res.has_seq, *head > first);
+    if (*head > first) {
+        CU_ASSERT_EQUAL(res.first_seq, first + 1);
+        CU_ASSERT_EQUAL(res.last_seq, *head);
+    }
+}
+
+/* Batches large enough to be stored in statements of many rows
+ * (observation.c, store_many), mixing new rows, duplicates and
+ * corrections in shuffled order, with chunks full and partial; and a
+ * small batch spread over a dense range, which goes row by row. Every
+ * answer and every stored row, value and seq, is what the model says. */
+static void test_large_batches(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    enum { SLOTS = 1200 };
+    modelled_t *model = calloc(SLOTS, sizeof(*model));
+    nimbus_observation_t *batch = calloc(NIMBUS_RECORD_BATCH_MAX, sizeof(*batch));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(model);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(batch);
+    int64_t head = 0;
+    /* 300 new rows at every other slot of 0-599. */
+    for (size_t i = 0; i < 300; i++) {
+        batch[i] = nimbus_test_obs((int64_t)(2 * i) * 60, (double)(i % 50));
+    }
+    record_modelled(svc, batch, 300, model, &head);
+    /* 233 rows in a shuffled order: duplicates, corrections (a new
+     * temperature, or the humidity added), new rows between stored ones
+     * and past them. */
+    uint32_t x = 12345;
+    size_t n = 0;
+    for (size_t slot = 0; slot < 700 && n < 233; slot += 3) {
+        nimbus_observation_t o = nimbus_test_obs((int64_t)slot * 60, (double)(slot / 2 % 50));
+        if (slot % 2 == 0 && model[slot].stored) {
+            x = x * 1103515245u + 12345u;
+            if (x >> 30 == 1) {
+                o.temperature.value += 0.5;
+            } else if (x >> 30 == 2) {
+                o.humidity = (nimbus_opt_double_t){true, 40};
+            }
+        }
+        batch[n++] = o;
+    }
+    for (size_t i = n - 1; i > 0; i--) {
+        x = x * 1103515245u + 12345u;
+        size_t j = (x >> 8) % (i + 1);
+        nimbus_observation_t t = batch[i];
+        batch[i] = batch[j];
+        batch[j] = t;
+    }
+    record_modelled(svc, batch, n, model, &head);
+    /* The same batch again: all duplicates. */
+    record_modelled(svc, batch, n, model, &head);
+    /* 20 rows spread over slots 0-1140, which hold ~450 rows: row by row. */
+    for (size_t i = 0; i < 20; i++) {
+        batch[i] = nimbus_test_obs((int64_t)(i * 57) * 60, 7.0);
+    }
+    record_modelled(svc, batch, 20, model, &head);
+    /* 1,000 new rows in one batch: twenty full statements. */
+    for (size_t i = 0; i < NIMBUS_RECORD_BATCH_MAX; i++) {
+        batch[i] = nimbus_test_obs((int64_t)(SLOTS + i) * 60, 1.0);
+    }
+    nimbus_record_observations_response_t res;
+    nimbus_error_t err;
+    CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", batch, NIMBUS_RECORD_BATCH_MAX, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.first_seq, head + 1);
+    CU_ASSERT_EQUAL(res.last_seq, head + NIMBUS_RECORD_BATCH_MAX);
+
+    nimbus_get_observations_request_t greq = {
+        .station_id = "a", .has_limit = true, .limit = 1000, .has_to = true, .to = SLOTS * 60};
+    nimbus_get_observations_response_t gres = {0};
+    CU_ASSERT_EQUAL_FATAL(nimbus_service_get_observations(svc, T, &greq, &gres, &err), 0);
+    size_t k = 0;
+    for (size_t slot = 0; slot < SLOTS; slot++) {
+        if (!model[slot].stored) {
+            continue;
+        }
+        CU_ASSERT_FATAL(k < gres.count);
+        const nimbus_observation_t *o = &gres.observations[k++];
+        CU_ASSERT_EQUAL(o->observed_at, (int64_t)slot * 60);
+        CU_ASSERT_EQUAL(o->temperature.value, model[slot].temperature);
+        CU_ASSERT_EQUAL(o->humidity.present, model[slot].humidity);
+        CU_ASSERT_EQUAL(o->seq, model[slot].seq);
+    }
+    CU_ASSERT_EQUAL(k, gres.count);
+    nimbus_get_observations_response_cleanup(&gres);
+    free(batch);
+    free(model);
     nimbus_test_close(core, svc);
 }
 
@@ -422,6 +548,8 @@ int main(void)
         {"repeats inside a batch", test_batch_repeats},
         {"all or nothing", test_all_or_nothing},
         {"batch size limits", test_batch_limits},
+        {"large batches: new, duplicates and corrections in statements of many rows",
+         test_large_batches},
         {"GetObservations window and paging", test_get_paging},
         {"observations since a seq", test_since},
         {"batches become visible whole", test_batches_visible_whole},
