@@ -192,22 +192,6 @@ static int store_one(nimbus_service_t *svc, const nimbus_observation_t *o, int64
  * more than the statements it saves. */
 #define STORE_MANY_MIN 16
 
-/* What the upsert's WHERE tests, for a stored row and one recorded over
- * it: every value the same (IS: absent equals absent, numerically). */
-static bool same_values(const nimbus_observation_t *a, const nimbus_observation_t *b)
-{
-    const nimbus_opt_double_t *x[] = {&a->temperature, &a->humidity,       &a->pressure,
-                                      &a->wind_speed,  &a->wind_direction, &a->precipitation};
-    const nimbus_opt_double_t *y[] = {&b->temperature, &b->humidity,       &b->pressure,
-                                      &b->wind_speed,  &b->wind_direction, &b->precipitation};
-    for (int i = 0; i < 6; i++) {
-        if (x[i]->present != y[i]->present || (x[i]->present && x[i]->value != y[i]->value)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Marks in dup the observations of obs (one station, no observedAt twice)
  * stored already with the same values. Returns 1, or 0 when the range
  * holds too many other rows to read for it, or -1 on error. */
@@ -248,8 +232,9 @@ static int find_duplicates(nimbus_service_t *w, const nimbus_observation_t *obs,
                 b = m;
             }
         }
-        dup[i] = a < n && stored[a].observed_at == obs[i].observed_at &&
-                 same_values(&stored[a], &obs[i]);
+        /* The rule the upsert's WHERE applies too (IS: absent equals
+         * absent; numerically). */
+        dup[i] = a < n && nimbus_observation_same_values(&stored[a], &obs[i]);
     }
     free(stored);
     return 1;
