@@ -36,7 +36,10 @@
 /* What makes an INSERT of observations an upsert: a row already stored
  * under (station_id, observed_at) is replaced by different values, and
  * takes the new seq; the same values again change nothing
- * (sqlite3_changes() does not count it: a duplicate). */
+ * (sqlite3_changes() does not count it: a duplicate). The WHERE is the
+ * duplicate rule of nimbus_observation_same_values, which the writer
+ * applies before a batch's statements of many rows (observation.c,
+ * store_many): change one, change both. */
 #define OBS_UPSERT                                                                                 \
     " ON CONFLICT (station_id, observed_at) DO UPDATE SET"                                         \
     " temperature = excluded.temperature, humidity = excluded.humidity,"                           \

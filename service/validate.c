@@ -281,6 +281,8 @@ static bool opt_same(const nimbus_opt_double_t *a, const nimbus_opt_double_t *b)
     return a->present == b->present && (!a->present || a->value == b->value);
 }
 
+/* The observation upsert's WHERE (store.c, store_pg.c: OBS_UPSERT) says
+ * the same of a stored row: change one, change both. */
 bool nimbus_observation_same_values(const nimbus_observation_t *a, const nimbus_observation_t *b)
 {
     return a->observed_at == b->observed_at && opt_same(&a->temperature, &b->temperature) &&

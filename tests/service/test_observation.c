@@ -184,6 +184,7 @@ typedef struct modelled {
     bool stored;
     double temperature;
     bool humidity;
+    bool pressure;
     int64_t seq;
 } modelled_t;
 
@@ -199,12 +200,14 @@ static void record_modelled(nimbus_service_t *svc, const nimbus_observation_t *b
     int64_t dups = 0;
     for (size_t i = 0; i < n; i++) {
         modelled_t *m = &model[batch[i].observed_at / 60];
+        /* == : -0.0 is 0.0, as for the store. */
         if (m->stored && m->temperature == batch[i].temperature.value &&
-            m->humidity == batch[i].humidity.present) {
+            m->humidity == batch[i].humidity.present && m->pressure == batch[i].pressure.present) {
             dups++;
             continue;
         }
-        *m = (modelled_t){true, batch[i].temperature.value, batch[i].humidity.present, ++*head};
+        *m = (modelled_t){true, batch[i].temperature.value, batch[i].humidity.present,
+                          batch[i].pressure.present, ++*head};
     }
     CU_ASSERT_EQUAL_FATAL(nimbus_test_record(svc, "a", batch, n, &res, &err), 0);
     CU_ASSERT_EQUAL(res.accepted, *head - first);
@@ -217,8 +220,9 @@ static void record_modelled(nimbus_service_t *svc, const nimbus_observation_t *b
 }
 
 /* Batches large enough to be stored in statements of many rows
- * (observation.c, store_many), mixing new rows, duplicates and
- * corrections in shuffled order, with chunks full and partial; and a
+ * (observation.c, store_many), mixing new rows, duplicates (-0.0 sent
+ * for 0.0 among them) and corrections (a value changed, a field added)
+ * in shuffled order, with chunks full and partial; and a
  * small batch spread over a dense range, which goes row by row. Every
  * answer and every stored row, value and seq, is what the model says. */
 static void test_large_batches(void)
@@ -251,6 +255,10 @@ static void test_large_batches(void)
                 o.temperature.value += 0.5;
             } else if (x >> 30 == 2) {
                 o.humidity = (nimbus_opt_double_t){true, 40};
+            } else if (x >> 29 == 6) {
+                o.pressure = (nimbus_opt_double_t){true, 1013};
+            } else if (o.temperature.value == 0) {
+                o.temperature.value = -0.0; /* the same value: a duplicate */
             }
         }
         batch[n++] = o;
@@ -294,6 +302,7 @@ static void test_large_batches(void)
         CU_ASSERT_EQUAL(o->observed_at, (int64_t)slot * 60);
         CU_ASSERT_EQUAL(o->temperature.value, model[slot].temperature);
         CU_ASSERT_EQUAL(o->humidity.present, model[slot].humidity);
+        CU_ASSERT_EQUAL(o->pressure.present, model[slot].pressure);
         CU_ASSERT_EQUAL(o->seq, model[slot].seq);
     }
     CU_ASSERT_EQUAL(k, gres.count);
