@@ -262,6 +262,7 @@ static int store_rows(nimbus_service_t *w, nimbus_observation_t *const *rows, ni
                                 "storing observations: %lld of %d rows written",
                                 (long long)nimbus__changes(st), NIMBUS__OBS_UPSERT_ROWS);
     }
+    atomic_fetch_add_explicit(&w->core->writer.many_statements, 1, memory_order_relaxed);
     return 0;
 }
 

@@ -109,6 +109,10 @@ typedef struct nimbus__writer {
     int64_t retention_s;
     bool retention_due;
     _Atomic uint64_t retention_removed;
+    /* Statements of NIMBUS__OBS_UPSERT_ROWS observations written
+     * (observation.c, store_rows): for the tests, which see this way which
+     * path a batch took. */
+    _Atomic uint64_t many_statements;
 } nimbus__writer_t;
 
 /* Retention steps (retention.c): rows per step, and the pause between

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "service_internal.h"
 #include "test_util.h"
 
 static const nimbus_credentials_t *T = &nimbus_test_trusted;
@@ -190,10 +191,15 @@ typedef struct modelled {
 
 /* Records batch on station "a" and applies it to model the way the
  * contract says: new and corrected rows take the next seqs in batch order,
- * identical ones are duplicates. Checks the answer against the model. */
-static void record_modelled(nimbus_service_t *svc, const nimbus_observation_t *batch, size_t n,
-                            modelled_t *model, int64_t *head)
+ * identical ones are duplicates. Checks the answer against the model, and
+ * that on SQLite the rows written went many to a statement (store_many)
+ * when many says so, and one by one when not; PostgreSQL always goes one
+ * by one. */
+static void record_modelled(nimbus_core_t *core, nimbus_service_t *svc,
+                            const nimbus_observation_t *batch, size_t n, modelled_t *model,
+                            int64_t *head, bool many)
 {
+    uint64_t statements = atomic_load(&core->writer.many_statements);
     nimbus_record_observations_response_t res;
     nimbus_error_t err;
     int64_t first = *head;
@@ -217,6 +223,10 @@ static void record_modelled(nimbus_service_t *svc, const nimbus_observation_t *b
         CU_ASSERT_EQUAL(res.first_seq, first + 1);
         CU_ASSERT_EQUAL(res.last_seq, *head);
     }
+    uint64_t full = many && core->engine == NIMBUS__SQLITE
+                        ? (uint64_t)(*head - first) / NIMBUS__OBS_UPSERT_ROWS
+                        : 0;
+    CU_ASSERT_EQUAL(atomic_load(&core->writer.many_statements) - statements, full);
 }
 
 /* Batches large enough to be stored in statements of many rows
@@ -241,7 +251,7 @@ static void test_large_batches(void)
     for (size_t i = 0; i < 300; i++) {
         batch[i] = nimbus_test_obs((int64_t)(2 * i) * 60, (double)(i % 50));
     }
-    record_modelled(svc, batch, 300, model, &head);
+    record_modelled(core, svc, batch, 300, model, &head, true);
     /* 233 rows in a shuffled order: duplicates, corrections (a new
      * temperature, or the humidity added), new rows between stored ones
      * and past them. */
@@ -270,14 +280,14 @@ static void test_large_batches(void)
         batch[i] = batch[j];
         batch[j] = t;
     }
-    record_modelled(svc, batch, n, model, &head);
+    record_modelled(core, svc, batch, n, model, &head, true);
     /* The same batch again: all duplicates. */
-    record_modelled(svc, batch, n, model, &head);
+    record_modelled(core, svc, batch, n, model, &head, true);
     /* 20 rows spread over slots 0-1140, which hold ~450 rows: row by row. */
     for (size_t i = 0; i < 20; i++) {
         batch[i] = nimbus_test_obs((int64_t)(i * 57) * 60, 7.0);
     }
-    record_modelled(svc, batch, 20, model, &head);
+    record_modelled(core, svc, batch, 20, model, &head, false);
     /* 1,000 new rows in one batch: twenty full statements. */
     for (size_t i = 0; i < NIMBUS_RECORD_BATCH_MAX; i++) {
         batch[i] = nimbus_test_obs((int64_t)(SLOTS + i) * 60, 1.0);
