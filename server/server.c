@@ -121,13 +121,10 @@ static void dispatch(struct evhttp_request *req, void *arg)
         path = uri && *uri ? uri : "/";
     }
 
-    /* Most requests are REST's: its prefix is tested first, by hand. */
+    /* Most requests are REST's: the /v1/ prefix is tested first, by hand,
+     * and the stream's two paths under it before the rest. */
     bool v1 = path[0] == '/' && path[1] == 'v' && path[2] == '1' && path[3] == '/';
-    if (v1 && strcmp(path + 4, "stream") != 0 && strcmp(path + 4, "asyncapi.json") != 0) {
-        nimbus_rest_handle(w, req);
-    } else if (strcmp(path, "/soap") == 0) {
-        nimbus_soap_handle(w, req);
-    } else if (strcmp(path, "/v1/stream") == 0) {
+    if (v1 && strcmp(path + 4, "stream") == 0) {
         /* An accepted upgrade puts the stream's callbacks on the connection
          * (a refusal is answered like any request, which leaves evhttp's
          * own or none): from then on the stream times it. */
@@ -140,10 +137,12 @@ static void dispatch(struct evhttp_request *req, void *arg)
         if (after && after != before) {
             nimbus_http_conn_upgraded(w, req);
         }
-    } else if (strcmp(path, "/v1/asyncapi.json") == 0) {
+    } else if (v1 && strcmp(path + 4, "asyncapi.json") == 0) {
         nimbus_stream_asyncapi_handle(w, req); /* the stream's document is the stream's */
-    } else if (strcmp(path, "/v1") == 0) {
+    } else if (v1 || strcmp(path, "/v1") == 0) {
         nimbus_rest_handle(w, req);
+    } else if (strcmp(path, "/soap") == 0) {
+        nimbus_soap_handle(w, req);
     } else if (strcmp(path, "/metrics") == 0 || strcmp(path, "/metrics/clients") == 0 ||
                strcmp(path, "/migration") == 0) {
         nimbus__metrics_handle(w, req, path);
