@@ -35,9 +35,7 @@ static inline void add_i(_Atomic int64_t *c, int64_t n)
 
 uint64_t nimbus__monotonic_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return nimbus_clock_us(CLOCK_MONOTONIC);
 }
 
 uint64_t nimbus_metrics_now_us(void)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * Makes room for at least `need` (> 0) items of item_size bytes in the heap
@@ -33,6 +34,15 @@ int nimbus_hex_value(int c);
  * ourselves (key files, PostgreSQL's bytea output), where another case
  * means the text is not ours. */
 bool nimbus_hex_decode_lower(const char *text, size_t len, unsigned char *out, size_t n);
+/* The clock's reading in microseconds (CLOCK_MONOTONIC for durations and
+ * deadlines; CLOCK_MONOTONIC_COARSE where a tick's precision will do). */
+static inline uint64_t nimbus_clock_us(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* v as exactly 16 lower-case hex digits, most significant first, into
  * out[0..16) (no NUL): what printf's "%016" PRIx64 writes. */
 void nimbus_hex64(uint64_t v, char out[16]);

@@ -22,13 +22,6 @@
 
 #include "service_internal.h"
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 int nimbus_core_set_rate(nimbus_core_t *core, double per_second, double burst, nimbus_error_t *err)
 {
     nimbus__rates_t *r = &core->rates;
@@ -98,7 +91,7 @@ int nimbus__rate_take(nimbus_core_t *core, const char *subject, nimbus_error_t *
     if (r->per_second <= 0) {
         return 0; /* unlimited (read without the lock: set before serving) */
     }
-    uint64_t now = now_us();
+    uint64_t now = nimbus__monotonic_us();
     pthread_mutex_lock(&r->lock);
     nimbus__bucket_t *b = bucket_of(r, subject, now);
     double tokens = b->tokens + (double)(now - b->last_us) / 1e6 * r->per_second;

@@ -90,13 +90,6 @@ struct nimbus_stream_session {
     size_t heartbeat_subs; /* subscriptions with a heartbeat */
 };
 
-static uint64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* ---- output ------------------------------------------------------------ */
 
 static bool has_room(const nimbus_stream_session_t *s)
@@ -157,7 +150,7 @@ static int send_event(nimbus_stream_session_t *s, subscription_t *sub, const cha
     size_t len;
     char *text = nimbus__stream_event_text(s->framing, type, sub->id, members, event_id, &len);
     if (sub->heartbeat_us) {
-        sub->quiet_since_us = monotonic_us();
+        sub->quiet_since_us = nimbus_clock_us(CLOCK_MONOTONIC);
     }
     return send_owned(s, text, len);
 }
@@ -171,7 +164,7 @@ static int send_observation(nimbus_stream_session_t *s, subscription_t *sub, con
                             size_t json_len, int64_t seq)
 {
     if (sub->heartbeat_us) {
-        sub->quiet_since_us = monotonic_us();
+        sub->quiet_since_us = nimbus_clock_us(CLOCK_MONOTONIC);
     }
     switch (s->framing) {
     case NIMBUS_STREAM_WS:

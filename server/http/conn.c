@@ -264,9 +264,7 @@ static void arm_by(nimbus_conn_t *c, uint64_t at_us, uint64_t now)
  * it can only make a deadline come a tick early, never late. */
 static uint64_t first_byte_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return nimbus_clock_us(CLOCK_MONOTONIC_COARSE);
 }
 
 static uint64_t deadline_of(const nimbus_conn_t *c)

@@ -26,9 +26,7 @@
 
 uint64_t nimbus_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return nimbus_clock_us(CLOCK_MONOTONIC);
 }
 
 /* ---- request ids -------------------------------------------------------- */
