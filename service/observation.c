@@ -188,10 +188,6 @@ static int store_one(nimbus_service_t *svc, const nimbus_observation_t *o, int64
  * history), the batch goes row by row instead, so the read stays bounded
  * by the batch's size. */
 
-/* A batch smaller than this goes row by row: the range read would cost
- * more than the statements it saves. */
-#define STORE_MANY_MIN 16
-
 /* Marks in dup the observations of obs (one station, no observedAt twice)
  * stored already with the same values. Returns 1, or 0 when the range
  * holds too many other rows to read for it, or -1 on error. */
@@ -207,7 +203,7 @@ static int find_duplicates(nimbus_service_t *w, const nimbus_observation_t *obs,
     if (st == NULL) {
         return -1;
     }
-    size_t most = 2 * count + STORE_MANY_MIN;
+    size_t most = NIMBUS__STORE_MANY_RANGE(count);
     nimbus__bind_text(st, 1, obs[0].station_id);
     nimbus__bind_int64(st, 2, lo);
     nimbus__bind_int64(st, 3, hi + 1); /* observedAt is bounded far below INT64_MAX */
@@ -317,6 +313,7 @@ static int store_many(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, int
         }
     }
     free(dup);
+    atomic_fetch_add_explicit(&w->core->writer.many_batches, 1, memory_order_relaxed);
     return 1;
 }
 
@@ -335,7 +332,7 @@ static int apply_record(nimbus_service_t *w, nimbus__job_t *job, int64_t *seq, n
     }
     int64_t first = *seq;
     int64_t duplicates = job->in.record.repeats;
-    int many = w->pg == NULL && job->in.record.count >= STORE_MANY_MIN
+    int many = w->pg == NULL && job->in.record.count >= NIMBUS__STORE_MANY_MIN
                    ? store_many(w, job, seq, &duplicates, err)
                    : 0;
     if (many < 0) {

@@ -109,9 +109,11 @@ typedef struct nimbus__writer {
     int64_t retention_s;
     bool retention_due;
     _Atomic uint64_t retention_removed;
-    /* Statements of NIMBUS__OBS_UPSERT_ROWS observations written
-     * (observation.c, store_rows): for the tests, which see this way which
-     * path a batch took. */
+    /* Batches stored many rows to a statement (observation.c,
+     * store_many), and the statements of NIMBUS__OBS_UPSERT_ROWS
+     * observations among them (store_rows): for the tests, which see this
+     * way which path a batch took. */
+    _Atomic uint64_t many_batches;
     _Atomic uint64_t many_statements;
 } nimbus__writer_t;
 
@@ -302,6 +304,15 @@ typedef enum nimbus__stmt_id {
 
 /* The rows of NIMBUS__STMT_OBS_UPSERT_MANY (store.c spells them out). */
 #define NIMBUS__OBS_UPSERT_ROWS 50
+
+/* When a batch goes many rows to a statement (observation.c,
+ * store_many): from this many rows, and while its observedAt range holds
+ * at most NIMBUS__STORE_MANY_RANGE(rows) stored rows. A smaller batch
+ * goes row by row because the range read would cost more than the
+ * statements it saves; a denser range, so that the read stays bounded by
+ * the batch's size. */
+#define NIMBUS__STORE_MANY_MIN 16
+#define NIMBUS__STORE_MANY_RANGE(rows) (2 * (rows) + NIMBUS__STORE_MANY_MIN)
 
 /* The names GetObservationFeed and the stream's replay read "observations
  * with seq > S" by: every station, or those of a ",a,b," list. */

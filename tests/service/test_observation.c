@@ -200,6 +200,7 @@ static void record_modelled(nimbus_core_t *core, nimbus_service_t *svc,
                             int64_t *head, bool many)
 {
     uint64_t statements = atomic_load(&core->writer.many_statements);
+    uint64_t batches = atomic_load(&core->writer.many_batches);
     nimbus_record_observations_response_t res;
     nimbus_error_t err;
     int64_t first = *head;
@@ -223,10 +224,39 @@ static void record_modelled(nimbus_core_t *core, nimbus_service_t *svc,
         CU_ASSERT_EQUAL(res.first_seq, first + 1);
         CU_ASSERT_EQUAL(res.last_seq, *head);
     }
-    uint64_t full = many && core->engine == NIMBUS__SQLITE
-                        ? (uint64_t)(*head - first) / NIMBUS__OBS_UPSERT_ROWS
-                        : 0;
+    many = many && core->engine == NIMBUS__SQLITE;
+    uint64_t full = many ? (uint64_t)(*head - first) / NIMBUS__OBS_UPSERT_ROWS : 0;
     CU_ASSERT_EQUAL(atomic_load(&core->writer.many_statements) - statements, full);
+    CU_ASSERT_EQUAL(atomic_load(&core->writer.many_batches) - batches, many ? 1 : 0);
+}
+
+/* Every stored row of station "a" below slots * 60, value and seq, is
+ * what model says. */
+static void check_modelled(nimbus_service_t *svc, const modelled_t *model, size_t slots)
+{
+    nimbus_error_t err;
+    nimbus_get_observations_request_t greq = {.station_id = "a",
+                                              .has_limit = true,
+                                              .limit = 1000,
+                                              .has_to = true,
+                                              .to = (int64_t)slots * 60};
+    nimbus_get_observations_response_t gres = {0};
+    CU_ASSERT_EQUAL_FATAL(nimbus_service_get_observations(svc, T, &greq, &gres, &err), 0);
+    size_t k = 0;
+    for (size_t slot = 0; slot < slots; slot++) {
+        if (!model[slot].stored) {
+            continue;
+        }
+        CU_ASSERT_FATAL(k < gres.count);
+        const nimbus_observation_t *o = &gres.observations[k++];
+        CU_ASSERT_EQUAL(o->observed_at, (int64_t)slot * 60);
+        CU_ASSERT_EQUAL(o->temperature.value, model[slot].temperature);
+        CU_ASSERT_EQUAL(o->humidity.present, model[slot].humidity);
+        CU_ASSERT_EQUAL(o->pressure.present, model[slot].pressure);
+        CU_ASSERT_EQUAL(o->seq, model[slot].seq);
+    }
+    CU_ASSERT_EQUAL(k, gres.count);
+    nimbus_get_observations_response_cleanup(&gres);
 }
 
 /* Batches large enough to be stored in statements of many rows
@@ -297,28 +327,53 @@ static void test_large_batches(void)
     CU_ASSERT_EQUAL(nimbus_test_record(svc, "a", batch, NIMBUS_RECORD_BATCH_MAX, &res, &err), 0);
     CU_ASSERT_EQUAL(res.first_seq, head + 1);
     CU_ASSERT_EQUAL(res.last_seq, head + NIMBUS_RECORD_BATCH_MAX);
-
-    nimbus_get_observations_request_t greq = {
-        .station_id = "a", .has_limit = true, .limit = 1000, .has_to = true, .to = SLOTS * 60};
-    nimbus_get_observations_response_t gres = {0};
-    CU_ASSERT_EQUAL_FATAL(nimbus_service_get_observations(svc, T, &greq, &gres, &err), 0);
-    size_t k = 0;
-    for (size_t slot = 0; slot < SLOTS; slot++) {
-        if (!model[slot].stored) {
-            continue;
-        }
-        CU_ASSERT_FATAL(k < gres.count);
-        const nimbus_observation_t *o = &gres.observations[k++];
-        CU_ASSERT_EQUAL(o->observed_at, (int64_t)slot * 60);
-        CU_ASSERT_EQUAL(o->temperature.value, model[slot].temperature);
-        CU_ASSERT_EQUAL(o->humidity.present, model[slot].humidity);
-        CU_ASSERT_EQUAL(o->pressure.present, model[slot].pressure);
-        CU_ASSERT_EQUAL(o->seq, model[slot].seq);
-    }
-    CU_ASSERT_EQUAL(k, gres.count);
-    nimbus_get_observations_response_cleanup(&gres);
+    check_modelled(svc, model, SLOTS);
     free(batch);
     free(model);
+    nimbus_test_close(core, svc);
+}
+
+/* Which path a batch takes, at each switch and one past it: a batch of
+ * NIMBUS__STORE_MANY_MIN - 1 rows goes row by row and one of
+ * NIMBUS__STORE_MANY_MIN many to a statement; a batch whose observedAt
+ * range holds NIMBUS__STORE_MANY_RANGE(rows) stored rows goes many to a
+ * statement, one whose range holds one more row by row. Answers and
+ * stored rows are the model's on either path. */
+static void test_many_thresholds(void)
+{
+    nimbus_core_t *core;
+    nimbus_service_t *svc;
+    nimbus_test_open(&core, &svc);
+    nimbus_test_create(svc, "a", "Berlin", "DE");
+    enum { SLOTS = 400, MIN = NIMBUS__STORE_MANY_MIN };
+    modelled_t model[SLOTS] = {0};
+    nimbus_observation_t batch[200];
+    int64_t head = 0;
+    for (size_t i = 0; i < MIN - 1; i++) {
+        batch[i] = nimbus_test_obs((int64_t)i * 60, 3.0);
+    }
+    record_modelled(core, svc, batch, MIN - 1, model, &head, false);
+    for (size_t i = 0; i < MIN; i++) {
+        batch[i] = nimbus_test_obs((int64_t)(20 + i) * 60, 3.0);
+    }
+    record_modelled(core, svc, batch, MIN, model, &head, true);
+    /* Slots 100-299 stored, one row each. */
+    for (size_t i = 0; i < 200; i++) {
+        batch[i] = nimbus_test_obs((int64_t)(100 + i) * 60, 4.0);
+    }
+    record_modelled(core, svc, batch, 200, model, &head, true);
+    /* MIN corrections spread from slot 100 to slot 100 + span - 1, a range
+     * holding span stored rows: the first and last slots and MIN - 2
+     * between them. */
+    size_t most = NIMBUS__STORE_MANY_RANGE(MIN);
+    for (size_t span = most; span <= most + 1; span++) {
+        for (size_t i = 0; i < MIN; i++) {
+            size_t slot = 100 + i * (span - 1) / (MIN - 1);
+            batch[i] = nimbus_test_obs((int64_t)slot * 60, 5.0 + (double)span);
+        }
+        record_modelled(core, svc, batch, MIN, model, &head, span == most);
+    }
+    check_modelled(svc, model, SLOTS);
     nimbus_test_close(core, svc);
 }
 
@@ -569,6 +624,7 @@ int main(void)
         {"batch size limits", test_batch_limits},
         {"large batches: new, duplicates and corrections in statements of many rows",
          test_large_batches},
+        {"which path a batch takes, at each switch and one past it", test_many_thresholds},
         {"GetObservations window and paging", test_get_paging},
         {"observations since a seq", test_since},
         {"batches become visible whole", test_batches_visible_whole},
