@@ -33,14 +33,9 @@ static inline void add_i(_Atomic int64_t *c, int64_t n)
                           memory_order_relaxed);
 }
 
-uint64_t nimbus__monotonic_us(void)
-{
-    return nimbus_clock_us(CLOCK_MONOTONIC);
-}
-
 uint64_t nimbus_metrics_now_us(void)
 {
-    return nimbus__monotonic_us();
+    return nimbus_clock_us(CLOCK_MONOTONIC);
 }
 
 const char *nimbus_proto_name(nimbus_proto_t proto)

@@ -91,7 +91,7 @@ int nimbus__rate_take(nimbus_core_t *core, const char *subject, nimbus_error_t *
     if (r->per_second <= 0) {
         return 0; /* unlimited (read without the lock: set before serving) */
     }
-    uint64_t now = nimbus__monotonic_us();
+    uint64_t now = nimbus_clock_us(CLOCK_MONOTONIC);
     pthread_mutex_lock(&r->lock);
     nimbus__bucket_t *b = bucket_of(r, subject, now);
     double tokens = b->tokens + (double)(now - b->last_us) / 1e6 * r->per_second;

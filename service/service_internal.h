@@ -376,8 +376,6 @@ void nimbus__metrics_cleanup(nimbus_core_t *core); /* after every service is fre
 void nimbus__metrics_commit(nimbus_core_t *core, uint64_t us, size_t stored, bool ok);
 /* Calls refused by the rate limit. Any thread. */
 void nimbus__metrics_rate_refused(nimbus_core_t *core);
-/* Monotonic microseconds. */
-uint64_t nimbus__monotonic_us(void);
 
 /* The least role operation Name needs, from the operation table. */
 #define NIMBUS__ROLE(Name) (nimbus_op_table[NIMBUS_OP_##Name].role)

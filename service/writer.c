@@ -285,10 +285,10 @@ static void run_group(nimbus_core_t *core, struct nimbus__job_queue *group)
         nimbus__rollback(wsvc);
     }
     if (rc == 0) {
-        uint64_t commit_start = nimbus__monotonic_us();
+        uint64_t commit_start = nimbus_clock_us(CLOCK_MONOTONIC);
         rc = group_commit(wsvc, first_seq, seq, &err);
-        nimbus__metrics_commit(core, nimbus__monotonic_us() - commit_start, wr->stored_count,
-                               rc == 0);
+        nimbus__metrics_commit(core, nimbus_clock_us(CLOCK_MONOTONIC) - commit_start,
+                               wr->stored_count, rc == 0);
     }
     pthread_mutex_lock(&wr->lock);
     wr->failing = rc != 0;
