@@ -1040,9 +1040,8 @@ class Bench:
         try:
             a = self.start_nimbus(binary=other)
             b = self.start_nimbus()
-            for sid in ("bench-b",):
-                create_station(a.port, sid)
-                create_station(b.port, sid)
+            create_station(a.port, "bench-b")
+            create_station(b.port, "bench-b")
             for num, path, script, args, conns in (
                     ("1", "/v1/stations/%s/weather" % READ_STATION, "get.lua", (), 50),
                     ("2", "/v1/stations/%s" % READ_STATION, "get.lua", (), 50),
